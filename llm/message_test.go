@@ -1,0 +1,128 @@
+package llm
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestMessageJSONRoundTrip(t *testing.T) {
+	msgs := []Message{
+		SystemMessage("be terse"),
+		UserMessage("list files"),
+		AssistantMessage("ok"),
+		ToolUseMessage(ToolCall{ID: "call-1", Name: "glob", Input: json.RawMessage(`{"pattern":"*.go"}`)}),
+		ToolResultMessage(ToolResult{ToolUseID: "call-1", Name: "glob", Content: "main.go", IsError: false}),
+	}
+	data, err := json.Marshal(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"role":"system","content":"be terse"},{"role":"user","content":"list files"},` +
+		`{"role":"assistant","content":"ok"},` +
+		`{"role":"assistant","tool_call":{"id":"call-1","name":"glob","input":{"pattern":"*.go"}}},` +
+		`{"role":"tool","tool_result":{"tool_use_id":"call-1","name":"glob","content":"main.go","is_error":false}}]`
+	if string(data) != want {
+		t.Fatalf("marshal:\n got %s\nwant %s", data, want)
+	}
+	var back []Message
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, msgs) {
+		t.Fatalf("round trip changed messages:\n got %+v\nwant %+v", back, msgs)
+	}
+}
+
+func TestMessageReadsSeedForm(t *testing.T) {
+	in := `[{"User":"hello"},{"Assistant":"hi"},{"System":"sys"},
+	{"AssistantToolUse":{"id":"local-1","name":"glob","input":{"pattern":"src/**/*.rs"}}},
+	{"ToolResult":{"tool_use_id":"local-1","content":"src/main.rs","is_error":false}}]`
+	var got []Message
+	if err := json.Unmarshal([]byte(in), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []Message{
+		UserMessage("hello"), AssistantMessage("hi"), SystemMessage("sys"),
+		ToolUseMessage(ToolCall{ID: "local-1", Name: "glob", Input: json.RawMessage(`{"pattern":"src/**/*.rs"}`)}),
+		ToolResultMessage(ToolResult{ToolUseID: "local-1", Content: "src/main.rs"}),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestMessageRejectsMalformed(t *testing.T) {
+	for name, in := range map[string]string{
+		"no role":            `{"content":"x"}`,
+		"unknown role":       `{"role":"robot","content":"x"}`,
+		"tool without res":   `{"role":"tool","content":"x"}`,
+		"call without name":  `{"role":"assistant","tool_call":{"id":"1","input":{}}}`,
+		"user with result":   `{"role":"user","tool_result":{"tool_use_id":"1","content":""}}`,
+		"unknown field":      `{"role":"user","contents":"x"}`,
+		"unknown variant":    `{"Robot":"x"}`,
+		"two variants":       `{"User":"x","Assistant":"y"}`,
+		"seed text not text": `{"User":5}`,
+		"not an object":      `"hello"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var m Message
+			if err := json.Unmarshal([]byte(in), &m); err == nil {
+				t.Fatalf("accepted %s as %+v", in, m)
+			}
+		})
+	}
+}
+
+func FuzzMessageJSON(f *testing.F) {
+	f.Add(`{"role":"user","content":"x"}`)
+	f.Add(`{"AssistantToolUse":{"id":"a","name":"b","input":[1]}}`)
+	f.Add(`{"role":"tool","tool_result":{"tool_use_id":"1","content":"ok","is_error":true}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var m Message
+		if err := json.Unmarshal([]byte(in), &m); err != nil {
+			return
+		}
+		// Whatever is accepted must be valid and survive a round trip.
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("accepted %q but cannot marshal it: %v", in, err)
+		}
+		var back Message
+		if err := json.Unmarshal(data, &back); err != nil {
+			t.Fatalf("cannot read back %s: %v", data, err)
+		}
+	})
+}
+
+func TestParseToolDefs(t *testing.T) {
+	in := `[
+	  {"name":"file_read","description":"Read a file","input_schema":{"type":"object","properties":{"path":{"type":"string"}}}},
+	  {"type":"function","function":{"name":"get_weather","description":"Weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}},
+	  {"name":"noargs"}
+	]`
+	defs, err := ParseToolDefs([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(defs) != 3 || defs[0].Name != "file_read" || defs[1].Name != "get_weather" || defs[1].Description != "Weather" {
+		t.Fatalf("got %+v", defs)
+	}
+	if string(defs[1].InputSchema) != `{"type":"object","properties":{"city":{"type":"string"}}}` {
+		t.Fatalf("schema = %s", defs[1].InputSchema)
+	}
+	if string(defs[2].InputSchema) != `{"type":"object","properties":{}}` {
+		t.Fatalf("default schema = %s", defs[2].InputSchema)
+	}
+	for name, bad := range map[string]string{
+		"not array":  `{"name":"x"}`,
+		"no name":    `[{"description":"x"}]`,
+		"duplicate":  `[{"name":"x"},{"name":"x"}]`,
+		"bad schema": `[{"name":"x","input_schema":[1]}]`,
+		"bad type":   `[{"type":"code_interpreter","function":{"name":"x"}}]`,
+	} {
+		if _, err := ParseToolDefs([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted %s", name, bad)
+		}
+	}
+}
