@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tetherllm/tether/llm"
+)
+
+// Exit codes. Scripts branch on them, so they never change meaning.
+const (
+	ExitOK            = 0
+	ExitFailure       = 1 // anything not covered below
+	ExitUsage         = 2 // bad flags or arguments
+	ExitModel         = 3 // the model file (or another input file) is missing or invalid
+	ExitServerStart   = 4 // the server could not be found or did not start
+	ExitRequestFailed = 5 // the server started but the request failed
+	ExitInterrupted   = 130
+)
+
+// usageError marks an error as the user's bad flags or arguments.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// inputFileError marks a problem with a file the user gave (tools,
+// messages): the same class as a bad model file.
+type inputFileError struct{ err error }
+
+func (e inputFileError) Error() string { return e.err.Error() }
+func (e inputFileError) Unwrap() error { return e.err }
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	var (
+		usage    usageError
+		input    inputFileError
+		model    *llm.ModelFileError
+		notFound *llm.BinaryNotFoundError
+		timeout  *llm.StartupTimeoutError
+		exited   *llm.ServerExitedError
+	)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.As(err, &usage):
+		return ExitUsage
+	case errors.As(err, &input), errors.As(err, &model):
+		return ExitModel
+	case errors.As(err, &notFound), errors.As(err, &timeout):
+		return ExitServerStart
+	case errors.As(err, &exited):
+		if exited.DuringStartup {
+			return ExitServerStart
+		}
+		return ExitRequestFailed
+	}
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) { // any other driver error: the request failed
+		return ExitRequestFailed
+	}
+	return ExitFailure
+}
+
+// printError writes err for a person: the first line as the message, the
+// rest (a server's log tail) indented below it.
+func printError(w io.Writer, err error) {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "tether") {
+		msg = "tether: " + msg
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	fmt.Fprintln(w, first)
+	for line := range strings.SplitSeq(rest, "\n") {
+		if line != "" {
+			fmt.Fprintln(w, "  "+line)
+		}
+	}
+}

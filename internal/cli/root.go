@@ -1,0 +1,70 @@
+// Package cli is tether's command line: one constructor per command, no
+// package state, so tests run any command with arguments and buffers.
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// streams are the standard files a command uses.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// Main runs the tether command line with args and returns the exit code.
+// SIGINT and SIGTERM cancel the command's context, so servers it started
+// are shut down before it returns.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, streams{in: stdin, out: stdout, err: stderr})
+}
+
+// Run runs the command line under ctx.
+func Run(ctx context.Context, args []string, s streams) int {
+	root := newRootCommand(s)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	printError(s.err, err)
+	return exitCode(err)
+}
+
+func newRootCommand(s streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tether",
+		Short: "Run large language models locally, with no data leaving the machine",
+		Long: `tether runs large language models locally for programs and people.
+
+It launches a local OpenAI-compatible inference server (apr, llama-server,
+ollama, vLLM, or tether's own pure-Go server) as a supervised child process,
+talks to it, and shuts it down so that nothing is ever orphaned.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q (see tether --help)", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newVersionCommand(s))
+	return root
+}
