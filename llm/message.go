@@ -58,8 +58,12 @@ type ToolDef struct {
 // [AssistantMessage], [ToolUseMessage], [ToolResultMessage]) rather than
 // filling the struct by hand.
 type Message struct {
-	Role       Role        `json:"role"`
-	Content    string      `json:"content,omitempty"`
+	Role    Role   `json:"role"`
+	Content string `json:"content,omitempty"`
+	// Reasoning is an assistant message's thinking, kept apart from
+	// Content (OpenAI's reasoning_content); chat templates of thinking
+	// models render or drop it.
+	Reasoning  string      `json:"reasoning,omitempty"`
 	ToolCall   *ToolCall   `json:"tool_call,omitempty"`
 	ToolResult *ToolResult `json:"tool_result,omitempty"`
 }
@@ -90,6 +94,9 @@ func (m Message) Validate() error {
 		if m.ToolCall != nil || m.ToolResult != nil {
 			return fmt.Errorf("llm: %s message cannot carry a tool call or result", m.Role)
 		}
+		if m.Reasoning != "" {
+			return fmt.Errorf("llm: %s message cannot carry reasoning", m.Role)
+		}
 	case RoleAssistant:
 		if m.ToolResult != nil {
 			return errors.New("llm: assistant message cannot carry a tool result")
@@ -108,6 +115,9 @@ func (m Message) Validate() error {
 		}
 		if m.ToolCall != nil {
 			return errors.New("llm: tool message cannot carry a tool call")
+		}
+		if m.Reasoning != "" {
+			return errors.New("llm: tool message cannot carry reasoning")
 		}
 	case "":
 		return errors.New("llm: message has no role")

@@ -11,6 +11,7 @@ func TestMessageJSONRoundTrip(t *testing.T) {
 		SystemMessage("be terse"),
 		UserMessage("list files"),
 		AssistantMessage("ok"),
+		{Role: RoleAssistant, Content: "done", Reasoning: "the user wants files"},
 		ToolUseMessage(ToolCall{ID: "call-1", Name: "glob", Input: json.RawMessage(`{"pattern":"*.go"}`)}),
 		ToolResultMessage(ToolResult{ToolUseID: "call-1", Name: "glob", Content: "main.go", IsError: false}),
 	}
@@ -20,6 +21,7 @@ func TestMessageJSONRoundTrip(t *testing.T) {
 	}
 	want := `[{"role":"system","content":"be terse"},{"role":"user","content":"list files"},` +
 		`{"role":"assistant","content":"ok"},` +
+		`{"role":"assistant","content":"done","reasoning":"the user wants files"},` +
 		`{"role":"assistant","tool_call":{"id":"call-1","name":"glob","input":{"pattern":"*.go"}}},` +
 		`{"role":"tool","tool_result":{"tool_use_id":"call-1","name":"glob","content":"main.go","is_error":false}}]`
 	if string(data) != want {
@@ -54,16 +56,17 @@ func TestMessageReadsSeedForm(t *testing.T) {
 
 func TestMessageRejectsMalformed(t *testing.T) {
 	for name, in := range map[string]string{
-		"no role":            `{"content":"x"}`,
-		"unknown role":       `{"role":"robot","content":"x"}`,
-		"tool without res":   `{"role":"tool","content":"x"}`,
-		"call without name":  `{"role":"assistant","tool_call":{"id":"1","input":{}}}`,
-		"user with result":   `{"role":"user","tool_result":{"tool_use_id":"1","content":""}}`,
-		"unknown field":      `{"role":"user","contents":"x"}`,
-		"unknown variant":    `{"Robot":"x"}`,
-		"two variants":       `{"User":"x","Assistant":"y"}`,
-		"seed text not text": `{"User":5}`,
-		"not an object":      `"hello"`,
+		"no role":             `{"content":"x"}`,
+		"unknown role":        `{"role":"robot","content":"x"}`,
+		"tool without res":    `{"role":"tool","content":"x"}`,
+		"call without name":   `{"role":"assistant","tool_call":{"id":"1","input":{}}}`,
+		"user with result":    `{"role":"user","tool_result":{"tool_use_id":"1","content":""}}`,
+		"unknown field":       `{"role":"user","contents":"x"}`,
+		"user with reasoning": `{"role":"user","content":"x","reasoning":"y"}`,
+		"unknown variant":     `{"Robot":"x"}`,
+		"two variants":        `{"User":"x","Assistant":"y"}`,
+		"seed text not text":  `{"User":5}`,
+		"not an object":       `"hello"`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			var m Message
