@@ -1,0 +1,161 @@
+package model
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetherllm/tether/llm"
+)
+
+// Options tune how a model runs; the zero value is good.
+type Options struct {
+	// Threads is how many goroutines share attention work; 0 means
+	// GOMAXPROCS. The weight kernels have their own parallelism.
+	Threads int
+}
+
+// Model is a loaded transformer. Its methods are safe for concurrent use
+// as long as each call has its own [Workspace] and [Cache], though the
+// parallel parts of concurrent calls take turns.
+type Model struct {
+	cfg  Config
+	w    Weights
+	rope *rotary
+	pool *pool
+}
+
+// New checks the weights against cfg and returns a model over them.
+func New(cfg Config, w Weights, opts Options) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := w.check(&cfg); err != nil {
+		return nil, err
+	}
+	return &Model{cfg: cfg, w: w, rope: newRotary(cfg.Rope), pool: newPool(opts.Threads)}, nil
+}
+
+// Config returns the model's hyperparameters.
+func (m *Model) Config() Config { return m.cfg }
+
+// Close stops the model's worker goroutines. A closed model still works,
+// on one goroutine.
+func (m *Model) Close() { m.pool.close() }
+
+// Eval runs tokens through the model as the next tokens of the sequence
+// in c and returns the logits that follow the last one. Prompts longer
+// than the workspace's batch are processed a batch at a time. The logits
+// belong to ws and are overwritten by its next use.
+//
+// If the tokens do not fit in c, Eval returns a
+// [*llm.ContextOverflowError] and changes nothing. On any error,
+// including ctx's cancellation (checked between layers), c is left as it
+// was before the call.
+func (m *Model) Eval(ctx context.Context, ws *Workspace, c *Cache, tokens []int32) ([]float32, error) {
+	if err := m.evalSeq(ctx, ws, c, tokens, nil); err != nil {
+		return nil, err
+	}
+	return ws.logits, nil
+}
+
+// EvalAll is [Model.Eval] returning the logits after every token: row i
+// of dst (len(tokens)×Vocab) follows tokens[i].
+func (m *Model) EvalAll(ctx context.Context, ws *Workspace, c *Cache, tokens []int32, dst []float32) error {
+	if len(dst) != len(tokens)*m.cfg.Vocab {
+		return fmt.Errorf("model: EvalAll needs %d×%d logits, got %d", len(tokens), m.cfg.Vocab, len(dst))
+	}
+	return m.evalSeq(ctx, ws, c, tokens, dst)
+}
+
+// EvalBatch advances several sequences by one token each in one pass, so
+// that the weights are read once for all of them: tokens[i] is the next
+// token of caches[i], and row i of dst (len(caches)×Vocab) receives the
+// logits that follow it. The caches must be distinct; there must be no
+// more than the workspace's batch of them. On error no cache changes.
+func (m *Model) EvalBatch(ctx context.Context, ws *Workspace, caches []*Cache, tokens []int32, dst []float32) error {
+	if len(caches) != len(tokens) {
+		return fmt.Errorf("model: EvalBatch got %d caches and %d tokens", len(caches), len(tokens))
+	}
+	if len(dst) != len(tokens)*m.cfg.Vocab {
+		return fmt.Errorf("model: EvalBatch needs %d×%d logits, got %d", len(tokens), m.cfg.Vocab, len(dst))
+	}
+	if err := m.checkWorkspace(ws, len(tokens)); err != nil {
+		return err
+	}
+	rows := ws.rows[:0]
+	for i, c := range caches {
+		if err := m.checkCache(ws, c, tokens[i:i+1]); err != nil {
+			return err
+		}
+		for _, other := range caches[:i] {
+			if other == c {
+				return fmt.Errorf("model: EvalBatch got the same cache twice")
+			}
+		}
+		rows = append(rows, row{cache: c, pos: c.n, tok: tokens[i], logits: true})
+	}
+	if err := m.forward(ctx, ws, rows, dst); err != nil {
+		return err
+	}
+	for _, c := range caches {
+		c.n++
+	}
+	return nil
+}
+
+func (m *Model) evalSeq(ctx context.Context, ws *Workspace, c *Cache, tokens []int32, all []float32) error {
+	if err := m.checkWorkspace(ws, 1); err != nil {
+		return err
+	}
+	if err := m.checkCache(ws, c, tokens); err != nil {
+		return err
+	}
+	start := c.n
+	vocab := m.cfg.Vocab
+	for off := 0; off < len(tokens); off += ws.batch {
+		chunk := tokens[off:min(off+ws.batch, len(tokens))]
+		last := off+len(chunk) == len(tokens)
+		rows := ws.rows[:len(chunk)]
+		for i, tok := range chunk {
+			rows[i] = row{cache: c, pos: c.n + i, tok: tok, logits: all != nil || (last && i == len(chunk)-1)}
+		}
+		dst := ws.logits
+		if all != nil {
+			dst = all[off*vocab : (off+len(chunk))*vocab]
+		}
+		if err := m.forward(ctx, ws, rows, dst); err != nil {
+			c.n = start
+			return err
+		}
+		c.n += len(chunk)
+	}
+	return nil
+}
+
+func (m *Model) checkWorkspace(ws *Workspace, rows int) error {
+	switch {
+	case ws == nil || ws.m != m:
+		return fmt.Errorf("model: workspace was not made by this model")
+	case rows > ws.batch:
+		return fmt.Errorf("model: %d rows exceed the workspace batch of %d", rows, ws.batch)
+	}
+	return nil
+}
+
+func (m *Model) checkCache(ws *Workspace, c *Cache, tokens []int32) error {
+	switch {
+	case c == nil || c.layers != m.cfg.Layers || c.kvHeads != m.cfg.KVHeads || c.dimK != m.cfg.HeadDimK || c.dimV != m.cfg.HeadDimV:
+		return fmt.Errorf("model: cache was not made by this model")
+	case len(tokens) == 0:
+		return fmt.Errorf("model: no tokens to evaluate")
+	case c.n+len(tokens) > c.capacity:
+		return &llm.ContextOverflowError{Required: c.n + len(tokens), Available: c.capacity}
+	}
+	for _, t := range tokens {
+		if t < 0 || int(t) >= m.cfg.Vocab {
+			return fmt.Errorf("model: token id %d is outside the vocabulary [0, %d)", t, m.cfg.Vocab)
+		}
+	}
+	ws.fitCache(c.capacity)
+	return nil
+}
