@@ -54,11 +54,7 @@ func (c *Cache) attendOnlineF16(out []float32, l, kvh, n int, q []float32, scale
 		} else {
 			vs = expf(dot - m)
 		}
-		vrow := vals[pos*c.dimV : (pos+1)*c.dimV]
-		for i, v := range vrow {
-			// One rounding, to F16, after a fused multiply-add.
-			acc[i] = round16(float32(float64(acc[i]) + float64(f16Table[v])*float64(vs)))
-		}
+		madF16(acc, vals[pos*c.dimV:(pos+1)*c.dimV], vs)
 		sum = sum*ms + vs
 	}
 	inv := 1 / sum
@@ -118,5 +114,24 @@ func (c *Cache) attendF32(out []float32, l, kvh, n int, q []float32, scale float
 	inv := 1 / sum
 	for i := range out {
 		out[i] *= inv
+	}
+}
+
+// madF16 is ggml_vec_mad_f16: acc += v·s with one rounding to F16 per
+// element, after a fused multiply-add. round16 is spelled out because the
+// compiler does not inline it here, the hottest loop of long decodes.
+func madF16(acc []float32, v []uint16, s float32) {
+	acc = acc[:len(v)]
+	s64 := float64(s)
+	for i, h := range v {
+		f := float32(float64(acc[i]) + float64(f16Table[h])*s64)
+		b := math.Float32bits(f)
+		if (b>>23)&0xff-113 <= 142-113 && (b>>23)&0xff != 142 {
+			b += 0xfff + (b>>13)&1
+			b &^= 0x1fff
+			acc[i] = math.Float32frombits(b)
+			continue
+		}
+		acc[i] = round16(f)
 	}
 }

@@ -75,5 +75,18 @@ func f32ToF16(f float32) uint16 {
 	return sign | uint16(r)
 }
 
-// round16 returns f rounded to half precision, as a float32.
-func round16(f float32) float32 { return f16Table[f32ToF16(f)] }
+// round16 returns f rounded to half precision, as a float32. Values in
+// the half-normal range round in place on their float32 bits; the rest
+// take the full conversion.
+func round16(f float32) float32 {
+	b := math.Float32bits(f)
+	if (b>>23)&0xff-113 <= 142-113 { // 2^-14 <= |f| < 2^16
+		b += 0xfff + (b>>13)&1
+		b &^= 0x1fff
+		if (b>>23)&0xff > 142 { // rounded past 65504
+			return math.Float32frombits(b&0x80000000 | 0x7f800000)
+		}
+		return math.Float32frombits(b)
+	}
+	return f16Table[f32ToF16(f)]
+}

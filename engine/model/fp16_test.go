@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -99,5 +100,32 @@ func TestExpf(t *testing.T) {
 	}
 	if got := expf(float32(math.NaN())); got == got {
 		t.Errorf("expf(NaN) = %v", got)
+	}
+}
+
+func TestRound16(t *testing.T) {
+	check := func(f float32) {
+		want := f16ToF32(f32ToF16(f))
+		if got := round16(f); math.Float32bits(got) != math.Float32bits(want) && !(got != got && want != want) {
+			t.Fatalf("round16(%g) = %g, want %g", f, got, want)
+		}
+	}
+	// Every half, its neighbours and the midpoints between halves.
+	for h := range 1 << 16 {
+		f := f16ToF32(uint16(h))
+		check(f)
+		check(math.Nextafter32(f, 0))
+		check(math.Nextafter32(f, float32(math.Inf(1))))
+		g := f16ToF32(uint16(h + 1))
+		if h&0x7fff < 0x7bff {
+			mid := (f + g) / 2
+			check(mid)
+			check(math.Nextafter32(mid, 0))
+			check(math.Nextafter32(mid, float32(math.Inf(1))))
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1 << 20 {
+		check(math.Float32frombits(r.Uint32()))
 	}
 }
