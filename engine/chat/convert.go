@@ -1,0 +1,147 @@
+package chat
+
+import (
+	"fmt"
+
+	"github.com/tetherllm/tether/llm"
+)
+
+// message is one message in the shape chat templates are written for (HF
+// transformers' / OpenAI's): an assistant turn carries all of its tool
+// calls, and tool results are messages of role "tool".
+type message struct {
+	role    string
+	content string
+	// contentNull: the message has no text (an assistant turn that only
+	// calls tools); templates see content as none or "", see jinjaShape.
+	contentNull bool
+	reasoning   string
+	// hasReasoning: reasoning was given (it may be empty).
+	hasReasoning bool
+	calls        []call
+	toolCallID   string
+	name         string
+}
+
+type call struct {
+	id   string
+	name string
+	args *jsonValue
+}
+
+// tool is one tool definition in OpenAI's shape,
+// {"type": "function", "function": {"name", "description", "parameters"}}.
+type tool struct {
+	name  string
+	value *jsonValue
+}
+
+// messages turns a conversation into template messages. The system prompt
+// becomes a leading system message. With merge, an assistant text message
+// followed by tool uses, or a run of tool uses, becomes one assistant turn
+// with several calls, as the seed stores one message per call while the
+// templates render all calls of a turn together; without merge each tool
+// use stays a turn of its own (Llama 3's template allows one call a turn).
+func messages(conv Conversation, merge bool) ([]message, error) {
+	out := make([]message, 0, len(conv.Messages)+1)
+	if conv.System != "" {
+		out = append(out, message{role: string(llm.RoleSystem), content: conv.System})
+	}
+	for i, m := range conv.Messages {
+		if err := m.Validate(); err != nil {
+			return nil, fmt.Errorf("chat: messages[%d]: %w", i, err)
+		}
+		switch {
+		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
+			c, err := toCall(m.ToolCall)
+			if err != nil {
+				return nil, fmt.Errorf("chat: messages[%d]: %w", i, err)
+			}
+			if merge && len(out) > 0 && canTakeCall(out[len(out)-1]) {
+				last := &out[len(out)-1]
+				last.calls = append(last.calls, c)
+				if !last.hasReasoning && m.Reasoning != "" {
+					last.reasoning, last.hasReasoning = m.Reasoning, true
+				}
+				continue
+			}
+			out = append(out, message{
+				role:         string(llm.RoleAssistant),
+				contentNull:  true,
+				calls:        []call{c},
+				reasoning:    m.Reasoning,
+				hasReasoning: m.Reasoning != "",
+			})
+		case m.Role == llm.RoleTool:
+			r := m.ToolResult
+			out = append(out, message{role: string(llm.RoleTool), content: r.Content, toolCallID: r.ToolUseID, name: r.Name})
+		default:
+			out = append(out, message{
+				role:         string(m.Role),
+				content:      m.Content,
+				reasoning:    m.Reasoning,
+				hasReasoning: m.Reasoning != "",
+			})
+		}
+	}
+	return out, nil
+}
+
+// canTakeCall reports whether a tool use may join the assistant turn m:
+// a turn of calls, or a text turn not yet followed by anything.
+func canTakeCall(m message) bool {
+	return m.role == string(llm.RoleAssistant)
+}
+
+func toCall(tc *llm.ToolCall) (call, error) {
+	args := newObject()
+	if len(tc.Input) > 0 {
+		v, err := parseJSON(tc.Input)
+		if err != nil {
+			return call{}, fmt.Errorf("tool call %q: input: %w", tc.Name, err)
+		}
+		args = v
+	}
+	return call{id: tc.ID, name: tc.Name, args: args}, nil
+}
+
+// tools turns tool definitions into OpenAI-shaped tool objects, keeping
+// their order (seed bug 23: the order must not change between runs).
+func tools(defs []llm.ToolDef) ([]tool, error) {
+	out := make([]tool, 0, len(defs))
+	for i, d := range defs {
+		if d.Name == "" {
+			return nil, fmt.Errorf("chat: tools[%d]: tool has no name", i)
+		}
+		fn := newObject()
+		fn.set("name", jsonStr(d.Name))
+		if d.Description != "" {
+			fn.set("description", jsonStr(d.Description))
+		}
+		if len(d.InputSchema) > 0 {
+			schema, err := parseJSON(d.InputSchema)
+			if err != nil {
+				return nil, fmt.Errorf("chat: tool %q: input schema: %w", d.Name, err)
+			}
+			fn.set("parameters", schema)
+		}
+		t := newObject()
+		t.set("type", jsonStr("function"))
+		t.set("function", fn)
+		out = append(out, tool{name: d.Name, value: t})
+	}
+	return out, nil
+}
+
+// hasToolMessages reports whether a conversation uses tools at all.
+func hasToolMessages(conv Conversation) bool {
+	if len(conv.Tools) > 0 {
+		return true
+	}
+	for _, m := range conv.Messages {
+		if m.ToolCall != nil || m.ToolResult != nil || m.Role == llm.RoleTool {
+			return true
+		}
+	}
+	return false
+}

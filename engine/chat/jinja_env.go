@@ -1,0 +1,594 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/nikolalohinski/gonja/v2/builtins"
+	"github.com/nikolalohinski/gonja/v2/exec"
+)
+
+// jinjaEnvironment is gonja's standard environment with the built-ins
+// that chat templates lean on made to behave as Python's do.
+var jinjaEnvironment = func() *exec.Environment {
+	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
+	for name, fn := range map[string]exec.FilterFunction{
+		"tojson": filterToJSON,
+		"trim":   filterTrim,
+		"items":  filterItems,
+		"list":   filterList,
+	} {
+		if err := filters.Replace(name, fn); err != nil {
+			panic(err) // gonja renamed a built-in: a programming error
+		}
+	}
+	methods := builtins.Methods
+	methods.Dict = overrideMethods(methods.Dict, []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}, map[string]exec.Method[map[string]any]{
+		"keys":   dictKeys,
+		"values": dictValues,
+		"items":  dictItems,
+	})
+	methods.Str = overrideMethods(methods.Str, strMethodNames, map[string]exec.Method[string]{
+		"strip":  strStrip(true, true),
+		"lstrip": strStrip(true, false),
+		"rstrip": strStrip(false, true),
+		"split":  strSplit,
+	})
+	return &exec.Environment{
+		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
+		Filters:           filters,
+		Tests:             builtins.Tests,
+		ControlStructures: builtins.ControlStructures,
+		Methods:           methods,
+	}
+}()
+
+var strMethodNames = []string{
+	"capitalize", "capwords", "casefold", "center", "count", "encode", "endswith", "expandtabs", "find",
+	"format", "format_map", "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "islower", "isnumeric",
+	"isprintable", "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip", "partition",
+	"removeprefix", "removesuffix", "replace", "rfind", "rjust", "rpartition", "rsplit", "rstrip", "split",
+	"splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill",
+}
+
+// overrideMethods copies the named methods of set and replaces some.
+func overrideMethods[I any](set *exec.MethodSet[I], names []string, with map[string]exec.Method[I]) *exec.MethodSet[I] {
+	all := map[string]exec.Method[I]{}
+	for _, n := range names {
+		if m, ok := set.Get(n); ok {
+			all[n] = m
+		}
+	}
+	for n, m := range with {
+		all[n] = m
+	}
+	return exec.NewMethodSet(all)
+}
+
+// pyList is a list as templates see it. gonja's own lists miss the last
+// element on index -1 when they hold one element (messages[-1],
+// text.split('<think>')[-1]); pyList indexes as Python does.
+type pyList []any
+
+// GetItem implements gonja's exec.ItemGetter.
+func (l pyList) GetItem(key any) (*exec.Value, bool) {
+	i, ok := key.(int)
+	if !ok {
+		return exec.AsValue(nil), false
+	}
+	if i < 0 {
+		i += len(l)
+	}
+	if i < 0 || i >= len(l) {
+		return exec.AsValue(nil), false
+	}
+	return exec.ToValue(l[i]), true
+}
+
+// filterList is Jinja's list filter, giving a pyList.
+func filterList(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	out := pyList{}
+	if in.IsString() {
+		for _, r := range in.String() {
+			out = append(out, string(r))
+		}
+		return exec.AsValue(out)
+	}
+	if in.IsDict() {
+		if m, ok := in.Interface().(map[string]any); ok {
+			for _, k := range orderedKeys(reflect.ValueOf(m)) {
+				out = append(out, k)
+			}
+			return exec.AsValue(out)
+		}
+	}
+	in.Iterate(func(_, _ int, key, _ *exec.Value) bool {
+		out = append(out, key.Interface())
+		return true
+	}, func() {})
+	return exec.AsValue(out)
+}
+
+// orderRegistry remembers the key order of the maps handed to a template:
+// gonja's dicts are Go maps, which have none, while Python's dicts keep
+// insertion order and json.dumps prints in it. Maps are keyed by identity
+// in a process-wide table, so that the filters (shared by all renders) can
+// find them; each render removes its entries when done.
+type orderRegistry struct {
+	maps []reflect.Value
+}
+
+var keyOrders sync.Map // map pointer (uintptr) -> []string
+
+func (r *orderRegistry) register(m map[string]any, keys []string) {
+	v := reflect.ValueOf(m)
+	keyOrders.Store(v.Pointer(), keys)
+	r.maps = append(r.maps, v)
+}
+
+func (r *orderRegistry) release() {
+	for _, v := range r.maps {
+		keyOrders.Delete(v.Pointer())
+	}
+	r.maps = nil
+}
+
+// orderedKeys returns a map's keys in insertion order when known, else
+// sorted.
+func orderedKeys(v reflect.Value) []string {
+	if keys, ok := keyOrders.Load(v.Pointer()); ok {
+		ks := keys.([]string)
+		if len(ks) == v.Len() {
+			return ks
+		}
+	}
+	keys := make([]string, 0, v.Len())
+	for _, k := range v.MapKeys() {
+		keys = append(keys, fmt.Sprint(k.Interface()))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (r *orderRegistry) object(keys []string, vals []any) map[string]any {
+	m := make(map[string]any, len(keys))
+	for i, k := range keys {
+		m[k] = vals[i]
+	}
+	r.register(m, keys)
+	return m
+}
+
+// value turns a decoded JSON value into what gonja works on: maps, slices,
+// strings, int or float64, bool and nil.
+func (r *orderRegistry) value(v *jsonValue) any {
+	switch v.kind {
+	case jsonBool:
+		return v.b
+	case jsonNumber:
+		return jinjaNumber(v.num)
+	case jsonString:
+		return v.str
+	case jsonArray:
+		out := make(pyList, len(v.arr))
+		for i, e := range v.arr {
+			out[i] = r.value(e)
+		}
+		return out
+	case jsonObject:
+		vals := make([]any, len(v.vals))
+		for i, e := range v.vals {
+			vals[i] = r.value(e)
+		}
+		return r.object(append([]string(nil), v.keys...), vals)
+	}
+	return nil
+}
+
+// bigInt is an integer too large for int64. Python's int has no limit and
+// json.dumps prints it digit for digit; here it is kept as its digits so
+// that tojson can do the same (a template that did arithmetic on it would
+// see a string, a price paid for exact printing).
+type bigInt string
+
+// jinjaNumber is a JSON number as Python's json.loads types it: an int
+// when written without fraction or exponent, else a float.
+func jinjaNumber(lit string) any {
+	if !strings.ContainsAny(lit, ".eE") {
+		var n int64
+		if _, err := fmt.Sscan(lit, &n); err == nil {
+			return int(n)
+		}
+		return bigInt(pyNumber(lit))
+	}
+	var f float64
+	fmt.Sscan(lit, &f)
+	return f
+}
+
+// message turns a template message into the map a template reads.
+func (r *orderRegistry) message(m message, shape jinjaShape) map[string]any {
+	keys := []string{"role", "content"}
+	var content any = m.content
+	if m.contentNull {
+		content = nil
+		if shape.emptyContent {
+			content = ""
+		}
+	}
+	vals := []any{m.role, content}
+	if len(m.calls) > 0 {
+		calls := make(pyList, 0, len(m.calls))
+		for _, c := range m.calls {
+			var args any = r.value(c.args)
+			if shape.stringArgs {
+				args = pyDumps(c.args, 0)
+			}
+			fn := r.object([]string{"name", "arguments"}, []any{c.name, args})
+			calls = append(calls, r.object([]string{"id", "type", "function"}, []any{c.id, "function", fn}))
+		}
+		keys, vals = append(keys, "tool_calls"), append(vals, calls)
+	}
+	if m.hasReasoning {
+		keys, vals = append(keys, "reasoning_content"), append(vals, m.reasoning)
+	}
+	if m.role == "tool" {
+		keys, vals = append(keys, "tool_call_id"), append(vals, m.toolCallID)
+		if m.name != "" {
+			keys, vals = append(keys, "name"), append(vals, m.name)
+		}
+	}
+	return r.object(keys, vals)
+}
+
+// maxEncodeDepth bounds tojson on values a template built itself.
+const maxEncodeDepth = 1000
+
+// pyEncode prints a gonja value as Python's json.dumps prints the
+// equivalent Python value.
+func pyEncode(b *strings.Builder, v any, indent, level int) error {
+	if level > maxEncodeDepth {
+		return errors.New("tojson: value nested too deeply")
+	}
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+		return nil
+	case *exec.Value:
+		if x == nil || x.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		return pyEncode(b, x.Interface(), indent, level)
+	case bool:
+		if x {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+		return nil
+	case string:
+		writePyString(b, x)
+		return nil
+	case bigInt:
+		b.WriteString(string(x))
+		return nil
+	case float32:
+		b.WriteString(pyFloat(float64(x)))
+		return nil
+	case float64:
+		b.WriteString(pyFloat(x))
+		return nil
+	case exec.Dict:
+		return pyEncodeDict(b, &x, indent, level)
+	case *exec.Dict:
+		return pyEncodeDict(b, x, indent, level)
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		fmt.Fprint(b, rv.Int())
+		return nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		fmt.Fprint(b, rv.Uint())
+		return nil
+	case reflect.String:
+		writePyString(b, rv.String())
+		return nil
+	case reflect.Slice, reflect.Array:
+		if rv.Len() == 0 {
+			b.WriteString("[]")
+			return nil
+		}
+		b.WriteByte('[')
+		for i := range rv.Len() {
+			writeSeparator(b, i, indent, level+1)
+			if err := pyEncode(b, rv.Index(i).Interface(), indent, level+1); err != nil {
+				return err
+			}
+		}
+		writeClose(b, indent, level)
+		b.WriteByte(']')
+		return nil
+	case reflect.Map:
+		if rv.Len() == 0 {
+			b.WriteString("{}")
+			return nil
+		}
+		b.WriteByte('{')
+		for i, k := range orderedKeys(rv) {
+			writeSeparator(b, i, indent, level+1)
+			writePyString(b, k)
+			b.WriteString(": ")
+			val := rv.MapIndex(reflect.ValueOf(k).Convert(rv.Type().Key()))
+			var elem any
+			if val.IsValid() {
+				elem = val.Interface()
+			}
+			if err := pyEncode(b, elem, indent, level+1); err != nil {
+				return err
+			}
+		}
+		writeClose(b, indent, level)
+		b.WriteByte('}')
+		return nil
+	case reflect.Pointer:
+		if rv.IsNil() {
+			b.WriteString("null")
+			return nil
+		}
+		return pyEncode(b, rv.Elem().Interface(), indent, level)
+	}
+	return fmt.Errorf("tojson: object of type %T is not JSON serializable", v)
+}
+
+func pyEncodeDict(b *strings.Builder, d *exec.Dict, indent, level int) error {
+	if len(d.Pairs) == 0 {
+		b.WriteString("{}")
+		return nil
+	}
+	b.WriteByte('{')
+	for i, p := range d.Pairs {
+		writeSeparator(b, i, indent, level+1)
+		writePyString(b, p.Key.String())
+		b.WriteString(": ")
+		if err := pyEncode(b, p.Value, indent, level+1); err != nil {
+			return err
+		}
+	}
+	writeClose(b, indent, level)
+	b.WriteByte('}')
+	return nil
+}
+
+// filterToJSON is transformers' tojson: json.dumps(x, ensure_ascii=False,
+// indent=indent), without Jinja's HTML escaping.
+func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	indent := 0
+	arg := params.GetKeywordArgument("indent", nil)
+	if len(params.Args) > 0 {
+		arg = params.Args[0]
+	}
+	if !arg.IsNil() {
+		if !arg.IsInteger() {
+			return exec.AsValue(fmt.Errorf("tojson: indent must be an integer, not %s", arg.String()))
+		}
+		indent = arg.Integer()
+	}
+	var b strings.Builder
+	if err := pyEncode(&b, in.Interface(), indent, 0); err != nil {
+		return exec.AsValue(err)
+	}
+	return exec.AsSafeValue(b.String())
+}
+
+// filterTrim is Jinja's trim: Python's str.strip(chars).
+func filterTrim(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	s := jinjaText(in)
+	chars := params.GetKeywordArgument("chars", nil)
+	if len(params.Args) > 0 {
+		chars = params.Args[0]
+	}
+	if chars.IsNil() {
+		return exec.AsValue(pyStrip(s))
+	}
+	return exec.AsValue(strings.Trim(s, chars.String()))
+}
+
+// jinjaText is a value as Jinja's string filters see it (str(value)).
+func jinjaText(v *exec.Value) string {
+	if v.IsNil() {
+		return "None"
+	}
+	return v.String()
+}
+
+// filterItems is Jinja's items filter, in insertion order.
+func filterItems(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	if in.IsNil() {
+		return exec.AsValue(pyList{})
+	}
+	m, ok := in.Interface().(map[string]any)
+	if !ok {
+		return exec.AsValue(errors.New("items: want a mapping"))
+	}
+	return exec.AsValue(pairs(m))
+}
+
+func pairs(m map[string]any) pyList {
+	keys := orderedKeys(reflect.ValueOf(m))
+	out := make(pyList, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, pyList{k, m[k]})
+	}
+	return out
+}
+
+func selfMap(self map[string]any, selfValue *exec.Value) map[string]any {
+	if m, ok := selfValue.Interface().(map[string]any); ok {
+		return m
+	}
+	return self
+}
+
+func dictKeys(self map[string]any, selfValue *exec.Value, _ *exec.VarArgs) (any, error) {
+	keys := orderedKeys(reflect.ValueOf(selfMap(self, selfValue)))
+	out := make(pyList, len(keys))
+	for i, k := range keys {
+		out[i] = k
+	}
+	return out, nil
+}
+
+func dictValues(self map[string]any, selfValue *exec.Value, _ *exec.VarArgs) (any, error) {
+	m := selfMap(self, selfValue)
+	keys := orderedKeys(reflect.ValueOf(m))
+	out := make(pyList, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out, nil
+}
+
+func dictItems(self map[string]any, selfValue *exec.Value, _ *exec.VarArgs) (any, error) {
+	return pairs(selfMap(self, selfValue)), nil
+}
+
+// strStrip is Python's str.strip, lstrip and rstrip: with no argument (or
+// None) they remove whitespace as Python defines it, with an argument the
+// characters it lists.
+func strStrip(left, right bool) exec.Method[string] {
+	return func(self string, _ *exec.Value, args *exec.VarArgs) (any, error) {
+		if len(args.Args) > 1 {
+			return nil, exec.ErrInvalidCall(errors.New("strip takes at most one argument"))
+		}
+		isCut := pyIsSpace
+		if len(args.Args) == 1 && !args.Args[0].IsNil() {
+			if !args.Args[0].IsString() {
+				return nil, exec.ErrInvalidCall(errors.New("strip arg must be None or str"))
+			}
+			chars := args.Args[0].String()
+			isCut = func(r rune) bool { return strings.ContainsRune(chars, r) }
+		}
+		if left {
+			self = strings.TrimLeftFunc(self, isCut)
+		}
+		if right {
+			self = strings.TrimRightFunc(self, isCut)
+		}
+		return self, nil
+	}
+}
+
+// strSplit is Python's str.split(sep=None, maxsplit=-1).
+func strSplit(self string, _ *exec.Value, args *exec.VarArgs) (any, error) {
+	sep := args.GetKeywordArgument("sep", nil)
+	maxSplit := args.GetKeywordArgument("maxsplit", -1)
+	if len(args.Args) > 0 {
+		sep = args.Args[0]
+	}
+	if len(args.Args) > 1 {
+		maxSplit = args.Args[1]
+	}
+	if len(args.Args) > 2 || !maxSplit.IsInteger() {
+		return nil, exec.ErrInvalidCall(errors.New("split takes (sep=None, maxsplit=-1)"))
+	}
+	n := maxSplit.Integer()
+	var parts []string
+	if sep.IsNil() {
+		parts = splitWhitespace(self, n)
+	} else {
+		s := sep.String()
+		if s == "" {
+			return nil, exec.ErrInvalidCall(errors.New("split: empty separator"))
+		}
+		if n < 0 {
+			parts = strings.Split(self, s)
+		} else {
+			parts = strings.SplitN(self, s, n+1)
+		}
+	}
+	out := make(pyList, len(parts))
+	for i, p := range parts {
+		out[i] = p
+	}
+	return out, nil
+}
+
+// splitWhitespace is Python's split() with no separator: runs of
+// whitespace separate, and there are no empty parts.
+func splitWhitespace(s string, maxSplit int) []string {
+	var parts []string
+	for {
+		s = strings.TrimLeftFunc(s, pyIsSpace)
+		if s == "" {
+			return parts
+		}
+		if maxSplit >= 0 && len(parts) == maxSplit {
+			return append(parts, s)
+		}
+		end := strings.IndexFunc(s, pyIsSpace)
+		if end < 0 {
+			return append(parts, s)
+		}
+		parts = append(parts, s[:end])
+		s = s[end:]
+	}
+}
+
+// boundedRange is Python's range, refusing ranges so long that a template
+// could spin on them.
+func boundedRange(_ *exec.Evaluator, params *exec.VarArgs) ([]int, error) {
+	ints := make([]int, len(params.Args))
+	for i, a := range params.Args {
+		if !a.IsInteger() {
+			return nil, exec.ErrInvalidCall(errors.New("range: arguments must be integers"))
+		}
+		ints[i] = a.Integer()
+	}
+	start, stop, step := 0, 0, 1
+	switch len(ints) {
+	case 1:
+		stop = ints[0]
+	case 2:
+		start, stop = ints[0], ints[1]
+	case 3:
+		start, stop, step = ints[0], ints[1], ints[2]
+	default:
+		return nil, exec.ErrInvalidCall(errors.New("range: want 1 to 3 arguments"))
+	}
+	if step == 0 {
+		return nil, exec.ErrInvalidCall(errors.New("range: step must not be zero"))
+	}
+	n := 0.0
+	if step > 0 && stop > start {
+		n = math.Ceil(float64(stop-start) / float64(step))
+	} else if step < 0 && stop < start {
+		n = math.Ceil(float64(start-stop) / float64(-step))
+	}
+	if n > maxRange {
+		return nil, exec.ErrInvalidCall(fmt.Errorf("range: more than %d items", maxRange))
+	}
+	out := make([]int, 0, int(n))
+	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
+		out = append(out, i)
+	}
+	return out, nil
+}
