@@ -1,0 +1,63 @@
+package tokenizer
+
+import (
+	"strings"
+	"testing"
+)
+
+var benchProse = strings.Repeat(`It is a truth universally acknowledged, that a single man in possession of a good fortune,
+must be in want of a wife. However little known the feelings or views of such a man may be on his first
+entering a neighbourhood, this truth is so well fixed in the minds of the surrounding families, that he is
+considered as the rightful property of some one or other of their daughters. `, 8)
+
+var benchCode = strings.Repeat(`func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	var req ChatRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, "tether: bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	for i, m := range req.Messages {
+		if m.Role == "" { return fmt.Errorf("message %d: no role", i) }
+	}
+}
+`, 8)
+
+// benchmarkEncode measures throughput; cold empties the word cache before
+// every call, so each word goes through the merge loop.
+func benchmarkEncode(b *testing.B, tok *Tokenizer, text string, cold bool) {
+	b.SetBytes(int64(len(text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if cold && tok.words != nil {
+			tok.words = &wordCache{}
+		}
+		tok.Encode(text, true, true)
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	for _, pre := range []string{"qwen2", "llama-bpe"} {
+		tok := mustNew(b, chatVocab(b, pre))
+		for _, cold := range []bool{true, false} {
+			cache := "/warm"
+			if cold {
+				cache = "/cold"
+			}
+			b.Run(pre+"/prose"+cache, func(b *testing.B) { benchmarkEncode(b, tok, benchProse, cold) })
+			b.Run(pre+"/code"+cache, func(b *testing.B) { benchmarkEncode(b, tok, benchCode, cold) })
+		}
+	}
+	spm := mustNew(b, spmVocab(true, spmPieces))
+	b.Run("spm/prose", func(b *testing.B) { benchmarkEncode(b, spm, benchProse, false) })
+}
+
+func BenchmarkDecode(b *testing.B) {
+	tok := mustNew(b, chatVocab(b, "qwen2"))
+	ids := tok.Encode(benchCode, false, false)
+	b.SetBytes(int64(len(benchCode)))
+	for b.Loop() {
+		tok.Decode(ids)
+	}
+}

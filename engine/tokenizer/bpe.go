@@ -1,0 +1,294 @@
+package tokenizer
+
+import (
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Byte-level BPE over one pre-tokenized word, as llama.cpp does it: the word
+// (already mapped through GPT-2's byte-to-unicode table) starts as one symbol
+// per byte; the adjacent pair with the lowest merge rank is merged first, the
+// leftmost pair winning ties, until no adjacent pair has a rank. A min-heap of
+// candidate pairs with lazy invalidation keeps this O(n log n) per word.
+
+type symbol struct {
+	start, end int32 // byte range in the word; start == end once merged away
+	prev, next int32
+}
+
+type bpeBigram struct {
+	rank        int32
+	left, right int32
+	size        int32 // byte length of the merged text when the pair was queued
+	result      int32 // interned id of the merged text
+}
+
+// bpeHeap is a binary min-heap ordered by (rank, left).
+type bpeHeap []bpeBigram
+
+func (h bpeHeap) less(i, j int) bool {
+	return h[i].rank < h[j].rank || (h[i].rank == h[j].rank && h[i].left < h[j].left)
+}
+
+func (h *bpeHeap) push(b bpeBigram) {
+	*h = append(*h, b)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *bpeHeap) pop() bpeBigram {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+// encodeScratch holds the buffers one Encode call reuses across words.
+type encodeScratch struct {
+	cpts    []rune
+	flags   []cptFlags
+	spans   [2][]span
+	bytes   []byte
+	enc     []byte
+	symbols []symbol
+	syms    []int32 // interned text of each BPE symbol, -1 when no merge can involve it
+	bpeQ    bpeHeap
+	spmQ    spmHeap
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(encodeScratch) }}
+
+// bpeTables is the merge table in interned form: every string that appears
+// as a token or on either side of a merge gets a small integer, so merging
+// compares integers instead of hashing strings.
+type bpeTables struct {
+	ranks   map[uint64]bpeMerge // (left id << 32 | right id) -> merge
+	symTok  []int32             // interned id -> token id, -1 when the text is not a token
+	byteSym [256]int32          // interned id of each byte's GPT-2 character
+	// fallback[b] are the ids llama.cpp finds when it looks up each byte of
+	// the GPT-2 character of b as a one-byte token.
+	fallback [256][]int32
+}
+
+type bpeMerge struct {
+	rank   int32
+	result int32 // interned id of left+right, -1 when that text is nowhere
+}
+
+func pairID(l, r int32) uint64 { return uint64(uint32(l))<<32 | uint64(uint32(r)) }
+
+func (t *Tokenizer) buildBPETables(merges []string) {
+	intern := make(map[string]int32, len(t.tokens)+len(merges))
+	var symTok []int32
+	get := func(s string) int32 {
+		if id, ok := intern[s]; ok {
+			return id
+		}
+		id := int32(len(symTok))
+		intern[s] = id
+		tok := NoToken
+		if tid, ok := t.tokenToID[s]; ok {
+			tok = tid
+		}
+		symTok = append(symTok, tok)
+		return id
+	}
+	for i := range t.tokens {
+		get(t.tokens[i].text)
+	}
+	type pair struct{ l, r string }
+	pairs := make([]pair, len(merges))
+	for i, m := range merges {
+		// llama.cpp splits at the first space after the first byte; a merge
+		// without one becomes the pair ("", "").
+		if len(m) > 1 {
+			if p := strings.IndexByte(m[1:], ' '); p >= 0 {
+				pairs[i] = pair{m[:p+1], m[p+2:]}
+			}
+		}
+		get(pairs[i].l)
+		get(pairs[i].r)
+	}
+	t.bpe.ranks = make(map[uint64]bpeMerge, len(merges))
+	for i, p := range pairs {
+		k := pairID(intern[p.l], intern[p.r])
+		if _, dup := t.bpe.ranks[k]; dup {
+			continue // llama.cpp keeps the first (lowest) rank
+		}
+		res := int32(-1)
+		if id, ok := intern[p.l+p.r]; ok {
+			res = id
+		}
+		t.bpe.ranks[k] = bpeMerge{rank: int32(i), result: res}
+	}
+	for b := range 256 {
+		t.bpe.byteSym[b] = get(byteToText[b])
+		enc := byteToText[b]
+		for j := 0; j < len(enc); j++ {
+			if id, ok := t.tokenToID[enc[j:j+1]]; ok {
+				t.bpe.fallback[b] = append(t.bpe.fallback[b], id)
+			}
+		}
+	}
+	t.bpe.symTok = symTok
+}
+
+func (t *Tokenizer) addBPEBigram(s *encodeScratch, left, right int32) {
+	if left < 0 || right < 0 {
+		return
+	}
+	m, ok := t.bpe.ranks[pairID(s.syms[left], s.syms[right])]
+	if !ok {
+		return
+	}
+	s.bpeQ.push(bpeBigram{rank: m.rank, left: left, right: right, size: s.symbols[right].end - s.symbols[left].start, result: m.result})
+}
+
+// bpeWord appends the ids of one word, given as its UTF-8 bytes; each byte
+// starts as one symbol (its GPT-2 character).
+func (t *Tokenizer) bpeWord(s *encodeScratch, word []byte, out []int32) []int32 {
+	if t.pre.ignoreMerges {
+		s.enc = s.enc[:0]
+		for _, b := range word {
+			s.enc = append(s.enc, byteToText[b]...)
+		}
+		if id, ok := t.tokenToID[string(s.enc)]; ok {
+			return append(out, id)
+		}
+	}
+	if len(word) == 0 {
+		return out
+	}
+	s.symbols = s.symbols[:0]
+	s.syms = s.syms[:0]
+	for i, b := range word {
+		s.symbols = append(s.symbols, symbol{start: int32(i), end: int32(i + 1), prev: int32(i) - 1, next: int32(i) + 1})
+		s.syms = append(s.syms, t.bpe.byteSym[b])
+	}
+	s.symbols[len(s.symbols)-1].next = -1
+
+	s.bpeQ = s.bpeQ[:0]
+	for i := int32(1); i < int32(len(s.symbols)); i++ {
+		t.addBPEBigram(s, i-1, i)
+	}
+	for len(s.bpeQ) > 0 {
+		b := s.bpeQ.pop()
+		l, r := &s.symbols[b.left], &s.symbols[b.right]
+		// A pair is stale once either side merged with something else; both
+		// sides only ever grow, so an unchanged total length means unchanged.
+		if l.start == l.end || r.start == r.end || r.end-l.start != b.size || l.next != b.right {
+			continue
+		}
+		s.syms[b.left] = b.result
+		l.end = r.end
+		r.start = r.end
+		l.next = r.next
+		if r.next >= 0 {
+			s.symbols[r.next].prev = b.left
+		}
+		t.addBPEBigram(s, l.prev, b.left)
+		t.addBPEBigram(s, b.left, l.next)
+	}
+
+	for i, sym := range s.symbols {
+		if sym.start == sym.end {
+			continue
+		}
+		if id := s.syms[i]; id >= 0 {
+			if tok := t.bpe.symTok[id]; tok >= 0 {
+				out = append(out, tok)
+				continue
+			}
+		}
+		// llama.cpp's fallback for a symbol that is not a token looks up each
+		// byte of its encoded text on its own; bytes without a token vanish.
+		for _, b := range word[sym.start:sym.end] {
+			out = append(out, t.bpe.fallback[b]...)
+		}
+	}
+	return out
+}
+
+// encodeBPE appends the ids of one raw-text fragment.
+func (t *Tokenizer) encodeBPE(s *encodeScratch, text string, out []int32) []int32 {
+	s.cpts = decodeCpts(s.cpts[:0], text)
+	s.flags = s.flags[:0]
+	for _, r := range s.cpts {
+		s.flags = append(s.flags, flagsOf(r))
+	}
+	ct := cptText{cpts: s.cpts, flags: s.flags}
+	words := t.pre.split(&ct, &s.spans)
+	for _, w := range words {
+		s.bytes = s.bytes[:0]
+		for _, r := range s.cpts[w.start:w.end] {
+			s.bytes = appendCpt(s.bytes, r)
+		}
+		if ids, ok := t.words.get(s.bytes); ok {
+			out = append(out, ids...)
+			continue
+		}
+		n := len(out)
+		out = t.bpeWord(s, s.bytes, out)
+		t.words.put(s.bytes, out[n:])
+	}
+	return out
+}
+
+// wordCache remembers the ids of recent words; prose and code repeat most
+// of their words, and a hit skips the merge loop entirely.
+type wordCache struct {
+	mu sync.RWMutex
+	m  map[string][]int32
+}
+
+const (
+	wordCacheEntries = 1 << 15
+	wordCacheMaxLen  = 64
+)
+
+func (c *wordCache) get(word []byte) ([]int32, bool) {
+	if len(word) > wordCacheMaxLen {
+		return nil, false
+	}
+	c.mu.RLock()
+	ids, ok := c.m[string(word)]
+	c.mu.RUnlock()
+	return ids, ok
+}
+
+func (c *wordCache) put(word []byte, ids []int32) {
+	if len(word) > wordCacheMaxLen {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= wordCacheEntries {
+		c.m = make(map[string][]int32)
+	}
+	c.m[string(word)] = slices.Clone(ids)
+	c.mu.Unlock()
+}

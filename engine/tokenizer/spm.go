@@ -1,0 +1,132 @@
+package tokenizer
+
+import "strings"
+
+// SentencePiece (tokenizer.ggml.model "llama") as llama.cpp runs it: spaces
+// become U+2581, the text starts as one symbol per UTF-8 sequence, and the
+// adjacent pair whose concatenation is the highest-scoring token is merged
+// first (leftmost on ties) until no adjacent pair forms a token. A final
+// symbol that is not a token falls back to <0xXX> byte tokens.
+
+const spmSpace = "\u2581"
+
+type spmBigram struct {
+	score       float32
+	left, right int32
+	size        int32
+}
+
+// spmHeap is a binary max-heap ordered by score, then by smaller left.
+type spmHeap []spmBigram
+
+func (h spmHeap) less(i, j int) bool {
+	return h[i].score > h[j].score || (h[i].score == h[j].score && h[i].left < h[j].left)
+}
+
+func (h *spmHeap) push(b spmBigram) {
+	*h = append(*h, b)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *spmHeap) pop() spmBigram {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+func (t *Tokenizer) addSPMBigram(s *encodeScratch, text string, left, right int32) {
+	if left < 0 || right < 0 {
+		return
+	}
+	l, r := s.symbols[left], s.symbols[right]
+	id, ok := t.tokenToID[text[l.start:r.end]]
+	if !ok {
+		return
+	}
+	s.spmQ.push(spmBigram{score: t.tokens[id].score, left: left, right: right, size: r.end - l.start})
+}
+
+// encodeSPM appends the ids of one raw-text fragment; prefixSpace adds the
+// leading space llama.cpp puts before text that starts the input or follows
+// a special token.
+func (t *Tokenizer) encodeSPM(s *encodeScratch, fragment string, prefixSpace bool, out []int32) []int32 {
+	if prefixSpace {
+		fragment = " " + fragment
+	}
+	text := strings.ReplaceAll(fragment, " ", spmSpace)
+	if text == "" {
+		return out
+	}
+
+	s.symbols = s.symbols[:0]
+	for off := 0; off < len(text); {
+		n := min(utf8SeqLen(text[off]), len(text)-off)
+		i := int32(len(s.symbols))
+		s.symbols = append(s.symbols, symbol{start: int32(off), end: int32(off + n), prev: i - 1, next: i + 1})
+		off += n
+	}
+	s.symbols[len(s.symbols)-1].next = -1
+
+	s.spmQ = s.spmQ[:0]
+	for i := int32(1); i < int32(len(s.symbols)); i++ {
+		t.addSPMBigram(s, text, i-1, i)
+	}
+	for len(s.spmQ) > 0 {
+		b := s.spmQ.pop()
+		l, r := &s.symbols[b.left], &s.symbols[b.right]
+		if l.start == l.end || r.start == r.end || r.end-l.start != b.size || l.next != b.right {
+			continue
+		}
+		l.end = r.end
+		r.start = r.end
+		l.next = r.next
+		if r.next >= 0 {
+			s.symbols[r.next].prev = b.left
+		}
+		t.addSPMBigram(s, text, l.prev, b.left)
+		t.addSPMBigram(s, text, b.left, l.next)
+	}
+
+	for i := int32(0); i != -1; i = s.symbols[i].next {
+		sym := s.symbols[i]
+		piece := text[sym.start:sym.end]
+		if id, ok := t.tokenToID[piece]; ok {
+			out = append(out, id)
+			continue
+		}
+		// Every merged symbol is a token, so only single UTF-8 sequences
+		// missing from the vocabulary get here.
+		for j := 0; j < len(piece); j++ {
+			if id := t.byteTokens[piece[j]]; id >= 0 {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
