@@ -278,23 +278,45 @@ func New(v Vocab) (*Tokenizer, error) {
 
 // deriveSpecials reproduces llama.cpp's text-based rules: special tokens
 // found by their text, control and unused marking, and the end-of-generation
-// set. llama.cpp walks a hash map here; ascending ids are used instead, which
-// only matters for picking EOT when several candidates exist.
+// set. When several tokens could be EOT (or EOM, or a FIM token), llama.cpp
+// keeps the first its std::unordered_map yields, so that order is
+// reproduced (hashorder.go) whenever there is a choice to make.
 func (t *Tokenizer) deriveSpecials() {
 	forceControl := func(id int32) {
 		t.tokens[id].attr |= AttrControl
 	}
+	var rank []int32 // position of each id in llama.cpp's map iteration, computed on demand
 	detect := func(dst *int32, texts []string) {
 		if *dst != NoToken {
 			return
 		}
-		for id := range t.tokens {
-			if slices.Contains(texts, t.tokens[id].text) {
-				*dst = int32(id)
-				forceControl(int32(id))
-				return
+		var candidates []int32
+		for _, text := range texts {
+			if id, ok := t.tokenToID[text]; ok {
+				candidates = append(candidates, id)
 			}
 		}
+		if len(candidates) == 0 {
+			return
+		}
+		if len(candidates) > 1 && rank == nil {
+			keys := make([]string, len(t.tokens))
+			for i := range t.tokens {
+				keys[i] = t.tokens[i].text
+			}
+			rank = make([]int32, len(t.tokens))
+			for pos, id := range stdMapOrder(keys) {
+				rank[id] = int32(pos)
+			}
+		}
+		best := candidates[0]
+		for _, id := range candidates[1:] {
+			if rank[id] < rank[best] {
+				best = id
+			}
+		}
+		*dst = best
+		forceControl(best)
 	}
 	detect(&t.eot, eotTexts)
 	detect(&t.eom, eomTexts)

@@ -95,8 +95,11 @@ func TestEndOfGeneration(t *testing.T) {
 	if !tok.IsControl(base + 3) {
 		t.Error("<|eot_id|> was not forced to control")
 	}
-	if tok.EOT() != base+0 {
-		t.Errorf("EOT = %q, want <|endoftext|> (first candidate by id)", tok.TokenText(tok.EOT()))
+	// Of the three EOT candidates, a libstdc++ unordered_map filled with
+	// this vocabulary yields <|eot_id|> first (positions 1, 36 and 135 for
+	// <|eot_id|>, <|endoftext|> and <|im_end|>, checked with g++ 12).
+	if tok.EOT() != base+3 {
+		t.Errorf("EOT = %q, want <|eot_id|>", tok.TokenText(tok.EOT()))
 	}
 	if tok.TokenAttr(base+6)&AttrUnused == 0 {
 		t.Error("control token named unused is not marked unused")
