@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,50 @@ func BenchmarkDecode(b *testing.B) {
 	b.SetBytes(int64(len(benchCode)))
 	for b.Loop() {
 		tok.Decode(ids)
+	}
+}
+
+// largeVocab is a Qwen-sized vocabulary: the byte alphabet, 151k merge
+// results built from random pairs, and the ChatML specials, two of which
+// (<|endoftext|> and <|im_end|>) compete for EOT as in real Qwen files.
+func largeVocab() Vocab {
+	rng := rand.New(rand.NewPCG(11, 12))
+	v := EmptyVocab()
+	v.Model, v.Pre = "gpt2", "qwen2"
+	seen := map[string]bool{}
+	for b := range 256 {
+		v.Tokens = append(v.Tokens, byteToText[b])
+		seen[byteToText[b]] = true
+	}
+	for len(v.Tokens) < 151_643 {
+		l := v.Tokens[rng.IntN(len(v.Tokens))]
+		r := v.Tokens[rng.IntN(len(v.Tokens))]
+		if len(l)+len(r) > 24 || seen[l+r] {
+			continue
+		}
+		seen[l+r] = true
+		v.Tokens = append(v.Tokens, l+r)
+		v.Merges = append(v.Merges, l+" "+r)
+	}
+	for _, s := range chatSpecials {
+		v.Tokens = append(v.Tokens, s.text)
+	}
+	for i := range v.Tokens {
+		typ := TypeNormal
+		if i >= 151_643 {
+			typ = TypeControl
+		}
+		v.Types = append(v.Types, typ)
+	}
+	return v
+}
+
+func BenchmarkNewQwenSized(b *testing.B) {
+	v := largeVocab()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

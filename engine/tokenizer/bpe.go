@@ -103,46 +103,54 @@ type bpeMerge struct {
 func pairID(l, r int32) uint64 { return uint64(uint32(l))<<32 | uint64(uint32(r)) }
 
 func (t *Tokenizer) buildBPETables(merges []string) {
-	intern := make(map[string]int32, len(t.tokens)+len(merges))
-	var symTok []int32
+	// Token ids double as interned ids; strings that only occur in merges
+	// are numbered after the last token.
+	n := int32(len(t.tokens))
+	extra := map[string]int32{}
+	lookup := func(s string) (int32, bool) {
+		if id, ok := t.tokenToID[s]; ok {
+			return id, true
+		}
+		id, ok := extra[s]
+		return id, ok
+	}
 	get := func(s string) int32 {
-		if id, ok := intern[s]; ok {
+		if id, ok := lookup(s); ok {
 			return id
 		}
-		id := int32(len(symTok))
-		intern[s] = id
-		tok := NoToken
-		if tid, ok := t.tokenToID[s]; ok {
-			tok = tid
-		}
-		symTok = append(symTok, tok)
+		id := n + int32(len(extra))
+		extra[s] = id
 		return id
 	}
-	for i := range t.tokens {
-		get(t.tokens[i].text)
+	type pair struct {
+		l, r     string
+		lID, rID int32
 	}
-	type pair struct{ l, r string }
 	pairs := make([]pair, len(merges))
 	for i, m := range merges {
 		// llama.cpp splits at the first space after the first byte; a merge
 		// without one becomes the pair ("", "").
+		p := &pairs[i]
 		if len(m) > 1 {
-			if p := strings.IndexByte(m[1:], ' '); p >= 0 {
-				pairs[i] = pair{m[:p+1], m[p+2:]}
+			if sp := strings.IndexByte(m[1:], ' '); sp >= 0 {
+				p.l, p.r = m[:sp+1], m[sp+2:]
 			}
 		}
-		get(pairs[i].l)
-		get(pairs[i].r)
+		p.lID, p.rID = get(p.l), get(p.r)
 	}
+	// Results are looked up once every string is numbered, so a merge whose
+	// result only appears later on a merge's left or right side finds it.
 	t.bpe.ranks = make(map[uint64]bpeMerge, len(merges))
+	var buf []byte
 	for i, p := range pairs {
-		k := pairID(intern[p.l], intern[p.r])
+		k := pairID(p.lID, p.rID)
 		if _, dup := t.bpe.ranks[k]; dup {
 			continue // llama.cpp keeps the first (lowest) rank
 		}
-		res := int32(-1)
-		if id, ok := intern[p.l+p.r]; ok {
-			res = id
+		buf = append(append(buf[:0], p.l...), p.r...)
+		res, ok := lookup(string(buf))
+		if !ok {
+			res = -1
 		}
 		t.bpe.ranks[k] = bpeMerge{rank: int32(i), result: res}
 	}
@@ -155,7 +163,13 @@ func (t *Tokenizer) buildBPETables(merges []string) {
 			}
 		}
 	}
-	t.bpe.symTok = symTok
+	t.bpe.symTok = make([]int32, int(n)+len(extra))
+	for i := range t.bpe.symTok {
+		t.bpe.symTok[i] = NoToken
+		if i < int(n) {
+			t.bpe.symTok[i] = int32(i)
+		}
+	}
 }
 
 func (t *Tokenizer) addBPEBigram(s *encodeScratch, left, right int32) {

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -27,20 +28,31 @@ func (t *Tokenizer) renderPiece(id int32) string {
 // decodeByteLevel maps GPT-2 byte-level text back to bytes. A character
 // outside the table is spelled out the way llama.cpp does it.
 func decodeByteLevel(text string) string {
-	var b strings.Builder
-	for _, r := range decodeCpts(nil, text) {
-		if c, ok := runeToByte[r]; ok {
-			b.WriteByte(c)
-			continue
+	out := make([]byte, 0, len(text))
+	for i := 0; i < len(text); {
+		r, n := rune(text[i]), 1
+		if r >= 0x80 {
+			if r, n = decodeLenient(text, i); n == 0 {
+				r, n = 0xFFFD, 1
+			} else if r > unicode.MaxRune {
+				r = 0xFFFD
+			}
 		}
-		b.WriteString("[UNK_BYTE_0x")
+		i += n
+		if r < 0x144 {
+			if c, ok := runeToByteTable(r); ok {
+				out = append(out, c)
+				continue
+			}
+		}
+		out = append(out, "[UNK_BYTE_0x"...)
 		for _, c := range appendCpt(nil, r) {
-			fmt.Fprintf(&b, "%02x", c)
+			out = fmt.Appendf(out, "%02x", c)
 		}
-		b.WriteString(text)
-		b.WriteString("]")
+		out = append(out, text...)
+		out = append(out, ']')
 	}
-	return b.String()
+	return string(out)
 }
 
 // byteTokenValue reads the XX of a "<0xXX>" byte token like C's strtol on

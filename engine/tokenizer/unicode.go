@@ -186,11 +186,21 @@ func utf8SeqLen(c byte) int {
 var (
 	byteToRune [256]rune
 	byteToText [256]string
-	runeToByte map[rune]byte
+	// runeToByte inverts byteToRune; the table's characters are all below U+0144.
+	runeToByte [0x144]int16
 )
 
+func runeToByteTable(r rune) (byte, bool) {
+	if r < 0 || int(r) >= len(runeToByte) || runeToByte[r] < 0 {
+		return 0, false
+	}
+	return byte(runeToByte[r]), true
+}
+
 func init() {
-	runeToByte = make(map[rune]byte, 256)
+	for i := range runeToByte {
+		runeToByte[i] = -1
+	}
 	n := rune(0)
 	for b := 0; b < 256; b++ {
 		printable := (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)
@@ -201,6 +211,6 @@ func init() {
 		}
 		byteToRune[b] = r
 		byteToText[b] = string(r)
-		runeToByte[r] = byte(b)
+		runeToByte[r] = int16(b)
 	}
 }
