@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -66,6 +67,69 @@ type Vocab struct {
 
 	Name string // general.name; llama.cpp keys a few token attributes on it (Phi-3)
 	Arch string // general.architecture
+
+	legacyFIM [3]bool // FIMPre/FIMSuf/FIMMid came from prefix/suffix/middle_token_id
+}
+
+// SetSpecial stores the id of the GGUF key tokenizer.ggml.<name>_token_id
+// ("bos", "eos", "eot", "eom", "unknown", "seperator", "padding", "mask",
+// "fim_pre" ... "fim_sep", and the older "prefix", "suffix", "middle") in
+// the matching field, so a loader can pass every *_token_id key through in
+// any order. It reports whether name is a key llama.cpp reads; ids that do
+// not fit the vocabulary are kept so that New can ignore them with a
+// warning, as llama.cpp does.
+func (v *Vocab) SetSpecial(name string, id int64) bool {
+	var id32 int32
+	switch {
+	case id < 0:
+		id32 = -2 // never a valid id, and not NoToken
+	case id > math.MaxInt32:
+		id32 = math.MaxInt32
+	default:
+		id32 = int32(id)
+	}
+	fim := func(dst *int32, slot int, legacy bool) {
+		// llama.cpp reads the older key after the newer one, so it wins.
+		if legacy || !v.legacyFIM[slot] {
+			*dst = id32
+		}
+		if legacy {
+			v.legacyFIM[slot] = true
+		}
+	}
+	switch name {
+	case "bos":
+		v.BOS = id32
+	case "eos":
+		v.EOS = id32
+	case "eot":
+		v.EOT = id32
+	case "eom":
+		v.EOM = id32
+	case "unknown":
+		v.UNK = id32
+	case "seperator": // sic: llama.cpp's key name
+		v.SEP = id32
+	case "padding":
+		v.PAD = id32
+	case "mask":
+		v.Mask = id32
+	case "fim_pre", "prefix":
+		fim(&v.FIMPre, 0, name == "prefix")
+	case "fim_suf", "suffix":
+		fim(&v.FIMSuf, 1, name == "suffix")
+	case "fim_mid", "middle":
+		fim(&v.FIMMid, 2, name == "middle")
+	case "fim_pad":
+		v.FIMPad = id32
+	case "fim_rep":
+		v.FIMRep = id32
+	case "fim_sep":
+		v.FIMSep = id32
+	default:
+		return false
+	}
+	return true
 }
 
 // EmptyVocab returns a Vocab with every special id set to NoToken, the

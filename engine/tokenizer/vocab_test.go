@@ -149,3 +149,36 @@ func TestAccessors(t *testing.T) {
 		t.Errorf("PAD %d, want %d", tok.PAD(), tok.BOS())
 	}
 }
+
+func TestSetSpecial(t *testing.T) {
+	v := EmptyVocab()
+	for _, kv := range []struct {
+		name string
+		id   int64
+	}{
+		{"bos", 1}, {"eos", 2}, {"eot", 3}, {"eom", 4}, {"unknown", 5}, {"seperator", 6}, {"padding", 7},
+		{"mask", 8}, {"prefix", 9}, {"fim_pre", 10}, {"fim_suf", 11}, {"suffix", 12}, {"fim_mid", 13},
+		{"fim_pad", 14}, {"fim_rep", 15}, {"fim_sep", 16},
+	} {
+		if !v.SetSpecial(kv.name, kv.id) {
+			t.Errorf("SetSpecial(%q) not recognised", kv.name)
+		}
+	}
+	got := []int32{v.BOS, v.EOS, v.EOT, v.EOM, v.UNK, v.SEP, v.PAD, v.Mask, v.FIMPre, v.FIMSuf, v.FIMMid, v.FIMPad, v.FIMRep, v.FIMSep}
+	// The older prefix/suffix keys win whatever the order; fim_mid has no rival.
+	want := []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16}
+	if !slices.Equal(got, want) {
+		t.Errorf("fields = %v, want %v", got, want)
+	}
+	if v.SetSpecial("cls", 1) {
+		t.Error("cls is not a key llama.cpp reads")
+	}
+	v.SetSpecial("bos", 1<<40)
+	v.SetSpecial("eos", -3)
+	base := byteVocab("qwen2", nil, []string{"a b"})
+	base.BOS, base.EOS = v.BOS, v.EOS
+	tok := mustNew(t, base)
+	if tok.BOS() != 11 || tok.EOS() != 11 {
+		t.Errorf("unusable ids should leave the defaults, got BOS %d EOS %d", tok.BOS(), tok.EOS())
+	}
+}
