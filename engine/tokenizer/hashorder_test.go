@@ -29,6 +29,9 @@ func TestStdStringHash(t *testing.T) {
 // TestStdMapOrderMatchesLibstdcxx compiles testdata/stdmap_order.cpp and
 // compares its iteration order with stdMapOrder on several key sets.
 func TestStdMapOrderMatchesLibstdcxx(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles C++; skipped in -short")
+	}
 	gxx, err := exec.LookPath("g++")
 	if err != nil {
 		t.Skip("no g++")
