@@ -259,3 +259,12 @@ func TestParseChoosesFamily(t *testing.T) {
 		})
 	}
 }
+
+// readTemplateNoT reads a template file outside of a test (fuzz seeds).
+func readTemplateNoT(file string) string {
+	data, err := os.ReadFile(filepath.Join("testdata", "templates", file))
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}

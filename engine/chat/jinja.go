@@ -48,14 +48,17 @@ type jinjaShape struct {
 
 // maxRenderOutput bounds what one render may write; no real prompt comes
 // near it, a runaway template does.
-const maxRenderOutput = 64 << 20
+const maxRenderOutput = 32 << 20
 
 // maxRange bounds range() so that a template cannot loop for ever.
-const maxRange = 1 << 20
+const maxRange = 1 << 16
 
 const templateID = "tokenizer.chat_template"
 
 func newJinja(source string, sp Specials) (*jinjaTemplate, error) {
+	if err := checkNesting(source); err != nil {
+		return nil, err
+	}
 	if err := checkMacroRecursion(source); err != nil {
 		return nil, err
 	}
@@ -97,6 +100,8 @@ func (t *jinjaTemplate) ToolSyntax() string {
 		return ""
 	case strings.Contains(t.source, "<tool_call>") && strings.Contains(t.source, `"arguments"`):
 		return ToolSyntaxHermes
+	case strings.Contains(t.source, "<|start_header_id|>") && strings.Contains(t.source, `"parameters": `):
+		return ToolSyntaxLlama3
 	}
 	return ""
 }
@@ -135,16 +140,17 @@ func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape
 	}
 	w := &limitedWriter{max: maxRenderOutput}
 	defer func() {
-		if r := recover(); r != nil {
+		switch r := recover(); r.(type) {
+		case nil:
+		case outputTooLarge:
+			out, err = "", &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("output exceeds %d bytes", maxRenderOutput)}
+		default:
 			out, err = "", &TemplateError{Family: FamilyJinja, Msg: "failed", Err: fmt.Errorf("%v", r)}
 		}
 	}()
 	if err := t.tpl.Execute(w, exec.NewContext(data)); err != nil {
 		if raised != "" {
 			return "", &TemplateError{Family: FamilyJinja, Msg: raised, Raised: true}
-		}
-		if w.over {
-			return "", &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("output exceeds %d bytes", maxRenderOutput)}
 		}
 		return "", &TemplateError{Family: FamilyJinja, Msg: "failed", Err: shortError(err)}
 	}
@@ -204,17 +210,19 @@ func shortError(err error) error {
 	return errors.New(msg)
 }
 
-// limitedWriter collects output up to max bytes, then fails.
+// limitedWriter collects output up to max bytes. Past that it panics
+// with outputTooLarge, which render recovers: gonja goes on looping after
+// a failed write, and a runaway loop must stop at once.
 type limitedWriter struct {
-	b    strings.Builder
-	max  int
-	over bool
+	b   strings.Builder
+	max int
 }
+
+type outputTooLarge struct{}
 
 func (w *limitedWriter) Write(p []byte) (int, error) {
 	if w.b.Len()+len(p) > w.max {
-		w.over = true
-		return 0, errors.New("chat: template output too large")
+		panic(outputTooLarge{})
 	}
 	return w.b.Write(p)
 }
@@ -245,6 +253,55 @@ func (l *oneTemplateLoader) Resolve(path string) (string, error) {
 }
 
 func (l *oneTemplateLoader) Inherit(string) (loaders.Loader, error) { return l, nil }
+
+// Limits on template text, far above what any model ships (the largest
+// official templates are tens of kilobytes and nest a dozen deep) and far
+// below what would take gonja's recursive parser past the Go stack.
+const (
+	maxTemplateSize = 1 << 20
+	maxNesting      = 500
+)
+
+var (
+	blockOpen  = regexp.MustCompile(`\{%-?\s*(if|for|macro|call|filter|block|with|raw|set\s+[\w.]+\s*-?%\})`)
+	blockClose = regexp.MustCompile(`\{%-?\s*end(if|for|macro|call|filter|block|with|raw|set)\b`)
+)
+
+// checkNesting refuses templates too large or too deeply nested to parse
+// safely. Brackets are counted everywhere, strings included, which only
+// errs on the side of refusing.
+func checkNesting(source string) error {
+	if len(source) > maxTemplateSize {
+		return &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("template is %d bytes, more than the %d allowed", len(source), maxTemplateSize)}
+	}
+	depth, deepest := 0, 0
+	for i := 0; i < len(source); i++ {
+		switch source[i] {
+		case '(', '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ')', ']', '}':
+			depth--
+		}
+	}
+	opens := blockOpen.FindAllStringIndex(source, -1)
+	closes := blockClose.FindAllStringIndex(source, -1)
+	blocks, deepestBlock := 0, 0
+	for len(opens) > 0 || len(closes) > 0 {
+		if len(closes) == 0 || (len(opens) > 0 && opens[0][0] < closes[0][0]) {
+			blocks++
+			deepestBlock = max(deepestBlock, blocks)
+			opens = opens[1:]
+		} else {
+			blocks--
+			closes = closes[1:]
+		}
+	}
+	if deepest > maxNesting || deepestBlock > maxNesting {
+		return &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("template nests more than %d deep", maxNesting)}
+	}
+	return nil
+}
 
 var macroDef = regexp.MustCompile(`\{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)`)
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -209,8 +210,7 @@ func jinjaNumber(lit string) any {
 		}
 		return bigInt(pyNumber(lit))
 	}
-	var f float64
-	fmt.Sscan(lit, &f)
+	f, _ := strconv.ParseFloat(lit, 64) // overflow gives ±Inf, as in Python
 	return f
 }
 

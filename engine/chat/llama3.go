@@ -79,7 +79,7 @@ func (t *llama3) Render(conv Conversation, opts Options) (Prompt, error) {
 		if len(msgs) == 0 {
 			return Prompt{}, &TemplateError{Family: FamilyLlama3, Msg: "Cannot put tools in the first user message when there's no first user message!", Raised: true}
 		}
-		first := pyStrip(jinjaString(msgs[0]))
+		first := pyStrip(msgs[0].content)
 		msgs = msgs[1:]
 		w.lit("<|start_header_id|>user<|end_header_id|>\n\n")
 		w.lit("Given the following functions, please respond with a JSON for a function call " +
@@ -118,13 +118,4 @@ func (t *llama3) Render(conv Conversation, opts Options) (Prompt, error) {
 		w.lit("<|start_header_id|>assistant<|end_header_id|>\n\n")
 	}
 	return w.prompt(ThinkingNone), nil
-}
-
-// jinjaString is the message's content as Jinja's string filters see it:
-// a message with no text is None, which prints as "None".
-func jinjaString(m message) string {
-	if m.contentNull {
-		return "None"
-	}
-	return m.content
 }

@@ -32,7 +32,7 @@ func probeConversations() []Conversation {
 	yes := []llm.Message{llm.UserMessage("Hello")}
 	return []Conversation{
 		{Messages: yes},
-		{System: "You are terse.", Messages: []llm.Message{
+		{System: " You are terse.\n", Messages: []llm.Message{
 			llm.UserMessage("  Hi there \n"), llm.AssistantMessage("Hello! "), llm.UserMessage("Café ☕ and\ttabs"),
 		}},
 		{System: "Use tools.", Tools: probeTools, Messages: []llm.Message{

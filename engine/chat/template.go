@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tetherllm/tether/llm"
@@ -190,6 +191,8 @@ func Parse(templateText string, specials Specials) (Template, error) {
 		return hand, nil
 	}
 	if err := agree(hand, jt); err != nil {
+		slog.Debug("chat: template looks like a known family but renders differently; using it as written",
+			"family", family, "why", err)
 		return jt, nil
 	}
 	return hand, nil

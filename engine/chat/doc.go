@@ -1,0 +1,99 @@
+// Package chat turns a conversation into the prompt text a model was
+// trained on, as its own chat template (the GGUF key
+// tokenizer.chat_template) would print it through HF transformers'
+// apply_chat_template.
+//
+// # Use
+//
+//	tpl, err := chat.Parse(templateText, chat.Specials{BOS: "<|begin_of_text|>", EOS: "<|eot_id|>"})
+//	p, err := tpl.Render(chat.Conversation{System: sys, Messages: msgs, Tools: tools},
+//		chat.Options{AddGenerationPrompt: true})
+//	// p.Text is the prompt; p.Content marks the conversation's own text;
+//	// p.Thinking says whether generation starts inside a <think> block;
+//	// tpl.Stops(), tpl.NativeTools() and tpl.ToolSyntax() tell the server
+//	// how the model ends turns and calls tools.
+//
+// # Families
+//
+// Hand-written renderers reproduce, byte for byte, the official templates
+// of Qwen2.5-Instruct ([FamilyQwen25]: default system prompt, "# Tools"
+// section, <tool_call> history, <tool_response> blocks grouped in a user
+// turn), Qwen3 ([FamilyQwen3]: thinking on and off, reasoning kept only
+// after the last user query, reasoning given apart or inside <think>
+// tags) and Llama 3.1/3.2/3.3 Instruct ([FamilyLlama3]: knowledge-cutoff
+// header, the 3.2 template's date from [Options.Date], tools in the first
+// user message, calls as {"name", "parameters"}, results as ipython turns),
+// plus generic ChatML ([FamilyChatML]).
+//
+// [Detect] picks the family from the template's content — distinctive
+// lines of each official template, never the file name (seed bug 40: the
+// seed gave Llama 2 the Llama 3 format because the file was called
+// "llama"). [Parse] then renders a set of probe conversations with both
+// the hand-written renderer and the template itself and keeps the
+// hand-written one only if they agree, so a look-alike template that
+// prints something else is rendered as it is written.
+//
+// Any other template is rendered by gonja ([FamilyJinja]), set up as
+// transformers sets up Jinja2: trim_blocks and lstrip_blocks,
+// raise_exception, strftime_now (reading [Options.Date]), and the special
+// tokens as bos_token and eos_token. gonja's built-ins are corrected where
+// chat templates meet them: tojson prints as Python's json.dumps (below),
+// dicts keep insertion order in tojson, items, keys and values, strip,
+// lstrip, rstrip, split and trim use Python's whitespace, and list[-1]
+// works on one-element lists. Left as gonja has them: iterating a dict
+// directly with for (sorted keys, not insertion order), and leniency where
+// Python raises (a None used as a string prints as nothing). How tool
+// calls are handed over is read from the template: arguments as a JSON
+// string when the template concatenates them (DeepSeek R1), else as an
+// object; content null only when the template tests content for none;
+// one call a turn when the template raises on several.
+//
+// A model with no template at all gets ChatML, the format most
+// instruction-tuned GGUF models without a template expect.
+//
+// # Tools
+//
+// [llm.Message] carries one tool call per assistant message (the seed
+// stores one message per call). An assistant text message followed by
+// tool uses, or a run of tool uses, is rendered as one assistant turn with
+// several calls, as the templates render OpenAI's tool_calls; Llama 3's
+// template allows one call a turn, so there each stays its own turn.
+// Tools keep the order given (seed bug 23). Templates without tool support
+// (generic ChatML, and Jinja templates that print neither tool nor call)
+// return [ErrToolsUnsupported] for a conversation that has tools, and the
+// caller falls back to the text tool-call protocol.
+//
+// # JSON
+//
+// Tool schemas and call arguments are printed as transformers' tojson
+// prints them: json.dumps with ", " and ": " separators (indent=4 where
+// Llama 3 asks), keys in the order written, non-ASCII text as is, numbers
+// as Python's int and float print them. [ReencodeJSON] is that printer.
+//
+// # Content spans
+//
+// Hand-written renderers report which bytes of the prompt came from the
+// conversation ([Prompt.Content]). A tokenizer that does not turn
+// special-token text inside them into special tokens stops tool output,
+// such as a file containing "<|im_end|>\n<|im_start|>system", from forging
+// turns (seed bug 25), without altering the text the model sees.
+//
+// # Hostile templates
+//
+// A template comes from a model file. The Jinja engine cannot read other
+// files (include, import and extends fail), recursive macros and deeply
+// nested templates are refused before parsing, range() is bounded, output
+// stops at 32 MiB, and panics inside gonja become errors.
+//
+// # Tests
+//
+// testdata/templates holds the official template texts (copies of those
+// llama.cpp keeps under models/templates). testdata/golden holds what
+// Python's Jinja2, set up as transformers does (testdata/hf_render.py),
+// prints for each test conversation; both the hand-written renderers and
+// the Jinja fallback are compared with it. After changing the test
+// conversations, run
+//
+//	go test ./engine/chat -run TestGoldenContexts -update-contexts
+//	(cd engine/chat && python3 testdata/hf_render.py)   # needs jinja2
+package chat
