@@ -79,6 +79,38 @@ func (t Tensor) Matrix(pool *quant.Pool) (*quant.Matrix, error) {
 	return m, nil
 }
 
+// Floats dequantises the whole tensor into a new slice (for norms and
+// biases, which models keep in f32).
+func (t Tensor) Floats() ([]float32, error) {
+	n := t.Elements()
+	if n > uint64(^uint(0)>>1)/4 {
+		return nil, fmt.Errorf("gguf: tensor %q of shape %v is too large", t.Name, t.Shape)
+	}
+	f := make([]float32, n)
+	if err := quant.Dequantize(t.Type, f, t.Data); err != nil {
+		return nil, fmt.Errorf("gguf: tensor %q: %w", t.Name, err)
+	}
+	return f, nil
+}
+
+// Matrix returns the named tensor as a weight matrix (see Tensor.Matrix).
+func (f *File) Matrix(name string, pool *quant.Pool) (*quant.Matrix, error) {
+	t, err := f.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.Matrix(pool)
+}
+
+// Floats returns the named tensor dequantised (see Tensor.Floats).
+func (f *File) Floats(name string) ([]float32, error) {
+	t, err := f.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.Floats()
+}
+
 // Open memory-maps the GGUF file at path and parses it.
 func Open(path string) (*File, error) {
 	fh, err := os.Open(path)

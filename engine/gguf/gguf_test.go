@@ -374,6 +374,23 @@ func TestTensorMatrix(t *testing.T) {
 	if dst[0] != 3 || dst[1] != 7 || m.Rows() != 2 || m.Cols() != 2 {
 		t.Errorf("MatVec = %v", dst)
 	}
+	if fl, err := f.Floats("m"); err != nil || !reflect.DeepEqual(fl, x) {
+		t.Errorf("Floats = %v, %v", fl, err)
+	}
+	if m2, err := f.Matrix("m", nil); err != nil || m2.Rows() != 2 {
+		t.Errorf("File.Matrix = %v, %v", m2, err)
+	}
+	if _, err := f.Matrix("nope", nil); !errors.Is(err, ErrTensorNotFound) {
+		t.Errorf("File.Matrix of a missing tensor: %v", err)
+	}
+	b, _ := buildFile(t, 0)
+	g, _ := Parse(b)
+	if _, err := g.Matrix("iq", nil); !errors.Is(err, quant.ErrUnsupported) || !strings.Contains(err.Error(), `"iq"`) {
+		t.Errorf("Matrix of an unsupported type: %v", err)
+	}
+	if _, err := g.Floats("iq"); !errors.Is(err, quant.ErrUnsupported) {
+		t.Errorf("Floats of an unsupported type: %v", err)
+	}
 }
 
 func TestTokenizer(t *testing.T) {

@@ -30,28 +30,38 @@ func randomMatrix(t testing.TB, typ Type, rows, cols int, rng *rand.Rand, pool *
 
 func TestMatVecAndMatMul(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, threads := range []int{1, 2, 3} {
-		pool := NewPool(threads)
-		defer pool.Close()
-		for _, typ := range testTypes {
-			for _, shape := range [][2]int{{1, 256}, {7, 512}, {33, 256}, {257, 768}, {1000, 256}} {
-				rows, cols := shape[0], shape[1]
-				t.Run(fmt.Sprintf("%d threads %s %dx%d", threads, typ, rows, cols), func(t *testing.T) {
-					m := randomMatrix(t, typ, rows, cols, rng, pool)
-					x := gaussRow(rng, cols, 1)
+	pools := []*Pool{NewPool(1), NewPool(3)}
+	for _, p := range pools {
+		defer p.Close()
+	}
+	for _, typ := range testTypes {
+		for _, shape := range [][2]int{{1, 256}, {7, 512}, {33, 256}, {257, 768}} {
+			rows, cols := shape[0], shape[1]
+			data := randomMatrix(t, typ, rows, cols, rng, nil).Data()
+			x := gaussRow(rng, cols, 1)
+			const n = 5
+			xs := gaussRow(rng, n*cols, 1)
+			for _, pool := range pools {
+				t.Run(fmt.Sprintf("%d threads %s %dx%d", pool.Threads(), typ, rows, cols), func(t *testing.T) {
+					m, err := NewMatrix(typ, rows, cols, data, pool)
+					if err != nil {
+						t.Fatal(err)
+					}
 					got := make([]float32, rows)
 					m.MatVec(got, x)
+					var v Vector
+					if err := v.Quantize(m.VecDotType(), x); err != nil {
+						t.Fatal(err)
+					}
 					for r := range got {
-						want, err := Dot(typ, m.RawRow(r), x)
+						want, err := VecDot(typ, m.RawRow(r), &v)
 						if err != nil {
 							t.Fatal(err)
 						}
 						if got[r] != want {
-							t.Fatalf("row %d: MatVec %g, Dot %g", r, got[r], want)
+							t.Fatalf("row %d: MatVec %g, VecDot %g", r, got[r], want)
 						}
 					}
-					const n = 5
-					xs := gaussRow(rng, n*cols, 1)
 					mm := make([]float32, n*rows)
 					m.MatMul(mm, xs, n)
 					for c := 0; c < n; c++ {
@@ -135,15 +145,15 @@ func TestMatrixNoAllocations(t *testing.T) {
 	pool := NewPool(2)
 	defer pool.Close()
 	for _, typ := range []Type{Q8_0, Q4_K, F16} {
-		m := randomMatrix(t, typ, 512, 1024, rng, pool)
-		x := gaussRow(rng, 4*1024, 1)
-		dst := make([]float32, 4*512)
-		m.MatVec(dst[:512], x[:1024])
+		m := randomMatrix(t, typ, 256, 512, rng, pool)
+		x := gaussRow(rng, 4*512, 1)
+		dst := make([]float32, 4*256)
+		m.MatVec(dst[:256], x[:512])
 		m.MatMul(dst, x, 4)
-		if a := testing.AllocsPerRun(20, func() { m.MatVec(dst[:512], x[:1024]) }); a != 0 {
+		if a := testing.AllocsPerRun(10, func() { m.MatVec(dst[:256], x[:512]) }); a != 0 {
 			t.Errorf("%s MatVec allocates %v times", typ, a)
 		}
-		if a := testing.AllocsPerRun(20, func() { m.MatMul(dst, x, 4) }); a != 0 {
+		if a := testing.AllocsPerRun(10, func() { m.MatMul(dst, x, 4) }); a != 0 {
 			t.Errorf("%s MatMul allocates %v times", typ, a)
 		}
 	}

@@ -68,19 +68,25 @@ func dotQ5_0(w []byte, v *Vector) float32 {
 	for i, dy := range v.d[:nb] {
 		b := (*[22]byte)(w[i*22:])
 		a := (*[32]int8)(q[i*32:])
-		s := dotNibbles((*[16]byte)(b[6:]), a) + dotHighBits(binary.LittleEndian.Uint32(b[2:]), a) - 16*isum[i]
+		s := dotNibbles5((*[16]byte)(b[6:]), binary.LittleEndian.Uint32(b[2:]), a) - 16*isum[i]
 		sum += float32(s) * (f16At(b[0], b[1]) * dy)
 	}
 	return sum
 }
 
-// dotHighBits adds the fifth bits' share, 16*a[j] for every set bit j.
-func dotHighBits(qh uint32, a *[32]int8) int32 {
-	var s int32
-	for qh != 0 {
-		j := trailingZeros32(qh)
-		s += int32(a[j&31])
-		qh &= qh - 1
+// dotNibbles5 is dotNibbles with the fifth bits of qh: bit j joins
+// element j (low nibble of byte j) and bit j+16 element j+16.
+func dotNibbles5(w *[16]byte, qh uint32, a *[32]int8) int32 {
+	var s0, s1 int32
+	lo, hi := qh, qh>>16
+	for j := 0; j < 16; j += 2 {
+		x := (*[2]byte)(w[j:])
+		y := (*[2]int8)(a[j:])
+		z := (*[2]int8)(a[16+j:])
+		s0 += int32(x[0]&15|byte(lo<<4)&16)*int32(y[0]) + int32(x[0]>>4|byte(hi<<4)&16)*int32(z[0])
+		s1 += int32(x[1]&15|byte(lo<<3)&16)*int32(y[1]) + int32(x[1]>>4|byte(hi<<3)&16)*int32(z[1])
+		lo >>= 2
+		hi >>= 2
 	}
-	return 16 * s
+	return s0 + s1
 }

@@ -3,7 +3,6 @@ package quant
 import (
 	"encoding/binary"
 	"math"
-	"math/bits"
 )
 
 // Q5_1: blocks of 32 elements, 24 bytes: f16 scale d, f16 minimum m, u32
@@ -75,11 +74,9 @@ func dotQ5_1(w []byte, v *Vector) float32 {
 	for i, dy := range v.d[:nb] {
 		b := (*[24]byte)(w[i*24:])
 		a := (*[32]int8)(q[i*32:])
-		si := dotNibbles((*[16]byte)(b[8:]), a) + dotHighBits(binary.LittleEndian.Uint32(b[4:]), a)
+		si := dotNibbles5((*[16]byte)(b[8:]), binary.LittleEndian.Uint32(b[4:]), a)
 		sum += float32(si) * (f16At(b[0], b[1]) * dy)
 		summs += float32(f16At(b[2], b[3]) * s[i])
 	}
 	return sum + summs
 }
-
-func trailingZeros32(x uint32) int { return bits.TrailingZeros32(x) }

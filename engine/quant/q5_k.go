@@ -109,10 +109,8 @@ func dotQ5_K(w []byte, v *Vector) float32 {
 		for j := 0; j < 4; j++ {
 			sc1, m1 := scaleMinK4(2*j, scales)
 			sc2, m2 := scaleMinK4(2*j+1, scales)
-			aa := (*[64]int8)(a[64*j:])
-			s1, s2 := dotNibbles32((*[32]byte)(b[48+32*j:]), aa)
-			h1, h2 := dotQ5KHigh(qh, uint(2*j), aa)
-			sumi += int32(sc1)*(s1+h1) + int32(sc2)*(s2+h2)
+			s1, s2 := dotNibbles32x5((*[32]byte)(b[48+32*j:]), qh, uint(2*j), (*[64]int8)(a[64*j:]))
+			sumi += int32(sc1)*s1 + int32(sc2)*s2
 			summ += int32(m1)*(int32(bs[4*j])+int32(bs[4*j+1])) + int32(m2)*(int32(bs[4*j+2])+int32(bs[4*j+3]))
 		}
 		sum += float32(f16At(b[0], b[1])*dy)*float32(sumi) - float32(f16At(b[2], b[3])*dy)*float32(summ)
@@ -120,13 +118,20 @@ func dotQ5_K(w []byte, v *Vector) float32 {
 	return sum
 }
 
-// dotQ5KHigh adds the fifth bits' share of one 64-element run: bit shift
-// of qh[l] for a[l], bit shift+1 for a[32+l], each worth 16.
-func dotQ5KHigh(qh *[32]byte, shift uint, a *[64]int8) (lo, hi int32) {
-	for l, h := range qh {
-		h >>= shift
-		lo += int32(a[l]) & -int32(h&1)
-		hi += int32(a[32+l]) & -int32(h>>1&1)
+// dotNibbles32x5 is dotNibbles32 with fifth bits: bit shift of qh[l]
+// joins the low nibble of w[l], bit shift+1 the high nibble.
+func dotNibbles32x5(w *[32]byte, qh *[32]byte, shift uint, a *[64]int8) (lo, hi int32) {
+	var l0, l1, h0, h1 int32
+	for j := 0; j < 32; j += 2 {
+		x := (*[2]byte)(w[j:])
+		q := (*[2]byte)(qh[j:])
+		y := (*[2]int8)(a[j:])
+		z := (*[2]int8)(a[32+j:])
+		b0, b1 := q[0]>>shift, q[1]>>shift
+		l0 += int32(x[0]&15|b0<<4&16) * int32(y[0])
+		l1 += int32(x[1]&15|b1<<4&16) * int32(y[1])
+		h0 += int32(x[0]>>4|b0<<3&16) * int32(z[0])
+		h1 += int32(x[1]>>4|b1<<3&16) * int32(z[1])
 	}
-	return 16 * lo, 16 * hi
+	return l0 + l1, h0 + h1
 }
