@@ -29,9 +29,12 @@ var qwenSpecials = Specials{EOS: "<|im_end|>"}
 var llama3Specials = Specials{BOS: "<|begin_of_text|>", EOS: "<|eot_id|>"}
 
 // officialTemplates are the templates the models ship, each with a
-// hand-written family. The Llama 3.1 8B template is the same text as the
-// Llama 3.3 70B one (date_string "26 Jul 2024", builtin_tools support).
+// hand-written family. Llama 3.1 8B Instruct ships, as far as we know, the
+// same text as Llama 3.3 70B Instruct (date_string "26 Jul 2024",
+// builtin_tools); its own file was not among the copies we could fetch.
+// chatml.jinja is the generic ChatML template many fine-tunes ship.
 var officialTemplates = []templateUnderTest{
+	{"chatml.jinja", FamilyChatML, qwenSpecials},
 	{"qwen2.5-7b-instruct.jinja", FamilyQwen25, qwenSpecials},
 	{"qwen3-0.6b.jinja", FamilyQwen3, qwenSpecials},
 	{"llama-3.2-3b-instruct.jinja", FamilyLlama3, llama3Specials},
@@ -211,6 +214,9 @@ func TestHandWrittenMatchesOfficial(t *testing.T) {
 		for _, c := range goldenCases() {
 			t.Run(strings.TrimSuffix(tut.file, ".jinja")+"/"+c.name, func(t *testing.T) {
 				got, err := hand.Render(c.conv, c.opts)
+				if errors.Is(err, ErrToolsUnsupported) && !hand.NativeTools() && hasToolMessages(c.conv) {
+					return // ChatML has no tools; the caller uses the text protocol
+				}
 				checkAgainstGolden(t, "hand-written "+tut.family, readGolden(t, tut.file, c.name), got, err)
 			})
 		}
