@@ -1,0 +1,39 @@
+// Package supervisor runs a local inference server as a child process and
+// never loses track of it.
+//
+// [Launch] finds the program ([Find]), starts it in its own process group
+// on a thread that lives as long as the child (so Linux's parent-death
+// signal stays armed), drains its stdout and stderr into a bounded,
+// line-aware ring buffer and an optional log file, and waits until the
+// server is ready. Readiness is a state machine — spawned, listening,
+// loading (with progress), ready, or failed — driven by a backend-supplied
+// [Probe] such as [HTTPHealth]. The start-up budget is a stall timer: every
+// state change, every progress report and every new line of output extends
+// it, so a big model that is loading is never killed, while a server that
+// hangs is cut off. Polling starts at a millisecond and backs off to 100 ms;
+// a line of output announcing readiness ([Config.ReadyLines]) triggers a
+// probe at once, so a server that logs when it becomes ready is seen within
+// a millisecond or two.
+//
+// A child that dies is noticed at once (a goroutine sits in wait(2)) and
+// reported as an [llm.ServerExitedError] carrying the exit status or signal,
+// the end of its output and a cause classified from that output
+// ([Classify]). A server that answers on our address but cannot prove it is
+// ours (per-launch API key and alias nonce, see [NewSecret]) is reported as a
+// [ForeignServerError].
+//
+// [Process.Stop] is a bounded ladder: SIGTERM to the process group, a grace
+// period, SIGKILL to the group, and a bounded wait that does not depend on
+// pipes a grandchild may still hold. When the child exits for any reason its
+// whole process group is killed with it.
+//
+// Nothing is left behind if the parent dies without cleaning up: on Linux
+// the child gets SIGTERM from the kernel (PR_SET_PDEATHSIG), and on every
+// unix a small watchdog (/bin/sh, in the child's process group, reading a
+// pipe only the parent holds) sees the parent's death as end-of-file and
+// sends SIGTERM, then SIGKILL, to the whole group, grandchildren included.
+//
+// [Instance] keeps one server running across crashes: [Instance.EnsureRunning]
+// starts it, or restarts it with backoff, from a single flight that
+// concurrent callers share.
+package supervisor

@@ -1,0 +1,79 @@
+//go:build unix
+
+package supervisor
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// terminate asks the child to stop (SIGTERM), or forces it (SIGKILL), both
+// the child itself — through os.Process, which will not signal a reaped and
+// reused pid — and everything in its process group.
+func terminate(proc *os.Process, pgid int, force bool) {
+	sig := syscall.SIGTERM
+	if force {
+		sig = syscall.SIGKILL
+	}
+	_ = proc.Signal(sig)
+	killGroup(pgid, sig)
+}
+
+// killGroup signals a whole process group. The group id cannot be reused
+// while any member lives, so signalling it after the leader has been reaped
+// reaches exactly the leftovers.
+func killGroup(pgid int, sig syscall.Signal) {
+	if pgid > 0 {
+		_ = syscall.Kill(-pgid, sig)
+	}
+}
+
+// killLeftovers kills whatever is left in the child's process group.
+func killLeftovers(pgid int) { killGroup(pgid, syscall.SIGKILL) }
+
+// exitStatus decodes how a process ended.
+func exitStatus(ps *os.ProcessState) (code int, signal string) {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -1, ws.Signal().String()
+	}
+	return ps.ExitCode(), ""
+}
+
+// watchdogScript waits for end-of-file on its stdin — the read end of a pipe
+// whose write end only the parent holds, so EOF means the parent closed it or
+// died — then sends SIGTERM to the process group given as $0, waits $1
+// seconds, and sends SIGKILL. It runs inside that group and ignores SIGTERM,
+// so that our own group-wide SIGTERM does not remove it early; the final
+// SIGKILL ends it too. Only the kill forms every POSIX shell knows are used
+// (dash's kill has no "--").
+const watchdogScript = `trap '' TERM INT HUP; read x; kill -TERM -$0 2>/dev/null; sleep $1; kill -KILL -$0 2>/dev/null`
+
+// startWatchdog starts the watchdog for the process group pgid and returns
+// the write end of its pipe; closing it (or dying) sets the watchdog off.
+func startWatchdog(pgid int, grace time.Duration) (*os.File, *exec.Cmd, error) {
+	const shell = "/bin/sh"
+	if _, err := os.Stat(shell); err != nil {
+		return nil, nil, errors.New("tether: no " + shell + " for the watchdog")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	secs := int((grace + time.Second - 1) / time.Second)
+	cmd := exec.Command(shell, "-c", watchdogScript, strconv.Itoa(pgid), strconv.Itoa(max(secs, 1)))
+	cmd.Stdin = r
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	// No parent-death signal: the watchdog must outlive us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: pgid}
+	err = cmd.Start()
+	r.Close()
+	if err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return w, cmd, nil
+}
