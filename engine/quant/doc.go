@@ -16,3 +16,5 @@
 // implementations (SIMD assembly behind CPU feature checks) can replace the
 // scalar Go ones without touching callers.
 package quant
+
+//go:generate go run ./internal/genkernels

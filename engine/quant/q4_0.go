@@ -65,19 +65,3 @@ func dotQ4_0(w []byte, v *Vector) float32 {
 	}
 	return sum
 }
-
-// dotNibbles multiplies the low nibbles of w with a[0:16] and the high
-// nibbles with a[16:32], unsigned.
-func dotNibbles(w *[16]byte, a *[32]int8) int32 {
-	var s0, s1, s2, s3 int32
-	for j := 0; j < 16; j += 4 {
-		x := (*[4]byte)(w[j:])
-		lo := (*[4]int8)(a[j:])
-		hi := (*[4]int8)(a[16+j:])
-		s0 += int32(x[0]&15)*int32(lo[0]) + int32(x[0]>>4)*int32(hi[0])
-		s1 += int32(x[1]&15)*int32(lo[1]) + int32(x[1]>>4)*int32(hi[1])
-		s2 += int32(x[2]&15)*int32(lo[2]) + int32(x[2]>>4)*int32(hi[2])
-		s3 += int32(x[3]&15)*int32(lo[3]) + int32(x[3]>>4)*int32(hi[3])
-	}
-	return s0 + s1 + s2 + s3
-}

@@ -133,19 +133,3 @@ func dotQ4_K(w []byte, v *Vector) float32 {
 	}
 	return sum
 }
-
-// dotNibbles32 multiplies the low nibbles of w with a[0:32] and the high
-// nibbles with a[32:64].
-func dotNibbles32(w *[32]byte, a *[64]int8) (lo, hi int32) {
-	var l0, l1, h0, h1 int32
-	for j := 0; j < 32; j += 4 {
-		x := (*[4]byte)(w[j:])
-		y := (*[4]int8)(a[j:])
-		z := (*[4]int8)(a[32+j:])
-		l0 += int32(x[0]&15)*int32(y[0]) + int32(x[1]&15)*int32(y[1])
-		l1 += int32(x[2]&15)*int32(y[2]) + int32(x[3]&15)*int32(y[3])
-		h0 += int32(x[0]>>4)*int32(z[0]) + int32(x[1]>>4)*int32(z[1])
-		h1 += int32(x[2]>>4)*int32(z[2]) + int32(x[3]>>4)*int32(z[3])
-	}
-	return l0 + l1, h0 + h1
-}

@@ -73,20 +73,3 @@ func dotQ5_0(w []byte, v *Vector) float32 {
 	}
 	return sum
 }
-
-// dotNibbles5 is dotNibbles with the fifth bits of qh: bit j joins
-// element j (low nibble of byte j) and bit j+16 element j+16.
-func dotNibbles5(w *[16]byte, qh uint32, a *[32]int8) int32 {
-	var s0, s1 int32
-	lo, hi := qh, qh>>16
-	for j := 0; j < 16; j += 2 {
-		x := (*[2]byte)(w[j:])
-		y := (*[2]int8)(a[j:])
-		z := (*[2]int8)(a[16+j:])
-		s0 += int32(x[0]&15|byte(lo<<4)&16)*int32(y[0]) + int32(x[0]>>4|byte(hi<<4)&16)*int32(z[0])
-		s1 += int32(x[1]&15|byte(lo<<3)&16)*int32(y[1]) + int32(x[1]>>4|byte(hi<<3)&16)*int32(z[1])
-		lo >>= 2
-		hi >>= 2
-	}
-	return s0 + s1
-}

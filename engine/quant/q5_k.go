@@ -117,21 +117,3 @@ func dotQ5_K(w []byte, v *Vector) float32 {
 	}
 	return sum
 }
-
-// dotNibbles32x5 is dotNibbles32 with fifth bits: bit shift of qh[l]
-// joins the low nibble of w[l], bit shift+1 the high nibble.
-func dotNibbles32x5(w *[32]byte, qh *[32]byte, shift uint, a *[64]int8) (lo, hi int32) {
-	var l0, l1, h0, h1 int32
-	for j := 0; j < 32; j += 2 {
-		x := (*[2]byte)(w[j:])
-		q := (*[2]byte)(qh[j:])
-		y := (*[2]int8)(a[j:])
-		z := (*[2]int8)(a[32+j:])
-		b0, b1 := q[0]>>shift, q[1]>>shift
-		l0 += int32(x[0]&15|b0<<4&16) * int32(y[0])
-		l1 += int32(x[1]&15|b1<<4&16) * int32(y[1])
-		h0 += int32(x[0]>>4|b0<<3&16) * int32(z[0])
-		h1 += int32(x[1]>>4|b1<<3&16) * int32(z[1])
-	}
-	return l0 + l1, h0 + h1
-}

@@ -107,8 +107,10 @@ func dotQ6_K(w []byte, v *Vector) float32 {
 			qh := (*[32]byte)(b[128+32*n:])
 			sc := (*[8]byte)(b[192+8*n:])
 			aa := (*[128]int8)(a[128*n:])
-			g0, g2, g4, g6 := dotQ6Quarter((*[16]byte)(ql[0:]), (*[16]byte)(ql[32:]), (*[16]byte)(qh[0:]), aa, 0)
-			g1, g3, g5, g7 := dotQ6Quarter((*[16]byte)(ql[16:]), (*[16]byte)(ql[48:]), (*[16]byte)(qh[16:]), aa, 16)
+			g0, g2, g4, g6 := dotQ6Quarter((*[16]byte)(ql[0:]), (*[16]byte)(ql[32:]), (*[16]byte)(qh[0:]),
+				(*[16]int8)(aa[0:]), (*[16]int8)(aa[32:]), (*[16]int8)(aa[64:]), (*[16]int8)(aa[96:]))
+			g1, g3, g5, g7 := dotQ6Quarter((*[16]byte)(ql[16:]), (*[16]byte)(ql[48:]), (*[16]byte)(qh[16:]),
+				(*[16]int8)(aa[16:]), (*[16]int8)(aa[48:]), (*[16]int8)(aa[80:]), (*[16]int8)(aa[112:]))
 			bs8 := (*[8]int16)(bs[8*n:])
 			sumi += int32(int8(sc[0]))*(g0-32*int32(bs8[0])) + int32(int8(sc[1]))*(g1-32*int32(bs8[1])) +
 				int32(int8(sc[2]))*(g2-32*int32(bs8[2])) + int32(int8(sc[3]))*(g3-32*int32(bs8[3])) +
@@ -118,24 +120,4 @@ func dotQ6_K(w []byte, v *Vector) float32 {
 		sum += float32(f16At(b[208], b[209])*dy) * float32(sumi)
 	}
 	return sum
-}
-
-// dotQ6Quarter sums 16 consecutive l of one 128-element half: the
-// unsigned 6-bit quants of elements l, l+32, l+64 and l+96 (from the low
-// nibbles of ql, ql2, the high nibbles, and the bit pairs of qh) times
-// their activations, off being l's start (0 or 16).
-func dotQ6Quarter(ql, ql2, qh *[16]byte, a *[128]int8, off int) (s0, s1, s2, s3 int32) {
-	a0 := (*[16]int8)(a[off:])
-	a1 := (*[16]int8)(a[32+off:])
-	a2 := (*[16]int8)(a[64+off:])
-	a3 := (*[16]int8)(a[96+off:])
-	for l := 0; l < 16; l++ {
-		h := qh[l]
-		lo, hi := ql[l], ql2[l]
-		s0 += int32(lo&15|h<<4&48) * int32(a0[l])
-		s1 += int32(hi&15|h<<2&48) * int32(a1[l])
-		s2 += int32(lo>>4|h&48) * int32(a2[l])
-		s3 += int32(hi>>4|h>>2&48) * int32(a3[l])
-	}
-	return
 }

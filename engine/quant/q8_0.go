@@ -70,17 +70,3 @@ func dotQ8_0(w []byte, v *Vector) float32 {
 	}
 	return sum
 }
-
-// dotI8 is the 32-element int8 dot product at the heart of Q8_0.
-func dotI8(w *[32]byte, a *[32]int8) int32 {
-	var s0, s1, s2, s3 int32
-	for j := 0; j < 32; j += 8 {
-		x := (*[8]byte)(w[j:])
-		y := (*[8]int8)(a[j:])
-		s0 += int32(int8(x[0]))*int32(y[0]) + int32(int8(x[4]))*int32(y[4])
-		s1 += int32(int8(x[1]))*int32(y[1]) + int32(int8(x[5]))*int32(y[5])
-		s2 += int32(int8(x[2]))*int32(y[2]) + int32(int8(x[6]))*int32(y[6])
-		s3 += int32(int8(x[3]))*int32(y[3]) + int32(int8(x[7]))*int32(y[7])
-	}
-	return s0 + s1 + s2 + s3
-}
