@@ -1,0 +1,294 @@
+package openai
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/tetherllm/tether/llm"
+)
+
+// maxAnswer bounds a complete (not streamed) answer's body.
+const maxAnswer = 256 << 20
+
+// Complete sends the request and returns the whole answer.
+func (c *Client) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	if err := c.check(req); err != nil {
+		return nil, err
+	}
+	rctx, cancel := c.requestContext(ctx)
+	defer cancel()
+	start := time.Now()
+	resp, err := c.post(ctx, rctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	t := newTurn(c, req, start, nil)
+	body := bufio.NewReaderSize(resp.Body, sseBuffer)
+	if isEventStream(resp, body) { // a server that streams anyway
+		out, err := c.readStream(ctx, rctx, body, t)
+		c.logDone(start, err)
+		return out, err
+	}
+	data, err := io.ReadAll(io.LimitReader(body, maxAnswer+1))
+	if err != nil {
+		return nil, c.abortError(ctx, rctx, "read answer", transportError("read answer", err))
+	}
+	if len(data) > maxAnswer {
+		return nil, &llm.ProtocolError{Reason: fmt.Sprintf("answer larger than %d MiB", maxAnswer>>20)}
+	}
+	out, err := c.readAnswer(data, t)
+	c.logDone(start, err)
+	return out, err
+}
+
+// Stream sends the request and yields the answer's events as they arrive;
+// see [llm.Driver.Stream].
+func (c *Client) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Event, error] {
+	return func(yield func(llm.Event, error) bool) {
+		if err := c.check(req); err != nil {
+			yield(llm.Event{}, err)
+			return
+		}
+		rctx, cancel := c.requestContext(ctx)
+		defer cancel()
+		start := time.Now()
+		resp, err := c.post(ctx, rctx, req, true)
+		if err != nil {
+			yield(llm.Event{}, err)
+			return
+		}
+		defer resp.Body.Close()
+		t := newTurn(c, req, start, func(ev llm.Event) bool { return yield(ev, nil) })
+		body := bufio.NewReaderSize(resp.Body, sseBuffer)
+		if isEventStream(resp, body) {
+			_, err = c.readStream(ctx, rctx, body, t)
+			if err == nil && !t.stopped {
+				drain(resp.Body, cancel)
+			}
+		} else {
+			// A server that ignored "stream": read the whole answer; the
+			// turn still emits its events.
+			var data []byte
+			data, err = io.ReadAll(io.LimitReader(body, maxAnswer))
+			if err != nil {
+				err = c.abortError(ctx, rctx, "read answer", transportError("read answer", err))
+			} else {
+				_, err = c.readAnswer(data, t)
+			}
+		}
+		c.logDone(start, err)
+		if err != nil && !t.stopped {
+			yield(llm.Event{}, err)
+		}
+	}
+}
+
+func (c *Client) check(req llm.Request) error {
+	if c.closed.Load() {
+		return fmt.Errorf("openai: %w", llm.ErrClosed)
+	}
+	return req.Validate()
+}
+
+// post sends a chat request and returns a successful answer; anything
+// else becomes the matching error.
+func (c *Client) post(parent, ctx context.Context, req llm.Request, stream bool) (*http.Response, error) {
+	body, err := json.Marshal(c.buildRequest(req, stream))
+	if err != nil {
+		return nil, &llm.RequestError{Reason: err.Error()}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.chatURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, &llm.RequestError{Reason: err.Error()}
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	c.authorize(hreq)
+	c.log.Debug("openai: request", "url", c.chatURL, "stream", stream, "messages", len(req.Messages), "tools", len(req.Tools), "mode", c.opts.ToolMode)
+	return c.do(parent, ctx, hreq)
+}
+
+func (c *Client) authorize(r *http.Request) {
+	if c.opts.APIKey != "" {
+		r.Header.Set("Authorization", "Bearer "+c.opts.APIKey)
+	}
+}
+
+// do sends a request; a non-success answer becomes the matching error.
+func (c *Client) do(parent, ctx context.Context, hreq *http.Request) (*http.Response, error) {
+	op := hreq.Method + " " + hreq.URL.String()
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, c.abortError(parent, ctx, op, transportError(op, err))
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if perr := parent.Err(); perr != nil {
+			return nil, perr
+		}
+		return nil, statusError(resp.StatusCode, resp.Header, data)
+	}
+	return resp, nil
+}
+
+func (c *Client) logDone(start time.Time, err error) {
+	if err != nil {
+		c.log.Debug("openai: request failed", "elapsed", time.Since(start), "err", err)
+		return
+	}
+	c.log.Debug("openai: request done", "elapsed", time.Since(start))
+}
+
+// drain reads what is left of a finished stream (normally just the end of
+// the chunked body) so that its connection goes back to the pool, giving
+// up quickly on a server that keeps the stream open after [DONE].
+func drain(body io.Reader, cancel context.CancelFunc) {
+	timer := time.AfterFunc(100*time.Millisecond, cancel)
+	defer timer.Stop()
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 256<<10))
+}
+
+// isEventStream tells an SSE answer from a JSON one: by its content type,
+// or, for a server that labels it wrongly (text/plain, none), by its
+// first byte that is not white space.
+func isEventStream(resp *http.Response, body *bufio.Reader) bool {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch mt {
+	case "text/event-stream":
+		return true
+	case "application/json":
+		return false
+	}
+	for i := 0; ; i++ {
+		b, err := body.Peek(i + 1)
+		if err != nil {
+			return false
+		}
+		switch b[i] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{', '[':
+			return false
+		}
+		return true
+	}
+}
+
+// readAnswer reads a complete (not streamed) answer.
+func (c *Client) readAnswer(data []byte, t *turn) (*llm.Response, error) {
+	var r chatResponse
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, &llm.ProtocolError{Reason: "answer is not JSON (" + bodySnippet(data) + ")", Err: err}
+	}
+	if info, ok := r.errorObject(); ok {
+		return nil, streamError(info)
+	}
+	if len(r.Choices) == 0 {
+		return nil, &llm.ProtocolError{Reason: "answer has no choices"}
+	}
+	ch := &r.Choices[0]
+	t.apply(&ch.Message)
+	t.setChoice(ch)
+	t.setUsage(&r)
+	return t.done()
+}
+
+var errTruncated = errors.New("stream ended before the answer did (no [DONE] and no finish_reason)")
+
+// readStream reads an SSE answer to its end.
+func (c *Client) readStream(parent, ctx context.Context, body io.Reader, t *turn) (*llm.Response, error) {
+	const op = "read stream"
+	sse := newSSEReader(body)
+	sawDone := false
+	for !sawDone {
+		ev, err := sse.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if perr := parent.Err(); perr != nil {
+				return nil, perr
+			}
+			if ctx.Err() == nil && !isReadError(err) {
+				return nil, &llm.ProtocolError{Reason: err.Error()}
+			}
+			return nil, c.abortError(parent, ctx, op, transportError(op, err))
+		}
+		sawDone, err = c.handleEvent(ev, t)
+		if err != nil {
+			return nil, err
+		}
+		if t.stopped {
+			return nil, nil
+		}
+	}
+	if !sawDone && t.finish == "" {
+		if perr := parent.Err(); perr != nil {
+			return nil, perr
+		}
+		return nil, &llm.TransportError{Op: op, Err: errTruncated}
+	}
+	return t.done()
+}
+
+// isReadError tells a failure of the connection from a malformed stream.
+func isReadError(err error) bool {
+	var pe *sseLimitError
+	return !errors.As(err, &pe)
+}
+
+// handleEvent applies one SSE event. It reports whether the event was
+// [DONE].
+func (c *Client) handleEvent(ev sseEvent, t *turn) (done bool, err error) {
+	data := bytes.TrimSpace(ev.data)
+	if string(data) == "[DONE]" {
+		return true, nil
+	}
+	var chunk chatResponse
+	if err := json.Unmarshal(data, &chunk); err != nil {
+		if ev.name == "error" {
+			return false, streamError(errorInfo{Message: bodySnippet(data)})
+		}
+		// Data lines of several chunks run together when a server leaves
+		// out the blank lines between events: read them one by one.
+		lines := bytes.Split(data, []byte("\n"))
+		if len(lines) == 1 {
+			c.log.Debug("openai: skipping SSE data that is not JSON", "data", bodySnippet(data))
+			return false, nil
+		}
+		for _, line := range lines {
+			if done, err := c.handleEvent(sseEvent{name: ev.name, data: line}, t); done || err != nil || t.stopped {
+				return done, err
+			}
+		}
+		return false, nil
+	}
+	if info, ok := chunk.errorObject(); ok {
+		return false, streamError(info)
+	}
+	for i := range chunk.Choices {
+		ch := &chunk.Choices[i]
+		if ch.Index != 0 {
+			continue // only the first choice is asked for
+		}
+		t.apply(&ch.Delta)
+		t.setChoice(ch)
+	}
+	t.setUsage(&chunk)
+	return false, nil
+}

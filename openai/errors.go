@@ -1,0 +1,177 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tetherllm/tether/llm"
+)
+
+// errorInfo is what a server says about a failure, from any of the error
+// shapes servers use.
+type errorInfo struct {
+	Message string
+	Type    string
+	Code    string // a string code, or a number as text
+	// llama.cpp's exceed_context_size_error carries the counts.
+	PromptTokens  int
+	ContextTokens int
+}
+
+// wireError is the OpenAI error object, with llama.cpp's additions.
+type wireError struct {
+	Message       string          `json:"message"`
+	Type          string          `json:"type"`
+	Code          json.RawMessage `json:"code"`
+	NPromptTokens int             `json:"n_prompt_tokens"`
+	NCtx          int             `json:"n_ctx"`
+}
+
+func (w *wireError) info() errorInfo {
+	code := strings.Trim(string(w.Code), `"`)
+	if code == "null" {
+		code = ""
+	}
+	return errorInfo{Message: w.Message, Type: w.Type, Code: code, PromptTokens: w.NPromptTokens, ContextTokens: w.NCtx}
+}
+
+// parseErrorBody reads an error answer: {"error":{…}} (OpenAI, llama.cpp,
+// ollama, newer vLLM), {"error":"…"}, a top-level {"object":"error",
+// "message":…} (older vLLM), {"detail":…} (FastAPI), or plain text.
+func parseErrorBody(body []byte) errorInfo {
+	var v struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+		Type    string          `json:"type"`
+		Code    json.RawMessage `json:"code"`
+		Detail  json.RawMessage `json:"detail"`
+	}
+	if json.Unmarshal(body, &v) == nil {
+		var obj wireError
+		var s string
+		switch {
+		case len(v.Error) > 0 && v.Error[0] == '{' && json.Unmarshal(v.Error, &obj) == nil:
+			return obj.info()
+		case json.Unmarshal(v.Error, &s) == nil && s != "":
+			return errorInfo{Message: s}
+		case v.Message != "":
+			return (&wireError{Message: v.Message, Type: v.Type, Code: v.Code}).info()
+		case json.Unmarshal(v.Detail, &s) == nil && s != "":
+			return errorInfo{Message: s}
+		case len(v.Detail) > 0 && string(v.Detail) != "null":
+			return errorInfo{Message: string(v.Detail)}
+		}
+	}
+	return errorInfo{Message: bodySnippet(body)}
+}
+
+// bodySnippet is the start of a body, on one line, for error messages.
+func bodySnippet(body []byte) string {
+	const limit = 512
+	body = bytes.TrimSpace(body)
+	if len(body) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		body = append(body[:cut:cut], "…"...)
+	}
+	return strings.Join(strings.Fields(string(body)), " ")
+}
+
+// statusError turns a non-success answer into the llm error type callers
+// branch on.
+func statusError(status int, header http.Header, body []byte) error {
+	info := parseErrorBody(body)
+	if err := overflowError(status, info); err != nil {
+		return err
+	}
+	switch status {
+	case http.StatusTooManyRequests:
+		return &llm.RateLimitedError{StatusCode: status, RetryAfter: retryAfter(header, time.Now()), Message: info.Message}
+	case http.StatusServiceUnavailable, 529: // 503: llama-server "Loading model"; 529: overloaded
+		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, RetryAfter: retryAfter(header, time.Now()), Message: info.Message}
+	}
+	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+}
+
+// streamError turns an error object sent inside a stream into an error.
+// Its code, when it is an HTTP status, classifies it; otherwise it counts
+// as a server failure (500).
+func streamError(info errorInfo) error {
+	status, err := strconv.Atoi(info.Code)
+	if err != nil || status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	if info.Message == "" {
+		info.Message = "error in the middle of the stream"
+	}
+	if e := overflowError(status, info); e != nil {
+		return e
+	}
+	switch status {
+	case http.StatusTooManyRequests:
+		return &llm.RateLimitedError{StatusCode: status, Message: info.Message}
+	case http.StatusServiceUnavailable, 529:
+		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, Message: info.Message}
+	}
+	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+}
+
+var (
+	overflowWords = regexp.MustCompile(`(?i)context[ _](length|size|window)|prompt is too long|exceeds the available context`)
+	availableRe   = regexp.MustCompile(`(?i)maximum context length is (\d+)`)
+	requiredRe    = regexp.MustCompile(`(?i)(?:requested|resulted in|request has) (\d+)(?: input)? tokens`)
+)
+
+// overflowError recognises a context overflow: llama.cpp's
+// exceed_context_size_error (with n_prompt_tokens and n_ctx), OpenAI's
+// context_length_exceeded code, and the wording of vLLM ("This model's
+// maximum context length is N tokens. However, you requested M tokens")
+// and others.
+func overflowError(status int, info errorInfo) error {
+	typed := info.Type == "exceed_context_size_error" || info.Code == "context_length_exceeded"
+	worded := (status >= 400 && status < 500 && status != http.StatusTooManyRequests || status == http.StatusInternalServerError) &&
+		overflowWords.MatchString(info.Message)
+	if !typed && !worded {
+		return nil
+	}
+	e := &llm.ContextOverflowError{Required: info.PromptTokens, Available: info.ContextTokens, Message: info.Message}
+	if m := availableRe.FindStringSubmatch(info.Message); m != nil && e.Available == 0 {
+		e.Available, _ = strconv.Atoi(m[1])
+	}
+	if m := requiredRe.FindStringSubmatch(info.Message); m != nil && e.Required == 0 {
+		e.Required, _ = strconv.Atoi(m[1])
+	}
+	return e
+}
+
+// retryAfter reads how long the server asks the caller to wait:
+// retry-after-ms (OpenAI), or Retry-After in seconds or as an HTTP date.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e12 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs <= 0 || secs > 1e9 {
+			return 0
+		}
+		return time.Duration(secs * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,194 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/toolcall"
+)
+
+// chatRequest is the body of POST /v1/chat/completions. Optional fields
+// are sent only when set, so the server's defaults apply otherwise.
+type chatRequest struct {
+	Model         string         `json:"model,omitempty"`
+	Messages      []wireMessage  `json:"messages"`
+	Tools         []wireTool     `json:"tools,omitempty"`
+	MaxTokens     int            `json:"max_tokens,omitempty"`
+	Temperature   *float64       `json:"temperature,omitempty"`
+	TopK          *int           `json:"top_k,omitempty"`
+	TopP          *float64       `json:"top_p,omitempty"`
+	MinP          *float64       `json:"min_p,omitempty"`
+	RepeatPenalty *float64       `json:"repeat_penalty,omitempty"`
+	RepeatLastN   *int           `json:"repeat_last_n,omitempty"`
+	Seed          *int64         `json:"seed,omitempty"`
+	Stop          []string       `json:"stop,omitempty"`
+	Stream        bool           `json:"stream"`
+	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type wireMessage struct {
+	Role string `json:"role"`
+	// Content is null for an assistant message that only calls tools.
+	Content          *string        `json:"content"`
+	ReasoningContent string         `json:"reasoning_content,omitempty"`
+	ToolCalls        []wireToolCall `json:"tool_calls,omitempty"`
+	ToolCallID       string         `json:"tool_call_id,omitempty"`
+}
+
+type wireToolCall struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Function wireFunction `json:"function"`
+}
+
+type wireFunction struct {
+	Name string `json:"name"`
+	// Arguments is the input as a JSON string, as OpenAI sends it.
+	Arguments string `json:"arguments"`
+}
+
+type wireTool struct {
+	Type     string        `json:"type"`
+	Function wireToolShape `json:"function"`
+}
+
+type wireToolShape struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters"`
+}
+
+// buildRequest turns an llm.Request into the wire body.
+func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
+	body := chatRequest{
+		Model:         c.opts.Model,
+		MaxTokens:     req.MaxTokens,
+		Temperature:   req.Temperature,
+		TopK:          req.TopK,
+		TopP:          req.TopP,
+		MinP:          req.MinP,
+		RepeatPenalty: req.RepeatPenalty,
+		RepeatLastN:   req.RepeatLastN,
+		Seed:          req.Seed,
+		Stop:          req.Stop,
+		Stream:        stream,
+	}
+	if stream {
+		body.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
+	system := req.System
+	if len(req.Tools) > 0 {
+		// The verbose section describes the tools again; they travel
+		// natively or in RenderTools' compact form instead.
+		system = toolcall.CutSystem(system)
+	}
+	if c.opts.ToolMode == ToolsText {
+		if len(req.Tools) > 0 {
+			system = joinText(system, toolcall.RenderTools(req.Tools))
+		}
+		body.Messages = c.textMessages(system, req.Messages)
+		return body
+	}
+	body.Messages = c.nativeMessages(system, req.Messages)
+	for _, t := range req.Tools {
+		params := t.InputSchema
+		if len(params) == 0 || string(params) == "null" {
+			params = json.RawMessage(`{"type":"object","properties":{}}`)
+		}
+		body.Tools = append(body.Tools, wireTool{Type: "function", Function: wireToolShape{Name: t.Name, Description: t.Description, Parameters: params}})
+	}
+	return body
+}
+
+// nativeMessages renders the history with OpenAI's tool_calls and tool
+// messages. An assistant's text and the calls that follow it, and calls
+// in a row, become one assistant message, as OpenAI expects.
+func (c *Client) nativeMessages(system string, history []llm.Message) []wireMessage {
+	msgs := make([]wireMessage, 0, len(history)+1)
+	if system != "" {
+		msgs = append(msgs, wireMessage{Role: "system", Content: &system})
+	}
+	for _, m := range history {
+		switch {
+		case m.Role == llm.RoleTool && m.ToolResult != nil:
+			content := m.ToolResult.Content
+			if m.ToolResult.IsError {
+				// OpenAI has no error flag; say it in the text.
+				content = "Error: " + content
+			}
+			msgs = append(msgs, wireMessage{Role: "tool", Content: &content, ToolCallID: m.ToolResult.ToolUseID})
+		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
+			call := wireToolCall{ID: m.ToolCall.ID, Type: "function", Function: wireFunction{Name: m.ToolCall.Name, Arguments: arguments(m.ToolCall.Input)}}
+			if last := len(msgs) - 1; last >= 0 && msgs[last].Role == "assistant" {
+				msgs[last].ToolCalls = append(msgs[last].ToolCalls, call)
+				continue
+			}
+			msgs = append(msgs, wireMessage{Role: "assistant", ToolCalls: []wireToolCall{call}, ReasoningContent: c.reasoning(m)})
+		default:
+			content := m.Content
+			msgs = append(msgs, wireMessage{Role: string(m.Role), Content: &content, ReasoningContent: c.reasoning(m)})
+		}
+	}
+	return msgs
+}
+
+func (c *Client) reasoning(m llm.Message) string {
+	if c.opts.ReasoningInHistory {
+		return m.Reasoning
+	}
+	return ""
+}
+
+// arguments renders a call's input as OpenAI's arguments string.
+func arguments(input json.RawMessage) string {
+	if len(input) == 0 {
+		return "{}"
+	}
+	return string(input)
+}
+
+// textMessages renders the history in the text protocol: calls as
+// <tool_call> blocks in assistant messages, results as <tool_result>
+// blocks in user messages. Messages of the same role in a row are joined
+// by a blank line, as chat templates that insist on alternating roles
+// require.
+func (c *Client) textMessages(system string, history []llm.Message) []wireMessage {
+	msgs := make([]wireMessage, 0, len(history)+1)
+	if system != "" {
+		msgs = append(msgs, wireMessage{Role: "system", Content: &system})
+	}
+	for _, m := range history {
+		role, text := string(m.Role), m.Content
+		switch {
+		case m.Role == llm.RoleTool && m.ToolResult != nil:
+			role, text = "user", toolcall.RenderResult(*m.ToolResult)
+		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
+			text = toolcall.RenderCall(*m.ToolCall)
+		}
+		if m.Role == llm.RoleAssistant && c.opts.ReasoningInHistory && m.Reasoning != "" {
+			text = "<think>\n" + m.Reasoning + "\n</think>\n\n" + text
+		}
+		if last := len(msgs) - 1; last >= 0 && msgs[last].Role == role && role != "system" {
+			joined := joinText(*msgs[last].Content, text)
+			msgs[last].Content = &joined
+			continue
+		}
+		msgs = append(msgs, wireMessage{Role: role, Content: &text})
+	}
+	return msgs
+}
+
+func joinText(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return strings.TrimRight(a, "\n") + "\n\n" + b
+}
