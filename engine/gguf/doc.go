@@ -9,6 +9,10 @@
 // bytes; problems are reported as a [*FormatError] naming the file, the
 // offset and the problem, with sentinel errors to branch on.
 //
+// The mapping is shared with the file: if another process truncates the
+// file while it is open, touching the lost pages kills the process with
+// SIGBUS, as with any mmap. Model files are not edited in place.
+//
 // [Writer] writes GGUF v3 files laid out as llama.cpp expects them:
 // tensors in order, each aligned (32 bytes unless set otherwise).
 //

@@ -89,7 +89,7 @@ func TestMalformed(t *testing.T) {
 		{"overlap", header(3, 2, 0).tensor("a", 0, 0, 16).tensor("b", 0, 32, 8).finish(64), ErrInvalid, `"a" and "b" overlap`},
 		{"overlap past empty", header(3, 3, 0).tensor("a", 0, 0, 32).tensor("e", 0, 32, 0).tensor("b", 0, 64, 8).finish(160), ErrInvalid, `"a" and "b" overlap`},
 		{"past the end", header(3, 1, 0).tensor("t", 0, 0, 16).finish(63), ErrTruncated, `"t" data [0, 64)`},
-		{"offset past the end", header(3, 1, 0).tensor("t", 0, 1<<40, 8).finish(64), ErrTruncated, "past its end"},
+		{"offset past the end", header(3, 1, 0).tensor("t", 0, 1<<40, 8).finish(64), ErrTruncated, "past the end of the data section"},
 		{"no data section", header(3, 1, 0).tensor("t", 0, 0, 8).Bytes(), ErrTruncated, "data section starts"},
 		{"duplicate tensor", header(3, 2, 0).tensor("t", 0, 0, 8).tensor("t", 0, 32, 8).finish(64), ErrInvalid, `duplicate tensor "t"`},
 		{"truncated infos", header(3, 2, 0).tensor("t", 0, 0, 8).pad(20).Bytes(), ErrTruncated, "tensor infos"},

@@ -452,7 +452,7 @@ func checkPlacement(p *parser, f *File) error {
 	for _, i := range order {
 		t := &f.tensors[i]
 		if t.Offset > dataLen || t.Size > dataLen-t.Offset {
-			return p.fail(ErrTruncated, "tensor %q data [%d, %d) of the data section lies past its end (%d bytes)",
+			return p.fail(ErrTruncated, "tensor %q data [%d, %d) lies past the end of the data section (%d bytes): the file is cut short or corrupt",
 				t.Name, t.Offset, t.Offset+t.Size, dataLen)
 		}
 		if t.Size == 0 {

@@ -275,3 +275,37 @@ func BenchmarkMatMul(b *testing.B) {
 		})
 	}
 }
+
+func TestMatVecs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	pool := NewPool(2)
+	defer pool.Close()
+	q := randomMatrix(t, Q4_K, 64, 512, rng, nil)
+	k := randomMatrix(t, Q6_K, 16, 512, rng, nil)
+	v := randomMatrix(t, Q8_0, 16, 512, rng, nil)
+	f := randomMatrix(t, F16, 3, 512, rng, nil)
+	ms := []*Matrix{q, k, v, f}
+	x := gaussRow(rng, 512, 1)
+	dsts := [][]float32{make([]float32, 64), make([]float32, 16), make([]float32, 16), make([]float32, 3)}
+	pool.MatVecs(dsts, ms, x)
+	for i, m := range ms {
+		want := make([]float32, m.Rows())
+		m.MatVec(want, x)
+		for r := range want {
+			if dsts[i][r] != want[r] {
+				t.Fatalf("matrix %d row %d: %g, MatVec %g", i, r, dsts[i][r], want[r])
+			}
+		}
+	}
+	if a := testing.AllocsPerRun(10, func() { pool.MatVecs(dsts, ms, x) }); a != 0 {
+		t.Errorf("MatVecs allocates %v times", a)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "len(dst) = 3, want 16") {
+				t.Errorf("panic %v", r)
+			}
+		}()
+		pool.MatVecs([][]float32{dsts[0], dsts[3]}, ms[:2], x)
+	}()
+}

@@ -31,6 +31,8 @@ type Pool struct {
 	jobMV matVecJob
 	jobMM matMulJob
 	jobQ  quantizeJob
+	// jobMulti is MatVecs' job.
+	jobMulti multiJob
 }
 
 // task is work over items [0, n) split into ranges.
