@@ -117,6 +117,13 @@ func goldenCases() []goldenCase {
 			useTool("call_9", "file_read", `{"path":"dir/ü ñ.txt","z":[1,2.0,3.25e-5,1e16,-0.0,123456789012345678901],"a":{"nested":{"deep":[true,false,null]}},"esc":"tab\tnl\nquote\"bs\\ctl\u0001 \u2028 </tool_call>","empty":{},"list":[]}`),
 			result("call_9", "file_read", "line 1\nline 2\t\"quoted\" \\ back\nüñí"),
 		}}, gen},
+		{"tool_args_not_an_object", Conversation{Tools: caseTools, Messages: []llm.Message{
+			u("Odd arguments"),
+			useTool("call_s", "get_weather", `"a JSON string, not an object"`),
+			useTool("call_a", "get_weather", `[1, "two"]`),
+			result("call_s", "get_weather", "?"),
+			result("call_a", "get_weather", "?"),
+		}}, gen},
 		{"tool_empty_input", Conversation{Tools: caseTools, Messages: []llm.Message{
 			u("Call with nothing"),
 			llm.ToolUseMessage(llm.ToolCall{ID: "call_e", Name: "get_weather"}),

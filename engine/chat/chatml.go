@@ -104,7 +104,7 @@ func (*qwen25) Render(conv Conversation, opts Options) (Prompt, error) {
 			}
 			for _, c := range m.calls {
 				w.lit("\n")
-				writeHermesCall(&w, c)
+				writeHermesCall(&w, c, false)
 			}
 			w.lit("<|im_end|>\n")
 		case m.role == "tool":
@@ -126,11 +126,18 @@ func writeHermesTools(w *builder, defs []tool) {
 	w.lit(hermesToolsTail)
 }
 
-func writeHermesCall(w *builder, c call) {
+// writeHermesCall writes one call; rawStrings prints arguments that are a
+// JSON string as the string itself, as templates that test
+// "arguments is string" do.
+func writeHermesCall(w *builder, c call, rawStrings bool) {
 	w.lit("<tool_call>\n{\"name\": \"")
 	w.text(c.name)
 	w.lit("\", \"arguments\": ")
-	w.text(pyDumps(c.args, 0))
+	if rawStrings && c.args.kind == jsonString {
+		w.text(c.args.str)
+	} else {
+		w.text(pyDumps(c.args, 0))
+	}
 	w.lit("}\n</tool_call>")
 }
 

@@ -62,7 +62,9 @@ func (*qwen3) Render(conv Conversation, opts Options) (Prompt, error) {
 				if j > 0 || content != "" {
 					w.lit("\n")
 				}
-				writeHermesCall(&w, c)
+				// Unlike Qwen2.5's, this template prints string arguments
+				// as they are.
+				writeHermesCall(&w, c, true)
 			}
 			w.lit("<|im_end|>\n")
 		case m.role == "tool":
