@@ -343,3 +343,30 @@ func TestInfo(t *testing.T) {
 		t.Errorf("remote info %+v", i)
 	}
 }
+
+// One client serves many requests at once.
+func TestConcurrentRequests(t *testing.T) {
+	srv := serveFixture(t, "parallel_tools.sse", 16)
+	c := newClient(t, srv.URL, Options{})
+	errs := make(chan error, 40)
+	for i := range 40 {
+		go func() {
+			var resp *llm.Response
+			var err error
+			if i%2 == 0 {
+				resp, err = c.Complete(context.Background(), simpleRequest())
+			} else {
+				resp, err = llm.CompleteFromStream(c.Stream(context.Background(), simpleRequest()))
+			}
+			if err == nil && len(resp.ToolCalls) != 2 {
+				err = errors.New("wrong number of calls")
+			}
+			errs <- err
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
