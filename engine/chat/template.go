@@ -210,3 +210,11 @@ func newHandWritten(family, templateText string, specials Specials) Template {
 		return newChatML(specials)
 	}
 }
+
+var (
+	_ Template = (*chatML)(nil)
+	_ Template = (*qwen25)(nil)
+	_ Template = (*qwen3)(nil)
+	_ Template = (*llama3)(nil)
+	_ Template = (*jinjaTemplate)(nil)
+)
