@@ -35,8 +35,8 @@
 //
 // Any other template is rendered by gonja ([FamilyJinja]), set up as
 // transformers sets up Jinja2: trim_blocks and lstrip_blocks,
-// raise_exception, strftime_now (reading [Options.Date]), and the special
-// tokens as bos_token and eos_token. gonja's built-ins are corrected where
+// raise_exception, strftime_now (reading [Options.Date]), {% generation %}
+// blocks, and the special tokens as bos_token and eos_token. gonja's built-ins are corrected where
 // chat templates meet them: tojson prints as Python's json.dumps (below),
 // dicts keep insertion order in tojson, items, keys and values, strip,
 // lstrip, rstrip, split and trim use Python's whitespace, and list[-1]

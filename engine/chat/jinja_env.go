@@ -9,6 +9,9 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/nikolalohinski/gonja/v2/tokens"
 )
 
 // jinjaEnvironment is gonja's standard environment with the built-ins
@@ -37,14 +40,40 @@ var jinjaEnvironment = func() *exec.Environment {
 		"rstrip": strStrip(false, true),
 		"split":  strSplit,
 	})
+	structures := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+	if err := structures.Register("generation", generationParser); err != nil {
+		panic(err)
+	}
 	return &exec.Environment{
 		Context:           exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables),
 		Filters:           filters,
 		Tests:             builtins.Tests,
-		ControlStructures: builtins.ControlStructures,
+		ControlStructures: structures,
 		Methods:           methods,
 	}
 }()
+
+// generationBlock is transformers' {% generation %} … {% endgeneration %},
+// which marks the assistant's tokens for training and prints its body.
+type generationBlock struct{ body *nodes.Wrapper }
+
+func (g *generationBlock) Position() *tokens.Token { return g.body.Position() }
+func (g *generationBlock) String() string          { return "generation" }
+
+func (g *generationBlock) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) error {
+	return r.Inherit().ExecuteWrapper(g.body)
+}
+
+func generationParser(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
+	body, _, err := p.WrapUntil("endgeneration")
+	if err != nil {
+		return nil, err
+	}
+	if !args.Stream().End() {
+		return nil, args.Error("generation takes no arguments", nil)
+	}
+	return &generationBlock{body: body}, nil
+}
 
 var strMethodNames = []string{
 	"capitalize", "capwords", "casefold", "center", "count", "encode", "endswith", "expandtabs", "find",

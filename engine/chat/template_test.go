@@ -336,6 +336,20 @@ func TestJinjaRendersConcurrently(t *testing.T) {
 	}
 }
 
+// transformers accepts {% generation %} blocks (they mark the assistant's
+// tokens for training) and prints their body.
+func TestJinjaGenerationBlock(t *testing.T) {
+	src := "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}[{{ m.content }}]{% endgeneration %}{% else %}<{{ m.content }}>{% endif %}{% endfor %}"
+	tpl, err := Parse(src, Specials{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := renderText(t, tpl, Conversation{Messages: []llm.Message{llm.UserMessage("q"), llm.AssistantMessage("a")}}, Options{})
+	if got != "<q>[a]" {
+		t.Fatalf("got %q", got)
+	}
+}
+
 func TestStrftime(t *testing.T) {
 	at := time.Date(2024, time.July, 6, 15, 4, 5, 0, time.UTC)
 	for format, want := range map[string]string{
