@@ -36,7 +36,7 @@ func (m *Model) forward(ctx context.Context, ws *Workspace, rows []row, logits [
 				return nil
 			}
 		}
-		m.outputAndFFN(ws, L, n)
+		m.outputAndFFN(ws, L, l, n)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -76,9 +76,15 @@ func (m *Model) attentionBlock(ws *Workspace, L *Layer, l int, rows []row) {
 		rmsNorm(xn[i*E:(i+1)*E], x[i*E:(i+1)*E], L.AttnNorm, cfg.RMSEps)
 	}
 	q, k, v := ws.q[:n*cfg.QDim()], ws.k[:n*cfg.KDim()], ws.v[:n*cfg.VDim()]
-	linear(L.Q, q, xn, n)
-	linear(L.K, k, xn, n)
-	linear(L.V, v, xn, n)
+	if n == 1 && m.fused != nil {
+		// One hand-over to the pool, the input quantised once.
+		ws.dsts[0], ws.dsts[1], ws.dsts[2] = q, k, v
+		m.kernels.MatVecs(ws.dsts[:3], m.fused[l].qkv[:], xn)
+	} else {
+		linear(L.Q, q, xn, n)
+		linear(L.K, k, xn, n)
+		linear(L.V, v, xn, n)
+	}
 	addBias(q, L.QBias)
 	addBias(k, L.KBias)
 	addBias(v, L.VBias)
@@ -158,7 +164,7 @@ func (ws *Workspace) keepLogitRows(rows []row, n int) int {
 // outputAndFFN finishes a layer for the first n rows: the attention
 // output projection and residual, then the SwiGLU feed-forward block and
 // residual.
-func (m *Model) outputAndFFN(ws *Workspace, L *Layer, n int) {
+func (m *Model) outputAndFFN(ws *Workspace, L *Layer, l, n int) {
 	cfg := &m.cfg
 	E := cfg.Embd
 	x, xn := ws.x[:n*E], ws.xn[:n*E]
@@ -172,8 +178,13 @@ func (m *Model) outputAndFFN(ws *Workspace, L *Layer, n int) {
 		rmsNorm(xn[i*E:(i+1)*E], x[i*E:(i+1)*E], L.FFNNorm, cfg.RMSEps)
 	}
 	gate, up := ws.gate[:n*cfg.FF], ws.up[:n*cfg.FF]
-	linear(L.Gate, gate, xn, n)
-	linear(L.Up, up, xn, n)
+	if n == 1 && m.fused != nil {
+		ws.dsts[0], ws.dsts[1] = gate, up
+		m.kernels.MatVecs(ws.dsts[:2], m.fused[l].gateUp[:], xn)
+	} else {
+		linear(L.Gate, gate, xn, n)
+		linear(L.Up, up, xn, n)
+	}
 	for i, g := range gate {
 		gate[i] = silu(g) * up[i]
 	}

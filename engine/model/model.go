@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -22,6 +23,37 @@ type Model struct {
 	w    Weights
 	rope *rotary
 	pool *pool
+	// kernels runs the weight products of a model from Load; fused lists,
+	// per layer, the quant matrices that share an input, for decoding
+	// them in one hand-over (nil when the weights are not quant's).
+	kernels *quant.Pool
+	fused   []fusedLayer
+}
+
+type fusedLayer struct {
+	qkv    [3]*quant.Matrix
+	gateUp [2]*quant.Matrix
+}
+
+// fuse finds the quant matrices of every layer; it gives up if any is
+// another kind.
+func (m *Model) fuse() {
+	fused := make([]fusedLayer, len(m.w.Layers))
+	for i := range m.w.Layers {
+		l := &m.w.Layers[i]
+		for j, lin := range []Linear{l.Q, l.K, l.V, l.Gate, l.Up} {
+			q, ok := lin.(*quant.Matrix)
+			if !ok {
+				return
+			}
+			if j < 3 {
+				fused[i].qkv[j] = q
+			} else {
+				fused[i].gateUp[j-3] = q
+			}
+		}
+	}
+	m.fused = fused
 }
 
 // New checks the weights against cfg and returns a model over them.
@@ -39,8 +71,14 @@ func New(cfg Config, w Weights, opts Options) (*Model, error) {
 func (m *Model) Config() Config { return m.cfg }
 
 // Close stops the model's worker goroutines. A closed model still works,
-// on one goroutine.
-func (m *Model) Close() { m.pool.close() }
+// on one goroutine. Closing does not close the file a model was loaded
+// from.
+func (m *Model) Close() {
+	m.pool.close()
+	if m.kernels != nil {
+		m.kernels.Close()
+	}
+}
 
 // Eval runs tokens through the model as the next tokens of the sequence
 // in c and returns the logits that follow the last one. Prompts longer

@@ -96,7 +96,7 @@ func (v variant) build(seed uint64) (Config, Weights) {
 		AttnScale: float32(1 / math.Sqrt(float64(v.headDim))),
 		Rope: Rope{
 			Type: RopeTypeOf(v.arch), Dims: v.headDim, FreqBase: v.base, FreqScale: 1,
-			Scaling: RopeScalingNone, OrigContext: 4096, AttnFactor: 1, BetaFast: 32, BetaSlow: 1,
+			Scaling: RopeScalingLinear, OrigContext: 4096, AttnFactor: 1, BetaFast: 32, BetaSlow: 1,
 		},
 	}
 	if v.factors {

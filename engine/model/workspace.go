@@ -19,6 +19,7 @@ type Workspace struct {
 	heads       []headScratch // one per worker
 	attention   attentionJob
 	scoresAlloc int
+	dsts        [3][]float32 // outputs of a fused product
 }
 
 // row is one token of a forward pass.
