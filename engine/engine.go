@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/engine/gguf"
+	"github.com/tetherllm/tether/engine/model"
+	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/llm"
+)
+
+// ErrClosed is returned for generations on a closed engine, and ends the
+// ones running when it closes.
+var ErrClosed = errors.New("engine: closed")
+
+// DefaultMaxContext caps the default context length, so that a model
+// trained on 128K tokens does not reserve gigabytes of cache per slot.
+const DefaultMaxContext = 8192
+
+// Options configure an engine. Zero values take the defaults.
+type Options struct {
+	// Threads is how many goroutines the forward pass uses; 0 means
+	// GOMAXPROCS.
+	Threads int
+	// ContextLength is each sequence's context window in tokens, prompt
+	// and answer together. 0 means the model's trained context, capped at
+	// DefaultMaxContext.
+	ContextLength int
+	// Parallel is how many sequences run at once, each in its own slot
+	// with its own KV cache (memory: Parallel × ContextLength tokens).
+	// Further requests wait in FIFO order. 0 means 1.
+	Parallel int
+	// Batch is how many prompt tokens one forward pass takes; 0 means 512,
+	// llama.cpp's default micro-batch.
+	Batch int
+	// KVType is the KV cache's element type; the default is F16, as in
+	// llama.cpp.
+	KVType model.KVType
+}
+
+// Engine is a model loaded once and shared by any number of concurrent
+// generations. It is safe for concurrent use.
+type Engine struct {
+	path  string
+	file  *gguf.File
+	model *model.Model
+	tok   *tokenizer.Tokenizer
+	tmpl  chat.Template
+	// tmplErr is why the file's chat template could not be used; raw
+	// prompts still work.
+	tmplErr error
+	opts    Options
+	sched   *scheduler
+
+	closeOnce sync.Once
+}
+
+// Load opens the GGUF file at path and builds its tokenizer, chat
+// template and model, ready to generate. The weights stay in the file's
+// memory mapping. Errors are one line naming the file.
+func Load(path string, opts Options) (*Engine, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, &llm.ModelFileError{Path: path, Reason: "cannot open", Err: err}
+	}
+	e, err := build(path, f, opts)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func build(path string, f *gguf.File, opts Options) (*Engine, error) {
+	vocab, meta, err := vocabOf(f)
+	if err != nil {
+		return nil, &llm.ModelFileError{Path: path, Reason: "bad tokenizer metadata", Err: err}
+	}
+	tok, err := tokenizer.New(vocab)
+	if err != nil {
+		return nil, &llm.ModelFileError{Path: path, Reason: "bad tokenizer", Err: err}
+	}
+	m, err := model.Load(f, model.Options{Threads: opts.Threads})
+	if err != nil {
+		return nil, err
+	}
+	cfg := m.Config()
+	if tok.NumTokens() != cfg.Vocab {
+		m.Close()
+		return nil, &llm.ModelFileError{Path: path, Reason: fmt.Sprintf("the tokenizer has %d tokens but token_embd.weight has %d rows", tok.NumTokens(), cfg.Vocab)}
+	}
+
+	opts, err = opts.withDefaults(cfg)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	e := &Engine{path: path, file: f, model: m, tok: tok, opts: opts}
+	e.tmpl, e.tmplErr = chat.Parse(meta.ChatTemplate, chat.Specials{BOS: tok.TokenText(tok.BOS()), EOS: tok.TokenText(tok.EOS())})
+	if e.tmplErr != nil {
+		e.tmplErr = fmt.Errorf("engine: %s: chat template: %w", path, e.tmplErr)
+	}
+	e.sched, err = newScheduler(e)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (o Options) withDefaults(cfg model.Config) (Options, error) {
+	switch {
+	case o.Threads < 0:
+		return o, fmt.Errorf("engine: threads %d must not be negative", o.Threads)
+	case o.ContextLength < 0:
+		return o, fmt.Errorf("engine: context length %d must not be negative", o.ContextLength)
+	case o.Parallel < 0:
+		return o, fmt.Errorf("engine: parallel %d must not be negative", o.Parallel)
+	case o.Batch < 0:
+		return o, fmt.Errorf("engine: batch %d must not be negative", o.Batch)
+	}
+	if o.ContextLength == 0 {
+		o.ContextLength = min(cfg.ContextLength, DefaultMaxContext)
+	}
+	if o.Parallel == 0 {
+		o.Parallel = 1
+	}
+	if o.Batch == 0 {
+		o.Batch = 512
+	}
+	o.Batch = min(o.Batch, o.ContextLength)
+	return o, nil
+}
+
+// Close stops the engine: running and queued generations end with
+// ErrClosed, then the model and its file are released. It waits for the
+// forward pass in flight, if any, to finish its current layer.
+func (e *Engine) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		e.sched.close()
+		e.model.Close()
+		err = e.file.Close()
+	})
+	return err
+}
+
+// Info describes a loaded engine.
+type Info struct {
+	Path string
+	Arch model.Arch
+	// ContextLength is each sequence's window; TrainedContext the
+	// model's own.
+	ContextLength  int
+	TrainedContext int
+	Parallel       int
+	Vocab          int
+	// TemplateFamily is the chat template's family (a chat.Family
+	// constant), or "" when the template is unusable.
+	TemplateFamily string
+	// KVCacheBytes is the memory of all slots' caches.
+	KVCacheBytes int64
+}
+
+// Info describes the engine.
+func (e *Engine) Info() Info {
+	cfg := e.model.Config()
+	info := Info{
+		Path: e.path, Arch: cfg.Arch, ContextLength: e.opts.ContextLength, TrainedContext: cfg.ContextLength,
+		Parallel: e.opts.Parallel, Vocab: cfg.Vocab,
+		KVCacheBytes: int64(e.opts.Parallel) * e.model.CacheBytes(e.opts.ContextLength, e.opts.KVType),
+	}
+	if e.tmpl != nil {
+		info.TemplateFamily = e.tmpl.Family()
+	}
+	return info
+}
+
+// Tokenizer is the model's tokenizer.
+func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
+
+// Template is the model's chat template, or why it cannot be used.
+func (e *Engine) Template() (chat.Template, error) { return e.tmpl, e.tmplErr }
+
+// Encode tokenizes a prompt as llama-server does: BOS added where the
+// vocabulary asks for it, special-token text turned into special tokens.
+func (e *Engine) Encode(text string) []int32 { return e.tok.Encode(text, true, true) }
+
+// EncodePrompt tokenizes a rendered chat prompt so that special-token
+// text inside the conversation's own content (a file a tool read, say)
+// stays plain text: the template's parts are encoded with special tokens
+// parsed, the content spans without. Where the prompt has no spans (Jinja
+// templates) this is Encode. Splitting the text can, rarely, change how
+// words at a span's edge merge, compared with encoding the whole text.
+func (e *Engine) EncodePrompt(p chat.Prompt) []int32 {
+	if p.Content == nil {
+		return e.Encode(p.Text)
+	}
+	var ids []int32
+	if e.tok.AddBOS() {
+		ids = append(ids, e.tok.BOS())
+	}
+	at := 0
+	for _, s := range p.Content {
+		if s.Start < at || s.End < s.Start || s.End > len(p.Text) {
+			return e.Encode(p.Text) // malformed spans: fall back to the whole text
+		}
+		ids = append(ids, e.tok.Encode(p.Text[at:s.Start], false, true)...)
+		ids = append(ids, e.tok.Encode(p.Text[s.Start:s.End], false, false)...)
+		at = s.End
+	}
+	ids = append(ids, e.tok.Encode(p.Text[at:], false, true)...)
+	if e.tok.AddEOS() {
+		ids = append(ids, e.tok.EOS())
+	}
+	return ids
+}
+
+// Stats is a snapshot of the engine's load.
+type Stats struct {
+	// Queued generations wait for a slot; Active ones hold one.
+	Queued int
+	Active int
+	Slots  int
+}
+
+// Stats reports the engine's load.
+func (e *Engine) Stats() Stats { return e.sched.stats() }

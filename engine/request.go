@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/llm"
+)
+
+// Request is one generation.
+type Request struct {
+	// Tokens is the prompt as token ids. If it is empty, Text is
+	// tokenized with Engine.Encode.
+	Tokens []int32
+	Text   string
+	// Sampling chooses the tokens; its zero value is greedy decoding.
+	Sampling sample.Params
+	// Stop strings end generation; the matched text is not emitted.
+	Stop []string
+	// MaxTokens bounds the generated tokens; 0 means no bound but the
+	// context window.
+	MaxTokens int
+	// IgnoreEOG keeps generating past end-of-generation tokens.
+	IgnoreEOG bool
+	// NoPromptCache evaluates the whole prompt even when a slot still
+	// holds a matching beginning from an earlier request.
+	NoPromptCache bool
+}
+
+// StopReason says why a generation ended normally.
+type StopReason string
+
+// The ways a generation ends without an error. Running out of context is
+// an error instead: *llm.ContextOverflowError.
+const (
+	// StopEOG: the model produced an end-of-generation token.
+	StopEOG StopReason = "eog"
+	// StopString: the text reached one of the request's stop strings.
+	StopString StopReason = "stop"
+	// StopMaxTokens: MaxTokens tokens were generated.
+	StopMaxTokens StopReason = "length"
+)
+
+// Token is one item of a generation's stream. Every item but the last
+// carries one generated token; the last has Done set and the outcome.
+type Token struct {
+	// ID is the generated token; -1 in the final item.
+	ID int32
+	// Text is the text released with this item. Text that might begin a
+	// stop string, or an unfinished UTF-8 character, is held back until
+	// it is known, so Text can be empty and can lag the tokens; the
+	// final item releases what is left.
+	Text string
+	// Done marks the final item, which carries Summary.
+	Done    bool
+	Summary Summary
+}
+
+// Summary is the outcome of a finished generation.
+type Summary struct {
+	Reason StopReason
+	// PromptTokens is the prompt's length; CachedTokens how many of its
+	// first tokens were reused from a slot's cache instead of evaluated.
+	PromptTokens int
+	CachedTokens int
+	// Timings counts the prompt tokens evaluated (PromptTokens minus
+	// CachedTokens) and the generated tokens, with the wall time of each
+	// phase. With several sequences running, phases overlap with other
+	// sequences' work.
+	Timings llm.Timings
+}

@@ -1,0 +1,432 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tetherllm/tether/engine/model"
+	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/llm"
+)
+
+// The scheduler is one goroutine that owns the model's workspace and the
+// slots. Generations wait in a FIFO queue for a free slot. Each round it
+// evaluates, in one batched pass, the next token of every slot that is
+// decoding, then one prompt chunk (Options.Batch tokens) of the
+// longest-waiting slot that is still reading its prompt. So decoding
+// sequences advance together, a long prompt cannot starve them for more
+// than one chunk at a time, and a sequence's arithmetic does not depend
+// on what else is running.
+type scheduler struct {
+	e     *Engine
+	m     *model.Model
+	tok   *tokenizer.Tokenizer
+	ws    *model.Workspace
+	vocab int
+	batch int
+
+	slots  []*slot
+	logits []float32 // Parallel × vocab, for batched decoding
+	clock  uint64    // orders slot use, for choosing which cache to reuse
+
+	// root ends when the engine closes; it cancels every generation's
+	// context, so that a long prompt stops between layers.
+	root    context.Context
+	closeFn context.CancelFunc
+
+	mu      sync.Mutex
+	queue   []*generation
+	active  int
+	closed  bool
+	wake    chan struct{}
+	stopped chan struct{}
+}
+
+// slot is one sequence's place: a KV cache and the tokens in it.
+type slot struct {
+	cache    *model.Cache
+	tokens   []int32
+	gen      *generation
+	lastUsed uint64
+}
+
+func newScheduler(e *Engine) (*scheduler, error) {
+	cfg := e.model.Config()
+	s := &scheduler{
+		e: e, m: e.model, tok: e.tok, vocab: cfg.Vocab, batch: e.opts.Batch,
+		logits:  make([]float32, e.opts.Parallel*cfg.Vocab),
+		wake:    make(chan struct{}, 1),
+		stopped: make(chan struct{}),
+	}
+	s.root, s.closeFn = context.WithCancel(context.Background())
+	var err error
+	if s.ws, err = e.model.NewWorkspace(max(e.opts.Batch, e.opts.Parallel)); err != nil {
+		return nil, err
+	}
+	for range e.opts.Parallel {
+		c, err := e.model.NewCache(e.opts.ContextLength, e.opts.KVType)
+		if err != nil {
+			return nil, err
+		}
+		s.slots = append(s.slots, &slot{cache: c, tokens: make([]int32, 0, e.opts.ContextLength)})
+	}
+	go s.run()
+	return s, nil
+}
+
+// generation is one request's state. The fields after out belong to the
+// scheduler goroutine.
+type generation struct {
+	ctx         context.Context
+	cancel      context.CancelFunc
+	cancelCause context.CancelCauseFunc
+	req     Request
+	prompt  []int32
+	sampler *sample.Sampler
+	stop    *sample.StopMatcher
+	dec     *tokenizer.StreamDecoder
+	out     outbox
+
+	slot      *slot
+	done      int   // prompt tokens in the cache
+	cached    int   // of which reused
+	pending   int32 // sampled, to be evaluated next; -1 while reading the prompt
+	generated int   // tokens sampled, end-of-generation included
+	tStart    time.Time
+	tPrompt   time.Time // when the prompt was read
+}
+
+// submit queues g and wakes the scheduler.
+func (s *scheduler) submit(g *generation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.queue = append(s.queue, g)
+	// Wake the loop when g is cancelled, to free its place at once, and
+	// cancel g when the engine closes.
+	context.AfterFunc(g.ctx, s.signal)
+	context.AfterFunc(s.root, func() { g.cancelCause(ErrClosed) })
+	s.signal()
+	return nil
+}
+
+func (s *scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *scheduler) stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Queued: len(s.queue), Active: s.active, Slots: len(s.slots)}
+}
+
+// close stops the loop and waits for it; every generation ends with
+// ErrClosed.
+func (s *scheduler) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.signal()
+	s.mu.Unlock()
+	s.closeFn()
+	<-s.stopped
+}
+
+func (s *scheduler) run() {
+	defer close(s.stopped)
+	for {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			s.shutdown()
+			return
+		}
+		s.admit()
+		s.reap()
+		busy := s.decodeStep()
+		busy = s.prefillStep() || busy
+		if !busy {
+			<-s.wake
+		}
+	}
+}
+
+// admit moves queued generations, oldest first, into free slots.
+func (s *scheduler) admit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.queue) > 0 {
+		g := s.queue[0]
+		if g.ctx.Err() != nil {
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			g.out.push(Token{}, context.Cause(g.ctx), true)
+			g.cancel()
+			continue
+		}
+		sl := s.freeSlot(g)
+		if sl == nil {
+			return
+		}
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		s.active++
+		s.start(g, sl)
+	}
+}
+
+// freeSlot picks the free slot whose cache shares the longest beginning
+// with g's prompt, the least recently used among equals.
+func (s *scheduler) freeSlot(g *generation) *slot {
+	var best *slot
+	bestShared := -1
+	for _, sl := range s.slots {
+		if sl.gen != nil {
+			continue
+		}
+		shared := 0
+		if !g.req.NoPromptCache {
+			shared = commonPrefix(sl.tokens, g.prompt)
+		}
+		if shared > bestShared || (shared == bestShared && sl.lastUsed < best.lastUsed) {
+			best, bestShared = sl, shared
+		}
+	}
+	return best
+}
+
+func commonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// start binds g to sl, keeping the cached beginning of its prompt but
+// always evaluating at least the last prompt token, for its logits.
+func (s *scheduler) start(g *generation, sl *slot) {
+	keep := 0
+	if !g.req.NoPromptCache {
+		keep = min(commonPrefix(sl.tokens, g.prompt), len(g.prompt)-1)
+	}
+	sl.cache.Truncate(keep)
+	sl.tokens = sl.tokens[:keep]
+	s.clock++
+	sl.gen, sl.lastUsed = g, s.clock
+	g.slot, g.done, g.cached, g.pending = sl, keep, keep, -1
+	g.tStart = time.Now()
+	for _, t := range g.prompt {
+		g.sampler.Accept(t) // llama-server feeds the prompt to the penalties
+	}
+}
+
+// reap ends the generations whose context is done.
+func (s *scheduler) reap() {
+	for _, sl := range s.slots {
+		if g := sl.gen; g != nil && g.ctx.Err() != nil {
+			s.fail(g, context.Cause(g.ctx))
+		}
+	}
+}
+
+// decodeStep evaluates the pending token of every decoding slot in one
+// pass and samples each one's next token. It reports whether there was
+// any.
+func (s *scheduler) decodeStep() bool {
+	var gens []*generation
+	var caches []*model.Cache
+	var toks []int32
+	for _, sl := range s.slots {
+		g := sl.gen
+		if g == nil || g.pending < 0 {
+			continue
+		}
+		if sl.cache.Len() >= sl.cache.Cap() {
+			s.fail(g, &llm.ContextOverflowError{Required: sl.cache.Len() + 1, Available: sl.cache.Cap()})
+			continue
+		}
+		gens, caches, toks = append(gens, g), append(caches, sl.cache), append(toks, g.pending)
+	}
+	if len(gens) == 0 {
+		return false
+	}
+	logits := s.logits[:len(gens)*s.vocab]
+	if err := s.m.EvalBatch(s.root, s.ws, caches, toks, logits); err != nil {
+		if s.root.Err() != nil {
+			err = ErrClosed
+		} else {
+			err = fmt.Errorf("engine: decode: %w", err)
+		}
+		for _, g := range gens {
+			s.fail(g, err)
+		}
+		return true
+	}
+	for i, g := range gens {
+		g.slot.tokens = append(g.slot.tokens, g.pending)
+		g.pending = -1
+		s.next(g, logits[i*s.vocab:(i+1)*s.vocab])
+	}
+	return true
+}
+
+// prefillStep evaluates one chunk of the prompt of the slot that has
+// waited longest. It reports whether there was any.
+func (s *scheduler) prefillStep() bool {
+	var g *generation
+	for _, sl := range s.slots {
+		if c := sl.gen; c != nil && c.done < len(c.prompt) && (g == nil || sl.lastUsed < g.slot.lastUsed) {
+			g = c
+		}
+	}
+	if g == nil {
+		return false
+	}
+	chunk := g.prompt[g.done:min(g.done+s.batch, len(g.prompt))]
+	logits, err := s.m.Eval(g.ctx, s.ws, g.slot.cache, chunk)
+	if err != nil {
+		if g.ctx.Err() != nil {
+			err = context.Cause(g.ctx)
+		}
+		s.fail(g, err)
+		return true
+	}
+	g.slot.tokens = append(g.slot.tokens, chunk...)
+	g.done += len(chunk)
+	if g.done == len(g.prompt) {
+		g.tPrompt = time.Now()
+		s.next(g, logits)
+	}
+	return true
+}
+
+// next samples g's next token from logits and decides whether to go on.
+func (s *scheduler) next(g *generation, logits []float32) {
+	tok, err := g.sampler.Sample(logits)
+	if err != nil {
+		s.fail(g, err)
+		return
+	}
+	g.sampler.Accept(tok)
+	g.generated++
+	if !g.req.IgnoreEOG && s.tok.IsEOG(tok) {
+		s.finish(g, StopEOG)
+		return
+	}
+	text, stopped := g.stop.Push(g.dec.Add(tok))
+	g.out.push(Token{ID: tok, Text: text}, nil, false)
+	switch {
+	case stopped:
+		s.finish(g, StopString)
+	case g.req.MaxTokens > 0 && g.generated >= g.req.MaxTokens:
+		s.finish(g, StopMaxTokens)
+	default:
+		g.pending = tok
+	}
+}
+
+// finish ends g normally, releasing the text held back.
+func (s *scheduler) finish(g *generation, reason StopReason) {
+	text, stopped := g.stop.Push(g.dec.Flush())
+	if stopped {
+		reason = StopString
+	} else {
+		text += g.stop.Flush()
+	}
+	end := time.Now()
+	sum := Summary{
+		Reason:       reason,
+		PromptTokens: len(g.prompt),
+		CachedTokens: g.cached,
+		Timings: llm.Timings{
+			PromptTokens:    len(g.prompt) - g.cached,
+			PromptMS:        ms(g.tPrompt.Sub(g.tStart)),
+			GeneratedTokens: g.generated,
+			GenerationMS:    ms(end.Sub(g.tPrompt)),
+		},
+	}
+	g.out.push(Token{ID: -1, Text: text, Done: true, Summary: sum}, nil, true)
+	s.release(g)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// fail ends g with err.
+func (s *scheduler) fail(g *generation, err error) {
+	g.out.push(Token{}, err, true)
+	s.release(g)
+}
+
+func (s *scheduler) release(g *generation) {
+	if g.slot != nil {
+		g.slot.gen = nil
+		g.slot = nil
+		s.mu.Lock()
+		s.active--
+		s.mu.Unlock()
+	}
+	g.cancel()
+}
+
+// shutdown ends every generation, running or queued, with ErrClosed.
+func (s *scheduler) shutdown() {
+	for _, sl := range s.slots {
+		if sl.gen != nil {
+			s.fail(sl.gen, ErrClosed)
+		}
+	}
+	s.mu.Lock()
+	queue := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	for _, g := range queue {
+		s.fail(g, ErrClosed)
+	}
+}
+
+// outbox carries a generation's items from the scheduler to its reader
+// without ever blocking the scheduler.
+type outbox struct {
+	mu     sync.Mutex
+	items  []item
+	ended  bool
+	notify chan struct{} // capacity 1
+}
+
+type item struct {
+	tok Token
+	err error
+}
+
+func (o *outbox) push(t Token, err error, final bool) {
+	o.mu.Lock()
+	if !o.ended {
+		o.items = append(o.items, item{t, err})
+		o.ended = final
+	}
+	o.mu.Unlock()
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take moves the waiting items into buf and reports whether the stream
+// has ended.
+func (o *outbox) take(buf []item) ([]item, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	buf = append(buf[:0], o.items...)
+	clear(o.items)
+	o.items = o.items[:0]
+	return buf, o.ended
+}
