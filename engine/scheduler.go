@@ -83,12 +83,12 @@ type generation struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 	cancelCause context.CancelCauseFunc
-	req     Request
-	prompt  []int32
-	sampler *sample.Sampler
-	stop    *sample.StopMatcher
-	dec     *tokenizer.StreamDecoder
-	out     outbox
+	req         Request
+	prompt      []int32
+	sampler     *sample.Sampler
+	stop        *sample.StopMatcher
+	dec         *tokenizer.StreamDecoder
+	out         outbox
 
 	slot      *slot
 	done      int   // prompt tokens in the cache
