@@ -17,7 +17,7 @@ const ggmlLibDir = "../../tools/oracle/node_modules/@node-llama-cpp/linux-x64/bi
 
 // ggufDump builds testdata/oracle/gguf_dump.c, or skips the test when
 // there is no C compiler or no llama.cpp library here.
-func ggufDump(t *testing.T) (dump func(path string) (string, error)) {
+func ggufDump(t *testing.T) (dump func(args ...string) (string, error)) {
 	t.Helper()
 	lib, err := filepath.Abs(ggmlLibDir)
 	if err != nil {
@@ -34,8 +34,8 @@ func ggufDump(t *testing.T) (dump func(path string) (string, error)) {
 	if out, err := exec.Command(gcc, "-O1", "-o", bin, "testdata/oracle/gguf_dump.c", "-ldl").CombinedOutput(); err != nil {
 		t.Fatalf("building gguf_dump: %v\n%s", err, out)
 	}
-	return func(path string) (string, error) {
-		out, err := exec.Command(bin, lib, path).Output()
+	return func(args ...string) (string, error) {
+		out, err := exec.Command(bin, append([]string{lib}, args...)...).Output()
 		return string(out), err
 	}
 }
@@ -137,6 +137,18 @@ func TestLlamaCppReadsWhatWeWrite(t *testing.T) {
 			}
 		})
 	}
+	t.Run("metadata only", func(t *testing.T) {
+		w := NewWriter()
+		w.Set("general.name", "no tensors")
+		path := filepath.Join(t.TempDir(), "meta.gguf")
+		if err := w.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		out, err := dump(path)
+		if err != nil || !strings.Contains(out, "kv general.name 8 [no tensors]") {
+			t.Errorf("llama.cpp read %q, %v", out, err)
+		}
+	})
 	t.Run("nested arrays", func(t *testing.T) {
 		// Our reader and writer support arrays of arrays (GGUF allows
 		// them); llama.cpp's reader refuses them. Pin that, since a
@@ -152,4 +164,34 @@ func TestLlamaCppReadsWhatWeWrite(t *testing.T) {
 			t.Errorf("llama.cpp loaded nested arrays:\n%s", out)
 		}
 	})
+}
+
+// TestWeReadWhatLlamaCppWrites has llama.cpp's writer make a file and
+// checks that our reader sees what llama.cpp's reader sees.
+func TestWeReadWhatLlamaCppWrites(t *testing.T) {
+	dump := ggufDump(t)
+	path := filepath.Join(t.TempDir(), "llama.gguf")
+	want, err := dump("-write", path)
+	if err != nil {
+		t.Fatalf("llama.cpp could not write and read back: %v\n%s", err, want)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := dumpOf(f); got != want {
+		t.Errorf("llama.cpp read:\n%s\nwe read:\n%s", want, got)
+	}
+	for i, name := range []string{"a.weight", "b.weight", "c.weight"} {
+		tn, err := f.Tensor(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, b := range tn.Data {
+			if b != byte(j*13+i) {
+				t.Fatalf("tensor %s byte %d = %d, llama.cpp wrote %d", name, j, b, byte(j*13+i))
+			}
+		}
+	}
 }

@@ -156,7 +156,9 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 		e.u32(uint32(t.info.Type))
 		e.u64(t.info.Offset)
 	}
-	e.pad(w.align(uint64(cw.n)) - uint64(cw.n))
+	if len(w.tensors) > 0 {
+		e.pad(w.align(uint64(cw.n)) - uint64(cw.n))
+	}
 	for _, t := range w.tensors {
 		if e.err != nil {
 			break

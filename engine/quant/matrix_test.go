@@ -309,3 +309,21 @@ func TestMatVecs(t *testing.T) {
 		pool.MatVecs([][]float32{dsts[0], dsts[3]}, ms[:2], x)
 	}()
 }
+
+// BenchmarkDispatch is the fixed cost of one product: a matrix small
+// enough that handing work to the helpers dominates.
+func BenchmarkDispatch(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			pool := NewPool(threads)
+			defer pool.Close()
+			rng := rand.New(rand.NewPCG(1, 1))
+			m := randomMatrix(b, Q8_0, 256, 256, rng, pool)
+			x := gaussRow(rng, 256, 1)
+			dst := make([]float32, 256)
+			for b.Loop() {
+				m.MatVec(dst, x)
+			}
+		})
+	}
+}
