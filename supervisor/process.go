@@ -156,11 +156,10 @@ type Process struct {
 
 	state atomic.Int32
 
-	stdout, stderr *os.File // read ends, closed once by closeOutput
-	closeOutput    func()   // sync.OnceFunc
-	drained        chan struct{}
-	logFile        *os.File // nil if none
-	watchdog       *os.File // write end of the watchdog's pipe, or nil
+	closeOutput func() // closes the pipes' read ends, once
+	drained     chan struct{}
+	logFile     *os.File // nil if none
+	watchdog    *os.File // write end of the watchdog's pipe, or nil
 
 	stopRequested atomic.Bool
 	stopOnce      sync.Once
@@ -236,7 +235,6 @@ func (p *Process) spawn() error {
 	}
 	growPipe(outR)
 	growPipe(errR)
-	p.stdout, p.stderr = outR, errR
 	p.closeOutput = sync.OnceFunc(func() {
 		outR.Close()
 		errR.Close()
