@@ -26,7 +26,7 @@ import (
 // the bounds they assert are loose enough for a loaded 2-core machine
 // running under -race.
 const (
-	testBudget    = 400 * time.Millisecond
+	testBudget    = 750 * time.Millisecond
 	testGrace     = 300 * time.Millisecond
 	promptly      = time.Second // "at once", allowing for a busy machine
 	goneDeadline  = 5 * time.Second

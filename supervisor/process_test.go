@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,32 +114,41 @@ func TestCrashAtStartIsClassifiedWithItsOutput(t *testing.T) {
 }
 
 func TestExitWhileServingIsNoticedAtOnce(t *testing.T) {
-	stamp := filepath.Join(t.TempDir(), "exit")
-	f := faultServer(t, "--fault-crash-after=500ms", "--fault-crash=CUDA error: an illegal memory access was encountered",
-		"--fault-crash-code=134", "--fault-exit-file="+stamp)
-	p := f.launch(t)
-	select {
-	case <-p.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("exit not noticed")
+	// The median of three, so that one moment of a starved machine does
+	// not decide.
+	var latencies []time.Duration
+	for range 3 {
+		stamp := filepath.Join(t.TempDir(), "exit")
+		f := faultServer(t, "--fault-crash-after=300ms", "--fault-crash=CUDA error: an illegal memory access was encountered",
+			"--fault-crash-code=134", "--fault-exit-file="+stamp)
+		p := f.launch(t)
+		select {
+		case <-p.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("exit not noticed")
+		}
+		noticed := time.Now()
+		b, err := os.ReadFile(stamp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns, _ := strconv.ParseInt(string(b), 10, 64)
+		latencies = append(latencies, noticed.Sub(time.Unix(0, ns)))
+		var sx *llm.ServerExitedError
+		if err := p.ExitErr(); !errors.As(err, &sx) || sx.DuringStartup || sx.ExitCode != 134 || !llm.Retryable(err) {
+			t.Fatalf("ExitErr = %v; want a retryable exit 134 while serving", err)
+		}
+		if !strings.Contains(sx.LogTail, "illegal memory access") {
+			t.Fatalf("tail lacks the last words:\n%s", sx.LogTail)
+		}
+		if p.State() != StateFailed {
+			t.Fatalf("state %v, want failed", p.State())
+		}
 	}
-	noticed := time.Now()
-	b, err := os.ReadFile(stamp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns, _ := strconv.ParseInt(string(b), 10, 64)
-	latency := noticed.Sub(time.Unix(0, ns))
-	t.Logf("exit noticed %v after the server's last act", latency)
-	if latency > 100*time.Millisecond {
-		t.Errorf("exit noticed after %v, want under 100ms", latency)
-	}
-	var sx *llm.ServerExitedError
-	if err := p.ExitErr(); !errors.As(err, &sx) || sx.DuringStartup || sx.ExitCode != 134 || !llm.Retryable(err) {
-		t.Fatalf("ExitErr = %v; want a retryable exit 134 while serving", err)
-	}
-	if p.State() != StateFailed {
-		t.Fatalf("state %v, want failed", p.State())
+	slices.Sort(latencies)
+	t.Logf("exits noticed %v after the servers' last acts", latencies)
+	if latencies[1] > 100*time.Millisecond {
+		t.Errorf("median exit noticed after %v, want under 100ms", latencies[1])
 	}
 }
 
@@ -147,12 +157,14 @@ func TestStartupBudgetIsAStallTimer(t *testing.T) {
 		name string
 		args []string
 	}{
-		// Each load takes three budgets; each step is a quarter budget.
-		{"extended by health progress", []string{"--fault-load=1.2s", "--fault-steps=12", "--fault-quiet"}},
-		{"extended by log output", []string{"--fault-load=1.2s", "--fault-steps=12", "--fault-no-progress"}},
+		// Each load takes three budgets and shows progress every
+		// 100 ms, leaving a busy machine most of a budget of slack.
+		{"extended by health progress", []string{"--fault-load=2.4s", "--fault-steps=24", "--fault-quiet"}},
+		{"extended by log output", []string{"--fault-load=2.4s", "--fault-steps=24", "--fault-no-progress"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // these mostly wait
 			f := faultServer(t, tt.args...)
 			f.cfg.ReadyBudget = testBudget
 			start := time.Now()
@@ -163,6 +175,7 @@ func TestStartupBudgetIsAStallTimer(t *testing.T) {
 		})
 	}
 	t.Run("no progress times out", func(t *testing.T) {
+		t.Parallel()
 		f := faultServer(t, "--fault-load=20s", "--fault-steps=1", "--fault-quiet", "--fault-no-progress")
 		f.cfg.ReadyBudget = testBudget
 		start := time.Now()
@@ -180,6 +193,7 @@ func TestStartupBudgetIsAStallTimer(t *testing.T) {
 		}
 	})
 	t.Run("a cap ends even a loading server", func(t *testing.T) {
+		t.Parallel()
 		f := faultServer(t, "--fault-load=20s", "--fault-steps=200", "--fault-quiet")
 		f.cfg.ReadyBudget = testBudget
 		f.cfg.ReadyCap = 2 * testBudget
