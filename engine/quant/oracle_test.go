@@ -115,7 +115,7 @@ func TestGoldenKernels(t *testing.T) {
 	g := loadGolden(t)
 	w := floats(g["weights"])
 	a := floats(g["acts"])
-	for _, typ := range []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K} {
+	for _, typ := range testTypes {
 		t.Run(typ.String(), func(t *testing.T) {
 			name := typ.String()
 			rb, _ := typ.RowBytes(goldenK)
@@ -266,7 +266,7 @@ func TestGoldenBulk(t *testing.T) {
 			t.Errorf("%d of %d rows differ", bad, rows)
 		}
 	}
-	for _, typ := range []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K} {
+	for _, typ := range testTypes {
 		t.Run("quant/"+typ.String(), func(t *testing.T) {
 			check(t, "bulk/quant/"+typ.String(), typ, func(dst []byte, x []float32) {
 				if err := Quantize(typ, dst, x); err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var testTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K}
+var testTypes = []Type{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K}
 
 // refDequant dequantises one block of t following the documented layout,
 // plainly and in float64.
@@ -89,6 +89,30 @@ func refDequant(t Type, b []byte) []float64 {
 				y[e] = h(0)*float64(s)*float64(q) - h(2)*float64(m)
 			}
 		}
+	case Q2_K:
+		// 16 bytes of scales (low nibble) and mins (high nibble) per 16
+		// elements; element 32j+k of half h is bits 2j..2j+1 of byte
+		// 16+32h+k.
+		for e := range y {
+			hf, r := e/128, e%128
+			q := int(b[16+32*hf+r%32]>>(2*(r/32))) & 3
+			sc := b[e/16]
+			y[e] = h(80)*float64(sc&15)*float64(q) - h(82)*float64(sc>>4)
+		}
+	case Q3_K:
+		// hmask bit e/32 of byte e%32 set means q >= 4 (no offset);
+		// scales: low nibbles in bytes 96-103, top bits in 104-107.
+		for e := range y {
+			hf, r := e/128, e%128
+			q := int(b[32+32*hf+r%32]>>(2*(r/32))) & 3
+			if b[e%32]>>(e/32)&1 == 0 {
+				q -= 4
+			}
+			j := e / 16
+			lo := int(b[96+j%8]>>(4*(j/8))) & 15
+			hi := int(b[104+j%4]>>(2*(j/4))) & 3
+			y[e] = h(108) * float64(lo|hi<<4-32) * float64(q)
+		}
 	case Q6_K:
 		d := h(208)
 		for e := 0; e < 256; e++ {
@@ -134,6 +158,10 @@ func randomBlocks(t Type, n int, rng *rand.Rand) []byte {
 		at = []int{0, 2}
 	case Q6_K:
 		at = []int{208}
+	case Q2_K:
+		at = []int{80, 82}
+	case Q3_K:
+		at = []int{108}
 	case F32:
 		for i := 0; i < n; i++ {
 			binary.LittleEndian.PutUint32(b[i*4:], math.Float32bits(float32(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(60)-30)))))
@@ -173,7 +201,7 @@ func TestDequantizeMatchesPlainReference(t *testing.T) {
 				}
 				fixed := randomBlocks(typ, 1, rng) // finite scales
 				for i := range fixed {
-					if fixed[i] != src[bb+i] && (typ == Q6_K && i >= 208 || typ != Q6_K && i < 4) {
+					if fixed[i] != src[bb+i] && (typ == Q6_K && i >= 208 || typ == Q2_K && i >= 80 || typ == Q3_K && i >= 108 || typ != Q6_K && typ != Q2_K && typ != Q3_K && i < 4) {
 						src[bb+i] = fixed[i]
 					}
 				}
@@ -208,7 +236,7 @@ func TestQuantizeRoundTripError(t *testing.T) {
 	// these formats achieve (measured: see the log output with -v).
 	bounds := map[Type]float64{
 		F32: 0, F16: 0.0004, BF16: 0.003, Q8_0: 0.007, Q6_K: 0.025, Q5_1: 0.05, Q5_0: 0.06,
-		Q5_K: 0.05, Q4_1: 0.1, Q4_0: 0.12, Q4_K: 0.1,
+		Q5_K: 0.05, Q4_1: 0.1, Q4_0: 0.12, Q4_K: 0.1, Q3_K: 0.2, Q2_K: 0.4,
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, typ := range testTypes {
@@ -400,7 +428,7 @@ func TestTypeTable(t *testing.T) {
 		{Q4_0, "q4_0", 32, 18, Q8_0, true}, {Q4_1, "q4_1", 32, 20, Q8_1, true}, {Q5_0, "q5_0", 32, 22, Q8_0, true},
 		{Q5_1, "q5_1", 32, 24, Q8_1, true}, {Q8_0, "q8_0", 32, 34, Q8_0, true}, {Q4_K, "q4_K", 256, 144, Q8_K, true},
 		{Q5_K, "q5_K", 256, 176, Q8_K, true}, {Q6_K, "q6_K", 256, 210, Q8_K, true}, {Q8_K, "q8_K", 256, 292, 0, false},
-		{Q2_K, "q2_K", 256, 84, 0, false}, {IQ4_XS, "iq4_xs", 256, 136, 0, false},
+		{Q2_K, "q2_K", 256, 84, Q8_K, true}, {Q3_K, "q3_K", 256, 110, Q8_K, true}, {IQ4_XS, "iq4_xs", 256, 136, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.typ.String() != tc.name || tc.typ.BlockSize() != tc.block || tc.typ.BlockBytes() != tc.sz {
