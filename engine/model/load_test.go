@@ -67,6 +67,16 @@ func f32Bytes(v []float32) []byte {
 // write writes the spec to a file in t's temporary directory.
 func (s ggufSpec) write(t *testing.T) string {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.gguf")
+	if err := s.writer(t).WriteFile(path); err != nil {
+		t.Fatalf("WriteFile: %v", err)
+	}
+	return path
+}
+
+// writer lays the spec out as a GGUF writer.
+func (s ggufSpec) writer(t testing.TB) *gguf.Writer {
+	t.Helper()
 	wr := gguf.NewWriter()
 	for k, v := range s.keys {
 		if err := wr.Set(k, v); err != nil {
@@ -121,14 +131,10 @@ func (s ggufSpec) write(t *testing.T) string {
 		mat(p+"ffn_up.weight", l.Up)
 		mat(p+"ffn_down.weight", l.Down)
 	}
-	path := filepath.Join(t.TempDir(), "model.gguf")
-	if err := wr.WriteFile(path); err != nil {
-		t.Fatalf("WriteFile: %v", err)
-	}
-	return path
+	return wr
 }
 
-func mustRowBytes(t *testing.T, typ quant.Type, n int) int {
+func mustRowBytes(t testing.TB, typ quant.Type, n int) int {
 	t.Helper()
 	b, err := typ.RowBytes(n)
 	if err != nil {
