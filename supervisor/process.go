@@ -319,7 +319,9 @@ func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	} else {
 		p.state.Store(int32(StateFailed))
 		p.exitErr = p.exitError(ps, waitErr, !wasReady)
-		p.cfg.Logger.Warn("tether: server exited", "backend", p.cfg.Backend, "pid", p.pid, "err", p.exitErr)
+		// Debug, not Warn: the error reaches the caller through ExitErr
+		// and WaitReady, and the caller decides how loud to be.
+		p.cfg.Logger.Debug("tether: server exited", "backend", p.cfg.Backend, "pid", p.pid, "err", p.exitErr)
 	}
 	close(p.done)
 }
