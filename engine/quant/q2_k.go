@@ -109,16 +109,10 @@ func dotQ2_K(w []byte, v *Vector) float32 {
 			summ += int32(sc>>4) * int32(bs[j])
 		}
 		for h := 0; h < 2; h++ {
-			qs := (*[32]byte)(b[16+32*h:])
-			for j := 0; j < 4; j++ {
-				shift := uint(2 * j)
-				ab := (*[32]int8)(a[128*h+32*j:])
-				var s0, s1 int32
-				for k := 0; k < 16; k++ {
-					s0 += int32(qs[k]>>shift&3) * int32(ab[k])
-					s1 += int32(qs[16+k]>>shift&3) * int32(ab[16+k])
-				}
-				sumi += int32(b[8*h+2*j]&15)*s0 + int32(b[8*h+2*j+1]&15)*s1
+			g := dotQ2Half((*[32]byte)(b[16+32*h:]), (*[128]int8)(a[128*h:]))
+			sc := (*[8]byte)(b[8*h:])
+			for k, s := range g {
+				sumi += int32(sc[k]&15) * s
 			}
 		}
 		sum += float32(f16At(b[80], b[81])*dy)*float32(sumi) - float32(f16At(b[82], b[83])*dy)*float32(summ)

@@ -176,20 +176,12 @@ func dotQ3_K(w []byte, v *Vector) float32 {
 		a := (*[256]int8)(q8[i*256:])
 		sc := q3Scales((*[12]byte)(b[96:]))
 		hm := (*[32]byte)(b[0:])
+		bs := (*[16]int16)(v.bsums[i*16:])
 		var sumi int32
 		for h := 0; h < 2; h++ {
-			qs := (*[32]byte)(b[32+32*h:])
-			for j := 0; j < 4; j++ {
-				shift, m := uint(2*j), uint(4*h+j)
-				ab := (*[32]int8)(a[128*h+32*j:])
-				var s0, s1 int32
-				for k := 0; k < 16; k++ {
-					q0 := int32(qs[k]>>shift&3) - 4 + 4*int32(hm[k]>>m&1)
-					q1 := int32(qs[16+k]>>shift&3) - 4 + 4*int32(hm[16+k]>>m&1)
-					s0 += q0 * int32(ab[k])
-					s1 += q1 * int32(ab[16+k])
-				}
-				sumi += sc[8*h+2*j]*s0 + sc[8*h+2*j+1]*s1
+			g := dotQ3Half((*[32]byte)(b[32+32*h:]), hm, uint(4*h), (*[128]int8)(a[128*h:]))
+			for k, s := range g {
+				sumi += sc[8*h+k] * (s - 4*int32(bs[8*h+k]))
 			}
 		}
 		sum += float32(f16At(b[108], b[109])*dy) * float32(sumi)

@@ -77,6 +77,35 @@ func main() {
 			return 3, fmt.Sprintf("int32(ql2[%d]>>4|qh[%d]>>2&48)*int32(a3[%d])", l, l, l)
 		}, "")
 
+	// Q2_K and Q3_K: one 128-element half, eight sums of 16. Element
+	// 32j+16u+k of the half is bits 2j..2j+1 of qs[16u+k]; for Q3_K the
+	// third bit is bit hs+j of hm[16u+k], and the value is unsigned (the
+	// caller subtracts 4 times the activations' sums).
+	for _, q3 := range []bool{false, true} {
+		if q3 {
+			b.WriteString("\n// dotQ3Half sums, per 16 elements of a 128-element half, the unsigned\n// 3-bit quants (low bits from qs, the high bit hs+j of hm) times a.\n")
+			b.WriteString("func dotQ3Half(qs, hm *[32]byte, hs uint, a *[128]int8) (s [8]int32) {\n\th := hs & 7\n")
+		} else {
+			b.WriteString("\n// dotQ2Half sums, per 16 elements of a 128-element half, the 2-bit\n// quants of qs times a.\n")
+			b.WriteString("func dotQ2Half(qs *[32]byte, a *[128]int8) (s [8]int32) {\n")
+		}
+		for g := 0; g < 8; g++ {
+			j, u := g/2, g%2
+			fmt.Fprintf(&b, "\tvar g%d int32\n", g)
+			for k := 0; k < 16; k++ {
+				i := 16*u + k
+				e := 32*j + i
+				q := fmt.Sprintf("qs[%d]>>%d&3", i, 2*j)
+				if q3 {
+					q = fmt.Sprintf("qs[%d]>>%d&3|hm[%d]>>h>>%d&1<<2", i, 2*j, i, j)
+				}
+				fmt.Fprintf(&b, "\tg%d += int32(%s) * int32(a[%d])\n", g, q, e)
+			}
+			fmt.Fprintf(&b, "\ts[%d] = g%d\n", g, g)
+		}
+		b.WriteString("\treturn\n}\n")
+	}
+
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		log.Fatalf("%v\n%s", err, b.Bytes())
