@@ -115,10 +115,10 @@ func (o Options) withDefaults(cfg model.Config) (Options, error) {
 	switch {
 	case o.Threads < 0:
 		return o, fmt.Errorf("engine: threads %d must not be negative", o.Threads)
-	case o.ContextLength < 0:
-		return o, fmt.Errorf("engine: context length %d must not be negative", o.ContextLength)
-	case o.Parallel < 0:
-		return o, fmt.Errorf("engine: parallel %d must not be negative", o.Parallel)
+	case o.ContextLength < 0 || o.ContextLength > model.MaxCacheTokens:
+		return o, fmt.Errorf("engine: context length %d must be from 0 (the model's) to %d", o.ContextLength, model.MaxCacheTokens)
+	case o.Parallel < 0 || o.Parallel > 1024:
+		return o, fmt.Errorf("engine: parallel %d must be from 0 (one) to 1024", o.Parallel)
 	case o.Batch < 0:
 		return o, fmt.Errorf("engine: batch %d must not be negative", o.Batch)
 	}

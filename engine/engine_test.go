@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -461,5 +462,20 @@ func TestEncodePrompt(t *testing.T) {
 	}
 	if got := count(e.Encode(p.Text)); got != 2 {
 		t.Errorf("Encode of the whole text: %d <|im_end|> tokens, want 2", got)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	path := tinyQwen2().write(t)
+	for _, o := range []Options{{ContextLength: -1}, {ContextLength: 1 << 30}, {Parallel: -2}, {Parallel: 5000}, {Threads: -1}, {Batch: -8}} {
+		if e, err := Load(path, o); err == nil {
+			e.Close()
+			t.Errorf("Load accepted %+v", o)
+		}
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.gguf"), Options{}); err == nil {
+		t.Error("Load of a missing file succeeded")
+	} else if fe := (*llm.ModelFileError)(nil); !errors.As(err, &fe) {
+		t.Errorf("missing file: %v is not a *llm.ModelFileError", err)
 	}
 }

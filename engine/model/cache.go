@@ -21,6 +21,10 @@ func (t KVType) String() string {
 	return "f16"
 }
 
+// MaxCacheTokens bounds a cache's capacity, so that a mistaken size is an
+// error rather than an allocation that cannot succeed.
+const MaxCacheTokens = 1 << 22
+
 // Cache holds the keys and values of one sequence, for every layer, up to
 // a fixed capacity of tokens. Its memory is allocated once, when it is
 // made. A Cache belongs to one sequence at a time and is not safe for
@@ -41,8 +45,8 @@ type Cache struct {
 
 // NewCache returns an empty cache for capacity tokens.
 func (m *Model) NewCache(capacity int, typ KVType) (*Cache, error) {
-	if capacity <= 0 {
-		return nil, fmt.Errorf("model: cache capacity %d must be positive", capacity)
+	if capacity <= 0 || capacity > MaxCacheTokens {
+		return nil, fmt.Errorf("model: cache capacity %d must be from 1 to %d tokens", capacity, MaxCacheTokens)
 	}
 	c := m.cfg
 	kc := &Cache{typ: typ, capacity: capacity, layers: c.Layers, kvHeads: c.KVHeads, dimK: c.HeadDimK, dimV: c.HeadDimV}
