@@ -140,6 +140,13 @@ func BenchmarkReadinessDetection(b *testing.B) {
 			b.ReportMetric(ms(got[len(got)/2]), "p50-ms")
 			b.ReportMetric(ms(got[len(got)-1]), "max-ms")
 			b.ReportMetric(ms(got[0]), "min-ms")
+			premature := 0
+			for _, d := range got {
+				if d < 0 {
+					premature++
+				}
+			}
+			b.ReportMetric(100*float64(premature)/float64(len(got)), "premature-%")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
