@@ -271,3 +271,19 @@ func formatTail(tail string) string {
 	}
 	return "\nserver output (last lines):\n" + tail
 }
+
+// ConfigError means a setting — a flag, an option or an operator's
+// environment variable — has a value tether cannot use. Settings are
+// never silently ignored.
+type ConfigError struct {
+	// Setting names it: "APR_AGENT_TOP_P", "--max-tokens".
+	Setting string
+	Value   string
+	Reason  string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("tether: %s=%q: %s", e.Setting, e.Value, e.Reason)
+}
+
+func (e *ConfigError) Retryable() bool { return false }

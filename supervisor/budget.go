@@ -1,11 +1,12 @@
 package supervisor
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/tetherllm/tether/llm"
 )
 
 // ReadyTimeoutEnv is the operator's override for the start-up budget, in
@@ -34,7 +35,7 @@ func ReadyTimeoutSecs(modelSize int64, override string) (uint64, error) {
 	if override != "" {
 		n, err := strconv.ParseUint(override, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("tether: %s=%q is not a whole number of seconds", ReadyTimeoutEnv, override)
+			return 0, &llm.ConfigError{Setting: ReadyTimeoutEnv, Value: override, Reason: "not a whole number of seconds"}
 		}
 		return max(n, minReadySecs), nil
 	}

@@ -1,0 +1,188 @@
+package backend
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tetherllm/tether/openai"
+)
+
+func TestSplitWords(t *testing.T) {
+	for in, want := range map[string][]string{
+		`a b  c`:                      {"a", "b", "c"},
+		`srv --model '{model}'`:       {"srv", "--model", "{model}"},
+		`"a b" c\ d`:                  {"a b", "c d"},
+		`x "say \"hi\"" 'it''s'`:      {"x", `say "hi"`, "its"},
+		`x "back\\slash" "keep\n"`:    {"x", `back\slash`, `keep\n`},
+		"  lead\ttab\nnewline  ":      {"lead", "tab", "newline"},
+		`empty "" ''`:                 {"empty", "", ""},
+		`glued"quoted part"and'more'`: {"glued" + "quoted part" + "and" + "more"},
+	} {
+		got, err := splitWords(in)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("splitWords(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`a "b`, `a 'b`, `a \`} {
+		if _, err := splitWords(bad); err == nil {
+			t.Errorf("splitWords(%q) accepted it", bad)
+		}
+	}
+}
+
+func FuzzSplitWords(f *testing.F) {
+	for _, s := range []string{`a "b c" d`, `x\ y`, `'q'`, `"\\"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := splitWords(s)
+		if err != nil {
+			return
+		}
+		// Re-quoting every word and splitting again gives the same words.
+		var quoted []string
+		for _, w := range words {
+			quoted = append(quoted, "'"+strings.ReplaceAll(w, "'", `'\''`)+"'")
+		}
+		again, err := splitWords(strings.Join(quoted, " "))
+		if err != nil || !slices.Equal(again, words) {
+			t.Fatalf("%q: words %q re-split as %q (%v)", s, words, again, err)
+		}
+	})
+}
+
+func TestCustomTemplate(t *testing.T) {
+	p, err := Custom(`my-server --model "{model}" --listen {host}:{port} --key={api_key} --name {alias} -c {ctx}`, "ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := p.Args(Launch{Model: "/m/a model.gguf", Host: "127.0.0.1", Port: 9000, APIKey: "k", Alias: "n", ContextSize: 512, ExtraArgs: []string{"--x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--model", "/m/a model.gguf", "--listen", "127.0.0.1:9000", "--key=k", "--name", "n", "-c", "512", "--x"}
+	if p.Program != "my-server" || !slices.Equal(args, want) {
+		t.Fatalf("%s %q, want my-server %q", p.Program, args, want)
+	}
+	if !p.APIKey || !p.Alias || p.HealthPath != "/ready" {
+		t.Fatalf("profile %+v", p)
+	}
+	for _, bad := range []string{"", "srv --model {model}", "srv --port {port} {bogus}", "{model} --port {port}", `srv "--port {port}`} {
+		if _, err := Custom(bad, ""); err == nil {
+			t.Errorf("Custom(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for _, name := range Names[1:] {
+		o := Options{Command: "srv --port {port}"}
+		p, err := Lookup(name, o)
+		if err != nil || p.Name != name || p.Args == nil || p.HealthPath == "" {
+			t.Errorf("Lookup(%s) = %+v, %v", name, p, err)
+		}
+	}
+	if _, err := Lookup("llamafile", Options{}); err == nil {
+		t.Error("Lookup accepted an unknown backend")
+	}
+	p, _ := Lookup("llama-server", Options{Program: "/opt/llama/bin/llama-server"})
+	if p.Program != "/opt/llama/bin/llama-server" {
+		t.Errorf("explicit program ignored: %s", p.Program)
+	}
+}
+
+func TestGPUFlags(t *testing.T) {
+	l := Launch{Model: "m.gguf", Host: "127.0.0.1", Port: 1, GPU: true}
+	for _, c := range []struct {
+		p    Profile
+		want string
+	}{{Apr(), "--gpu"}, {LlamaServer(), "-ngl"}} {
+		on, _ := c.p.Args(l)
+		l2 := l
+		l2.GPU = false
+		off, _ := c.p.Args(l2)
+		if !slices.Contains(on, c.want) || slices.Contains(off, c.want) {
+			t.Errorf("%s: with GPU %q, without %q", c.p.Name, on, off)
+		}
+	}
+}
+
+// fakeOllama answers the parts of ollama's API the profile uses, and
+// records what it was sent.
+type fakeOllama struct {
+	mu      sync.Mutex
+	blobs   map[string][]byte
+	created map[string]any
+}
+
+func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == "POST" && strings.HasPrefix(r.URL.Path, "/api/blobs/"):
+		data, _ := io.ReadAll(r.Body)
+		f.blobs[strings.TrimPrefix(r.URL.Path, "/api/blobs/")] = data
+		w.WriteHeader(http.StatusCreated)
+	case r.Method == "POST" && r.URL.Path == "/api/create":
+		var req map[string]any
+		json.NewDecoder(r.Body).Decode(&req)
+		for _, digest := range req["files"].(map[string]any) {
+			if _, ok := f.blobs[digest.(string)]; !ok {
+				http.Error(w, `{"error":"blob not found"}`, http.StatusBadRequest)
+				return
+			}
+		}
+		f.created = req
+		io.WriteString(w, `{"status":"success"}`)
+	case r.Method == "POST" && r.URL.Path == "/api/show":
+		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768}}`)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestOllamaRegistersTheModelAndReadsItsContext(t *testing.T) {
+	fake := &fakeOllama{blobs: map[string][]byte{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	model := filepath.Join(t.TempDir(), "m.gguf")
+	os.WriteFile(model, []byte("GGUF model bytes"), 0o644)
+	api, err := openai.New(openai.Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Ollama()
+	s := Server{Launch: Launch{Model: model, Alias: "tether-abc", ContextSize: 6144}, BaseURL: srv.URL, HTTP: srv.Client(), API: api}
+	if err := p.AfterReady(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if fake.created["model"] != "tether-abc" || fake.created["parameters"].(map[string]any)["num_ctx"] != 6144.0 {
+		t.Fatalf("created %v", fake.created)
+	}
+	if len(fake.blobs) != 1 {
+		t.Fatalf("blobs %v", fake.blobs)
+	}
+	for digest, data := range fake.blobs {
+		if want, _ := fileDigest(model); digest != want || string(data) != "GGUF model bytes" {
+			t.Fatalf("blob %s = %q", digest, data)
+		}
+	}
+	if n, ok := p.ContextWindow(context.Background(), s); !ok || n != 6144 {
+		t.Fatalf("context %d %v, want num_ctx 6144", n, ok)
+	}
+	env := p.Env(Launch{Host: "127.0.0.1", Port: 11500, StateDir: "/tmp/x", ContextSize: 6144})
+	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("env %q lacks %q", env, want)
+		}
+	}
+}
