@@ -91,7 +91,7 @@ func Launch(ctx context.Context, opts Options) (*Driver, error) {
 		if ctx.Err() != nil || modelAtFault(err) || i == len(profiles)-1 {
 			break
 		}
-		opts.Logger.Warn("tether: backend unavailable, trying the next", "backend", p.Name, "err", err)
+		opts.Logger.Info("tether: backend unavailable, trying the next", "backend", p.Name, "err", err)
 		opts.OnProgress(Progress{Backend: p.Name, Err: err})
 	}
 	if ctx.Err() != nil {

@@ -47,13 +47,14 @@ func exitCode(err error) int {
 		notFound *llm.BinaryNotFoundError
 		timeout  *llm.StartupTimeoutError
 		exited   *llm.ServerExitedError
+		config   *llm.ConfigError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &usage):
+	case errors.As(err, &usage), errors.As(err, &config):
 		return ExitUsage
 	case errors.As(err, &input), errors.As(err, &model):
 		return ExitModel

@@ -1,0 +1,323 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tetherllm/tether/backend"
+	"github.com/tetherllm/tether/driver/managed"
+	"github.com/tetherllm/tether/driver/remote"
+	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/supervisor"
+)
+
+// runFlags are `tether run`'s options.
+type runFlags struct {
+	model       string
+	backend     string
+	serverCmd   string
+	healthPath  string
+	serverBin   string
+	endpoint    string
+	apiKey      string
+	remoteModel string
+	system      string
+	toolsFile   string
+	messages    string
+	maxTokens   int
+	temperature float64
+	ctx         int
+	noGPU       bool
+	logFile     string
+	jsonOut     bool
+	quiet       bool
+}
+
+func newRunCommand(s streams) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [flags] PROMPT",
+		Short: "Launch (or attach to) a local model server and stream one answer",
+		Long: `Run launches a local OpenAI-compatible server for --model (or attaches to
+--endpoint), sends one request, streams the answer to stdout, and shuts the
+server down — also on Ctrl-C and SIGTERM.
+
+The prompt is the arguments joined by spaces, or standard input when it is
+"-". With --messages the prompt (if any) is added after the conversation.
+
+Backends: auto (apr, then llama-server, then tether's own server), tether,
+apr, llama-server, ollama, vllm, custom (--server-cmd "prog --port {port}
+--model {model} …" with {model} {host} {port} {api_key} {alias} {ctx}).
+
+Environment: APR_SERVE_READY_TIMEOUT_S (start-up budget, seconds),
+APR_AGENT_MAX_TOKENS_CAP (default 1024), APR_AGENT_TEMPERATURE,
+APR_AGENT_TOP_K, APR_AGENT_TOP_P, APR_AGENT_REPEAT_PENALTY,
+APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800).
+
+Exit codes: 0 ok, 2 bad usage, 3 model or input file problem, 4 server
+did not start, 5 request failed, 130 interrupted.`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), s, f, args, cmd.Flags().Changed("temperature"))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.model, "model", "m", "", "model file to serve (GGUF)")
+	fl.StringVar(&f.backend, "backend", "auto", "server to launch: "+strings.Join(backend.Names, "|"))
+	fl.StringVar(&f.serverCmd, "server-cmd", "", "command template for --backend custom")
+	fl.StringVar(&f.healthPath, "health-path", "", "health path of a custom server (default /health)")
+	fl.StringVar(&f.serverBin, "server-bin", "", "explicit path of the backend's server program")
+	fl.StringVar(&f.endpoint, "endpoint", "", "attach to a running OpenAI-compatible server at this URL instead of launching one")
+	fl.StringVar(&f.apiKey, "api-key", "", "API key for --endpoint (default $TETHER_API_KEY)")
+	fl.StringVar(&f.remoteModel, "remote-model", "", "model name to ask --endpoint for (default: its first)")
+	fl.StringVar(&f.system, "system", "", "system prompt")
+	fl.StringVar(&f.toolsFile, "tools", "", "JSON file with an array of tool definitions")
+	fl.StringVar(&f.messages, "messages", "", "JSON file with an array of conversation messages")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "most tokens to generate (capped by APR_AGENT_MAX_TOKENS_CAP)")
+	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the server's)")
+	fl.IntVar(&f.ctx, "ctx", 0, "context window to ask the server for")
+	fl.BoolVar(&f.noGPU, "no-gpu", false, "do not ask the server to offload to a GPU")
+	fl.StringVar(&f.logFile, "log-file", "", "append the server's output to this file")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object with the whole result instead of streaming text")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no start-up progress on stderr")
+	return cmd
+}
+
+// runResult is `tether run --json`'s output.
+type runResult struct {
+	Text          string         `json:"text"`
+	Reasoning     string         `json:"reasoning"`
+	ToolCalls     []llm.ToolCall `json:"tool_calls"`
+	StopReason    llm.StopReason `json:"stop_reason"`
+	Usage         llm.Usage      `json:"usage"`
+	Timings       llm.Timings    `json:"timings"`
+	Backend       string         `json:"backend"`
+	Model         string         `json:"model"`
+	ContextWindow int            `json:"context_window"`
+}
+
+func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatureSet bool) error {
+	req, err := buildRequest(s, f, args, temperatureSet)
+	if err != nil {
+		return err
+	}
+	d, err := openDriver(ctx, s, f)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+
+	if f.jsonOut {
+		resp, err := d.Complete(ctx, req)
+		if err != nil {
+			return err
+		}
+		info := d.Info()
+		calls := resp.ToolCalls
+		if calls == nil {
+			calls = []llm.ToolCall{}
+		}
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(runResult{
+			Text: resp.Text, Reasoning: resp.Reasoning, ToolCalls: calls, StopReason: resp.StopReason,
+			Usage: resp.Usage, Timings: resp.Timings, Backend: info.Backend, Model: info.Model,
+			ContextWindow: info.ContextWindow,
+		})
+	}
+	return streamAnswer(ctx, s, d, req, f.quiet)
+}
+
+// streamAnswer prints the answer as it arrives: text to stdout, reasoning
+// and a closing summary to stderr, tool calls as lines on stdout.
+func streamAnswer(ctx context.Context, s streams, d llm.Driver, req llm.Request, quiet bool) error {
+	reasoning := false
+	endLine := false
+	for ev, err := range d.Stream(ctx, req) {
+		if err != nil {
+			if endLine {
+				fmt.Fprintln(s.out)
+			}
+			return err
+		}
+		switch ev.Kind {
+		case llm.EventReasoningDelta:
+			if !quiet {
+				if !reasoning {
+					fmt.Fprint(s.err, "[thinking] ")
+					reasoning = true
+				}
+				fmt.Fprint(s.err, ev.Text)
+			}
+		case llm.EventTextDelta:
+			if reasoning && !quiet {
+				fmt.Fprintln(s.err)
+				reasoning = false
+			}
+			fmt.Fprint(s.out, ev.Text)
+			endLine = !strings.HasSuffix(ev.Text, "\n")
+		case llm.EventToolCallEnd:
+			if endLine {
+				fmt.Fprintln(s.out)
+			}
+			fmt.Fprintf(s.out, "tool call %s %s %s\n", ev.ToolCall.ID, ev.ToolCall.Name, ev.ToolCall.Input)
+			endLine = false
+		case llm.EventDone:
+			if endLine {
+				fmt.Fprintln(s.out)
+			}
+			if !quiet {
+				r := ev.Response
+				fmt.Fprintf(s.err, "tether: %s; %d prompt + %d generated tokens", r.StopReason, r.Usage.InputTokens, r.Usage.OutputTokens)
+				if tps := r.Timings.GenerationTokensPerSecond(); tps > 0 {
+					fmt.Fprintf(s.err, ", %.1f tokens/s", tps)
+				}
+				fmt.Fprintln(s.err)
+			}
+		}
+	}
+	return nil
+}
+
+// buildRequest assembles the request from flags, files and the prompt.
+func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (llm.Request, error) {
+	req := llm.Request{System: f.system, MaxTokens: f.maxTokens}
+	if f.maxTokens < 0 {
+		return req, usagef("--max-tokens must not be negative")
+	}
+	if temperatureSet {
+		if f.temperature < 0 {
+			return req, usagef("--temperature must not be negative")
+		}
+		req.Temperature = llm.Ptr(f.temperature)
+	}
+	if f.toolsFile != "" {
+		data, err := os.ReadFile(f.toolsFile)
+		if err != nil {
+			return req, inputFileError{fmt.Errorf("tether: --tools: %w", err)}
+		}
+		if req.Tools, err = llm.ParseToolDefs(data); err != nil {
+			return req, inputFileError{fmt.Errorf("tether: --tools %s: %w", f.toolsFile, err)}
+		}
+	}
+	if f.messages != "" {
+		data, err := os.ReadFile(f.messages)
+		if err != nil {
+			return req, inputFileError{fmt.Errorf("tether: --messages: %w", err)}
+		}
+		if err := json.Unmarshal(data, &req.Messages); err != nil {
+			return req, inputFileError{fmt.Errorf("tether: --messages %s: want a JSON array of messages: %w", f.messages, err)}
+		}
+	}
+	prompt := strings.Join(args, " ")
+	if prompt == "-" {
+		data, err := io.ReadAll(s.in)
+		if err != nil {
+			return req, fmt.Errorf("tether: reading the prompt from stdin: %w", err)
+		}
+		prompt = string(data)
+	}
+	if strings.TrimSpace(prompt) != "" {
+		req.Messages = append(req.Messages, llm.UserMessage(prompt))
+	}
+	if len(req.Messages) == 0 {
+		return req, usagef("no prompt: give it as arguments, as - for stdin, or with --messages")
+	}
+	if err := req.Validate(); err != nil {
+		return req, usageError{err}
+	}
+	return req, nil
+}
+
+// openDriver attaches to --endpoint or launches a server for --model.
+func openDriver(ctx context.Context, s streams, f runFlags) (llm.Driver, error) {
+	if f.endpoint != "" {
+		if f.model != "" {
+			return nil, usagef("--model and --endpoint exclude each other: launch a server, or attach to one")
+		}
+		key := f.apiKey
+		if key == "" {
+			key = os.Getenv("TETHER_API_KEY")
+		}
+		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx})
+	}
+	if f.model == "" {
+		return nil, usagef("no model: give --model FILE (or --endpoint URL to attach to a running server)")
+	}
+	if f.backend == "custom" && f.serverCmd == "" {
+		return nil, usagef("--backend custom needs --server-cmd")
+	}
+	if f.serverCmd != "" && f.backend != "custom" {
+		return nil, usagef("--server-cmd goes with --backend custom")
+	}
+	self, _ := os.Executable()
+	progress := newProgressPrinter(s.err, f.quiet)
+	d, err := managed.Launch(ctx, managed.Options{
+		Model:         f.model,
+		Backend:       f.backend,
+		Profiles:      backend.Options{TetherProgram: self, Program: f.serverBin, Command: f.serverCmd, HealthPath: f.healthPath},
+		ContextWindow: f.ctx,
+		NoGPU:         f.noGPU,
+		LogFile:       f.logFile,
+		OnProgress:    progress.report,
+		Logger:        quietLogger(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	progress.ready(d.Info())
+	return d, nil
+}
+
+// progressPrinter shows server start-up on stderr, one line a state.
+type progressPrinter struct {
+	w     io.Writer
+	quiet bool
+	start time.Time
+	last  string
+}
+
+func newProgressPrinter(w io.Writer, quiet bool) *progressPrinter {
+	return &progressPrinter{w: w, quiet: quiet, start: time.Now()}
+}
+
+func (p *progressPrinter) report(ev managed.Progress) {
+	if p.quiet {
+		return
+	}
+	if ev.Err != nil {
+		fmt.Fprintf(p.w, "tether: %s unavailable (%s); trying the next backend\n", ev.Backend, firstLine(ev.Err.Error()))
+		return
+	}
+	if ev.State == supervisor.StateReady {
+		return // ready() reports it with the address
+	}
+	line := fmt.Sprintf("tether: %s %s", ev.Backend, ev.Status)
+	if line != p.last {
+		fmt.Fprintf(p.w, "%s (%.1fs)\n", line, ev.Elapsed.Seconds())
+		p.last = line
+	}
+}
+
+func (p *progressPrinter) ready(info llm.Info) {
+	if p.quiet {
+		return
+	}
+	window := "unknown context"
+	if info.ContextWindow > 0 {
+		window = fmt.Sprintf("context %d from %s", info.ContextWindow, info.ContextSource)
+	}
+	fmt.Fprintf(p.w, "tether: %s ready in %.2fs at %s (%s)\n", info.Backend, time.Since(p.start).Seconds(), info.Address, window)
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
