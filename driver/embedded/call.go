@@ -1,0 +1,87 @@
+package embedded
+
+import (
+	"fmt"
+
+	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/llm"
+)
+
+// Call is a request with the settings of an OpenAI-compatible server that
+// [llm.Request] does not carry.
+type Call struct {
+	llm.Request
+	// ToolChoice says whether the model may, must or must not call a
+	// tool; the zero value is ToolAuto.
+	ToolChoice ToolChoice
+	// EnableThinking is passed to chat templates that read
+	// enable_thinking (Qwen3); nil leaves the template's default.
+	EnableThinking *bool
+	// FrequencyPenalty and PresencePenalty are OpenAI's penalties over
+	// the request's RepeatLastN window.
+	FrequencyPenalty *float64
+	PresencePenalty  *float64
+}
+
+// ToolChoiceMode is OpenAI's tool_choice.
+type ToolChoiceMode int
+
+const (
+	// ToolAuto lets the model decide whether to call tools.
+	ToolAuto ToolChoiceMode = iota
+	// ToolNone leaves the tools out of the prompt: the model answers in
+	// text, and no calls are parsed.
+	ToolNone
+	// ToolRequired makes the model call a tool: the answer starts with the
+	// opening of a call in the model's syntax.
+	ToolRequired
+	// ToolNamed makes the model call the tool ToolChoice.Name: the answer
+	// starts with the opening of a call of it.
+	ToolNamed
+)
+
+// ToolChoice is a [ToolChoiceMode] and, for ToolNamed, the tool.
+type ToolChoice struct {
+	Mode ToolChoiceMode
+	Name string
+}
+
+func (c ToolChoice) String() string {
+	switch c.Mode {
+	case ToolAuto:
+		return "auto"
+	case ToolNone:
+		return "none"
+	case ToolRequired:
+		return "required"
+	case ToolNamed:
+		return "function " + c.Name
+	}
+	return fmt.Sprintf("ToolChoiceMode(%d)", int(c.Mode))
+}
+
+// samplingFor fills base with the call's settings.
+func samplingFor(base sample.Params, c Call) sample.Params {
+	p := base
+	f32 := func(dst *float32, v *float64) {
+		if v != nil {
+			*dst = float32(*v)
+		}
+	}
+	f32(&p.Temperature, c.Temperature)
+	f32(&p.TopP, c.TopP)
+	f32(&p.MinP, c.MinP)
+	f32(&p.RepeatPenalty, c.RepeatPenalty)
+	f32(&p.FrequencyPenalty, c.FrequencyPenalty)
+	f32(&p.PresencePenalty, c.PresencePenalty)
+	if c.TopK != nil {
+		p.TopK = *c.TopK
+	}
+	if c.RepeatLastN != nil {
+		p.RepeatLastN = *c.RepeatLastN
+	}
+	if c.Seed != nil {
+		p.Seed = *c.Seed
+	}
+	return p
+}

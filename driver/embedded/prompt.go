@@ -1,0 +1,188 @@
+package embedded
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/toolcall"
+)
+
+// Tool syntaxes the output is parsed with, besides chat's native ones.
+const (
+	// syntaxNone: no tools, nothing to parse.
+	syntaxNone = ""
+	// syntaxText: tether's text protocol (package toolcall).
+	syntaxText = "text"
+)
+
+// rendered is a conversation turned into prompt text, and how to read
+// the answer.
+type rendered struct {
+	prompt chat.Prompt
+	// syntax is how calls are parsed from the answer: syntaxNone,
+	// syntaxText, chat.ToolSyntaxHermes or chat.ToolSyntaxLlama3.
+	syntax string
+	// prefill is the start of the answer the prompt already holds (the
+	// opening of a forced call); the answer's parsers read it first.
+	prefill string
+}
+
+// render renders c with the model's template: natively where the
+// template can express the conversation, else in the text protocol.
+func (d *Driver) render(c Call) (rendered, error) {
+	tmpl, err := d.eng.Template()
+	if err != nil {
+		return rendered{}, &llm.ModelFileError{Path: d.eng.Info().Path, Reason: "the chat template cannot be used", Err: err}
+	}
+	tools := c.Tools
+	if c.ToolChoice.Mode == ToolNone {
+		tools = nil
+	}
+	if c.ToolChoice.Mode == ToolRequired && len(tools) == 0 {
+		return rendered{}, &llm.RequestError{Reason: `tool_choice "required" needs at least one tool`}
+	}
+	if c.ToolChoice.Mode == ToolNamed && !hasTool(tools, c.ToolChoice.Name) {
+		return rendered{}, &llm.RequestError{Reason: "tool_choice names the tool " + quote(c.ToolChoice.Name) + ", which is not among the request's tools"}
+	}
+	system := c.System
+	if len(c.Tools) > 0 {
+		// The seed's callers append a verbose tool section; the tools
+		// travel natively or in RenderTools' compact form instead.
+		system = toolcall.CutSystem(system)
+	}
+	opts := chat.Options{AddGenerationPrompt: true, EnableThinking: c.EnableThinking}
+
+	var r rendered
+	p, err := tmpl.Render(chat.Conversation{System: system, Messages: c.Messages, Tools: tools}, opts)
+	switch {
+	case err == nil:
+		r.prompt = p
+		if len(tools) > 0 {
+			r.syntax = tmpl.ToolSyntax()
+			if r.syntax == "" {
+				// A Jinja template that renders tools without a known
+				// call syntax: most such models write <tool_call> blocks.
+				r.syntax = chat.ToolSyntaxHermes
+			}
+		}
+	case errors.Is(err, chat.ErrToolsUnsupported):
+		if len(tools) > 0 {
+			system = joinText(system, toolcall.RenderTools(tools))
+		}
+		p, err = tmpl.Render(chat.Conversation{System: system, Messages: textMessages(c.Messages)}, opts)
+		if err != nil {
+			return rendered{}, renderError(err)
+		}
+		r.prompt = p
+		if len(tools) > 0 {
+			r.syntax = syntaxText
+		}
+	default:
+		return rendered{}, renderError(err)
+	}
+	if c.ToolChoice.Mode == ToolRequired || c.ToolChoice.Mode == ToolNamed {
+		r.forceCall(c.ToolChoice)
+	}
+	return r, nil
+}
+
+func renderError(err error) error {
+	return &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "chat: ")}
+}
+
+// forceCall ends the prompt with the opening of a call, so that the model
+// can only go on to write one: the call's opener and, for a named tool,
+// its name and the key of its arguments.
+func (r *rendered) forceCall(choice ToolChoice) {
+	var open, argsKey string
+	switch r.syntax {
+	case chat.ToolSyntaxLlama3:
+		open, argsKey = `{"name": "`, "parameters"
+	case syntaxText:
+		open, argsKey = "<tool_call>\n"+`{"name": "`, "input"
+	default:
+		open, argsKey = "<tool_call>\n"+`{"name": "`, "arguments"
+	}
+	var pre strings.Builder
+	if r.prompt.Thinking == chat.ThinkingOpen {
+		pre.WriteString("</think>\n\n")
+	}
+	pre.WriteString(open)
+	text := r.prompt.Text + pre.String()
+	spans := r.prompt.Content
+	if choice.Mode == ToolNamed {
+		name := jsonStringBody(choice.Name)
+		start := len(text)
+		text += name
+		spans = append(append([]chat.Span(nil), spans...), chat.Span{Start: start, End: len(text)})
+		suffix := `", "` + argsKey + `": `
+		text += suffix
+		pre.WriteString(name + suffix)
+	}
+	r.prompt.Text, r.prompt.Content = text, spans
+	r.prefill = pre.String()
+}
+
+// textMessages renders a history for a template without tool support:
+// calls as <tool_call> blocks in assistant messages, results as
+// <tool_result> blocks in user messages, and messages of one role in a
+// row joined by a blank line, as templates that insist on alternating
+// roles require.
+func textMessages(history []llm.Message) []llm.Message {
+	out := make([]llm.Message, 0, len(history))
+	for _, m := range history {
+		role, text := m.Role, m.Content
+		switch {
+		case m.Role == llm.RoleTool && m.ToolResult != nil:
+			role, text = llm.RoleUser, toolcall.RenderResult(*m.ToolResult)
+		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
+			text = toolcall.RenderCall(*m.ToolCall)
+		}
+		if n := len(out); n > 0 && out[n-1].Role == role && role != llm.RoleSystem {
+			out[n-1].Content = joinText(out[n-1].Content, text)
+			if out[n-1].Reasoning == "" && role == llm.RoleAssistant {
+				out[n-1].Reasoning = m.Reasoning
+			}
+			continue
+		}
+		msg := llm.Message{Role: role, Content: text}
+		if role == llm.RoleAssistant {
+			msg.Reasoning = m.Reasoning
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+func joinText(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return strings.TrimRight(a, "\n") + "\n\n" + b
+}
+
+func hasTool(defs []llm.ToolDef, name string) bool {
+	for _, d := range defs {
+		if d.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonStringBody is s as the inside of a JSON string.
+func jsonStringBody(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b[1 : len(b)-1])
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

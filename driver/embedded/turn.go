@@ -1,0 +1,207 @@
+package embedded
+
+import (
+	"context"
+	"iter"
+	"strings"
+
+	"github.com/tetherllm/tether/engine"
+	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/think"
+	"github.com/tetherllm/tether/toolcall"
+)
+
+// Turn is a call rendered and tokenized, ready to run. Its Stream may be
+// run more than once; each run is a new generation.
+type Turn struct {
+	d   *Driver
+	r   rendered
+	req engine.Request
+}
+
+// Prepare validates c, renders it with the model's chat template and
+// tokenizes it, without generating. Errors: an *llm.RequestError for a
+// bad request, an *llm.ContextOverflowError for a prompt longer than the
+// context window, an *llm.ModelFileError for a model whose chat template
+// cannot be used.
+func (d *Driver) Prepare(c Call) (*Turn, error) {
+	if err := d.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := d.render(c)
+	if err != nil {
+		return nil, err
+	}
+	tokens := d.eng.EncodePrompt(r.prompt)
+	if n := d.eng.Info().ContextLength; len(tokens) > n {
+		return nil, &llm.ContextOverflowError{Required: len(tokens), Available: n}
+	}
+	maxTokens := c.MaxTokens
+	if maxTokens == 0 {
+		maxTokens = d.maxTok
+	}
+	sampling := samplingFor(d.sampling, c)
+	if err := sampling.Validate(); err != nil {
+		return nil, &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "sample: ")}
+	}
+	return &Turn{d: d, r: r, req: engine.Request{
+		Tokens:    tokens,
+		Sampling:  sampling,
+		Stop:      c.Stop,
+		MaxTokens: maxTokens,
+	}}, nil
+}
+
+// PromptTokens is the length of the prompt in tokens.
+func (t *Turn) PromptTokens() int { return len(t.req.Tokens) }
+
+// ToolSyntax is how calls are parsed from the answer: "" when the call
+// has no tools, "text" for tether's text protocol, else the chat
+// template's syntax ("hermes", "llama3-json").
+func (t *Turn) ToolSyntax() string { return t.r.syntax }
+
+// Stream runs the turn and yields its events; see [llm.Driver.Stream].
+func (t *Turn) Stream(ctx context.Context) iter.Seq2[llm.Event, error] {
+	return func(yield func(llm.Event, error) bool) {
+		if err := t.d.checkOpen(); err != nil {
+			yield(llm.Event{}, err)
+			return
+		}
+		out := newOutput(t)
+		// The prefill opens a call; the parsers hold it until the call is
+		// complete, so this emits nothing the model did not write.
+		if !out.push(t.r.prefill, yield) {
+			return
+		}
+		for tok, err := range t.d.eng.Generate(ctx, t.req) {
+			if err != nil {
+				yield(llm.Event{}, engineError(err))
+				return
+			}
+			if !out.push(tok.Text, yield) {
+				return
+			}
+			if tok.Done {
+				out.finish(tok.Summary, yield)
+				return
+			}
+		}
+	}
+}
+
+// callParser finds tool calls in answer text that arrives in pieces.
+type callParser interface {
+	Push(string) []toolcall.Item
+	Flush() []toolcall.Item
+}
+
+// plain passes text through: the call has no tools.
+type plain struct{}
+
+func (plain) Push(s string) []toolcall.Item {
+	if s == "" {
+		return nil
+	}
+	return []toolcall.Item{{Text: s}}
+}
+func (plain) Flush() []toolcall.Item { return nil }
+
+// output turns generated text into events and the final response.
+type output struct {
+	split     *think.Splitter
+	calls     callParser
+	text      strings.Builder
+	reasoning strings.Builder
+	resp      llm.Response
+}
+
+func newOutput(t *Turn) *output {
+	o := &output{split: think.NewSplitter(t.r.prompt.Thinking == chat.ThinkingOpen)}
+	switch t.r.syntax {
+	case syntaxNone:
+		o.calls = plain{}
+	case chat.ToolSyntaxLlama3:
+		o.calls = newLlama3Parser(t.d.ids)
+	default:
+		o.calls = toolcall.NewStream(t.d.ids)
+	}
+	return o
+}
+
+// push feeds generated text; it reports false if the consumer stopped.
+func (o *output) push(s string, yield func(llm.Event, error) bool) bool {
+	if s == "" {
+		return true
+	}
+	text, reasoning := o.split.Push(s)
+	return o.emit(text, reasoning, o.calls.Push, yield)
+}
+
+func (o *output) emit(text, reasoning string, parse func(string) []toolcall.Item, yield func(llm.Event, error) bool) bool {
+	if reasoning != "" {
+		o.reasoning.WriteString(reasoning)
+		if !yield(llm.Event{Kind: llm.EventReasoningDelta, Text: reasoning}, nil) {
+			return false
+		}
+	}
+	for _, it := range parse(text) {
+		if !o.item(it, yield) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *output) item(it toolcall.Item, yield func(llm.Event, error) bool) bool {
+	if it.Call != nil {
+		c := *it.Call
+		o.resp.ToolCalls = append(o.resp.ToolCalls, c)
+		start := llm.ToolCall{ID: c.ID, Name: c.Name}
+		return yield(llm.Event{Kind: llm.EventToolCallStart, ToolCall: &start}, nil) &&
+			yield(llm.Event{Kind: llm.EventToolCallEnd, ToolCall: &c}, nil)
+	}
+	if it.Text == "" {
+		return true
+	}
+	o.text.WriteString(it.Text)
+	return yield(llm.Event{Kind: llm.EventTextDelta, Text: it.Text}, nil)
+}
+
+// finish releases what the parsers hold and yields EventDone.
+func (o *output) finish(sum engine.Summary, yield func(llm.Event, error) bool) {
+	text, reasoning := o.split.Flush()
+	flushed := false
+	parse := func(s string) []toolcall.Item {
+		items := o.calls.Push(s)
+		if !flushed {
+			flushed = true
+			items = append(items, o.calls.Flush()...)
+		}
+		return items
+	}
+	if !o.emit(text, reasoning, parse, yield) {
+		return
+	}
+	resp := o.resp
+	resp.Text, resp.Reasoning = o.text.String(), o.reasoning.String()
+	resp.StopReason = stopReason(sum.Reason, len(resp.ToolCalls) > 0)
+	resp.Usage = llm.Usage{InputTokens: sum.PromptTokens, OutputTokens: sum.Timings.GeneratedTokens}
+	resp.Timings = sum.Timings
+	yield(llm.Event{Kind: llm.EventDone, Response: &resp}, nil)
+}
+
+func stopReason(r engine.StopReason, calls bool) llm.StopReason {
+	switch {
+	case calls:
+		return llm.StopToolUse
+	case r == engine.StopMaxTokens:
+		return llm.StopMaxTokens
+	case r == engine.StopString:
+		return llm.StopStopSequence
+	}
+	return llm.StopEndTurn
+}
