@@ -72,6 +72,7 @@ func Custom(template, healthPath string) (Profile, error) {
 		},
 		APIKey:        used["api_key"],
 		Alias:         used["alias"],
+		SetsContext:   used["ctx"],
 		HealthPath:    healthPath,
 		ModelsPath:    "/v1/models",
 		ToolMode:      openai.ToolsText,

@@ -42,6 +42,7 @@ func Ollama() Profile {
 			}
 			return env
 		},
+		SetsContext:   true,
 		HealthPath:    "/api/version",
 		ModelsPath:    "/v1/models",
 		ReadyLines:    []string{"Listening on"},

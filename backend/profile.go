@@ -68,6 +68,9 @@ type Profile struct {
 	// UnixSocket says the server can serve on a unix socket, which needs
 	// no port at all: no race, no squatter.
 	UnixSocket bool
+	// SetsContext says the command line passes Launch.ContextSize to the
+	// server, so that size is the server's window.
+	SetsContext bool
 
 	// HealthPath answers 503 while loading and 200 when ready.
 	HealthPath string

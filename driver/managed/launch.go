@@ -213,8 +213,9 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	return s, nil
 }
 
-// contextWindow asks the server first, then falls back to what was
-// asked of it, then to the model file; it never invents a number.
+// contextWindow asks the server first; then, if the command line set the
+// window, that is it; else the model file's trained context; else the
+// caller's figure. It never invents a number.
 func (l *launcher) contextWindow(ctx context.Context, s backend.Server) (int, string) {
 	if l.profile.ContextWindow != nil {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -224,11 +225,13 @@ func (l *launcher) contextWindow(ctx context.Context, s backend.Server) (int, st
 			return n, "server"
 		}
 	}
-	if l.opts.ContextWindow > 0 {
+	switch {
+	case l.opts.ContextWindow > 0 && l.profile.SetsContext:
 		return l.opts.ContextWindow, "caller"
-	}
-	if l.model.trainedContext > 0 {
+	case l.model.trainedContext > 0:
 		return l.model.trainedContext, "gguf"
+	case l.opts.ContextWindow > 0:
+		return l.opts.ContextWindow, "caller"
 	}
 	return 0, "unknown"
 }

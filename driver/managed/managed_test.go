@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
@@ -417,4 +418,37 @@ func TestCancelDuringStartupStopsTheServer(t *testing.T) {
 	var pid int
 	fmt.Sscan(string(data), &pid)
 	waitGone(t, pid)
+}
+
+func TestContextWindowSources(t *testing.T) {
+	server := func(n int) func(context.Context, backend.Server) (int, bool) {
+		return func(context.Context, backend.Server) (int, bool) { return n, n > 0 }
+	}
+	for _, c := range []struct {
+		name       string
+		probe      func(context.Context, backend.Server) (int, bool)
+		sets       bool
+		caller     int
+		trained    int
+		want       int
+		wantSource string
+	}{
+		{"server wins", server(8192), true, 4096, 32768, 8192, "server"},
+		{"asked of the server", server(0), true, 4096, 32768, 4096, "caller"},
+		{"not asked: the file", nil, false, 4096, 32768, 32768, "gguf"},
+		{"nothing else: the caller", nil, false, 4096, 0, 4096, "caller"},
+		{"nobody knows", nil, false, 0, 0, 0, "unknown"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := &launcher{
+				opts:    Options{ContextWindow: c.caller},
+				profile: backend.Profile{ContextWindow: c.probe, SetsContext: c.sets},
+				model:   modelFile{trainedContext: c.trained},
+			}
+			n, src := l.contextWindow(context.Background(), backend.Server{})
+			if n != c.want || src != c.wantSource {
+				t.Fatalf("got %d from %s, want %d from %s", n, src, c.want, c.wantSource)
+			}
+		})
+	}
 }
