@@ -21,6 +21,7 @@ type server struct {
 	proc    *supervisor.Process
 	api     *openai.Client
 	info    llm.Info
+	launch  backend.Launch
 	cleanup func() // removes the socket and state directories
 }
 
@@ -170,7 +171,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{proc: proc, cleanup: cleanup}
+	s := &server{proc: proc, launch: launch, cleanup: cleanup}
 	defer func() {
 		if err != nil {
 			proc.Stop(context.WithoutCancel(ctx))

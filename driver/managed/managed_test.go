@@ -21,7 +21,7 @@ import (
 )
 
 // faultServer returns the fault-injection server, built once.
-func faultServer(t *testing.T) string {
+func faultServer(t testing.TB) string {
 	t.Helper()
 	return testbin.Build(t, testbin.FaultServer)
 }
@@ -29,7 +29,7 @@ func faultServer(t *testing.T) string {
 // modelGGUF writes a metadata-only GGUF file that says its architecture
 // was trained for trainedCtx tokens. The fault server never reads it; the
 // driver checks and inspects it.
-func modelGGUF(t *testing.T, trainedCtx uint32) string {
+func modelGGUF(t testing.TB, trainedCtx uint32) string {
 	t.Helper()
 	w := gguf.NewWriter()
 	must(t, w.Set("general.architecture", "llama"))
@@ -39,7 +39,7 @@ func modelGGUF(t *testing.T, trainedCtx uint32) string {
 	return path
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func onPath(t *testing.T, names ...string) string {
 }
 
 // script writes an executable shell script named name into dir.
-func script(t *testing.T, dir, name, body string) {
+func script(t testing.TB, dir, name, body string) {
 	t.Helper()
 	must(t, os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755))
 }
