@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -477,5 +478,26 @@ func TestBadOptions(t *testing.T) {
 		t.Error("Load of a missing file succeeded")
 	} else if fe := (*llm.ModelFileError)(nil); !errors.As(err, &fe) {
 		t.Errorf("missing file: %v is not a *llm.ModelFileError", err)
+	}
+}
+
+// TestNoLeakPerRequest checks that finished generations leave nothing
+// behind on the engine: many short requests keep the goroutine count flat.
+func TestNoLeakPerRequest(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 64})
+	req := Request{Text: "hi", MaxTokens: 1, IgnoreEOG: true}
+	complete(t, e, req)
+	waitIdle(t, e)
+	before := runtime.NumGoroutine()
+	for range 200 {
+		complete(t, e, req)
+	}
+	waitIdle(t, e)
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines grew from %d to %d over 200 requests", before, runtime.NumGoroutine())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

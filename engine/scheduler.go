@@ -110,7 +110,12 @@ func (s *scheduler) submit(g *generation) error {
 	// Wake the loop when g is cancelled, to free its place at once, and
 	// cancel g when the engine closes.
 	context.AfterFunc(g.ctx, s.signal)
-	context.AfterFunc(s.root, func() { g.cancelCause(ErrClosed) })
+	stop := context.AfterFunc(s.root, func() { g.cancelCause(ErrClosed) })
+	cancel := g.cancel
+	g.cancel = func() {
+		stop() // or the engine's context would keep g until it closes
+		cancel()
+	}
 	s.signal()
 	return nil
 }
