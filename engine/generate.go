@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/tetherllm/tether/engine/sample"
@@ -73,7 +74,7 @@ func (e *Engine) newGeneration(ctx context.Context, req Request) (*generation, e
 	case req.MaxTokens < 0:
 		return nil, &llm.RequestError{Reason: "max_tokens must not be negative"}
 	}
-	prompt := req.Tokens
+	prompt := slices.Clone(req.Tokens) // the caller may reuse its slice
 	if len(prompt) == 0 {
 		prompt = e.Encode(req.Text)
 	}

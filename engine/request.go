@@ -62,7 +62,8 @@ type Summary struct {
 	PromptTokens int
 	CachedTokens int
 	// Timings counts the prompt tokens evaluated (PromptTokens minus
-	// CachedTokens) and the generated tokens, with the wall time of each
+	// CachedTokens) and the tokens sampled (an end-of-generation token
+	// included, as llama.cpp counts them), with the wall time of each
 	// phase. With several sequences running, phases overlap with other
 	// sequences' work.
 	Timings llm.Timings
