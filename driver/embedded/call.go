@@ -21,6 +21,12 @@ type Call struct {
 	// the request's RepeatLastN window.
 	FrequencyPenalty *float64
 	PresencePenalty  *float64
+	// LogitBias is added to the logits of the tokens it names; -Inf
+	// forbids a token (OpenAI's logit_bias, where -100 means that).
+	LogitBias map[int32]float32
+	// IgnoreEOS keeps generating past end-of-generation tokens, up to
+	// MaxTokens or the context window (llama.cpp's ignore_eos).
+	IgnoreEOS bool
 }
 
 // ToolChoiceMode is OpenAI's tool_choice.
@@ -82,6 +88,16 @@ func samplingFor(base sample.Params, c Call) sample.Params {
 	}
 	if c.Seed != nil {
 		p.Seed = *c.Seed
+	}
+	if len(c.LogitBias) > 0 {
+		bias := make(map[int32]float32, len(base.LogitBias)+len(c.LogitBias))
+		for id, b := range base.LogitBias {
+			bias[id] = b
+		}
+		for id, b := range c.LogitBias {
+			bias[id] = b
+		}
+		p.LogitBias = bias
 	}
 	return p
 }

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"strings"
 
@@ -45,6 +46,11 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 		maxTokens = d.maxTok
 	}
 	sampling := samplingFor(d.sampling, c)
+	for id := range c.LogitBias {
+		if id < 0 || int(id) >= d.eng.Tokenizer().NumTokens() {
+			return nil, &llm.RequestError{Reason: fmt.Sprintf("logit_bias names token %d, which is not in the vocabulary", id)}
+		}
+	}
 	if err := sampling.Validate(); err != nil {
 		return nil, &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "sample: ")}
 	}
@@ -53,6 +59,7 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 		Sampling:  sampling,
 		Stop:      c.Stop,
 		MaxTokens: maxTokens,
+		IgnoreEOG: c.IgnoreEOS,
 	}}, nil
 }
 

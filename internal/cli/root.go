@@ -66,6 +66,7 @@ talks to it, and shuts it down so that nothing is ever orphaned.`,
 	root.SetErr(s.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCommand(s))
+	root.AddCommand(newServeCommand(s))
 	root.AddCommand(newRunCommand(s))
 	return root
 }

@@ -1,0 +1,430 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tetherllm/tether/driver/embedded"
+	"github.com/tetherllm/tether/llm"
+)
+
+// samplingFields are the sampling settings chat and text completions
+// share: OpenAI's and llama.cpp's.
+type samplingFields struct {
+	Temperature         *float64 `json:"temperature"`
+	TopP                *float64 `json:"top_p"`
+	TopK                *int     `json:"top_k"`
+	MinP                *float64 `json:"min_p"`
+	RepeatPenalty       *float64 `json:"repeat_penalty"`
+	RepeatLastN         *int     `json:"repeat_last_n"`
+	FrequencyPenalty    *float64 `json:"frequency_penalty"`
+	PresencePenalty     *float64 `json:"presence_penalty"`
+	Seed                *int64   `json:"seed"`
+	MaxTokens           *int     `json:"max_tokens"`
+	MaxCompletionTokens *int     `json:"max_completion_tokens"`
+	NPredict            *int     `json:"n_predict"`
+	Stop                stopList `json:"stop"`
+	N                   *int     `json:"n"`
+	// LogitBias is OpenAI's {"token id": bias} (-100 bans a token) or
+	// llama.cpp's [[id, bias], …] with false for a ban.
+	LogitBias     json.RawMessage `json:"logit_bias"`
+	IgnoreEOS     bool            `json:"ignore_eos"`
+	Stream        bool            `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// maxTokens is the answer's bound: max_completion_tokens, else max_tokens,
+// else llama.cpp's n_predict; -1 or unset means none but the context.
+func (f *samplingFields) maxTokens() (int, *apiError) {
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"max_completion_tokens", f.MaxCompletionTokens}, {"max_tokens", f.MaxTokens}, {"n_predict", f.NPredict}} {
+		if p.v == nil {
+			continue
+		}
+		switch {
+		case *p.v == -1:
+			return 0, nil
+		case *p.v < 0:
+			return 0, badRequest(p.name, "%s must be positive, or -1 for no bound", p.name)
+		case *p.v == 0:
+			return 0, badRequest(p.name, "%s must be at least 1", p.name)
+		}
+		return *p.v, nil
+	}
+	return 0, nil
+}
+
+// common checks what every generation request shares and fills the
+// request's sampling settings.
+func (f *samplingFields) common(req *llm.Request) *apiError {
+	if f.N != nil && *f.N != 1 {
+		return unsupported("n", "n other than 1 (one choice per request)")
+	}
+	if e := f.Stop.check(); e != nil {
+		return e
+	}
+	n, e := f.maxTokens()
+	if e != nil {
+		return e
+	}
+	req.MaxTokens = n
+	req.Temperature, req.TopP, req.TopK, req.MinP = f.Temperature, f.TopP, f.TopK, f.MinP
+	req.RepeatPenalty, req.RepeatLastN, req.Seed = f.RepeatPenalty, f.RepeatLastN, f.Seed
+	req.Stop = f.Stop
+	return nil
+}
+
+// logitBias reads logit_bias. A bias of -100 or less, or false, bans the
+// token.
+func (f *samplingFields) logitBias() (map[int32]float32, *apiError) {
+	raw := bytes.TrimSpace(f.LogitBias)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	bias := map[int32]float32{}
+	add := func(id int64, v json.RawMessage) *apiError {
+		if id < 0 || id > math.MaxInt32 {
+			return badRequest("logit_bias", "logit_bias names token %d, which is not a token id", id)
+		}
+		var b float64
+		switch {
+		case string(bytes.TrimSpace(v)) == "false":
+			b = math.Inf(-1)
+		case json.Unmarshal(v, &b) != nil || math.IsNaN(b) || b > 100:
+			return badRequest("logit_bias", "a logit bias must be a number up to 100, or false")
+		case b <= -100:
+			b = math.Inf(-1)
+		}
+		bias[int32(id)] = float32(b)
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	var pairs [][2]json.RawMessage
+	switch {
+	case json.Unmarshal(raw, &obj) == nil:
+		for k, v := range obj {
+			id, err := strconv.ParseInt(k, 10, 64)
+			if err != nil {
+				return nil, badRequest("logit_bias", "logit_bias keys must be token ids, not %s", quoteJSON(k))
+			}
+			if e := add(id, v); e != nil {
+				return nil, e
+			}
+		}
+	case json.Unmarshal(raw, &pairs) == nil:
+		for _, p := range pairs {
+			var id int64
+			if json.Unmarshal(p[0], &id) != nil {
+				return nil, badRequest("logit_bias", "logit_bias pairs must start with a token id")
+			}
+			if e := add(id, p[1]); e != nil {
+				return nil, e
+			}
+		}
+	default:
+		return nil, badRequest("logit_bias", `logit_bias must be an object {"token id": bias} or an array of [id, bias] pairs`)
+	}
+	return bias, nil
+}
+
+func (f *samplingFields) includeUsage() bool {
+	return f.StreamOptions != nil && f.StreamOptions.IncludeUsage
+}
+
+// chatRequest is the body of POST /v1/chat/completions. Fields tether
+// does not know are ignored, as OpenAI-compatible servers do.
+type chatRequest struct {
+	samplingFields
+	Model              string                     `json:"model"`
+	Messages           []chatMessage              `json:"messages"`
+	Tools              []chatTool                 `json:"tools"`
+	ToolChoice         json.RawMessage            `json:"tool_choice"`
+	Logprobs           *bool                      `json:"logprobs"`
+	ResponseFormat     *struct{ Type string }     `json:"response_format"`
+	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
+}
+
+type chatMessage struct {
+	Role             string          `json:"role"`
+	Content          json.RawMessage `json:"content"`
+	Name             string          `json:"name"`
+	ToolCalls        []chatToolCall  `json:"tool_calls"`
+	ToolCallID       string          `json:"tool_call_id"`
+	ReasoningContent *string         `json:"reasoning_content"`
+}
+
+type chatToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name string `json:"name"`
+		// Arguments is a JSON string holding the input (OpenAI), or the
+		// input object itself (some clients).
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
+}
+
+type chatTool struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+// call turns the request into the driver's call.
+func (r *chatRequest) call() (embedded.Call, *apiError) {
+	var c embedded.Call
+	if r.Logprobs != nil && *r.Logprobs {
+		return c, unsupported("logprobs", "logprobs")
+	}
+	if r.ResponseFormat != nil && r.ResponseFormat.Type != "" && r.ResponseFormat.Type != "text" {
+		return c, unsupported("response_format", "response_format "+quoteJSON(r.ResponseFormat.Type)+" (there is no constrained decoding)")
+	}
+	if e := r.common(&c.Request); e != nil {
+		return c, e
+	}
+	c.FrequencyPenalty, c.PresencePenalty, c.IgnoreEOS = r.FrequencyPenalty, r.PresencePenalty, r.IgnoreEOS
+	var e *apiError
+	if c.LogitBias, e = r.logitBias(); e != nil {
+		return c, e
+	}
+	if c.System, c.Messages, e = conversation(r.Messages); e != nil {
+		return c, e
+	}
+	if c.Tools, e = toolDefs(r.Tools); e != nil {
+		return c, e
+	}
+	if c.ToolChoice, e = toolChoice(r.ToolChoice); e != nil {
+		return c, e
+	}
+	if raw, ok := r.ChatTemplateKwargs["enable_thinking"]; ok {
+		var on bool
+		if json.Unmarshal(raw, &on) != nil {
+			return c, badRequest("chat_template_kwargs.enable_thinking", "chat_template_kwargs.enable_thinking must be a boolean")
+		}
+		c.EnableThinking = &on
+	}
+	if err := c.Validate(); err != nil {
+		return c, errorFor(err)
+	}
+	return c, nil
+}
+
+// conversation turns OpenAI messages into tether's: the leading system
+// (or developer) messages become the system prompt, an assistant message
+// with tool calls becomes its text and one tool use per call, and a tool
+// message a tool result named after the call it answers.
+func conversation(in []chatMessage) (string, []llm.Message, *apiError) {
+	if len(in) == 0 {
+		return "", nil, badRequest("messages", "messages must hold at least one message")
+	}
+	var system []string
+	var out []llm.Message
+	names := map[string]string{} // tool call id -> tool name
+	leading := true
+	for i, m := range in {
+		param := fmt.Sprintf("messages[%d]", i)
+		text, e := contentText(m.Content, param+".content")
+		if e != nil {
+			return "", nil, e
+		}
+		switch m.Role {
+		case "system", "developer":
+			if leading {
+				system = append(system, text)
+				continue
+			}
+			out = append(out, llm.SystemMessage(text))
+		case "user":
+			out = append(out, llm.UserMessage(text))
+		case "assistant":
+			reasoning := ""
+			if m.ReasoningContent != nil {
+				reasoning = *m.ReasoningContent
+			}
+			if text != "" || len(m.ToolCalls) == 0 {
+				out = append(out, llm.Message{Role: llm.RoleAssistant, Content: text, Reasoning: reasoning})
+				reasoning = ""
+			}
+			for j, tc := range m.ToolCalls {
+				call, e := toolCall(tc, fmt.Sprintf("%s.tool_calls[%d]", param, j))
+				if e != nil {
+					return "", nil, e
+				}
+				if call.ID == "" {
+					call.ID = fmt.Sprintf("call_%d_%d", i, j)
+				}
+				names[call.ID] = call.Name
+				msg := llm.ToolUseMessage(call)
+				msg.Reasoning, reasoning = reasoning, ""
+				out = append(out, msg)
+			}
+		case "tool":
+			name := m.Name
+			if name == "" {
+				name = names[m.ToolCallID]
+			}
+			out = append(out, llm.ToolResultMessage(llm.ToolResult{ToolUseID: m.ToolCallID, Name: name, Content: text}))
+		case "function":
+			return "", nil, unsupported(param+".role", `the legacy "function" role (use "tool")`)
+		case "":
+			return "", nil, badRequest(param+".role", "%s has no role", param)
+		default:
+			return "", nil, badRequest(param+".role", "%s has the unknown role %s (want system, developer, user, assistant or tool)", param, quoteJSON(m.Role))
+		}
+		if m.Role != "system" && m.Role != "developer" {
+			leading = false
+		}
+	}
+	if len(out) == 0 {
+		// Only system messages: render them as they are.
+		for _, s := range system {
+			out = append(out, llm.SystemMessage(s))
+		}
+		system = nil
+	}
+	return strings.Join(system, "\n\n"), out, nil
+}
+
+// contentText reads a message's content: a string, null, or an array of
+// parts of which only text parts are supported.
+func contentText(raw json.RawMessage, param string) (string, *apiError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return "", badRequest(param, "%s is not a valid string", param)
+		}
+		return s, nil
+	case '[':
+		var parts []struct {
+			Type string  `json:"type"`
+			Text *string `json:"text"`
+		}
+		if json.Unmarshal(raw, &parts) != nil {
+			return "", badRequest(param, "%s must be a string or an array of content parts", param)
+		}
+		var b strings.Builder
+		for i, p := range parts {
+			switch {
+			case (p.Type == "text" || p.Type == "input_text") && p.Text != nil:
+				b.WriteString(*p.Text)
+			case p.Type == "text" || p.Type == "input_text":
+				return "", badRequest(fmt.Sprintf("%s[%d].text", param, i), "a text part needs text")
+			default:
+				return "", unsupported(fmt.Sprintf("%s[%d].type", param, i), "content of type "+quoteJSON(p.Type)+" (the model reads text only)")
+			}
+		}
+		return b.String(), nil
+	}
+	return "", badRequest(param, "%s must be a string, null or an array of content parts", param)
+}
+
+// toolCall reads one call of an assistant message.
+func toolCall(tc chatToolCall, param string) (llm.ToolCall, *apiError) {
+	if tc.Type != "" && tc.Type != "function" {
+		return llm.ToolCall{}, badRequest(param+".type", "tool call type %s is not supported (want \"function\")", quoteJSON(tc.Type))
+	}
+	if tc.Function.Name == "" {
+		return llm.ToolCall{}, badRequest(param+".function.name", "a tool call needs a function name")
+	}
+	args := bytes.TrimSpace(tc.Function.Arguments)
+	if len(args) > 0 && args[0] == '"' {
+		var s string
+		if json.Unmarshal(args, &s) != nil {
+			return llm.ToolCall{}, badRequest(param+".function.arguments", "the arguments are not a valid JSON string")
+		}
+		args = bytes.TrimSpace([]byte(s))
+	}
+	if len(args) == 0 || string(args) == "null" {
+		args = []byte("{}")
+	}
+	if !json.Valid(args) {
+		return llm.ToolCall{}, badRequest(param+".function.arguments", "the arguments must be JSON")
+	}
+	return llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Input: json.RawMessage(args)}, nil
+}
+
+// maxToolName bounds a tool's name (OpenAI allows 64 characters).
+const maxToolName = 256
+
+func toolDefs(in []chatTool) ([]llm.ToolDef, *apiError) {
+	defs := make([]llm.ToolDef, 0, len(in))
+	seen := map[string]bool{}
+	for i, t := range in {
+		param := fmt.Sprintf("tools[%d]", i)
+		if t.Type != "function" && t.Type != "" {
+			return nil, unsupported(param+".type", "tool type "+quoteJSON(t.Type)+" (only \"function\")")
+		}
+		if t.Function == nil || t.Function.Name == "" {
+			return nil, badRequest(param+".function.name", "%s needs a function with a name", param)
+		}
+		name := t.Function.Name
+		switch {
+		case len(name) > maxToolName:
+			return nil, badRequest(param+".function.name", "a tool name may have at most %d bytes", maxToolName)
+		case seen[name]:
+			return nil, badRequest(param+".function.name", "the tool name %s is used twice", quoteJSON(name))
+		}
+		seen[name] = true
+		params := bytes.TrimSpace(t.Function.Parameters)
+		if len(params) == 0 || string(params) == "null" {
+			params = []byte(`{"type":"object","properties":{}}`)
+		}
+		if params[0] != '{' {
+			return nil, badRequest(param+".function.parameters", "the parameters must be a JSON Schema object")
+		}
+		defs = append(defs, llm.ToolDef{Name: name, Description: t.Function.Description, InputSchema: json.RawMessage(params)})
+	}
+	return defs, nil
+}
+
+// toolChoice reads tool_choice: "auto", "none", "required", or
+// {"type": "function", "function": {"name": …}}.
+func toolChoice(raw json.RawMessage) (embedded.ToolChoice, *apiError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return embedded.ToolChoice{}, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "auto":
+			return embedded.ToolChoice{Mode: embedded.ToolAuto}, nil
+		case "none":
+			return embedded.ToolChoice{Mode: embedded.ToolNone}, nil
+		case "required":
+			return embedded.ToolChoice{Mode: embedded.ToolRequired}, nil
+		}
+		return embedded.ToolChoice{}, badRequest("tool_choice", "tool_choice %s is not one of \"auto\", \"none\", \"required\"", quoteJSON(s))
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if json.Unmarshal(raw, &obj) != nil || obj.Type != "function" || obj.Function.Name == "" {
+		return embedded.ToolChoice{}, badRequest("tool_choice", `tool_choice must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}`)
+	}
+	return embedded.ToolChoice{Mode: embedded.ToolNamed, Name: obj.Function.Name}, nil
+}
+
+func quoteJSON(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

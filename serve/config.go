@@ -1,0 +1,87 @@
+package serve
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tetherllm/tether/engine"
+)
+
+// Config configures a [Server]. Only Model is required.
+type Config struct {
+	// Model is the GGUF file to serve.
+	Model string
+	// Alias is the model's id in the API; "" means the file name without
+	// its extension. Requests may name the model by its id, its file name
+	// or its path; any other name is answered 404.
+	Alias string
+	// Engine sizes the engine: context length per slot, parallel slots,
+	// threads.
+	Engine engine.Options
+	// APIKey, if set, is required as "Authorization: Bearer KEY" (or
+	// "X-Api-Key: KEY") on every endpoint but /health and /v1/models.
+	APIKey string
+	// MaxQueue is how many generation requests may wait for a slot beyond
+	// those running; more are answered 429 with Retry-After. 0 means 256;
+	// -1 means none may wait.
+	MaxQueue int
+	// MaxBodyBytes bounds a request body; larger ones are answered 413.
+	// 0 means 32 MiB.
+	MaxBodyBytes int64
+	// PingInterval is how often a streamed answer that has nothing to
+	// send (waiting for a slot, reading a long prompt) sends an SSE
+	// comment, so that proxies keep the connection. 0 means 5 s.
+	PingInterval time.Duration
+	// ShutdownGrace is how long in-flight requests may run on after the
+	// server is asked to stop; then they are cancelled. 0 means 10 s.
+	ShutdownGrace time.Duration
+	// Logger receives one line per request (method, path, status,
+	// tokens, duration — never request or answer content) and the
+	// server's events. nil discards them.
+	Logger *slog.Logger
+	// Build describes the program for /props, e.g. "tether v1.2.0".
+	Build string
+}
+
+const (
+	defaultMaxQueue     = 256
+	defaultMaxBody      = 32 << 20
+	defaultPingInterval = 5 * time.Second
+	defaultGrace        = 10 * time.Second
+)
+
+func (c Config) withDefaults() (Config, error) {
+	switch {
+	case c.Model == "":
+		return c, errors.New("serve: no model file given")
+	case c.MaxQueue < -1:
+		return c, fmt.Errorf("serve: max queue %d must be -1 (no waiting), 0 (the default) or more", c.MaxQueue)
+	case c.MaxBodyBytes < 0:
+		return c, fmt.Errorf("serve: body limit %d must not be negative", c.MaxBodyBytes)
+	case c.PingInterval < 0 || c.ShutdownGrace < 0:
+		return c, errors.New("serve: durations must not be negative")
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = defaultMaxQueue
+	} else if c.MaxQueue == -1 {
+		c.MaxQueue = 0
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = defaultMaxBody
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = defaultPingInterval
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = defaultGrace
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Build == "" {
+		c.Build = "tether"
+	}
+	return c, nil
+}

@@ -1,0 +1,141 @@
+package serve
+
+import (
+	"net/http"
+	"runtime"
+
+	"github.com/tetherllm/tether/engine/gguf"
+	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/llm"
+)
+
+// modelMeta is what the API tells about the model file.
+type modelMeta struct {
+	name         string
+	arch         string
+	params       uint64
+	size         uint64
+	embd         int64
+	chatTemplate string
+}
+
+// readMeta reads the model file's header: its name, architecture, size
+// and parameter count, and chat template.
+func readMeta(path string) (modelMeta, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return modelMeta{}, &llm.ModelFileError{Path: path, Reason: "cannot open", Err: err}
+	}
+	defer f.Close()
+	var m modelMeta
+	m.name, _ = gguf.GetOr(f, "general.name", "")
+	m.arch, _ = f.Architecture()
+	m.chatTemplate, _ = gguf.GetOr(f, "tokenizer.chat_template", "")
+	if key, err := f.ArchKey("embedding_length"); err == nil {
+		m.embd, _ = f.Int(key)
+	}
+	for _, t := range f.Tensors() {
+		m.params += t.Elements()
+		m.size += t.Size
+	}
+	return m, nil
+}
+
+// health answers GET /health as llama-server does: 503 with
+// {"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}
+// while the model loads (with a "progress" fraction), 200 {"status":"ok"}
+// when it is ready, 500 if it failed to load.
+func (s *Server) health(w http.ResponseWriter, _ *http.Request, m *loadedModel) *apiError {
+	switch {
+	case m != nil && !s.closing.Load():
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	case m != nil:
+		writeError(w, errShuttingDown)
+	case s.loadErr.Load() != nil:
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{
+			"code": 500, "message": "the model failed to load: " + (*s.loadErr.Load()).Error(), "type": "server_error"}})
+	default:
+		body := errLoading.body()
+		body["progress"] = 0.0
+		writeJSON(w, http.StatusServiceUnavailable, body)
+	}
+	return nil
+}
+
+// listModels answers GET /v1/models: one model, with llama.cpp's meta
+// (null while loading) and vLLM's max_model_len.
+func (s *Server) listModels(w http.ResponseWriter, _ *http.Request, m *loadedModel) *apiError {
+	model := map[string]any{
+		"id":       s.id,
+		"object":   "model",
+		"created":  s.started.Unix(),
+		"owned_by": "tether",
+		"meta":     nil,
+	}
+	if m != nil {
+		info := m.eng.Info()
+		model["max_model_len"] = info.ContextLength
+		model["meta"] = map[string]any{
+			"vocab_type":  vocabType(m.eng.Tokenizer().Model()),
+			"n_vocab":     info.Vocab,
+			"n_ctx_train": info.TrainedContext,
+			"n_ctx":       info.ContextLength,
+			"n_embd":      m.meta.embd,
+			"n_params":    m.meta.params,
+			"size":        m.meta.size,
+			"arch":        string(info.Arch),
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{model}})
+	return nil
+}
+
+// props answers GET /props with llama-server's fields: the per-slot
+// context, the slots, the model and its chat template, the build.
+func (s *Server) props(w http.ResponseWriter, _ *http.Request, m *loadedModel) *apiError {
+	info := m.eng.Info()
+	defaults := sample.DefaultParams()
+	tmpl, terr := m.eng.Template()
+	caps := map[string]any{"supports_tools": false, "supports_tool_calls": false}
+	family := ""
+	if terr == nil {
+		family = tmpl.Family()
+		caps["supports_tools"] = tmpl.NativeTools()
+		caps["supports_tool_calls"] = true // natively or through the text protocol
+		caps["tool_syntax"] = tmpl.ToolSyntax()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"n_ctx": info.ContextLength,
+		"default_generation_settings": map[string]any{
+			"n_ctx": info.ContextLength,
+			"model": s.cfg.Model,
+			"params": map[string]any{
+				"temperature": defaults.Temperature, "top_k": defaults.TopK, "top_p": defaults.TopP,
+				"min_p": defaults.MinP, "repeat_penalty": defaults.RepeatPenalty,
+				"repeat_last_n": defaults.RepeatLastN, "seed": defaults.Seed, "n_predict": -1,
+			},
+		},
+		"total_slots":          info.Parallel,
+		"model_path":           s.cfg.Model,
+		"model_alias":          s.id,
+		"model_name":           m.meta.name,
+		"chat_template":        m.meta.chatTemplate,
+		"chat_template_family": family,
+		"chat_template_caps":   caps,
+		"modalities":           map[string]bool{"vision": false, "audio": false},
+		"build_info":           s.cfg.Build + " (" + runtime.Version() + ", pure Go, CPU)",
+		"is_sleeping":          false,
+	})
+	return nil
+}
+
+// vocabType is llama.cpp's number for a tokenizer model.
+func vocabType(model string) int {
+	switch model {
+	case "llama":
+		return 1 // SentencePiece
+	case "gpt2":
+		return 2 // byte-level BPE
+	}
+	return 0
+}
