@@ -94,17 +94,20 @@ func renderError(err error) error {
 }
 
 // forceCall ends the prompt with the opening of a call, so that the model
-// can only go on to write one: the call's opener and, for a named tool,
-// its name and the key of its arguments.
+// can only go on to write one. For a named tool the opening holds the
+// name and the key of the arguments. For any tool it is the opener alone
+// where the syntax has one (<tool_call>), leaving the model to write the
+// rest as it was trained to; Llama 3's bare JSON has none, so there it is
+// {"name": ".
 func (r *rendered) forceCall(choice ToolChoice) {
 	var open, argsKey string
 	switch r.syntax {
 	case chat.ToolSyntaxLlama3:
 		open, argsKey = `{"name": "`, "parameters"
 	case syntaxText:
-		open, argsKey = "<tool_call>\n"+`{"name": "`, "input"
+		open, argsKey = "<tool_call>", "input"
 	default:
-		open, argsKey = "<tool_call>\n"+`{"name": "`, "arguments"
+		open, argsKey = "<tool_call>", "arguments"
 	}
 	var pre strings.Builder
 	if r.prompt.Thinking == chat.ThinkingOpen {
@@ -114,6 +117,11 @@ func (r *rendered) forceCall(choice ToolChoice) {
 	text := r.prompt.Text + pre.String()
 	spans := r.prompt.Content
 	if choice.Mode == ToolNamed {
+		if open == "<tool_call>" {
+			lead := "\n" + `{"name": "`
+			text += lead
+			pre.WriteString(lead)
+		}
 		name := jsonStringBody(choice.Name)
 		start := len(text)
 		text += name

@@ -71,7 +71,13 @@ func TestRender(t *testing.T) {
 			name: "required opens a call", template: "qwen25",
 			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolRequired}},
 			syntax: chat.ToolSyntaxHermes,
-			suffix: "<|im_start|>assistant\n<tool_call>\n{\"name\": \"",
+			suffix: "<|im_start|>assistant\n<tool_call>",
+		},
+		{
+			name: "required in llama3 opens the object", template: "llama3",
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolRequired}},
+			syntax: chat.ToolSyntaxLlama3,
+			suffix: "<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"",
 		},
 		{
 			name: "a named tool is written for the model", template: "qwen25",
