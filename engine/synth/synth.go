@@ -1,10 +1,12 @@
 package synth
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/quant"
@@ -219,30 +221,56 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	return gw.WriteTo(w)
 }
 
-// WriteFile writes the GGUF file to path (through a temporary file, so a
-// failed write leaves nothing behind), readable by all like any model
-// file.
-func (m *Model) WriteFile(path string) error {
-	gw, err := m.Writer()
+// WriteFile writes the GGUF file to path, readable by all like any model
+// file. It writes a temporary file in the same directory and renames it
+// into place, so a failed or cancelled write (ctx is checked between
+// writes) leaves nothing behind.
+func (m *Model) WriteFile(ctx context.Context, path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return err
+		return fmt.Errorf("synth: %w", err)
 	}
-	if err := gw.WriteFile(path); err != nil {
-		return err
+	defer os.Remove(tmp.Name())
+	if _, err := m.WriteTo(ctxWriter{ctx, tmp}); err != nil {
+		tmp.Close()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("synth: %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o644); err != nil {
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("synth: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("synth: %w", err)
 	}
 	return nil
 }
 
+// ctxWriter fails writes once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
 // Write plans a model and writes it to path.
-func Write(path string, o Options) (*Model, error) {
+func Write(ctx context.Context, path string, o Options) (*Model, error) {
 	m, err := New(o)
 	if err != nil {
 		return nil, err
 	}
-	return m, m.WriteFile(path)
+	return m, m.WriteFile(ctx, path)
 }
 
 type kv struct {

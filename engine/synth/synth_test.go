@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -173,7 +174,7 @@ func TestEveryTypeLoadsInEngine(t *testing.T) {
 			s := tiny(t, arch)
 			s.Tie = i%4 == 1
 			path := filepath.Join(t.TempDir(), "m.gguf")
-			if _, err := Write(path, Options{Shape: s, Type: typ, Seed: 1}); err != nil {
+			if _, err := Write(context.Background(), path, Options{Shape: s, Type: typ, Seed: 1}); err != nil {
 				t.Fatal(err)
 			}
 			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
@@ -446,7 +447,7 @@ func TestGreedyInEngine(t *testing.T) {
 				s.Template = tc.template
 			}
 			path := filepath.Join(t.TempDir(), "m.gguf")
-			sm, err := Write(path, Options{Shape: s, Type: tc.typ, Seed: 5, ToolCall: tc.toolCall})
+			sm, err := Write(context.Background(), path, Options{Shape: s, Type: tc.typ, Seed: 5, ToolCall: tc.toolCall})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -537,4 +538,20 @@ func greedyText(t *testing.T, path string, sm *Model, prompt string, n int) (str
 		}
 	}
 	return out.String(), false
+}
+
+func TestWriteFileCancelledLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	path := filepath.Join(dir, "m.gguf")
+	if _, err := Write(ctx, path, Options{Shape: tiny(t, ArchLlama)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Write with a cancelled context: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("a cancelled write left %v", entries)
+	}
+	if _, err := Write(context.Background(), filepath.Join(dir, "missing", "m.gguf"), Options{Shape: tiny(t, ArchLlama)}); err == nil {
+		t.Fatal("writing into a missing directory succeeded")
+	}
 }

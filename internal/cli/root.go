@@ -68,5 +68,6 @@ talks to it, and shuts it down so that nothing is ever orphaned.`,
 	root.AddCommand(newVersionCommand(s))
 	root.AddCommand(newServeCommand(s))
 	root.AddCommand(newRunCommand(s))
+	root.AddCommand(newModelCommand(s))
 	return root
 }
