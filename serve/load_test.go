@@ -77,9 +77,11 @@ func TestConcurrentClients(t *testing.T) {
 			t.Errorf("client %d: %q under load, %q alone", i, got[i], alone)
 		}
 	}
-	if n := ts.metric(t, "", `tether_requests_total{endpoint="/v1/chat/completions",status="200"}`); n != clients+4 {
-		t.Errorf("metrics count %v answered chat requests, want %d", n, clients+4)
-	}
+	// A request is counted once its handler has returned, which may be
+	// just after the client has read the answer.
+	waitFor(t, fmt.Sprintf("/metrics to count %d answered chat requests", clients+4), func() bool {
+		return ts.metric(t, "", `tether_requests_total{endpoint="/v1/chat/completions",status="200"}`) == clients+4
+	})
 }
 
 // TestDisconnectCancels checks that a client going away mid-stream stops
@@ -108,9 +110,9 @@ func TestDisconnectCancels(t *testing.T) {
 			waitFor(t, "the cancellation to be counted", func() bool {
 				return ts.metric(t, "", "tether_generations_cancelled_total") == before+1
 			})
-			if n := ts.metric(t, "", `tether_requests_total{endpoint="/v1/chat/completions",status="499"}`); n < 1 {
-				t.Errorf("no 499 in the request counts (%v)", n)
-			}
+			waitFor(t, "a 499 in the request counts", func() bool {
+				return ts.metric(t, "", `tether_requests_total{endpoint="/v1/chat/completions",status="499"}`) >= 1
+			})
 		})
 	}
 }
@@ -134,9 +136,7 @@ func TestQueueFull(t *testing.T) {
 	if obj := a.errorObject(t); obj["code"] != "rate_limit_exceeded" {
 		t.Errorf("429 error %v", obj)
 	}
-	if n := ts.metric(t, "", "tether_requests_rejected_total"); n != 1 {
-		t.Errorf("rejected count %v", n)
-	}
+	waitFor(t, "the refusal to be counted", func() bool { return ts.metric(t, "", "tether_requests_rejected_total") == 1 })
 	cancel()
 	for range lines {
 	}
@@ -203,6 +203,10 @@ func TestMetrics(t *testing.T) {
 	ts := startServer(t, Config{})
 	ts.call(t, http.MethodPost, "/v1/chat/completions", chatBody(nil), "")
 	ts.call(t, http.MethodGet, "/nowhere", nil, "")
+	waitFor(t, "both requests to be counted", func() bool {
+		return ts.metric(t, "", `tether_requests_total{endpoint="other",status="404"}`) == 1 &&
+			ts.metric(t, "", `tether_requests_total{endpoint="/v1/chat/completions",status="200"}`) == 1
+	})
 	a := ts.call(t, http.MethodGet, "/metrics", nil, "")
 	body := string(a.body)
 	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {

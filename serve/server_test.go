@@ -140,8 +140,8 @@ func TestPanicIsAnswered(t *testing.T) {
 
 func TestGracefulShutdown(t *testing.T) {
 	t.Run("in-flight request finishes", func(t *testing.T) {
-		ts := startServer(t, Config{ShutdownGrace: 20 * time.Second, Engine: engineCtx(1024)})
-		lines, _ := ts.sseLines(t, context.Background(), "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": 600, "ignore_eos": true}), "")
+		ts := startServer(t, Config{ShutdownGrace: time.Minute, Engine: engineCtx(1024)})
+		lines, _ := ts.sseLines(t, context.Background(), "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": 200, "ignore_eos": true}), "")
 		<-lines // the role chunk: the request is in flight
 		stopped := make(chan error, 1)
 		go func() { stopped <- ts.stop(t) }()
