@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func runServeCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb})
+	return code, out.String() + errb.String()
+}
+
+func TestServeRunUsage(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no model", []string{"serve", "run"}, ExitUsage, "one model file"},
+		{"two models", []string{"serve", "run", "a", "b"}, ExitUsage, "one model file"},
+		{"bad port", []string{"serve", "run", "m.gguf", "--port", "70000"}, ExitUsage, "--port"},
+		{"bad parallel", []string{"serve", "run", "m.gguf", "--parallel", "0"}, ExitUsage, "--parallel"},
+		{"bad context", []string{"serve", "run", "m.gguf", "--ctx", "-1"}, ExitUsage, "--ctx"},
+		{"bad log level", []string{"serve", "run", "m.gguf", "--log-level", "loud"}, ExitUsage, "--log-level"},
+		{"unknown flag", []string{"serve", "run", "m.gguf", "--frobnicate"}, ExitUsage, "frobnicate"},
+		{"unknown serve command", []string{"serve", "walk"}, ExitUsage, "unknown serve command"},
+		{"missing model file", []string{"serve", "run", "/nonexistent/m.gguf"}, ExitModel, "no such file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out := runServeCLI(t, c.args...)
+			if code != c.code || !strings.Contains(out, c.want) {
+				t.Errorf("exit %d, want %d; output %q should contain %q", code, c.code, out, c.want)
+			}
+		})
+	}
+}
+
+func TestServeHelp(t *testing.T) {
+	code, out := runServeCLI(t, "serve", "run", "--help")
+	for _, flag := range []string{"--host", "--port", "--api-key", "--ctx", "--threads", "--parallel", "--alias", "--gpu", "--max-queue", "--grace"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("help lacks %s", flag)
+		}
+	}
+	if code != ExitOK {
+		t.Errorf("exit %d", code)
+	}
+}
