@@ -47,9 +47,19 @@ type evalResult struct {
 
 type evalStep struct {
 	Token int32 `json:"token"`
-	// Top holds [id, log-probability] pairs, most likely first.
+	// Top holds [id, log-probability] pairs, most likely first; a
+	// log-probability of underflow stands for a float32 probability of 0.
 	Top [][2]float64 `json:"top"`
 }
+
+// underflow is eval.mjs's log-probability for a probability that is 0 in
+// float32 (below about e^-104).
+const underflow = -1e30
+
+// underflowed reports whether llama.cpp's log-probability lp underflowed;
+// the engine's must then be tiny too (below -90: float32's exp is 0 below
+// about -104 and denormal below -87).
+func underflowed(lp float64) bool { return lp <= underflow/2 }
 
 // nodeMissing says why llama.cpp cannot run here, or "" if it can.
 func nodeMissing() string {

@@ -168,6 +168,12 @@ func compareCase(c *oracleCase, r evalResult, g goResult) stats {
 			gs := gp.Steps[si]
 			var stepMax float64
 			for k, top := range step.Top {
+				if underflowed(top[1]) {
+					if gs.Logprobs[k] > -90 {
+						st.maxDiff, st.maxStep = math.Inf(1), fmt.Sprintf("p%d step %d (llama.cpp's probability underflowed, the engine's log-probability is %.3g)", pi, si, gs.Logprobs[k])
+					}
+					continue
+				}
 				d := math.Abs(gs.Logprobs[k] - top[1])
 				if d > st.maxDiff || math.IsNaN(d) {
 					st.maxDiff, st.maxStep = d, fmt.Sprintf("p%d step %d", pi, si)

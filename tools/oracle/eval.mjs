@@ -24,14 +24,19 @@
 // arg-max of the raw logits, and the probabilities are the softmax of the
 // raw logits over the whole vocabulary, computed in float32 by the addon
 // (expf(l - max) / sum), sorted by logit. The log-probabilities reported
-// are Math.log of those. Generation continues past end-of-generation
-// tokens: the path always has the steps asked for.
+// are Math.log of those, or -1e30 where the float32 probability is 0.
+// Generation continues past end-of-generation tokens: the path always has
+// the steps asked for.
 import fs from "node:fs";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
 const request = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const threads = request.threads ?? 1;
 const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
+
+// underflow stands for a probability that is 0 in float32: a log-probability
+// below about -104, which JSON could not carry as -Infinity.
+const underflow = -1e30;
 
 const greedy = {generateNext: {token: true, probabilities: true, options: {temperature: 0}}};
 
@@ -64,7 +69,7 @@ async function runJob(job) {
                         const top = [];
                         for (const [id, prob] of next.probabilities) {
                             if (top.length >= (p.top ?? 5)) break;
-                            top.push([id, Math.log(prob)]);
+                            top.push([id, prob > 0 ? Math.log(prob) : underflow]);
                         }
                         steps.push({token: next.token, top});
                         input = [[next.token, greedy]];
