@@ -29,12 +29,14 @@
 // the output does not depend on the number of threads. Matrices are
 // N(0, 1/sqrt(fan_in)), norms 1+N(0, 0.1), qwen2 biases N(0, 0.2),
 // embeddings N(0, 1) and the output N(0, 4/sqrt(n_embd)) (logits spread
-// about ±4). All 2-D matrices take the requested type, token_embd and
-// output included; 1-D tensors stay F32.
+// about ±4); a tied embedding is N(0, 4/sqrt(n_embd)), for the same
+// logits. All 2-D matrices take the requested type, token_embd and output
+// included; 1-D tensors stay F32.
 //
 // Greedy text is printable: the output rows of every token that is not
 // printable ASCII (bytes 0-31 but tab and newline, 127-255, special
-// tokens, [PADn] fillers) are zero, except the end-of-turn token's. With
+// tokens, [PADn] fillers, and the tool call's token outside tool-call
+// mode) are zero, except the end-of-turn token's. With
 // a tied output those rows are token_embd's, which inputs need, so they
 // are scaled down by 8 instead (RMS norm undoes the scale on input).
 //
