@@ -66,6 +66,9 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 // PromptTokens is the length of the prompt in tokens.
 func (t *Turn) PromptTokens() int { return len(t.req.Tokens) }
 
+// Tokens returns a copy of the prompt's tokens.
+func (t *Turn) Tokens() []int32 { return append([]int32(nil), t.req.Tokens...) }
+
 // ToolSyntax is how calls are parsed from the answer: "" when the call
 // has no tools, "text" for tether's text protocol, else the chat
 // template's syntax ("hermes", "llama3-json").

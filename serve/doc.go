@@ -1,0 +1,82 @@
+// Package serve is tether serve: an OpenAI-compatible HTTP server over
+// tether's pure-Go engine, shaped like llama-server so that clients and
+// supervisors written for it work unchanged.
+//
+//	srv, err := serve.New(serve.Config{Model: "model.gguf", APIKey: key})
+//	ln, err := serve.Listen("127.0.0.1", 0) // or a path ending in ".sock"
+//	go srv.Serve(ctx, ln)                   // answers /health 503 at once
+//	err = srv.Load()                        // then 200
+//	...                                     // ctx ends: graceful shutdown
+//	srv.Close()
+//
+// # Endpoints
+//
+//	POST /v1/chat/completions  (also /chat/completions)  chat, streamed or not
+//	POST /v1/completions       (also /completions)       raw prompt, no template
+//	GET  /v1/models            (also /models)            one model; public
+//	GET  /health               (also /v1/health)         503 loading, 200 ready; public
+//	GET  /props                                          n_ctx, slots, chat template, build
+//	POST /tokenize, /detokenize                          llama-server's shapes
+//	GET  /metrics                                        Prometheus text
+//
+// With an API key, every endpoint but /health and /v1/models (the public
+// ones of llama-server) needs "Authorization: Bearer KEY" or "X-Api-Key:
+// KEY"; /props refuses requests without it, which is how a supervisor
+// proves the server on a port is the one it launched. Keys are compared
+// in constant time.
+//
+// # Chat completions
+//
+// OpenAI's request and answer shapes, with llama.cpp's additions:
+// reasoning in reasoning_content (thinking models' <think> blocks, or
+// everything before a bare </think> when the template opened the block),
+// a "timings" object, top_k, min_p, repeat_penalty, repeat_last_n,
+// ignore_eos, n_predict, chat_template_kwargs.enable_thinking, and
+// logit_bias as an object or llama.cpp's [[id, bias]] pairs. Streams are
+// server-sent events: a first chunk with the role, content,
+// reasoning_content and tool_calls deltas, a last chunk with
+// finish_reason (stop, length, tool_calls) and timings, a usage chunk
+// when stream_options.include_usage is set, and [DONE]. While a streamed
+// request waits for a slot or its prompt is read, ": ping" comments keep
+// proxies from dropping the connection. Unsupported features are refused
+// with 400, never silently ignored: n > 1, logprobs, non-text
+// response_format, image or audio content.
+//
+// Tools: definitions go to the chat template when it renders tools
+// (Qwen2.5, Qwen3, Llama 3.x, Jinja templates that print them), else they
+// are described in the system prompt in tether's text protocol. Calls are
+// parsed from the model's text (<tool_call> blocks, or Llama 3's bare
+// JSON) and returned as native tool_calls, streamed as deltas by index:
+// the first delta of a call has its id, type and name, the second its
+// complete arguments. Call ids are unique for the server's lifetime.
+// tool_choice: "auto" (the default) lets the model choose; "none" leaves
+// the tools out of the prompt and parses nothing; "required" starts the
+// answer with the call opener (<tool_call>, or {"name": " for Llama 3);
+// {"type": "function", "function": {"name": N}} starts it with a call of
+// N, its arguments left to the model. Without constrained decoding, a
+// forced call is as well-formed as the model makes it; a malformed one
+// comes back as text with finish_reason "stop" or "length".
+//
+// Context: a prompt longer than the context window, or an answer that
+// would run past it, is a 400 with type exceed_context_size_error, code
+// context_length_exceeded and llama.cpp's n_prompt_tokens and n_ctx (in
+// a stream already started, the same error object as an event). Nothing
+// is truncated.
+//
+// # Serving under load
+//
+// The engine has Config.Engine.Parallel slots and a FIFO queue. The
+// server admits at most Parallel + Config.MaxQueue generation requests;
+// more are answered at once with 429 and Retry-After. A client that
+// disconnects cancels its generation at once (it is counted in
+// tether_generations_cancelled_total and as status 499). A panic in a
+// handler is answered 500 and logged; the server goes on.
+//
+// Logs (log/slog) name the endpoint, status, token counts and duration
+// of each request, never its content.
+//
+// Shutdown: when Serve's context ends, the listener closes, requests in
+// flight run on for up to Config.ShutdownGrace, then the rest are
+// cancelled (a stream gets a "shutting down" error event) and Serve
+// returns.
+package serve
