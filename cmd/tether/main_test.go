@@ -68,3 +68,21 @@ func TestSignalsStopTheServer(t *testing.T) {
 		})
 	}
 }
+
+// TestDemo runs the README's main-job command on the real binary: a
+// synthetic model, tether serve through the managed driver, a streamed
+// tool call, one round trip, and a clean shutdown.
+func TestDemo(t *testing.T) {
+	tether := testbin.Build(t, "github.com/tetherllm/tether/cmd/tether")
+	out, err := exec.Command(tether, "demo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tether demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"[tool call", "get_weather {\"city\":\"Paris\"}]", "round trip complete", "nothing left running", "done in",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
