@@ -1,6 +1,10 @@
 package think
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/tetherllm/tether/internal/trimstream"
+)
 
 // Splitter does what [Split] does, on a stream: Push the output as it
 // arrives, in chunks cut anywhere (even inside a tag or a UTF-8
@@ -25,8 +29,8 @@ type Splitter struct {
 	pending     string // a possible partial tag
 	textOut     strings.Builder
 	reasonOut   strings.Builder
-	text        trimmer
-	reasoning   trimmer
+	text        trimstream.Trimmer
+	reasoning   trimstream.Trimmer
 }
 
 // NewSplitter returns a Splitter. With startInReasoning the output is
@@ -34,9 +38,9 @@ type Splitter struct {
 // block in the prompt.
 func NewSplitter(startInReasoning bool) *Splitter {
 	s := &Splitter{inReasoning: startInReasoning, sawTag: startInReasoning}
-	s.text.out = &s.textOut
-	s.reasoning.out = &s.reasonOut
-	s.reasoning.joinSegs = true
+	s.text.Out = &s.textOut
+	s.reasoning.Out = &s.reasonOut
+	s.reasoning.Separator = blockSeparator
 	return s
 }
 
@@ -50,12 +54,12 @@ func (s *Splitter) Push(chunk string) (text, reasoning string) {
 			end := strings.Index(buf, closeTag)
 			if end < 0 {
 				keep := len(buf) - partialTag(buf, closeTag)
-				s.reasoning.write(buf[:keep])
+				s.reasoning.Write(buf[:keep])
 				s.pending = buf[keep:]
 				break
 			}
-			s.reasoning.write(buf[:end])
-			s.reasoning.endSegment()
+			s.reasoning.Write(buf[:end])
+			s.reasoning.EndSegment()
 			buf = buf[end+len(closeTag):]
 			s.inReasoning = false
 			continue
@@ -63,19 +67,19 @@ func (s *Splitter) Push(chunk string) (text, reasoning string) {
 		o, c := strings.Index(buf, openTag), strings.Index(buf, closeTag)
 		switch {
 		case c >= 0 && (o < 0 || c < o):
-			s.text.write(buf[:c])
+			s.text.Write(buf[:c])
 			if !s.sawTag {
 				s.leadingCloser()
 			}
 			buf = buf[c+len(closeTag):]
 			s.sawTag = true
 		case o >= 0:
-			s.text.write(buf[:o])
+			s.text.Write(buf[:o])
 			buf = buf[o+len(openTag):]
 			s.inReasoning, s.sawTag = true, true
 		default:
 			keep := len(buf) - max(partialTag(buf, openTag), partialTag(buf, closeTag))
-			s.text.write(buf[:keep])
+			s.text.Write(buf[:keep])
 			s.pending = buf[keep:]
 			buf = ""
 		}
@@ -86,26 +90,25 @@ func (s *Splitter) Push(chunk string) (text, reasoning string) {
 // leadingCloser handles a bare </think> before any <think>: what came
 // before it was reasoning. Only what is still held can be moved there.
 func (s *Splitter) leadingCloser() {
-	if s.text.started {
+	if s.text.Started() {
 		return // already emitted as text: the documented exception
 	}
-	held := string(s.text.partial) // white space was dropped; this was not
-	s.text.partial = s.text.partial[:0]
-	s.reasoning.write(held)
-	s.reasoning.endSegment()
+	held := s.text.TakePartial() // white space was dropped; this was not
+	s.reasoning.Write(held)
+	s.reasoning.EndSegment()
 }
 
 // Flush ends the stream and returns what was held back. An unclosed
 // reasoning block ends here.
 func (s *Splitter) Flush() (text, reasoning string) {
 	if s.inReasoning {
-		s.reasoning.write(s.pending)
+		s.reasoning.Write(s.pending)
 	} else {
-		s.text.write(s.pending)
+		s.text.Write(s.pending)
 	}
 	s.pending = ""
-	s.reasoning.endSegment()
-	s.text.endSegment()
+	s.reasoning.EndSegment()
+	s.text.EndSegment()
 	return s.take()
 }
 

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/tetherllm/tether/llm"
+
+	"github.com/tetherllm/tether/internal/trimstream"
 )
 
 // Stream parses tool calls out of output that arrives in pieces. Push
@@ -28,13 +30,13 @@ type Stream struct {
 	searched int // how far a malformed block's end has been searched for
 	out      []Item
 	textOut  strings.Builder
-	text     trimmer
+	text     trimstream.Trimmer
 }
 
 // NewStream returns a streaming parser that numbers calls with ids.
 func NewStream(ids *IDs) *Stream {
 	p := &Stream{ids: seedIDs{ids: ids}}
-	p.text.out = &p.textOut
+	p.text.Out = &p.textOut
 	return p
 }
 
@@ -63,7 +65,7 @@ func (p *Stream) consume(n int) {
 // it at the end of the text.
 func (p *Stream) Flush() []Item {
 	p.advance(true) // decides everything
-	p.text.end()
+	p.text.EndSegment()
 	return p.take()
 }
 
@@ -76,11 +78,11 @@ func (p *Stream) advance(final bool) {
 				if final {
 					keep = len(p.buf)
 				}
-				p.text.write(p.buf[:keep])
+				p.text.Write(p.buf[:keep])
 				p.consume(keep)
 				return
 			}
-			p.text.write(p.buf[:o])
+			p.text.Write(p.buf[:o])
 			p.consume(o)
 			p.inBlock, p.form, p.scan, p.searched = true, f, objectScan{}, len(f.open)
 		}
@@ -92,7 +94,7 @@ func (p *Stream) advance(final bool) {
 			call.ID = p.ids.next()
 			p.emitCall(call)
 		} else {
-			p.text.write(p.buf[:end])
+			p.text.Write(p.buf[:end])
 		}
 		p.consume(end)
 		p.inBlock = false
