@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,4 +261,21 @@ func benchOverhead(b *testing.B, model string) {
 			}
 		})
 	})
+}
+
+// BenchmarkStreamChunk is the server's own work per streamed token: build
+// a content chunk, encode it and frame it as an event (the write goes to
+// a recorder, not a socket).
+func BenchmarkStreamChunk(b *testing.B) {
+	srv, err := New(Config{Model: "m.gguf"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	a := &chatAnswer{s: srv, sw: &statusWriter{ResponseWriter: rec}, id: newID("chatcmpl-"), created: time.Now().Unix()}
+	sse := startSSE(a.sw)
+	for b.Loop() {
+		rec.Body.Reset()
+		sse.data(a.chunk(chatOut{Content: ptr(" token")}, nil))
+	}
 }

@@ -193,3 +193,23 @@ func lastData(lines []string) string {
 	}
 	return ""
 }
+
+func TestPanicInStreamIsAnswered(t *testing.T) {
+	boom := func(yield func(int, error) bool) {
+		yield(1, nil)
+		panic("boom")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	items, wait := relay(ctx, boom)
+	var errs []error
+	for it := range items {
+		if it.err != nil {
+			errs = append(errs, it.err)
+		}
+	}
+	wait()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "boom") {
+		t.Errorf("errors %v", errs)
+	}
+}

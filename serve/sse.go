@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"iter"
 	"net/http"
 	"time"
@@ -80,6 +81,17 @@ func relay[T any](ctx context.Context, seq iter.Seq2[T, error]) (items <-chan it
 	go func() {
 		defer close(finished)
 		defer close(ch)
+		defer func() {
+			// A panic here is on no handler's goroutine: turn it into the
+			// stream's error rather than let it end the process.
+			if p := recover(); p != nil {
+				var zero T
+				select {
+				case ch <- item[T]{zero, fmt.Errorf("internal error: %v", p)}:
+				case <-ctx.Done():
+				}
+			}
+		}()
 		for v, err := range seq {
 			select {
 			case ch <- item[T]{v, err}:
