@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -183,4 +184,53 @@ func TestTetherClient(t *testing.T) {
 		}
 		run(t, URL(ln))
 	})
+}
+
+// TestReasoning serves a model whose template opens a <think> block in
+// the prompt (QwQ's), so that everything the model writes before </think>
+// is reasoning: it comes back in reasoning_content, whole and streamed,
+// and tether's client reads it as reasoning.
+func TestReasoning(t *testing.T) {
+	ts := startServer(t, Config{Model: sharedModel(t, "qwq")})
+	body := chatBody(map[string]any{"max_tokens": 8})
+	msg := ts.call(t, "POST", "/v1/chat/completions", body, "").json(t)["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)
+	reasoning, _ := msg["reasoning_content"].(string)
+	if reasoning == "" || msg["content"] != "" {
+		t.Fatalf("message %v: want everything in reasoning_content", msg)
+	}
+	body["stream"] = true
+	lines, _ := ts.sseLines(t, context.Background(), "/v1/chat/completions", body, "")
+	var streamed strings.Builder
+	for l := range lines {
+		data, ok := strings.CutPrefix(l, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var chunk struct {
+			Choices []struct {
+				Delta struct {
+					Content          string `json:"content"`
+					ReasoningContent string `json:"reasoning_content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range chunk.Choices {
+			streamed.WriteString(c.Delta.ReasoningContent)
+			if c.Delta.Content != "" {
+				t.Errorf("content delta %q", c.Delta.Content)
+			}
+		}
+	}
+	if streamed.String() != reasoning {
+		t.Errorf("streamed reasoning %q, whole %q", streamed.String(), reasoning)
+	}
+	c, _ := openai.New(openai.Options{BaseURL: ts.url})
+	defer c.Close()
+	resp, err := c.Complete(context.Background(), llm.Request{Messages: []llm.Message{llm.UserMessage("hello there, tell me the weather")}, MaxTokens: 8, Temperature: llm.Ptr(0.0)})
+	if err != nil || resp.Reasoning != reasoning || resp.Text != "" {
+		t.Errorf("tether client: %v %v", resp, err)
+	}
 }

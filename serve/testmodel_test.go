@@ -22,6 +22,7 @@ var templates = map[string]string{
 	"qwen25": "qwen2.5-7b-instruct.jinja",
 	"qwen3":  "qwen3-0.6b.jinja",
 	"llama3": "llama-3.2-3b-instruct.jinja",
+	"qwq":    "qwen-qwq-32b.jinja",
 }
 
 func templateText(t testing.TB, name string) string {
