@@ -16,6 +16,7 @@ import (
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/engine/model"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -43,11 +44,11 @@ func waitIdle(t *testing.T, e *Engine) {
 }
 
 func TestLoadInfo(t *testing.T) {
-	for _, s := range []tinySpec{tinyQwen2(), tinyLlama(), tinyQwen3()} {
-		t.Run(s.arch, func(t *testing.T) {
+	for _, s := range []testmodel.Spec{tinyQwen2(), tinyLlama(), tinyQwen3()} {
+		t.Run(s.Arch, func(t *testing.T) {
 			e := load(t, s, Options{ContextLength: 256, Parallel: 2})
 			info := e.Info()
-			if string(info.Arch) != s.arch || info.ContextLength != 256 || info.TrainedContext != 4096 || info.Parallel != 2 {
+			if string(info.Arch) != s.Arch || info.ContextLength != 256 || info.TrainedContext != 4096 || info.Parallel != 2 {
 				t.Errorf("info %+v", info)
 			}
 			if info.Vocab != e.Tokenizer().NumTokens() {
@@ -57,7 +58,7 @@ func TestLoadInfo(t *testing.T) {
 			if err != nil || tmpl == nil || info.TemplateFamily == "" {
 				t.Errorf("template %v, %v, family %q", tmpl, err, info.TemplateFamily)
 			}
-			if want := int64(2) * 256 * 2 * int64(s.kvHeads*s.headDim*2) * 2; info.KVCacheBytes != want {
+			if want := int64(2) * 256 * 2 * int64(s.KVHeads*s.HeadDim*2) * 2; info.KVCacheBytes != want {
 				t.Errorf("KV cache %d bytes, want %d", info.KVCacheBytes, want)
 			}
 		})
@@ -74,8 +75,8 @@ func TestDefaultContext(t *testing.T) {
 // TestGreedyMatchesModel checks the scheduler's plumbing against the
 // model driven by hand: the same greedy tokens.
 func TestGreedyMatchesModel(t *testing.T) {
-	for _, s := range []tinySpec{tinyQwen2(), tinyLlama(), tinyQwen3()} {
-		t.Run(s.arch, func(t *testing.T) {
+	for _, s := range []testmodel.Spec{tinyQwen2(), tinyLlama(), tinyQwen3()} {
+		t.Run(s.Arch, func(t *testing.T) {
 			e := load(t, s, Options{ContextLength: 128})
 			r := complete(t, e, Request{Text: prompt, MaxTokens: 12, IgnoreEOG: true})
 
@@ -400,8 +401,8 @@ func TestClose(t *testing.T) {
 // TestPrefillMatchesDecodeLoaded compares a batched prompt pass with
 // token-by-token decoding on a GGUF model with quantised weights.
 func TestPrefillMatchesDecodeLoaded(t *testing.T) {
-	for _, s := range []tinySpec{tinyLlama(), tinyQwen3()} {
-		t.Run(s.arch+"/"+s.typ.String(), func(t *testing.T) {
+	for _, s := range []testmodel.Spec{tinyLlama(), tinyQwen3()} {
+		t.Run(s.Arch+"/"+s.Type.String(), func(t *testing.T) {
 			e := load(t, s, Options{ContextLength: 128})
 			m := e.model
 			toks := e.Encode(prompt)
@@ -467,7 +468,7 @@ func TestEncodePrompt(t *testing.T) {
 }
 
 func TestBadOptions(t *testing.T) {
-	path := tinyQwen2().write(t)
+	path := testmodel.Write(t, tinyQwen2())
 	for _, o := range []Options{{ContextLength: -1}, {ContextLength: 1 << 30}, {Parallel: -2}, {Parallel: 5000}, {Threads: -1}, {Batch: -8}} {
 		if e, err := Load(path, o); err == nil {
 			e.Close()
