@@ -144,7 +144,7 @@ func TestSamplingSettingsApply(t *testing.T) {
 	stopped := base
 	full := run(base)
 	if len(full) < 4 {
-		t.Skipf("greedy text %q too short to cut", full)
+		t.Fatalf("greedy text %q too short to cut", full)
 	}
 	stopped.Stop = []string{full[2:4]}
 	r, err := d.Complete(context.Background(), llm.Request{System: base.System, Messages: base.Messages, Stop: stopped.Stop, MaxTokens: 16})

@@ -181,10 +181,10 @@ func runOracle(t *testing.T, cases []oracleCase) []oracleModelResult {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed")
+		oracleMissing(t, "node is not installed")
 	}
 	if _, err := os.Stat(filepath.Join(oracleDir, "node_modules", "node-llama-cpp")); err != nil {
-		t.Skip("node-llama-cpp not installed (npm ci in tools/oracle)")
+		oracleMissing(t, "node-llama-cpp is not installed (run npm ci in tools/oracle)")
 	}
 	dir := t.TempDir()
 	type reqModel struct {
@@ -468,4 +468,15 @@ func compareOracle(t *testing.T, c oracleCase, r oracleModelResult) {
 			fail("Decode(%q, special) = %q, llama.cpp %q", texts(tok, ids), d, want.Special)
 		}
 	}
+}
+
+// oracleMissing skips, loudly, when llama.cpp cannot run; with
+// TETHER_REQUIRE_ORACLE=1 (as CI sets it) it fails instead.
+func oracleMissing(t *testing.T, why string) {
+	t.Helper()
+	msg := "LLAMA.CPP TOKENIZER ORACLE NOT RUN: " + why
+	if os.Getenv("TETHER_REQUIRE_ORACLE") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
