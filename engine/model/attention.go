@@ -40,7 +40,7 @@ func (c *Cache) attendOnlineF16(out []float32, l, kvh, n int, q []float32, scale
 		krow := keys[pos*c.dimK : (pos+1)*c.dimK]
 		var dot float32
 		for i, k := range krow {
-			dot += qh[i] * f16Table[k]
+			dot += qh[i] * f16ToF32(k)
 		}
 		dot *= scale
 
@@ -73,7 +73,7 @@ func (c *Cache) attendF32(out []float32, l, kvh, n int, q []float32, scale float
 		for pos := range n {
 			var dot float32
 			for i, k := range keys[pos*c.dimK : (pos+1)*c.dimK] {
-				dot += q[i] * f16Table[k]
+				dot += q[i] * f16ToF32(k)
 			}
 			scores[pos] = dot * scale
 			m = max(m, scores[pos])
@@ -100,7 +100,7 @@ func (c *Cache) attendF32(out []float32, l, kvh, n int, q []float32, scale float
 		vals := c.v16[l][kvh*c.capacity*c.dimV:]
 		for pos, p := range scores {
 			for i, v := range vals[pos*c.dimV : (pos+1)*c.dimV] {
-				out[i] += p * f16Table[v]
+				out[i] += p * f16ToF32(v)
 			}
 		}
 	} else {
@@ -124,7 +124,7 @@ func madF16(acc []float32, v []uint16, s float32) {
 	acc = acc[:len(v)]
 	s64 := float64(s)
 	for i, h := range v {
-		f := float32(float64(acc[i]) + float64(f16Table[h])*s64)
+		f := float32(float64(acc[i]) + float64(f16ToF32(h))*s64)
 		b := math.Float32bits(f)
 		if (b>>23)&0xff-113 <= 142-113 && (b>>23)&0xff != 142 {
 			b += 0xfff + (b>>13)&1
