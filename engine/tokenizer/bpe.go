@@ -24,48 +24,9 @@ type bpeBigram struct {
 	result      int32 // interned id of the merged text
 }
 
-// bpeHeap is a binary min-heap ordered by (rank, left).
-type bpeHeap []bpeBigram
-
-func (h bpeHeap) less(i, j int) bool {
-	return h[i].rank < h[j].rank || (h[i].rank == h[j].rank && h[i].left < h[j].left)
-}
-
-func (h *bpeHeap) push(b bpeBigram) {
-	*h = append(*h, b)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *bpeHeap) pop() bpeBigram {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(s) && s.less(l, m) {
-			m = l
-		}
-		if r < len(s) && s.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
+// before orders the BPE queue: lowest rank first, leftmost on ties.
+func (b bpeBigram) before(o bpeBigram) bool {
+	return b.rank < o.rank || (b.rank == o.rank && b.left < o.left)
 }
 
 // encodeScratch holds the buffers one Encode call reuses across words.
@@ -77,8 +38,8 @@ type encodeScratch struct {
 	enc     []byte
 	symbols []symbol
 	syms    []int32 // interned text of each BPE symbol, -1 when no merge can involve it
-	bpeQ    bpeHeap
-	spmQ    spmHeap
+	bpeQ    queue[bpeBigram]
+	spmQ    queue[spmBigram]
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(encodeScratch) }}

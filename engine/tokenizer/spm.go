@@ -16,48 +16,10 @@ type spmBigram struct {
 	size        int32
 }
 
-// spmHeap is a binary max-heap ordered by score, then by smaller left.
-type spmHeap []spmBigram
-
-func (h spmHeap) less(i, j int) bool {
-	return h[i].score > h[j].score || (h[i].score == h[j].score && h[i].left < h[j].left)
-}
-
-func (h *spmHeap) push(b spmBigram) {
-	*h = append(*h, b)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *spmHeap) pop() spmBigram {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(s) && s.less(l, m) {
-			m = l
-		}
-		if r < len(s) && s.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
-	*h = s
-	return top
+// before orders the SentencePiece queue: highest score first, leftmost
+// on ties.
+func (b spmBigram) before(o spmBigram) bool {
+	return b.score > o.score || (b.score == o.score && b.left < o.left)
 }
 
 func (t *Tokenizer) addSPMBigram(s *encodeScratch, text string, left, right int32) {
