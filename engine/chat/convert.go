@@ -145,3 +145,22 @@ func hasToolMessages(conv Conversation) bool {
 	}
 	return false
 }
+
+// prepare converts a conversation for a hand-written renderer of family:
+// its messages (merge joins an assistant turn's tool calls, as templates
+// that render several calls a turn need) and tools; a conversation with
+// no messages is an error.
+func prepare(conv Conversation, merge bool, family string) ([]message, []tool, error) {
+	msgs, err := messages(conv, merge)
+	if err != nil {
+		return nil, nil, err
+	}
+	defs, err := tools(conv.Tools)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(msgs) == 0 {
+		return nil, nil, noMessages(family)
+	}
+	return msgs, defs, nil
+}

@@ -46,16 +46,9 @@ func (*llama3) ToolSyntax() string { return ToolSyntaxLlama3 }
 func (t *llama3) Render(conv Conversation, opts Options) (Prompt, error) {
 	// The template raises on more than one call a turn, so each tool use
 	// stays an assistant turn of its own.
-	msgs, err := messages(conv, false)
+	msgs, defs, err := prepare(conv, false, FamilyLlama3)
 	if err != nil {
 		return Prompt{}, err
-	}
-	defs, err := tools(conv.Tools)
-	if err != nil {
-		return Prompt{}, err
-	}
-	if len(msgs) == 0 {
-		return Prompt{}, noMessages(FamilyLlama3)
 	}
 	date := t.fixedDate
 	if date == "" {

@@ -16,16 +16,9 @@ func (*qwen25) NativeTools() bool  { return true }
 func (*qwen25) ToolSyntax() string { return ToolSyntaxHermes }
 
 func (*qwen25) Render(conv Conversation, opts Options) (Prompt, error) {
-	msgs, err := messages(conv, true)
+	msgs, defs, err := prepare(conv, true, FamilyQwen25)
 	if err != nil {
 		return Prompt{}, err
-	}
-	defs, err := tools(conv.Tools)
-	if err != nil {
-		return Prompt{}, err
-	}
-	if len(msgs) == 0 {
-		return Prompt{}, noMessages(FamilyQwen25)
 	}
 	var w builder
 	firstIsSystem := msgs[0].role == "system"

@@ -16,16 +16,9 @@ func (*qwen3) NativeTools() bool  { return true }
 func (*qwen3) ToolSyntax() string { return ToolSyntaxHermes }
 
 func (*qwen3) Render(conv Conversation, opts Options) (Prompt, error) {
-	msgs, err := messages(conv, true)
+	msgs, defs, err := prepare(conv, true, FamilyQwen3)
 	if err != nil {
 		return Prompt{}, err
-	}
-	defs, err := tools(conv.Tools)
-	if err != nil {
-		return Prompt{}, err
-	}
-	if len(msgs) == 0 {
-		return Prompt{}, noMessages(FamilyQwen3)
 	}
 	var w builder
 	if len(defs) > 0 {
