@@ -179,3 +179,32 @@ func makeQXQuants(x []float32, nmax int32, l []int8) float32 {
 func clampInt(v, lo, hi int32) int32 {
 	return max(lo, min(hi, v))
 }
+
+// quantizeKScaleMin is the first half of Q4_K's and Q5_K's reference
+// quantisers: it finds each 32-element sub-block's scale and minimum
+// (weighted by |x| plus the block's RMS), packs them into head, and
+// re-quantises the block with the packed 6-bit values into l.
+func quantizeKScaleMin(x *[256]float32, head *[16]byte, l *[256]uint8, nmax int32, rmin float32, nstep int) {
+	var (
+		laux             [32]uint8
+		weights          [32]float32
+		scales, mins     [8]float32
+		maxScale, maxMin float32
+	)
+	for j := 0; j < 8; j++ {
+		xs := x[32*j : 32*j+32]
+		var sumX2 float32
+		for _, f := range xs {
+			sumX2 += float32(f * f)
+		}
+		avX := sqrt32(sumX2 / 32)
+		for k, f := range xs {
+			weights[k] = avX + abs32(f)
+		}
+		scales[j], mins[j] = makeQKX2Quants(xs, weights[:], nmax, l[32*j:32*j+32], laux[:], rmin, 0.1, nstep, false)
+		maxScale = max(maxScale, scales[j])
+		maxMin = max(maxMin, mins[j])
+	}
+	packKScales(head, &scales, &mins, maxScale, maxMin)
+	requantizeK(x, head, l, nmax)
+}

@@ -40,30 +40,10 @@ func quantizeQ4_K(dst []byte, src []float32) {
 	nb := len(src) / 256
 	dst = dst[:nb*144]
 	var l [256]uint8
-	var laux [32]uint8
-	var weights [32]float32
-	var scales, mins [8]float32
 	for i := 0; i < nb; i++ {
 		x := (*[256]float32)(src[i*256:])
 		b := (*[144]byte)(dst[i*144:])
-		var maxScale, maxMin float32
-		for j := 0; j < 8; j++ {
-			xs := x[32*j : 32*j+32]
-			var sumX2 float32
-			for _, f := range xs {
-				sumX2 += float32(f * f)
-			}
-			avX := sqrt32(sumX2 / 32)
-			for k, f := range xs {
-				weights[k] = avX + abs32(f)
-			}
-			scales[j], mins[j] = makeQKX2Quants(xs, weights[:], 15, l[32*j:32*j+32], laux[:], -1, 0.1, 20, false)
-			maxScale = max(maxScale, scales[j])
-			maxMin = max(maxMin, mins[j])
-		}
-		head := (*[16]byte)(b[:16])
-		packKScales(head, &scales, &mins, maxScale, maxMin)
-		requantizeK(x, head, &l, 15)
+		quantizeKScaleMin(x, (*[16]byte)(b[:16]), &l, 15, -1, 20)
 		for j := 0; j < 4; j++ {
 			q := (*[32]byte)(b[16+32*j:])
 			for k := range q {

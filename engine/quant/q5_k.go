@@ -48,30 +48,10 @@ func quantizeQ5_K(dst []byte, src []float32) {
 	nb := len(src) / 256
 	dst = dst[:nb*176]
 	var l [256]uint8
-	var laux [32]uint8
-	var weights [32]float32
-	var scales, mins [8]float32
 	for i := 0; i < nb; i++ {
 		x := (*[256]float32)(src[i*256:])
 		b := (*[176]byte)(dst[i*176:])
-		var maxScale, maxMin float32
-		for j := 0; j < 8; j++ {
-			xs := x[32*j : 32*j+32]
-			var sumX2 float32
-			for _, f := range xs {
-				sumX2 += float32(f * f)
-			}
-			avX := sqrt32(sumX2 / 32)
-			for k, f := range xs {
-				weights[k] = avX + abs32(f)
-			}
-			scales[j], mins[j] = makeQKX2Quants(xs, weights[:], 31, l[32*j:32*j+32], laux[:], -0.5, 0.1, 15, false)
-			maxScale = max(maxScale, scales[j])
-			maxMin = max(maxMin, mins[j])
-		}
-		head := (*[16]byte)(b[:16])
-		packKScales(head, &scales, &mins, maxScale, maxMin)
-		requantizeK(x, head, &l, 31)
+		quantizeKScaleMin(x, (*[16]byte)(b[:16]), &l, 31, -0.5, 15)
 		qh := (*[32]byte)(b[16:])
 		*qh = [32]byte{}
 		for j := 0; j < 4; j++ {
