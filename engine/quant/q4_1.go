@@ -34,22 +34,7 @@ func quantizeQ4_1(dst []byte, src []float32) {
 	for i := 0; i < nb; i++ {
 		x := (*[32]float32)(src[i*32:])
 		b := (*[20]byte)(dst[i*20:])
-		mn, mx := float32(math.MaxFloat32), float32(-math.MaxFloat32)
-		for _, f := range x {
-			if f < mn {
-				mn = f
-			}
-			if f > mx {
-				mx = f
-			}
-		}
-		d := (mx - mn) / 15
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		binary.LittleEndian.PutUint16(b[0:], F32ToF16(d))
-		binary.LittleEndian.PutUint16(b[2:], F32ToF16(mn))
+		mn, id := scaleMinHeader((*[4]byte)(b[:4]), x, 15)
 		for j := 0; j < 16; j++ {
 			x0 := int8(float32((x[j]-mn)*id) + 0.5)
 			x1 := int8(float32((x[j+16]-mn)*id) + 0.5)
@@ -71,4 +56,26 @@ func dotQ4_1(w []byte, v *Vector) float32 {
 		summs += float32(f16At(b[2], b[3]) * s[i])
 	}
 	return sum + summs
+}
+
+// scaleMinHeader is the shared start of the Q4_1 and Q5_1 reference
+// quantisers: d = (max-min)/levels and m = min, written as two halves at
+// the head of the block; it returns the minimum and 1/d (0 when d is 0).
+func scaleMinHeader(head *[4]byte, x *[32]float32, levels float32) (mn, id float32) {
+	mn, mx := float32(math.MaxFloat32), float32(-math.MaxFloat32)
+	for _, f := range x {
+		if f < mn {
+			mn = f
+		}
+		if f > mx {
+			mx = f
+		}
+	}
+	d := (mx - mn) / levels
+	if d != 0 {
+		id = 1 / d
+	}
+	binary.LittleEndian.PutUint16(head[0:], F32ToF16(d))
+	binary.LittleEndian.PutUint16(head[2:], F32ToF16(mn))
+	return mn, id
 }

@@ -2,7 +2,6 @@ package quant
 
 import (
 	"encoding/binary"
-	"math"
 )
 
 // Q5_1: blocks of 32 elements, 24 bytes: f16 scale d, f16 minimum m, u32
@@ -37,22 +36,7 @@ func quantizeQ5_1(dst []byte, src []float32) {
 	for i := 0; i < nb; i++ {
 		x := (*[32]float32)(src[i*32:])
 		b := (*[24]byte)(dst[i*24:])
-		mn, mx := float32(math.MaxFloat32), float32(-math.MaxFloat32)
-		for _, f := range x {
-			if f < mn {
-				mn = f
-			}
-			if f > mx {
-				mx = f
-			}
-		}
-		d := (mx - mn) / 31
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
-		binary.LittleEndian.PutUint16(b[0:], F32ToF16(d))
-		binary.LittleEndian.PutUint16(b[2:], F32ToF16(mn))
+		mn, id := scaleMinHeader((*[4]byte)(b[:4]), x, 31)
 		var qh uint32
 		for j := 0; j < 16; j++ {
 			x0 := uint8(float32((x[j]-mn)*id) + 0.5)
