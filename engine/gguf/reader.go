@@ -160,65 +160,25 @@ func (p *parser) array(depth int) (Value, error) {
 	case TypeUint8:
 		v = append([]uint8(nil), b[:n]...)
 	case TypeInt8:
-		a := make([]int8, n)
-		for i := range a {
-			a[i] = int8(b[i])
-		}
-		v = a
+		v = decodeArray(b, n, 1, func(b []byte) int8 { return int8(b[0]) })
 	case TypeBool:
-		a := make([]bool, n)
-		for i := range a {
-			a[i] = b[i] != 0
-		}
-		v = a
+		v = decodeArray(b, n, 1, func(b []byte) bool { return b[0] != 0 })
 	case TypeUint16:
-		a := make([]uint16, n)
-		for i := range a {
-			a[i] = le.Uint16(b[2*i:])
-		}
-		v = a
+		v = decodeArray(b, n, 2, le.Uint16)
 	case TypeInt16:
-		a := make([]int16, n)
-		for i := range a {
-			a[i] = int16(le.Uint16(b[2*i:]))
-		}
-		v = a
+		v = decodeArray(b, n, 2, func(b []byte) int16 { return int16(le.Uint16(b)) })
 	case TypeUint32:
-		a := make([]uint32, n)
-		for i := range a {
-			a[i] = le.Uint32(b[4*i:])
-		}
-		v = a
+		v = decodeArray(b, n, 4, le.Uint32)
 	case TypeInt32:
-		a := make([]int32, n)
-		for i := range a {
-			a[i] = int32(le.Uint32(b[4*i:]))
-		}
-		v = a
+		v = decodeArray(b, n, 4, func(b []byte) int32 { return int32(le.Uint32(b)) })
 	case TypeFloat32:
-		a := make([]float32, n)
-		for i := range a {
-			a[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-		}
-		v = a
+		v = decodeArray(b, n, 4, func(b []byte) float32 { return math.Float32frombits(le.Uint32(b)) })
 	case TypeUint64:
-		a := make([]uint64, n)
-		for i := range a {
-			a[i] = le.Uint64(b[8*i:])
-		}
-		v = a
+		v = decodeArray(b, n, 8, le.Uint64)
 	case TypeInt64:
-		a := make([]int64, n)
-		for i := range a {
-			a[i] = int64(le.Uint64(b[8*i:]))
-		}
-		v = a
+		v = decodeArray(b, n, 8, func(b []byte) int64 { return int64(le.Uint64(b)) })
 	case TypeFloat64:
-		a := make([]float64, n)
-		for i := range a {
-			a[i] = math.Float64frombits(le.Uint64(b[8*i:]))
-		}
-		v = a
+		v = decodeArray(b, n, 8, func(b []byte) float64 { return math.Float64frombits(le.Uint64(b)) })
 	case TypeString:
 		a, err := p.strings(n)
 		return Value{typ: TypeArray, elem: elem, v: a}, err
@@ -464,4 +424,14 @@ func checkPlacement(p *parser, f *File) error {
 		end, last = t.Offset+t.Size, t
 	}
 	return nil
+}
+
+// decodeArray decodes n little-endian elements of size bytes each from b,
+// which the caller has checked holds them.
+func decodeArray[T any](b []byte, n, size int, decode func([]byte) T) []T {
+	a := make([]T, n)
+	for i := range a {
+		a[i] = decode(b[size*i:])
+	}
+	return a
 }
