@@ -133,47 +133,6 @@ var nodeTime, goTime time.Duration
 // process built without the race detector.
 const goevalPkg = "github.com/tetherllm/tether/engine/oracle/internal/goeval"
 
-// goJob is one model for goeval eval.
-type goJob struct {
-	Path     string     `json:"path"`
-	Tokenize []string   `json:"tokenize"`
-	Prompts  []goPrompt `json:"prompts"`
-}
-
-type goPrompt struct {
-	Text   string    `json:"text"`
-	Tokens []int32   `json:"tokens"`
-	Force  []int32   `json:"force"`
-	Report [][]int32 `json:"report"`
-	Greedy int       `json:"greedy"`
-}
-
-// goResult is goeval's answer for one job.
-type goResult struct {
-	Error    string    `json:"error"`
-	EOG      []int32   `json:"eog"`
-	Tokenize [][]int32 `json:"tokenize"`
-	Prompts  []struct {
-		Tokens []int32 `json:"tokens"`
-		Steps  []struct {
-			Argmax   int32     `json:"argmax"`
-			Logprobs []float64 `json:"logprobs"`
-		} `json:"steps"`
-		Greedy []int32 `json:"greedy"`
-	} `json:"prompts"`
-}
-
-// goFile is one file for goeval write.
-type goFile struct {
-	Path     string `json:"path"`
-	Arch     string `json:"arch"`
-	Type     string `json:"type"`
-	Tie      bool   `json:"tie"`
-	Template string `json:"template"`
-	Seed     uint64 `json:"seed"`
-	ToolCall bool   `json:"tool_call"`
-}
-
 // runGoeval runs the goeval program in mode with request req and decodes
 // its output into resp (if not nil).
 func runGoeval(ctx context.Context, program, dir, mode string, req, resp any) error {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherllm/tether/engine/oracle/internal/protocol"
 	"github.com/tetherllm/tether/engine/quant"
 )
 
@@ -159,7 +160,7 @@ func TestLogprobsMatchLlamaCpp(t *testing.T) {
 	t.Log("engine vs llama.cpp, |Δ log-probability| over llama.cpp's top 5 per step:\n" + strings.Join(report, "\n"))
 }
 
-func compareCase(c *oracleCase, r evalResult, g goResult) stats {
+func compareCase(c *oracleCase, r evalResult, g protocol.Result) stats {
 	tol := tolerances(c.opts.Type, c.opts.Shape.Tie)
 	var st stats
 	for pi, p := range r.Prompts {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/engine/oracle/internal/protocol"
 	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/internal/testbin"
@@ -41,7 +42,7 @@ type suite struct {
 	texts   []string     // tokenized in every file
 	results []evalResult // llama.cpp's
 	// goResults are the engine's, along llama.cpp's paths.
-	goResults []goResult
+	goResults []protocol.Result
 	setup     time.Duration
 	err       error
 }
@@ -191,7 +192,7 @@ func (s *suite) build(t *testing.T) error {
 	s.dir = dir
 	s.cases = matrix()
 	s.texts = tokenizeTexts
-	var files []goFile
+	var files []protocol.File
 	for i, c := range s.cases {
 		c.path = filepath.Join(dir, fmt.Sprintf("%02d-%s.gguf", i, strings.ReplaceAll(c.name, "/", "-")))
 		// Planning is cheap; goeval generates the weights.
@@ -199,7 +200,7 @@ func (s *suite) build(t *testing.T) error {
 			return fmt.Errorf("%s: %w", c.name, err)
 		}
 		sh := c.opts.Shape
-		files = append(files, goFile{Path: c.path, Arch: sh.Arch, Type: c.opts.Type.String(), Tie: sh.Tie,
+		files = append(files, protocol.File{Path: c.path, Arch: sh.Arch, Type: c.opts.Type.String(), Tie: sh.Tie,
 			Template: sh.Template, Seed: c.opts.Seed, ToolCall: c.opts.ToolCall})
 	}
 	ctx := context.Background()
@@ -239,12 +240,12 @@ func (s *suite) build(t *testing.T) error {
 
 	// The engine reads llama.cpp's prompt tokens and greedy path.
 	goStart := time.Now()
-	var gjobs []goJob
+	var gjobs []protocol.Job
 	for _, c := range s.cases {
 		r := s.results[c.job]
-		gj := goJob{Path: c.path, Tokenize: s.texts}
+		gj := protocol.Job{Path: c.path, Tokenize: s.texts}
 		for i, text := range c.prompts {
-			gp := goPrompt{Text: text}
+			gp := protocol.Prompt{Text: text}
 			if r.Error == "" && (c.compare || c.opts.ToolCall) {
 				p := r.Prompts[i]
 				gp.Tokens = p.Tokens
@@ -265,7 +266,7 @@ func (s *suite) build(t *testing.T) error {
 		gjobs = append(gjobs, gj)
 	}
 	var resp struct {
-		Jobs []goResult `json:"jobs"`
+		Jobs []protocol.Result `json:"jobs"`
 	}
 	if err := runGoeval(ctx, goeval, dir, "eval", map[string]any{"jobs": gjobs}, &resp); err != nil {
 		return err

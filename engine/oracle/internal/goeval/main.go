@@ -35,6 +35,7 @@ import (
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/model"
+	"github.com/tetherllm/tether/engine/oracle/internal/protocol"
 	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/engine/tokenizer"
@@ -81,19 +82,9 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-type fileSpec struct {
-	Path     string `json:"path"`
-	Arch     string `json:"arch"`
-	Type     string `json:"type"`
-	Tie      bool   `json:"tie"`
-	Template string `json:"template"`
-	Seed     uint64 `json:"seed"`
-	ToolCall bool   `json:"tool_call"`
-}
-
 func write(data []byte) error {
 	var req struct {
-		Files []fileSpec `json:"files"`
+		Files []protocol.File `json:"files"`
 	}
 	if err := json.Unmarshal(data, &req); err != nil {
 		return err
@@ -120,58 +111,26 @@ func write(data []byte) error {
 	return errors.Join(errs...)
 }
 
-type evalJob struct {
-	Path     string       `json:"path"`
-	Tokenize []string     `json:"tokenize"`
-	Prompts  []evalPrompt `json:"prompts"`
-}
-
-type evalPrompt struct {
-	Text   string    `json:"text"`
-	Tokens []int32   `json:"tokens"`
-	Force  []int32   `json:"force"`
-	Report [][]int32 `json:"report"`
-	Greedy int       `json:"greedy"`
-}
-
-type jobResult struct {
-	Error    string         `json:"error,omitempty"`
-	EOG      []int32        `json:"eog"`
-	Tokenize [][]int32      `json:"tokenize"`
-	Prompts  []promptResult `json:"prompts"`
-}
-
-type promptResult struct {
-	Tokens []int32      `json:"tokens"`
-	Steps  []stepResult `json:"steps"`
-	Greedy []int32      `json:"greedy"`
-}
-
-type stepResult struct {
-	Argmax   int32     `json:"argmax"`
-	Logprobs []float64 `json:"logprobs"`
-}
-
 func eval(data []byte) error {
 	var req struct {
-		Jobs []evalJob `json:"jobs"`
+		Jobs []protocol.Job `json:"jobs"`
 	}
 	if err := json.Unmarshal(data, &req); err != nil {
 		return err
 	}
-	out := make([]jobResult, len(req.Jobs))
+	out := make([]protocol.Result, len(req.Jobs))
 	parallel(len(req.Jobs), func(i int) {
 		r, err := runJob(req.Jobs[i])
 		if err != nil {
-			r = jobResult{Error: err.Error()}
+			r = protocol.Result{Error: err.Error()}
 		}
 		out[i] = r
 	})
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{"jobs": out})
 }
 
-func runJob(job evalJob) (jobResult, error) {
-	var r jobResult
+func runJob(job protocol.Job) (protocol.Result, error) {
+	var r protocol.Result
 	f, err := gguf.Open(job.Path)
 	if err != nil {
 		return r, err
@@ -195,7 +154,7 @@ func runJob(job evalJob) (jobResult, error) {
 		return r, err
 	}
 	for _, p := range job.Prompts {
-		pr := promptResult{Tokens: nonNil(tok.Encode(p.Text, false, true))}
+		pr := protocol.PromptResult{Tokens: nonNil(tok.Encode(p.Text, false, true))}
 		if len(p.Tokens) > 0 {
 			steps, err := forced(m, ws, p)
 			if err != nil {
@@ -220,7 +179,7 @@ func nonNil(ids []int32) []int32 {
 
 // forced evaluates the prompt, then each forced token, reporting at every
 // step (after the prompt and after each forced token but the last).
-func forced(m *model.Model, ws *model.Workspace, p evalPrompt) ([]stepResult, error) {
+func forced(m *model.Model, ws *model.Workspace, p protocol.Prompt) ([]protocol.Step, error) {
 	c, err := m.NewCache(len(p.Tokens)+len(p.Force), model.KVF16)
 	if err != nil {
 		return nil, err
@@ -230,10 +189,10 @@ func forced(m *model.Model, ws *model.Workspace, p evalPrompt) ([]stepResult, er
 	if err != nil {
 		return nil, err
 	}
-	var steps []stepResult
+	var steps []protocol.Step
 	for s := range p.Report {
 		lp := logSoftmax(logits)
-		st := stepResult{Argmax: argmax(lp)}
+		st := protocol.Step{Argmax: argmax(lp)}
 		for _, id := range p.Report[s] {
 			if id < 0 || int(id) >= len(lp) {
 				return nil, fmt.Errorf("report id %d out of range", id)
