@@ -9,11 +9,9 @@ import (
 // to the weight's own type for F16 and BF16 and accumulates the products
 // in float32.
 
-func init() {
-	kernels[F32] = &kernel{vecDotType: F32, dequantize: dequantizeF32, quantize: quantizeF32, dot: dotF32}
-	kernels[F16] = &kernel{vecDotType: F16, dequantize: dequantizeF16, quantize: quantizeF16, dot: dotF16}
-	kernels[BF16] = &kernel{vecDotType: BF16, dequantize: dequantizeBF16, quantize: quantizeBF16, dot: dotBF16}
-}
+var _ = register(F32, &kernel{vecDotType: F32, dequantize: dequantizeF32, quantize: quantizeF32, dot: dotF32})
+var _ = register(F16, &kernel{vecDotType: F16, dequantize: dequantizeF16, quantize: quantizeF16, dot: dotF16})
+var _ = register(BF16, &kernel{vecDotType: BF16, dequantize: dequantizeBF16, quantize: quantizeBF16, dot: dotBF16})
 
 func dequantizeF32(dst []float32, src []byte) {
 	src = src[:len(dst)*4]

@@ -20,6 +20,9 @@ type kernel struct {
 	// dot is the product of the weight row w (v.n elements) with v, whose
 	// type is vecDotType.
 	dot func(w []byte, v *Vector) float32
+	// tile is the matrix-matrix micro-kernel, nil where a tier has none
+	// (then products go through dot).
+	tile tileFunc
 }
 
 // kernels is indexed by Type; nil means unsupported.

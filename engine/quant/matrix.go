@@ -155,8 +155,13 @@ func (m *Matrix) MatMul(dst, x []float32, n int) {
 	p.jobMM = matMulJob{}
 }
 
-// matMulTile is how many weight rows meet each activation row in turn.
-const matMulTile = 8
+// matMulTile is the fewest weight rows a goroutine takes at a time in a
+// matrix-matrix product, and matMulCols how many activation rows a tile
+// meets while its weight rows stay in the first-level cache.
+const (
+	matMulTile = 16
+	matMulCols = 64
+)
 
 type matMulJob struct {
 	m    *Matrix
@@ -165,14 +170,17 @@ type matMulJob struct {
 }
 
 func (j *matMulJob) run(lo, hi int) {
-	m, dot := j.m, j.m.k.dot
+	m := j.m
 	for t := lo; t < hi; t += matMulTile {
-		end := min(t+matMulTile, hi)
-		for c := range j.vecs {
-			v := &j.vecs[c]
-			out := j.dst[c*m.rows : (c+1)*m.rows]
-			for r := t; r < end; r++ {
-				out[r] = dot(m.RawRow(r), v)
+		rows := min(matMulTile, hi-t)
+		w := m.data[t*m.rowBytes : (t+rows)*m.rowBytes]
+		for c := 0; c < len(j.vecs); c += matMulCols {
+			vs := j.vecs[c:min(c+matMulCols, len(j.vecs))]
+			dst := j.dst[c*m.rows+t:]
+			if m.k.tile != nil {
+				m.k.tile(dst, m.rows, w, m.rowBytes, rows, vs)
+			} else {
+				tileByDot(m.k.dot, dst, m.rows, w, m.rowBytes, rows, vs)
 			}
 		}
 	}

@@ -8,9 +8,7 @@ import "encoding/binary"
 // quants: element 32j+l of the half (l < 32) is bits 2j-2j+1 of byte l.
 // x = d*scale*q - dmin*min. Dot products run against Q8_K activations.
 
-func init() {
-	kernels[Q2_K] = &kernel{vecDotType: Q8_K, dequantize: dequantizeQ2_K, quantize: quantizeQ2_K, dot: dotQ2_K}
-}
+var _ = register(Q2_K, &kernel{vecDotType: Q8_K, dequantize: dequantizeQ2_K, quantize: quantizeQ2_K, dot: dotQ2_K})
 
 func dequantizeQ2_K(dst []float32, src []byte) {
 	nb := len(dst) / 256

@@ -8,9 +8,7 @@ import "encoding/binary"
 // x = d*(scale-32)*(q-4), q the 3-bit value. Dot products run against
 // Q8_K activations.
 
-func init() {
-	kernels[Q3_K] = &kernel{vecDotType: Q8_K, dequantize: dequantizeQ3_K, quantize: quantizeQ3_K, dot: dotQ3_K}
-}
+var _ = register(Q3_K, &kernel{vecDotType: Q8_K, dequantize: dequantizeQ3_K, quantize: quantizeQ3_K, dot: dotQ3_K})
 
 // q3Scales unpacks the sixteen 6-bit scales, minus 32: the low nibbles
 // are in bytes 0-7 (scales 0-7 low, 8-15 high), the top two bits in bytes

@@ -6,9 +6,7 @@ import "encoding/binary"
 // low nibbles are elements 0-15 and high nibbles elements 16-31; x =
 // (nibble-8)*d. Dot products run against Q8_0 activations.
 
-func init() {
-	kernels[Q4_0] = &kernel{vecDotType: Q8_0, dequantize: dequantizeQ4_0, quantize: quantizeQ4_0, dot: dotQ4_0}
-}
+var _ = register(Q4_0, &kernel{vecDotType: Q8_0, dequantize: dequantizeQ4_0, quantize: quantizeQ4_0, dot: dotQ4_0})
 
 func dequantizeQ4_0(dst []float32, src []byte) {
 	nb := len(dst) / 32

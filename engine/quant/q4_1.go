@@ -9,9 +9,7 @@ import (
 // 16 bytes of nibbles laid out as in Q4_0; x = nibble*d + m. Dot products
 // run against Q8_1 activations, whose s field carries the m term.
 
-func init() {
-	kernels[Q4_1] = &kernel{vecDotType: Q8_1, dequantize: dequantizeQ4_1, quantize: quantizeQ4_1, dot: dotQ4_1}
-}
+var _ = register(Q4_1, &kernel{vecDotType: Q8_1, dequantize: dequantizeQ4_1, quantize: quantizeQ4_1, dot: dotQ4_1})
 
 func dequantizeQ4_1(dst []float32, src []byte) {
 	nb := len(dst) / 32

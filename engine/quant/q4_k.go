@@ -7,9 +7,7 @@ import "encoding/binary"
 // bytes of nibbles: each 32-byte run holds 64 elements, low nibbles first.
 // x = d*scale*q - dmin*min. Dot products run against Q8_K activations.
 
-func init() {
-	kernels[Q4_K] = &kernel{vecDotType: Q8_K, dequantize: dequantizeQ4_K, quantize: quantizeQ4_K, dot: dotQ4_K}
-}
+var _ = register(Q4_K, &kernel{vecDotType: Q8_K, dequantize: dequantizeQ4_K, quantize: quantizeQ4_K, dot: dotQ4_K})
 
 func dequantizeQ4_K(dst []float32, src []byte) {
 	nb := len(dst) / 256

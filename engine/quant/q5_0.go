@@ -6,9 +6,7 @@ import "encoding/binary"
 // qh of fifth bits (bit j for element j), then 16 bytes of low nibbles as
 // in Q4_0; x = (q-16)*d. Dot products run against Q8_0 activations.
 
-func init() {
-	kernels[Q5_0] = &kernel{vecDotType: Q8_0, dequantize: dequantizeQ5_0, quantize: quantizeQ5_0, dot: dotQ5_0}
-}
+var _ = register(Q5_0, &kernel{vecDotType: Q8_0, dequantize: dequantizeQ5_0, quantize: quantizeQ5_0, dot: dotQ5_0})
 
 func dequantizeQ5_0(dst []float32, src []byte) {
 	nb := len(dst) / 32

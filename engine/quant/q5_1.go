@@ -8,9 +8,7 @@ import (
 // qh of fifth bits, then 16 bytes of low nibbles; x = q*d + m. Dot
 // products run against Q8_1 activations.
 
-func init() {
-	kernels[Q5_1] = &kernel{vecDotType: Q8_1, dequantize: dequantizeQ5_1, quantize: quantizeQ5_1, dot: dotQ5_1}
-}
+var _ = register(Q5_1, &kernel{vecDotType: Q8_1, dequantize: dequantizeQ5_1, quantize: quantizeQ5_1, dot: dotQ5_1})
 
 func dequantizeQ5_1(dst []float32, src []byte) {
 	nb := len(dst) / 32

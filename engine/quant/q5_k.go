@@ -6,9 +6,7 @@ package quant
 // nibbles laid out as in Q4_K. x = d*scale*q - dmin*min. Dot products run
 // against Q8_K activations.
 
-func init() {
-	kernels[Q5_K] = &kernel{vecDotType: Q8_K, dequantize: dequantizeQ5_K, quantize: quantizeQ5_K, dot: dotQ5_K}
-}
+var _ = register(Q5_K, &kernel{vecDotType: Q8_K, dequantize: dequantizeQ5_K, quantize: quantizeQ5_K, dot: dotQ5_K})
 
 func dequantizeQ5_K(dst []float32, src []byte) {
 	nb := len(dst) / 256

@@ -9,9 +9,7 @@ import "encoding/binary"
 // ql[l] high, ql[l+32] high and bits 0-1, 2-3, 4-5, 6-7 of qh[l].
 // x = d*scale*(q-32). Dot products run against Q8_K activations.
 
-func init() {
-	kernels[Q6_K] = &kernel{vecDotType: Q8_K, dequantize: dequantizeQ6_K, quantize: quantizeQ6_K, dot: dotQ6_K}
-}
+var _ = register(Q6_K, &kernel{vecDotType: Q8_K, dequantize: dequantizeQ6_K, quantize: quantizeQ6_K, dot: dotQ6_K})
 
 func dequantizeQ6_K(dst []float32, src []byte) {
 	nb := len(dst) / 256

@@ -8,10 +8,9 @@ import (
 // Q8_0: blocks of 32 elements, 34 bytes: f16 scale d, then 32 int8 quants
 // q; x = q*d.
 
-func init() {
-	kernels[Q8_0] = &kernel{vecDotType: Q8_0, dequantize: dequantizeQ8_0, quantize: quantizeQ8_0, dot: dotQ8_0}
-	kernels[Q8_1] = nil // activation type only: see Vector
-}
+var _ = register(Q8_0, &kernel{vecDotType: Q8_0, dequantize: dequantizeQ8_0, quantize: quantizeQ8_0, dot: dotQ8_0})
+
+// Q8_1 is an activation type only: see Vector.
 
 func dequantizeQ8_0(dst []float32, src []byte) {
 	nb := len(dst) / 32

@@ -1,0 +1,64 @@
+//go:build !purego
+
+package quant
+
+import "golang.org/x/sys/cpu"
+
+// The AVX2 tier: AVX2, FMA and F16C, which every x86-64 CPU since 2013
+// (Haswell, and AMD's from Excavator and Zen) has. Its kernels follow
+// llama.cpp's AVX2 ones: the sign trick (|w| × sign(w)·a through
+// VPMADDUBSW, then VPMADDWD) for the integer products, FMA for the
+// block scales.
+var _ = addTier(&tier{
+	name:   "avx2",
+	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C },
+	accel: map[Type]accel{
+		Q8_0: {dot: dotQ8_0AVX2, tile: tileQ8_0AVX2},
+	},
+})
+
+//go:noescape
+func dotQ8_0Q8_0AVX2(w *byte, q *int8, d *float32, nb int) float32
+
+//go:noescape
+func tileQ8_0Q8_0AVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, nb int, out *[4]float32)
+
+func dotQ8_0AVX2(w []byte, v *Vector) float32 {
+	nb := v.n / 32
+	if nb == 0 {
+		return 0
+	}
+	_ = w[nb*34-1]
+	return dotQ8_0Q8_0AVX2(&w[0], &v.q[0], &v.d[0], nb)
+}
+
+// tileQ8_0AVX2 runs the 2×2 micro-kernel over the tile, and single dot
+// products at its odd edges.
+func tileQ8_0AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	nb := rowBytes / 34
+	if nb == 0 || rows == 0 || len(vs) == 0 {
+		tileByDot(dotQ8_0AVX2, dst, ldd, w, rowBytes, rows, vs)
+		return
+	}
+	_ = w[rows*rowBytes-1]
+	_ = dst[(len(vs)-1)*ldd+rows-1]
+	var out [4]float32
+	r := 0
+	for ; r+2 <= rows; r += 2 {
+		row := w[r*rowBytes:]
+		c := 0
+		for ; c+2 <= len(vs); c += 2 {
+			a, b := &vs[c], &vs[c+1]
+			tileQ8_0Q8_0AVX2(&row[0], rowBytes, &a.q[0], &b.q[0], &a.d[0], &b.d[0], nb, &out)
+			dst[c*ldd+r], dst[(c+1)*ldd+r] = out[0], out[1]
+			dst[c*ldd+r+1], dst[(c+1)*ldd+r+1] = out[2], out[3]
+		}
+		if c < len(vs) {
+			dst[c*ldd+r] = dotQ8_0AVX2(row[:rowBytes], &vs[c])
+			dst[c*ldd+r+1] = dotQ8_0AVX2(row[rowBytes:2*rowBytes], &vs[c])
+		}
+	}
+	if r < rows {
+		tileByDot(dotQ8_0AVX2, dst[r:], ldd, w[r*rowBytes:], rowBytes, 1, vs)
+	}
+}

@@ -1,0 +1,150 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Go assembler operand order is the reverse of Intel's: sources first,
+// destination last; for VEX forms "OP src2, src1, dst".
+
+// ONES16 sets Y15 to sixteen int16 ones: VPMADDWD with it adds adjacent
+// int16 pairs into int32.
+#define ONES16 \
+	VPCMPEQW Y15, Y15, Y15 \
+	VPSRLW   $15, Y15, Y15
+
+// HSUM leaves the sum of Y0's eight floats in X0, using X14.
+#define HSUM \
+	VEXTRACTF128 $1, Y0, X14 \
+	VADDPS       X14, X0, X0 \
+	VMOVHLPS     X0, X14, X14 \
+	VADDPS       X14, X0, X0 \
+	VMOVSHDUP    X0, X14     \
+	VADDSS       X14, X0, X0
+
+// F16X widens the half at mem into the low float of x, through AX.
+#define F16X(mem, x) \
+	MOVWLZX   mem, AX \
+	VMOVD     AX, x   \
+	VCVTPH2PS x, x
+
+// IDOT leaves in t the eight partial sums, as floats, of the 32 int8
+// products of w (signed weights) and a (signed activations), given
+// aw = |w|. Y15 holds int16 ones. This is llama.cpp's sign trick:
+// VPMADDUBSW multiplies unsigned by signed bytes, so the sign of w moves
+// onto a; |w| ≤ 128 and |a| ≤ 127 keep each int16 pair sum from
+// saturating.
+#define IDOT(w, aw, a, t) \
+	VPSIGNB    w, a, t   \
+	VPMADDUBSW t, aw, t  \
+	VPMADDWD   Y15, t, t \
+	VCVTDQ2PS  t, t
+
+// func dotQ8_0Q8_0AVX2(w *byte, q *int8, d *float32, nb int) float32
+//
+// Q8_0 weights (34-byte blocks: f16 scale, 32 int8) times a Q8_0
+// activation row (quants q, float scales d): per block the integer dot,
+// then acc += float(dot) × (dw × da).
+TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-36
+	MOVQ w+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	ONES16
+
+	// One accumulator, blocks in order: the same additions as the tile
+	// kernel's, so that a matrix gives the same products one activation
+	// row at a time as many at once.
+q8q8loop:
+	VMOVDQU      2(SI), Y2
+	VMOVDQU      (DI), Y4
+	VPSIGNB      Y2, Y2, Y3
+	IDOT(Y2, Y3, Y4, Y4)
+	F16X((SI), X5)
+	VBROADCASTSS X5, Y5
+	VBROADCASTSS (DX), Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	ADDQ $34, SI
+	ADDQ $32, DI
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  q8q8loop
+
+	HSUM
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func tileQ8_0Q8_0AVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, nb int, out *[4]float32)
+//
+// Two Q8_0 weight rows (w and w+rowBytes) times two Q8_0 activation rows:
+// out = [w0·a0, w0·a1, w1·a0, w1·a1]. Each block of weights and of
+// activations is loaded once for two products.
+TEXT ·tileQ8_0Q8_0AVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), SI
+	MOVQ rowBytes+8(FP), R8
+	ADDQ SI, R8
+	MOVQ q0+16(FP), DI
+	MOVQ q1+24(FP), R9
+	MOVQ d0+32(FP), DX
+	MOVQ d1+40(FP), R10
+	MOVQ nb+48(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	ONES16
+
+tq8loop:
+	VMOVDQU      (DI), Y4
+	VMOVDQU      (R9), Y5
+	VBROADCASTSS (DX), Y6
+	VBROADCASTSS (R10), Y7
+
+	// Row 0.
+	VMOVDQU      2(SI), Y8
+	VPSIGNB      Y8, Y8, Y9
+	F16X((SI), X10)
+	VBROADCASTSS X10, Y10
+	IDOT(Y8, Y9, Y4, Y11)
+	VMULPS       Y6, Y10, Y12
+	VFMADD231PS  Y12, Y11, Y0
+	IDOT(Y8, Y9, Y5, Y11)
+	VMULPS       Y7, Y10, Y12
+	VFMADD231PS  Y12, Y11, Y1
+
+	// Row 1.
+	VMOVDQU      2(R8), Y8
+	VPSIGNB      Y8, Y8, Y9
+	F16X((R8), X10)
+	VBROADCASTSS X10, Y10
+	IDOT(Y8, Y9, Y4, Y11)
+	VMULPS       Y6, Y10, Y12
+	VFMADD231PS  Y12, Y11, Y2
+	IDOT(Y8, Y9, Y5, Y11)
+	VMULPS       Y7, Y10, Y12
+	VFMADD231PS  Y12, Y11, Y3
+
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $32, DI
+	ADDQ $32, R9
+	ADDQ $4, DX
+	ADDQ $4, R10
+	DECQ CX
+	JNZ  tq8loop
+
+	MOVQ out+56(FP), DI
+	HSUM
+	VMOVSS X0, (DI)
+	VMOVAPS Y1, Y0
+	HSUM
+	VMOVSS X0, 4(DI)
+	VMOVAPS Y2, Y0
+	HSUM
+	VMOVSS X0, 8(DI)
+	VMOVAPS Y3, Y0
+	HSUM
+	VMOVSS X0, 12(DI)
+	VZEROUPPER
+	RET

@@ -1,0 +1,162 @@
+package quant
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// A kernel tier is one implementation of the products for the whole
+// package: "scalar" (portable Go, the reference, always present) or a SIMD
+// tier such as "avx2" that replaces some types' functions with assembly.
+// Tiers give the same results up to the order of float additions (the
+// integer parts of the quantised dot products are exact in every tier),
+// the same freedom llama.cpp's own CPU variants take.
+//
+// The best tier this CPU runs is chosen when the package starts; the
+// environment variable TETHER_KERNELS names another ("scalar", "avx2",
+// …), and the build tag purego leaves the assembly out altogether.
+type tier struct {
+	name string
+	// usable reports whether this CPU runs the tier's instructions.
+	usable func() bool
+	// accel holds the tier's replacements, by weight type; a type
+	// without an entry keeps its scalar kernel.
+	accel map[Type]accel
+}
+
+// accel is a tier's replacement for part of one type's kernel; nil
+// fields keep the scalar functions.
+type accel struct {
+	dot  func(w []byte, v *Vector) float32
+	tile tileFunc
+}
+
+// tileFunc computes the products of rows weight rows (rowBytes apart from
+// w[0]) with every vector of vs: dst[c*ldd+r] = row r · vs[c]. It is the
+// micro-kernel of matrix-matrix products, where each weight row loaded
+// serves several activation rows.
+type tileFunc func(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector)
+
+var (
+	// scalarKernels are the portable kernels, as registered.
+	scalarKernels [numTypes]kernel
+	// tiers lists the tiers from the plainest to the fastest; scalar
+	// is first.
+	tiers  = []*tier{{name: "scalar", usable: func() bool { return true }}}
+	active *tier
+)
+
+// register installs t's scalar kernel; every type file calls it while the
+// package's variables are initialised, before any init function runs.
+func register(t Type, k *kernel) struct{} {
+	kernels[t] = k
+	return struct{}{}
+}
+
+// addTier appends a SIMD tier; architecture files call it during variable
+// initialisation, in order of preference.
+func addTier(t *tier) struct{} {
+	tiers = append(tiers, t)
+	return struct{}{}
+}
+
+func init() {
+	for t, k := range kernels {
+		if k != nil {
+			scalarKernels[t] = *k
+			// The table keeps its own copies, so that switching tiers
+			// never writes to memory a caller might be reading.
+			k := *k
+			kernels[t] = &k
+		}
+	}
+	name := os.Getenv("TETHER_KERNELS")
+	if err := SetKernelTier(name); err != nil {
+		fmt.Fprintf(os.Stderr, "tether: TETHER_KERNELS: %v; using %s\n", err, bestTier().name)
+		_ = SetKernelTier("")
+	}
+}
+
+// KernelTier names the tier in use.
+func KernelTier() string { return active.name }
+
+// KernelTiers names the tiers this CPU can run, plainest first.
+func KernelTiers() []string {
+	var names []string
+	for _, t := range tiers {
+		if t.usable() {
+			names = append(names, t.name)
+		}
+	}
+	return names
+}
+
+// SetKernelTier switches every kernel to the named tier; "" or "auto"
+// picks the fastest this CPU runs. A tier the CPU cannot run is an error,
+// never a crash. It must not run while products are being computed (it is
+// meant for start-up, tests and benchmarks); matrices made before the
+// switch use the new kernels too.
+func SetKernelTier(name string) error {
+	var t *tier
+	switch name {
+	case "", "auto":
+		t = bestTier()
+	default:
+		for _, c := range tiers {
+			if c.name == name {
+				t = c
+			}
+		}
+		if t == nil {
+			return fmt.Errorf("unknown kernel tier %q (this build has %s)", name, strings.Join(tierNames(), ", "))
+		}
+		if !t.usable() {
+			return fmt.Errorf("kernel tier %q needs CPU features this machine lacks (it runs %s)", name, strings.Join(KernelTiers(), ", "))
+		}
+	}
+	for typ := range kernels {
+		k := kernels[typ]
+		if k == nil {
+			continue
+		}
+		*k = scalarKernels[typ]
+		if a, ok := t.accel[Type(typ)]; ok {
+			if a.dot != nil {
+				k.dot = a.dot
+			}
+			k.tile = a.tile
+		}
+	}
+	active = t
+	return nil
+}
+
+func bestTier() *tier {
+	best := tiers[0]
+	for _, t := range tiers {
+		if t.usable() {
+			best = t
+		}
+	}
+	return best
+}
+
+func tierNames() []string {
+	var names []string
+	for _, t := range tiers {
+		names = append(names, t.name)
+	}
+	return names
+}
+
+// tileByDot is the tile of a type without a micro-kernel: one dot product
+// per pair, the weight rows kept in cache across the vectors.
+func tileByDot(dot func(w []byte, v *Vector) float32, dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	for c := range vs {
+		out := dst[c*ldd : c*ldd+rows]
+		for r := range out {
+			out[r] = dot(w[r*rowBytes:(r+1)*rowBytes], &vs[c])
+		}
+	}
+}
