@@ -12,10 +12,14 @@ import "golang.org/x/sys/cpu"
 var _ = addTier(&tier{
 	name:   "avx2",
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C },
-	accel: map[Type]accel{
-		Q8_0: {dot: dotQ8_0AVX2, tile: tileQ8_0AVX2},
-	},
+	accel:  avx2Kernels,
 })
+
+// avx2Kernels is filled by the files of the tier's kernels, one
+// setAccel per type.
+var avx2Kernels = map[Type]accel{}
+
+var _ = setAccel(avx2Kernels, Q8_0, accel{dot: dotQ8_0AVX2, tile: tileQ8_0AVX2})
 
 //go:noescape
 func dotQ8_0Q8_0AVX2(w *byte, q *int8, d *float32, nb int) float32

@@ -61,6 +61,13 @@ func addTier(t *tier) struct{} {
 	return struct{}{}
 }
 
+// setAccel adds a type's kernels to a tier's table during variable
+// initialisation.
+func setAccel(table map[Type]accel, t Type, a accel) struct{} {
+	table[t] = a
+	return struct{}{}
+}
+
 func init() {
 	for t, k := range kernels {
 		if k != nil {
