@@ -75,20 +75,24 @@ q8q8loop:
 	VZEROUPPER
 	RET
 
-// func tileQ8_0Q8_0AVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, nb int, out *[4]float32)
+// func tileQ8_0Q8_0AVX2(w *byte, rowBytes int, dw *float32, q0, q1 *int8, d0, d1 *float32, nb int, out *[4]float32)
 //
 // Two Q8_0 weight rows (w and w+rowBytes) times two Q8_0 activation rows:
-// out = [w0·a0, w0·a1, w1·a0, w1·a1]. Each block of weights and of
-// activations is loaded once for two products.
-TEXT ·tileQ8_0Q8_0AVX2(SB), NOSPLIT, $0-64
+// out = [w0·a0, w0·a1, w1·a0, w1·a1]. dw holds the two rows' block scales
+// already widened to float32 (row 0's nb, then row 1's), so the halves
+// are converted once per row rather than once per activation row. Each
+// block of weights and of activations is loaded once for two products.
+TEXT ·tileQ8_0Q8_0AVX2(SB), NOSPLIT, $0-72
 	MOVQ w+0(FP), SI
 	MOVQ rowBytes+8(FP), R8
 	ADDQ SI, R8
-	MOVQ q0+16(FP), DI
-	MOVQ q1+24(FP), R9
-	MOVQ d0+32(FP), DX
-	MOVQ d1+40(FP), R10
-	MOVQ nb+48(FP), CX
+	MOVQ dw+16(FP), BX
+	MOVQ nb+56(FP), CX
+	LEAQ (BX)(CX*4), R11
+	MOVQ q0+24(FP), DI
+	MOVQ q1+32(FP), R9
+	MOVQ d0+40(FP), DX
+	MOVQ d1+48(FP), R10
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -104,8 +108,7 @@ tq8loop:
 	// Row 0.
 	VMOVDQU      2(SI), Y8
 	VPSIGNB      Y8, Y8, Y9
-	F16X((SI), X10)
-	VBROADCASTSS X10, Y10
+	VBROADCASTSS (BX), Y10
 	IDOT(Y8, Y9, Y4, Y11)
 	VMULPS       Y6, Y10, Y12
 	VFMADD231PS  Y12, Y11, Y0
@@ -116,8 +119,7 @@ tq8loop:
 	// Row 1.
 	VMOVDQU      2(R8), Y8
 	VPSIGNB      Y8, Y8, Y9
-	F16X((R8), X10)
-	VBROADCASTSS X10, Y10
+	VBROADCASTSS (R11), Y10
 	IDOT(Y8, Y9, Y4, Y11)
 	VMULPS       Y6, Y10, Y12
 	VFMADD231PS  Y12, Y11, Y2
@@ -127,6 +129,8 @@ tq8loop:
 
 	ADDQ $34, SI
 	ADDQ $34, R8
+	ADDQ $4, BX
+	ADDQ $4, R11
 	ADDQ $32, DI
 	ADDQ $32, R9
 	ADDQ $4, DX
@@ -134,7 +138,7 @@ tq8loop:
 	DECQ CX
 	JNZ  tq8loop
 
-	MOVQ out+56(FP), DI
+	MOVQ out+64(FP), DI
 	HSUM
 	VMOVSS X0, (DI)
 	VMOVAPS Y1, Y0
@@ -146,5 +150,122 @@ tq8loop:
 	VMOVAPS Y3, Y0
 	HSUM
 	VMOVSS X0, 12(DI)
+	VZEROUPPER
+	RET
+
+// func tile4x2Q8_0Q8_0AVX2(w *byte, rowBytes int, dw *float32, q0, q1 *int8, d0, d1 *float32, nb int, out *[8]float32)
+//
+// Four Q8_0 weight rows (rowBytes apart from w) times two Q8_0 activation
+// rows: out[2r+c] = w_r·a_c. dw holds the rows' block scales widened to
+// float32, interleaved by block (dw[4b+r]). Per block the eight scale
+// products are formed with two multiplies and parked on the stack, so
+// each product then costs a broadcast load rather than an arithmetic
+// instruction; the accumulators get exactly the additions of
+// dotQ8_0Q8_0AVX2, so both kernels give the same bits.
+TEXT ·tile4x2Q8_0Q8_0AVX2(SB), NOSPLIT, $32-72
+	MOVQ w+0(FP), SI
+	MOVQ rowBytes+8(FP), R8
+	LEAQ (R8)(R8*2), R13
+	MOVQ dw+16(FP), BX
+	MOVQ q0+24(FP), DI
+	MOVQ q1+32(FP), R9
+	MOVQ d0+40(FP), DX
+	MOVQ d1+48(FP), R10
+	MOVQ nb+56(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	ONES16
+
+t42loop:
+	// Scale products: 0(SP) = dw[0:4]·da0, 16(SP) = dw[0:4]·da1.
+	VMOVUPS      (BX), X14
+	VBROADCASTSS (DX), X10
+	VMULPS       X14, X10, X10
+	VMOVUPS      X10, 0(SP)
+	VBROADCASTSS (R10), X11
+	VMULPS       X14, X11, X11
+	VMOVUPS      X11, 16(SP)
+	VMOVDQU      (DI), Y12
+	VMOVDQU      (R9), Y13
+
+	// Row 0.
+	VMOVDQU      2(SI), Y8
+	VPABSB       Y8, Y9
+	IDOT(Y8, Y9, Y12, Y10)
+	VBROADCASTSS 0(SP), Y11
+	VFMADD231PS  Y11, Y10, Y0
+	IDOT(Y8, Y9, Y13, Y10)
+	VBROADCASTSS 16(SP), Y11
+	VFMADD231PS  Y11, Y10, Y1
+
+	// Row 1.
+	VMOVDQU      2(SI)(R8*1), Y8
+	VPABSB       Y8, Y9
+	IDOT(Y8, Y9, Y12, Y10)
+	VBROADCASTSS 4(SP), Y11
+	VFMADD231PS  Y11, Y10, Y2
+	IDOT(Y8, Y9, Y13, Y10)
+	VBROADCASTSS 20(SP), Y11
+	VFMADD231PS  Y11, Y10, Y3
+
+	// Row 2.
+	VMOVDQU      2(SI)(R8*2), Y8
+	VPABSB       Y8, Y9
+	IDOT(Y8, Y9, Y12, Y10)
+	VBROADCASTSS 8(SP), Y11
+	VFMADD231PS  Y11, Y10, Y4
+	IDOT(Y8, Y9, Y13, Y10)
+	VBROADCASTSS 24(SP), Y11
+	VFMADD231PS  Y11, Y10, Y5
+
+	// Row 3.
+	VMOVDQU      2(SI)(R13*1), Y8
+	VPABSB       Y8, Y9
+	IDOT(Y8, Y9, Y12, Y10)
+	VBROADCASTSS 12(SP), Y11
+	VFMADD231PS  Y11, Y10, Y6
+	IDOT(Y8, Y9, Y13, Y10)
+	VBROADCASTSS 28(SP), Y11
+	VFMADD231PS  Y11, Y10, Y7
+
+	ADDQ $34, SI
+	ADDQ $16, BX
+	ADDQ $32, DI
+	ADDQ $32, R9
+	ADDQ $4, DX
+	ADDQ $4, R10
+	DECQ CX
+	JNZ  t42loop
+
+	MOVQ out+64(FP), DI
+	HSUM
+	VMOVSS X0, (DI)
+	VMOVAPS Y1, Y0
+	HSUM
+	VMOVSS X0, 4(DI)
+	VMOVAPS Y2, Y0
+	HSUM
+	VMOVSS X0, 8(DI)
+	VMOVAPS Y3, Y0
+	HSUM
+	VMOVSS X0, 12(DI)
+	VMOVAPS Y4, Y0
+	HSUM
+	VMOVSS X0, 16(DI)
+	VMOVAPS Y5, Y0
+	HSUM
+	VMOVSS X0, 20(DI)
+	VMOVAPS Y6, Y0
+	HSUM
+	VMOVSS X0, 24(DI)
+	VMOVAPS Y7, Y0
+	HSUM
+	VMOVSS X0, 28(DI)
 	VZEROUPPER
 	RET

@@ -49,7 +49,7 @@ func TestTiersAgree(t *testing.T) {
 			vt, _ := typ.VecDotType()
 			bs := typ.BlockSize()
 			for _, cols := range []int{bs, 3 * bs, 7 * bs, max(896, bs), 4864 / bs * bs} {
-				const rows, nv = 5, 7
+				const rows, nv = 7, 7
 				rb, _ := typ.RowBytes(cols)
 				w := make([]byte, rows*rb)
 				for r := range rows {
