@@ -79,7 +79,7 @@ func (m *Model) attentionBlock(ws *Workspace, L *Layer, l int, rows []row) {
 	if n == 1 && m.fused != nil {
 		// One hand-over to the pool, the input quantised once.
 		ws.dsts[0], ws.dsts[1], ws.dsts[2] = q, k, v
-		m.kernels.MatVecs(ws.dsts[:3], m.fused[l].qkv[:], xn)
+		m.pool.MatVecs(ws.dsts[:3], m.fused[l].qkv[:], xn)
 	} else {
 		linear(L.Q, q, xn, n)
 		linear(L.K, k, xn, n)
@@ -113,7 +113,7 @@ func (m *Model) attentionBlock(ws *Workspace, L *Layer, l int, rows []row) {
 
 	j := &ws.attention
 	*j = attentionJob{ws: ws, cfg: cfg, layer: l, rows: rows}
-	m.pool.run(n*cfg.Heads, j)
+	m.pool.Run(n*cfg.Heads, j)
 	j.rows = nil
 }
 
@@ -126,7 +126,7 @@ type attentionJob struct {
 	rows  []row
 }
 
-func (j *attentionJob) do(worker, item int) {
+func (j *attentionJob) Do(worker, item int) {
 	cfg := j.cfg
 	r := &j.rows[item/cfg.Heads]
 	h := item % cfg.Heads
@@ -180,7 +180,7 @@ func (m *Model) outputAndFFN(ws *Workspace, L *Layer, l, n int) {
 	gate, up := ws.gate[:n*cfg.FF], ws.up[:n*cfg.FF]
 	if n == 1 && m.fused != nil {
 		ws.dsts[0], ws.dsts[1] = gate, up
-		m.kernels.MatVecs(ws.dsts[:2], m.fused[l].gateUp[:], xn)
+		m.pool.MatVecs(ws.dsts[:2], m.fused[l].gateUp[:], xn)
 	} else {
 		linear(L.Gate, gate, xn, n)
 		linear(L.Up, up, xn, n)

@@ -31,12 +31,14 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 		pool.Close()
 		return nil, err
 	}
-	m, err := New(cfg, w, opts)
+	if err := cfg.Validate(); err == nil {
+		err = w.check(&cfg)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, fileError(f, err.Error(), nil)
 	}
-	m.kernels = pool
+	m := withPool(cfg, w, pool)
 	m.fuse()
 	return m, nil
 }

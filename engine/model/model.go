@@ -10,8 +10,8 @@ import (
 
 // Options tune how a model runs; the zero value is good.
 type Options struct {
-	// Threads is how many goroutines share attention work; 0 means
-	// GOMAXPROCS. The weight kernels have their own parallelism.
+	// Threads is how many goroutines run a forward pass (weight
+	// products and attention, on one pool); 0 means GOMAXPROCS.
 	Threads int
 }
 
@@ -22,12 +22,13 @@ type Model struct {
 	cfg  Config
 	w    Weights
 	rope *rotary
-	pool *pool
-	// kernels runs the weight products of a model from Load; fused lists,
-	// per layer, the quant matrices that share an input, for decoding
-	// them in one hand-over (nil when the weights are not quant's).
-	kernels *quant.Pool
-	fused   []fusedLayer
+	// pool runs the model's parallel work: attention, and the weight
+	// products of a model from Load, whose matrices are bound to it.
+	pool *quant.Pool
+	// fused lists, per layer, the quant matrices that share an input,
+	// for decoding them in one hand-over (nil when the weights are not
+	// quant's).
+	fused []fusedLayer
 }
 
 type fusedLayer struct {
@@ -64,7 +65,11 @@ func New(cfg Config, w Weights, opts Options) (*Model, error) {
 	if err := w.check(&cfg); err != nil {
 		return nil, err
 	}
-	return &Model{cfg: cfg, w: w, rope: newRotary(cfg.Rope), pool: newPool(opts.Threads)}, nil
+	return withPool(cfg, w, quant.NewPool(opts.Threads)), nil
+}
+
+func withPool(cfg Config, w Weights, pool *quant.Pool) *Model {
+	return &Model{cfg: cfg, w: w, rope: newRotary(cfg.Rope), pool: pool}
 }
 
 // Config returns the model's hyperparameters.
@@ -74,10 +79,7 @@ func (m *Model) Config() Config { return m.cfg }
 // on one goroutine. Closing does not close the file a model was loaded
 // from.
 func (m *Model) Close() {
-	m.pool.close()
-	if m.kernels != nil {
-		m.kernels.Close()
-	}
+	m.pool.Close()
 }
 
 // Eval runs tokens through the model as the next tokens of the sequence

@@ -54,7 +54,7 @@ func (m *Model) NewWorkspace(batch int) (*Workspace, error) {
 		angles: make([]float32, batch*c.Rope.Dims),
 		logits: make([]float32, c.Vocab),
 		rows:   make([]row, batch),
-		heads:  make([]headScratch, m.pool.workers),
+		heads:  make([]headScratch, m.pool.Threads()),
 	}
 	for i := range ws.heads {
 		ws.heads[i] = headScratch{q: make([]float32, c.HeadDimK), acc: make([]float32, c.HeadDimV)}

@@ -122,7 +122,7 @@ type matVecJob struct {
 	v   *Vector
 }
 
-func (j *matVecJob) run(lo, hi int) {
+func (j *matVecJob) run(_, lo, hi int) {
 	m, dot := j.m, j.m.k.dot
 	dst := j.dst[lo:hi]
 	for r := range dst {
@@ -151,7 +151,8 @@ func (m *Matrix) MatMul(dst, x []float32, n int) {
 	p.dispatch(n, max(1, 8192/max(m.cols, 1)), &p.jobQ)
 	p.jobQ = quantizeJob{}
 	p.jobMM = matMulJob{m: m, dst: dst, vecs: vecs}
-	p.dispatch(m.rows, max(p.grainFor(m.rows, m.rowBytes*n), matMulTile), &p.jobMM)
+	grain := max(p.grainFor(m.rows, m.rowBytes*n), matMulTile)
+	p.dispatch(m.rows, (grain+matMulTile-1)/matMulTile*matMulTile, &p.jobMM)
 	p.jobMM = matMulJob{}
 }
 
@@ -169,7 +170,7 @@ type matMulJob struct {
 	vecs []Vector
 }
 
-func (j *matMulJob) run(lo, hi int) {
+func (j *matMulJob) run(_, lo, hi int) {
 	m := j.m
 	for t := lo; t < hi; t += matMulTile {
 		rows := min(matMulTile, hi-t)

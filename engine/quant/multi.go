@@ -54,7 +54,7 @@ type multiJob struct {
 }
 
 // run computes the rows [lo, hi) of the matrices stacked in order.
-func (j *multiJob) run(lo, hi int) {
+func (j *multiJob) run(_, lo, hi int) {
 	base := 0
 	for i, m := range j.ms {
 		end := base + m.rows

@@ -6,24 +6,36 @@ import (
 	"sync/atomic"
 )
 
-// Pool runs the products of matrices on a fixed set of goroutines: the
-// caller plus Threads()-1 helpers that live as long as the pool. Handing
-// work over costs one channel send per helper and allocates nothing; the
-// rows are split into chunks that the goroutines take in turn, so a slow
-// core does not hold the others back. One product runs at a time: a Pool
-// is safe for concurrent use, and concurrent calls queue.
+// Pool is the engine's one set of worker goroutines: the caller plus
+// Threads()-1 helpers that live as long as the pool. It runs the
+// products of matrices and, through [Pool.Run], any other parallel work
+// of a forward pass (attention), so that a model has exactly as many
+// busy goroutines as threads.
+//
+// Work is handed over without allocation. Between hand-overs a helper
+// spins for a short while (a forward pass hands over work every few tens
+// of microseconds) and then parks on a channel, so an idle pool costs
+// nothing. Items are split into chunks that the goroutines take in turn,
+// so a slow core does not hold the others back. One piece of work runs
+// at a time: a Pool is safe for concurrent use, and concurrent calls
+// queue.
 type Pool struct {
 	mu      sync.Mutex
 	threads int
-	wake    []chan struct{}
-	done    sync.WaitGroup
+	helpers []*helper
 	closed  bool
 
-	// The running job, set under mu before the helpers wake.
-	job   task
-	n     int
-	grain int
-	next  atomic.Int64
+	// The running work, published to the helpers by gen.
+	job     task
+	n       int
+	grain   int
+	next    atomic.Int64
+	gen     atomic.Uint64
+	pending atomic.Int32 // helpers still working on the current gen
+	// waiting is set while the dispatching goroutine is parked on done,
+	// waiting for the last helper.
+	waiting atomic.Bool
+	done    chan struct{}
 
 	// Scratch reused by every call, so products stop allocating once
 	// they have seen their sizes.
@@ -31,14 +43,30 @@ type Pool struct {
 	jobMV matVecJob
 	jobMM matMulJob
 	jobQ  quantizeJob
-	// jobMulti is MatVecs' job.
+	// jobMulti is MatVecs' job; jobRun is Run's.
 	jobMulti multiJob
+	jobRun   runJob
 }
 
-// task is work over items [0, n) split into ranges.
+// task is work over items [0, n) split into ranges; worker numbers the
+// goroutine, from 0 (the caller) to Threads()-1.
 type task interface {
-	run(lo, hi int)
+	run(worker, lo, hi int)
 }
+
+// helper is one helper goroutine's parking place.
+type helper struct {
+	wake   chan struct{}
+	parked atomic.Bool
+}
+
+// spinRounds is how many times an idle helper checks for new work, and
+// the dispatcher for the helpers' end, before parking: a few
+// microseconds, enough to span the gap between the products of a forward
+// pass. Spinning longer costs more than it saves once the machine has
+// other work: a spinning thread takes the core from the one that would
+// finish the job.
+const spinRounds = 64
 
 // NewPool starts a pool of threads goroutines in all (the caller counts
 // as one); threads <= 0 means GOMAXPROCS.
@@ -46,11 +74,11 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads}
-	for range threads - 1 {
-		ch := make(chan struct{}, 1)
-		p.wake = append(p.wake, ch)
-		go p.helper(ch)
+	p := &Pool{threads: threads, done: make(chan struct{}, 1)}
+	for w := 1; w < threads; w++ {
+		h := &helper{wake: make(chan struct{}, 1)}
+		p.helpers = append(p.helpers, h)
+		go p.loop(h, w)
 	}
 	return p
 }
@@ -61,10 +89,10 @@ var sharedPool = sync.OnceValue(func() *Pool { return NewPool(0) })
 // goroutines, never closed.
 func SharedPool() *Pool { return sharedPool() }
 
-// Threads is the number of goroutines products run on.
+// Threads is the number of goroutines work runs on.
 func (p *Pool) Threads() int { return p.threads }
 
-// Close stops the helpers; later products run on the caller alone.
+// Close stops the helpers; later work runs on the caller alone.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -72,48 +100,105 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	for _, ch := range p.wake {
-		close(ch)
-	}
-	p.wake = nil
-}
-
-func (p *Pool) helper(wake chan struct{}) {
-	for range wake {
-		p.work()
-		p.done.Done()
+	p.gen.Add(1) // a spinning helper sees the change, finds no job and parks
+	for _, h := range p.helpers {
+		close(h.wake)
 	}
 }
 
-func (p *Pool) work() {
+// loop is a helper's life: wait for a new generation of work, take
+// chunks until none are left, report, repeat.
+func (p *Pool) loop(h *helper, worker int) {
+	// Generation 0 is the pool's start: work published before this
+	// goroutine first runs is generation 1, which it must not miss.
+	var seen uint64
+	for {
+		g, ok := p.await(h, seen)
+		if !ok {
+			return
+		}
+		seen = g
+		if j := p.job; j != nil {
+			p.work(j, worker)
+		}
+		if p.pending.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
+			p.done <- struct{}{}
+		}
+	}
+}
+
+// await returns the generation after seen once it is published; false
+// means the pool was closed.
+func (p *Pool) await(h *helper, seen uint64) (uint64, bool) {
+	for range spinRounds {
+		if g := p.gen.Load(); g != seen {
+			return g, true
+		}
+		runtime.Gosched()
+	}
+	h.parked.Store(true)
+	// Work published between the last check and parking would find
+	// parked false and send no wake-up: look once more.
+	if g := p.gen.Load(); g != seen && h.parked.CompareAndSwap(true, false) {
+		return g, true
+	}
+	if _, ok := <-h.wake; !ok {
+		return 0, false
+	}
+	return p.gen.Load(), true
+}
+
+func (p *Pool) work(j task, worker int) {
 	for {
 		lo := int(p.next.Add(1)-1) * p.grain
 		if lo >= p.n {
 			return
 		}
-		p.job.run(lo, min(lo+p.grain, p.n))
+		j.run(worker, lo, min(lo+p.grain, p.n))
 	}
 }
 
 // dispatch runs t over [0, n) in chunks of grain items; p.mu is held.
+// Every helper joins each dispatch (taking no chunk if none is left), so
+// the generation count and the pending count stay in step.
 func (p *Pool) dispatch(n, grain int, t task) {
 	grain = max(grain, 1)
-	helpers := min(len(p.wake), (n+grain-1)/grain-1)
-	if helpers <= 0 {
+	if p.closed || len(p.helpers) == 0 || n <= grain {
 		if n > 0 {
-			t.run(0, n)
+			t.run(0, 0, n)
 		}
 		return
 	}
 	p.job, p.n, p.grain = t, n, grain
 	p.next.Store(0)
-	p.done.Add(helpers)
-	for _, ch := range p.wake[:helpers] {
-		ch <- struct{}{}
+	p.pending.Store(int32(len(p.helpers)))
+	p.gen.Add(1)
+	for _, h := range p.helpers {
+		if h.parked.CompareAndSwap(true, false) {
+			h.wake <- struct{}{}
+		}
 	}
-	p.work()
-	p.done.Wait()
+	p.work(t, 0)
+	p.awaitHelpers()
 	p.job = nil
+}
+
+// awaitHelpers returns once every helper has finished the current
+// generation: it spins briefly, then parks until the last one reports.
+func (p *Pool) awaitHelpers() {
+	for range spinRounds {
+		if p.pending.Load() == 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+	p.waiting.Store(true)
+	// The last helper may have finished before waiting was set, and so
+	// sent nothing.
+	if p.pending.Load() == 0 && p.waiting.CompareAndSwap(true, false) {
+		return
+	}
+	<-p.done
 }
 
 // grainFor picks a chunk of rows: about four chunks per goroutine, and
@@ -131,6 +216,33 @@ func (p *Pool) vectors(n int) []Vector {
 	return p.vecs[:n]
 }
 
+// Job is parallel work over numbered items, run by [Pool.Run].
+type Job interface {
+	// Do processes one item. Items of one Run may be processed on
+	// several goroutines at once; worker, from 0 to Threads()-1, is
+	// distinct among those running at the same moment, so it can index
+	// per-goroutine scratch memory.
+	Do(worker, item int)
+}
+
+// Run calls j.Do for every item in [0, n) on the pool's goroutines and
+// returns when all are done. It does not allocate.
+func (p *Pool) Run(n int, j Job) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.jobRun.j = j
+	p.dispatch(n, 1, &p.jobRun)
+	p.jobRun.j = nil
+}
+
+type runJob struct{ j Job }
+
+func (r *runJob) run(worker, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		r.j.Do(worker, i)
+	}
+}
+
 // quantizeJob converts activation rows in parallel.
 type quantizeJob struct {
 	typ  Type
@@ -139,7 +251,7 @@ type quantizeJob struct {
 	vecs []Vector
 }
 
-func (j *quantizeJob) run(lo, hi int) {
+func (j *quantizeJob) run(_, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		// Cannot fail: the matrix checked that cols fits the type.
 		_ = j.vecs[r].Quantize(j.typ, j.x[r*j.cols:(r+1)*j.cols])
