@@ -55,3 +55,49 @@ func TestKernelCPUTime(t *testing.T) {
 		t.Logf("%-5s %.3f ns/element  %.2f GB/s of weights", typ, per, float64(rb)/float64(n)/per)
 	}
 }
+
+// TestTileCPUTime reports, for each type with a micro-kernel in the
+// active tier, the median CPU time per multiply-add of a tile (16 weight
+// rows by 8 activation rows) through the micro-kernel and through one dot
+// product per pair. Set TETHER_KERNEL_TIMES=1 to run it.
+func TestTileCPUTime(t *testing.T) {
+	if os.Getenv("TETHER_KERNEL_TIMES") == "" {
+		t.Skip("set TETHER_KERNEL_TIMES=1")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	const n, rows, nv = 4864, 16, 8
+	for _, typ := range testTypes {
+		k := kernels[typ]
+		if k.tile == nil {
+			continue
+		}
+		rng := rand.New(rand.NewPCG(1, 1))
+		rb, _ := typ.RowBytes(n)
+		w := make([]byte, rows*rb)
+		for r := 0; r < rows; r++ {
+			Quantize(typ, w[r*rb:(r+1)*rb], gaussRow(rng, n, 0.05))
+		}
+		vt, _ := typ.VecDotType()
+		vs := make([]Vector, nv)
+		for i := range vs {
+			vs[i].Quantize(vt, gaussRow(rng, n, 1))
+		}
+		dst := make([]float32, rows*nv)
+		median := func(f func()) float64 {
+			var times []time.Duration
+			for rep := 0; rep < 9; rep++ {
+				start := threadCPU()
+				for i := 0; i < 10; i++ {
+					f()
+				}
+				times = append(times, threadCPU()-start)
+			}
+			slices.Sort(times)
+			return float64(times[len(times)/2].Nanoseconds()) / (10 * rows * nv * n)
+		}
+		tile := median(func() { k.tile(dst, rows, w, rb, rows, vs) })
+		dots := median(func() { tileByDot(k.dot, dst, rows, w, rb, rows, vs) })
+		t.Logf("%-5s tile %.4f ns/element, dot per pair %.4f ns/element (×%.2f)", typ, tile, dots, dots/tile)
+	}
+}

@@ -48,7 +48,14 @@ func TestTiersAgree(t *testing.T) {
 		for _, typ := range testTypes {
 			vt, _ := typ.VecDotType()
 			bs := typ.BlockSize()
-			for _, cols := range []int{bs, 3 * bs, 7 * bs, max(896, bs), 4864 / bs * bs} {
+			lengths := []int{bs, 3 * bs, 7 * bs, max(896/bs*bs, bs), 4864 / bs * bs}
+			if bs == 1 {
+				// Float rows of any length: 45 and 1001 reach the
+				// kernels' 8-element chunks and single elements after
+				// their 32-element steps.
+				lengths = append(lengths, 45, 1001)
+			}
+			for _, cols := range lengths {
 				const rows, nv = 7, 7
 				rb, _ := typ.RowBytes(cols)
 				w := make([]byte, rows*rb)
@@ -84,6 +91,12 @@ func TestTiersAgree(t *testing.T) {
 					})
 					for c := range nv {
 						for r := range rows {
+							// The tile must repeat the dot's additions:
+							// a matrix gives the same products one
+							// activation row at a time as many at once.
+							if i := c*rows + r; math.Float32bits(gotTile[i]) != math.Float32bits(got[i]) {
+								t.Errorf("tile(row %d, vector %d) = %g, dot %g: not bit-identical", r, c, gotTile[i], got[i])
+							}
 							mag := dotScale(typ, w[r*rb:(r+1)*rb], &vs[c])
 							i := c*rows + r
 							for what, g := range map[string]float32{"dot": got[i], "tile": gotTile[i]} {
