@@ -6,9 +6,10 @@ import "golang.org/x/sys/cpu"
 
 // The AVX2 tier: AVX2, FMA and F16C, which every x86-64 CPU since 2013
 // (Haswell, and AMD's from Excavator and Zen) has. Its kernels follow
-// llama.cpp's AVX2 ones: the sign trick (|w| × sign(w)·a through
-// VPMADDUBSW, then VPMADDWD) for the integer products, FMA for the
-// block scales.
+// llama.cpp's AVX2 ones: VPMADDUBSW then VPMADDWD for the integer
+// products (with the sign trick, |w| × sign(w)·a, for signed weights such
+// as Q8_0's; the K-quants' unsigned weights go in as they are, see
+// avx2_kquant_amd64.go), FMA for the block scales.
 var _ = addTier(&tier{
 	name:   "avx2",
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C },
