@@ -227,3 +227,20 @@ func TestKernelsEmptyAndTiny(t *testing.T) {
 		}
 	}
 }
+
+func TestSiluMulAsm(t *testing.T) {
+	needAsm(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 7, 8, 9, 255, 256, 257, 4864} {
+		gate, up := gaussF32(r, n, 4), gaussF32(r, n, 1)
+		gate[0] = float32(math.Inf(-1))
+		got, want := append([]float32(nil), gate...), append([]float32(nil), gate...)
+		siluMul(true, got, up)
+		siluMul(false, want, up)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("n %d, [%d]: silu(%v)·%v = %v, want %v", n, i, gate[i], up[i], got[i], want[i])
+			}
+		}
+	}
+}

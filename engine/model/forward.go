@@ -161,9 +161,7 @@ func (m *Model) outputAndFFN(ws *Workspace, L *Layer, l, n int) {
 		linear(L.Gate, gate, xn, n)
 		linear(L.Up, up, xn, n)
 	}
-	for i, g := range gate {
-		gate[i] = silu(g) * up[i]
-	}
+	siluMul(ws.fast, gate, up)
 	linear(L.Down, xn, gate, n)
 	for i := range x {
 		x[i] += xn[i]
