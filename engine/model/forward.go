@@ -20,6 +20,7 @@ func (m *Model) forward(ctx context.Context, ws *Workspace, rows []row, logits [
 		m.rope.angles(ws.angles[i*D:(i+1)*D], r.pos)
 	}
 	markAttentionPaths(rows)
+	ws.fast = fastKernels()
 
 	last := cfg.Layers - 1
 	for l := range cfg.Layers {
@@ -112,34 +113,9 @@ func (m *Model) attentionBlock(ws *Workspace, L *Layer, l int, rows []row) {
 	}
 
 	j := &ws.attention
-	*j = attentionJob{ws: ws, cfg: cfg, layer: l, rows: rows}
-	m.pool.Run(n*cfg.Heads, j)
-	j.rows = nil
-}
-
-// attentionJob is one layer's attention; item i is head i%Heads of row
-// i/Heads.
-type attentionJob struct {
-	ws    *Workspace
-	cfg   *Config
-	layer int
-	rows  []row
-}
-
-func (j *attentionJob) Do(worker, item int) {
-	cfg := j.cfg
-	r := &j.rows[item/cfg.Heads]
-	h := item % cfg.Heads
-	kvh := h / (cfg.Heads / cfg.KVHeads)
-	i := item / cfg.Heads
-	q := j.ws.q[i*cfg.QDim()+h*cfg.HeadDimK : i*cfg.QDim()+(h+1)*cfg.HeadDimK]
-	out := j.ws.attn[i*cfg.AttnDim()+h*cfg.HeadDimV : i*cfg.AttnDim()+(h+1)*cfg.HeadDimV]
-	s := &j.ws.heads[worker]
-	if r.f32 {
-		r.cache.attendF32(out, j.layer, kvh, r.pos+1, q, cfg.AttnScale, s)
-	} else {
-		r.cache.attendOnlineF16(out, j.layer, kvh, r.pos+1, q, cfg.AttnScale, s)
-	}
+	*j = attentionJob{ws: ws, cfg: cfg, layer: l, rows: rows, items: ws.planAttention(rows), fast: ws.fast}
+	m.pool.Run(len(j.items), j)
+	j.rows, j.items = nil, nil
 }
 
 // keepLogitRows moves the residual and attention rows of the rows whose
@@ -185,9 +161,7 @@ func (m *Model) outputAndFFN(ws *Workspace, L *Layer, l, n int) {
 		linear(L.Gate, gate, xn, n)
 		linear(L.Up, up, xn, n)
 	}
-	for i, g := range gate {
-		gate[i] = silu(g) * up[i]
-	}
+	siluMul(ws.fast, gate, up)
 	linear(L.Down, xn, gate, n)
 	for i := range x {
 		x[i] += xn[i]

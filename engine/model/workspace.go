@@ -17,7 +17,9 @@ type Workspace struct {
 	logits      []float32 // Vocab: Eval's result
 	rows        []row
 	heads       []headScratch // one per worker
+	items       []attnItem    // batch×KVHeads: attention's work items
 	attention   attentionJob
+	fast        bool // this pass uses the assembly kernels
 	scoresAlloc int
 	dsts        [3][]float32 // outputs of a fused product
 }
@@ -55,9 +57,10 @@ func (m *Model) NewWorkspace(batch int) (*Workspace, error) {
 		logits: make([]float32, c.Vocab),
 		rows:   make([]row, batch),
 		heads:  make([]headScratch, m.pool.Threads()),
+		items:  make([]attnItem, 0, batch*c.KVHeads),
 	}
 	for i := range ws.heads {
-		ws.heads[i] = headScratch{q: make([]float32, c.HeadDimK), acc: make([]float32, c.HeadDimV)}
+		ws.heads[i] = newHeadScratch(c)
 	}
 	return ws, nil
 }
@@ -65,14 +68,15 @@ func (m *Model) NewWorkspace(batch int) (*Workspace, error) {
 // Batch is the most tokens one pass takes.
 func (ws *Workspace) Batch() int { return ws.batch }
 
-// fitCache makes sure the attention scores fit a cache of capacity
-// tokens; it allocates only for a larger cache than any seen before.
+// fitCache makes sure the attention scores (a block of query rows ×
+// positions) fit a cache of capacity tokens; it allocates only for a
+// larger cache than any seen before.
 func (ws *Workspace) fitCache(capacity int) {
 	if capacity <= ws.scoresAlloc {
 		return
 	}
 	for i := range ws.heads {
-		ws.heads[i].scores = make([]float32, capacity)
+		ws.heads[i].scores = make([]float32, len(ws.heads[i].m)*capacity)
 	}
 	ws.scoresAlloc = capacity
 }
