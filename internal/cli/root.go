@@ -70,5 +70,6 @@ talks to it, and shuts it down so that nothing is ever orphaned.`,
 	root.AddCommand(newRunCommand(s))
 	root.AddCommand(newDemoCommand(s))
 	root.AddCommand(newModelCommand(s))
+	root.AddCommand(newBenchCommand(s))
 	return root
 }

@@ -1,18 +1,26 @@
 // Measures llama.cpp (through node-llama-cpp, CPU only) on GGUF files the
 // way llama-bench does: prompt processing of pp tokens in one batch, then
 // decoding tg tokens one at a time, each timed from outside the engine.
+// `tether bench` (internal/bench) runs it with one job per process, so
+// that each file's peak memory is its own.
 //
 // usage: node bench.mjs request.json > response.json
 //
 // request: {"threads": 2, "jobs": [{"path": "x.gguf", "context": 4096,
-//           "pp": 512, "tg": 128, "repeat": 2, "ttft": 4000}]}
+//           "pp": 512, "tg": 128, "repeat": 2, "ttft": 4000, "vocab": 151936}]}
 // response: {"version": "...", "jobs": [{"error": "...", "pp_ms": [..], "tg_ms": [..],
-//           "ttft_ms": ms, "rss_bytes": n}]}
+//           "ttft_ms": ms, "rss_bytes": n, "max_rss_bytes": n}]}
 //
 // Tokens are drawn from a fixed pseudo-random sequence below the
-// vocabulary size so both engines see the same prompt length. Each pp run
-// starts from an empty sequence; each tg run decodes after a 1-token
-// prompt. rss_bytes is the process's resident set after the runs.
+// vocabulary size (the job's vocab, default 30000) so both engines see
+// the same prompts; internal/bench.Tokens computes the same sequence.
+// Each pp run starts from an empty sequence; each tg run decodes after a
+// 1-token prompt, sampling greedily after every token; ttft (0 or absent:
+// skipped) is one prompt of that many tokens and the first sampled token.
+// rss_bytes is the process's resident set after the runs, max_rss_bytes
+// its peak so far: VmHWM from /proc/self/status where there is one (the
+// peak of node's own address space; getrusage's maxRSS can include the
+// parent's peak, inherited across fork and exec), else maxRSS.
 import fs from "node:fs";
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
@@ -30,6 +38,14 @@ function tokens(n, vocab) {
     return out;
 }
 
+function peakRSS() {
+    try {
+        const m = /^VmHWM:\s*(\d+) kB$/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+        if (m) return Number(m[1]) * 1024;
+    } catch {}
+    return process.resourceUsage().maxRSS * 1024;
+}
+
 function progress(msg) {
     process.stderr.write(msg + "\n");
 }
@@ -37,7 +53,7 @@ function progress(msg) {
 async function runJob(job) {
     const model = await llama.loadModel({modelPath: job.path, useMmap: true});
     try {
-        const vocab = model.tokens.vocabularySize ?? 30000;
+        const vocab = job.vocab ?? 30000;
         const pp = job.pp ?? 512, tg = job.tg ?? 128, repeat = job.repeat ?? 1;
         const contextSize = job.context ?? Math.max(pp, tg) + 16;
         const context = await model.createContext({
@@ -81,6 +97,7 @@ async function runJob(job) {
             await context.dispose();
         }
         out.rss_bytes = process.memoryUsage().rss;
+        out.max_rss_bytes = peakRSS();
         return out;
     } finally {
         await model.dispose();
