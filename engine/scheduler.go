@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tetherllm/tether/engine/model"
 	"github.com/tetherllm/tether/engine/sample"
@@ -89,6 +90,14 @@ type generation struct {
 	stop        *sample.StopMatcher
 	dec         *tokenizer.StreamDecoder
 	out         outbox
+	// text is the generation's released text, append-only: each
+	// token's Text is a view of the bytes it added, so releasing text
+	// allocates nothing but the buffer's growth. Bytes once handed out
+	// are never written again, and a grown buffer leaves the old one to
+	// the strings that still point into it.
+	text []byte
+	// piece is scratch for the text a token completes.
+	piece []byte
 
 	slot      *slot
 	done      int   // prompt tokens in the cache
@@ -327,8 +336,11 @@ func (s *scheduler) next(g *generation, logits []float32) {
 		s.finish(g, StopEOG)
 		return
 	}
-	text, stopped := g.stop.Push(g.dec.Add(tok))
-	g.out.push(Token{ID: tok, Text: text}, nil, false)
+	g.piece = g.dec.AppendAdd(g.piece[:0], tok)
+	start := len(g.text)
+	var stopped bool
+	g.text, stopped = g.stop.AppendPush(g.text, g.piece)
+	g.out.push(Token{ID: tok, Text: g.textSince(start)}, nil, false)
 	switch {
 	case stopped:
 		s.finish(g, StopString)
@@ -337,6 +349,15 @@ func (s *scheduler) next(g *generation, logits []float32) {
 	default:
 		g.pending = tok
 	}
+}
+
+// textSince is the released text from byte start on, as a string that
+// shares g.text's memory (see generation.text).
+func (g *generation) textSince(start int) string {
+	if start == len(g.text) {
+		return ""
+	}
+	return unsafe.String(&g.text[start], len(g.text)-start)
 }
 
 // finish ends g normally, releasing the text held back.

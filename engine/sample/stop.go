@@ -1,7 +1,7 @@
 package sample
 
 import (
-	"strings"
+	"bytes"
 	"unicode/utf8"
 )
 
@@ -10,9 +10,12 @@ import (
 // of a stop string or of an incomplete UTF-8 sequence; the stop string
 // itself, and anything after it, is never released.
 type StopMatcher struct {
-	stops   []string
-	pending []byte
-	stopped bool
+	stops []string
+	// stopBytes holds the same strings, for searching pending without
+	// converting it.
+	stopBytes [][]byte
+	pending   []byte
+	stopped   bool
 }
 
 // NewStopMatcher returns a matcher for stops; empty strings are ignored.
@@ -21,6 +24,7 @@ func NewStopMatcher(stops []string) *StopMatcher {
 	for _, s := range stops {
 		if s != "" {
 			m.stops = append(m.stops, s)
+			m.stopBytes = append(m.stopBytes, []byte(s))
 		}
 	}
 	return m
@@ -30,21 +34,29 @@ func NewStopMatcher(stops []string) *StopMatcher {
 // safe to show now and whether a stop string has been completed; once it
 // has, the matcher releases nothing more.
 func (m *StopMatcher) Push(piece string) (emit string, stopped bool) {
+	out, stopped := m.AppendPush(nil, []byte(piece))
+	return string(out), stopped
+}
+
+// AppendPush is Push appending the released text to dst, for callers
+// that reuse a buffer: it allocates only when dst or the matcher's own
+// buffer must grow.
+func (m *StopMatcher) AppendPush(dst, piece []byte) ([]byte, bool) {
 	if m.stopped {
-		return "", true
+		return dst, true
 	}
 	m.pending = append(m.pending, piece...)
 	if at, ok := m.earliestStop(); ok {
-		emit = string(m.pending[:at])
+		dst = append(dst, m.pending[:at]...)
 		m.pending = m.pending[:0]
 		m.stopped = true
-		return emit, true
+		return dst, true
 	}
 	keep := max(m.partialStopSuffix(), incompleteUTF8Suffix(m.pending))
 	n := len(m.pending) - keep
-	emit = string(m.pending[:n])
+	dst = append(dst, m.pending[:n]...)
 	m.pending = append(m.pending[:0], m.pending[n:]...)
-	return emit, false
+	return dst, false
 }
 
 // Flush releases whatever is held back, at the end of generation.
@@ -63,9 +75,8 @@ func (m *StopMatcher) Stopped() bool { return m.stopped }
 // earliestStop returns where the first stop string in pending begins.
 func (m *StopMatcher) earliestStop() (int, bool) {
 	best := -1
-	text := string(m.pending)
-	for _, s := range m.stops {
-		if i := strings.Index(text, s); i >= 0 && (best < 0 || i < best) {
+	for _, s := range m.stopBytes {
+		if i := bytes.Index(m.pending, s); i >= 0 && (best < 0 || i < best) {
 			best = i
 		}
 	}

@@ -220,11 +220,17 @@ func (t *Tokenizer) NewStreamDecoder(special bool) *StreamDecoder {
 
 // Add appends one token and returns the text that became complete.
 func (d *StreamDecoder) Add(id int32) string {
+	return string(d.AppendAdd(nil, id))
+}
+
+// AppendAdd is Add appending the completed text to dst, for callers that
+// reuse a buffer: it allocates only when dst must grow.
+func (d *StreamDecoder) AppendAdd(dst []byte, id int32) []byte {
 	d.pending = append(d.pending, d.t.Piece(id, d.special)...)
 	cut := len(d.pending) - incompleteTail(d.pending)
-	out := validUTF8(d.pending[:cut])
+	dst = appendValidUTF8(dst, d.pending[:cut])
 	d.pending = append(d.pending[:0], d.pending[cut:]...)
-	return out
+	return dst
 }
 
 // Flush returns whatever is held back, ending the stream's pending character.
@@ -257,15 +263,23 @@ func validUTF8(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	var sb strings.Builder
+	return string(appendValidUTF8(nil, b))
+}
+
+// appendValidUTF8 appends b to dst with each invalid byte replaced by
+// U+FFFD.
+func appendValidUTF8(dst, b []byte) []byte {
+	if utf8.Valid(b) {
+		return append(dst, b...)
+	}
 	for len(b) > 0 {
 		r, n := utf8.DecodeRune(b)
 		if r == utf8.RuneError && n == 1 {
-			sb.WriteRune(utf8.RuneError)
+			dst = utf8.AppendRune(dst, utf8.RuneError)
 		} else {
-			sb.Write(b[:n])
+			dst = append(dst, b[:n]...)
 		}
 		b = b[n:]
 	}
-	return sb.String()
+	return dst
 }
