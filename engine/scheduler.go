@@ -15,9 +15,10 @@ import (
 
 // The scheduler is one goroutine that owns the model's workspace and the
 // slots. Generations wait in a FIFO queue for a free slot. Each round it
-// evaluates, in one batched pass, the next token of every slot that is
-// decoding, then one prompt chunk (Options.Batch tokens) of the
-// longest-waiting slot that is still reading its prompt. So decoding
+// evaluates, in one forward pass, the next token of every slot that is
+// decoding together with one prompt chunk (Options.Batch tokens) of the
+// longest-waiting slot that is still reading its prompt, so the weights
+// are read once for both. So decoding
 // sequences advance together, a long prompt cannot starve them for more
 // than one chunk at a time, and a sequence's arithmetic does not depend
 // on what else is running.
@@ -30,8 +31,11 @@ type scheduler struct {
 	batch int
 
 	slots  []*slot
-	logits []float32 // Parallel × vocab, for batched decoding
-	clock  uint64    // orders slot use, for choosing which cache to reuse
+	logits []float32 // (Parallel + 1) × vocab: a round's logits
+	// decoding and steps are scratch for building a round.
+	decoding []*generation
+	steps    []model.Step
+	clock    uint64 // orders slot use, for choosing which cache to reuse
 
 	// root ends when the engine closes; it cancels every generation's
 	// context, so that a long prompt stops between layers.
@@ -49,6 +53,7 @@ type scheduler struct {
 // slot is one sequence's place: a KV cache and the tokens in it.
 type slot struct {
 	cache    *model.Cache
+	pending  [1]int32 // the token a step evaluates
 	tokens   []int32
 	gen      *generation
 	lastUsed uint64
@@ -58,13 +63,14 @@ func newScheduler(e *Engine) (*scheduler, error) {
 	cfg := e.model.Config()
 	s := &scheduler{
 		e: e, m: e.model, tok: e.tok, vocab: cfg.Vocab, batch: e.opts.Batch,
-		logits:  make([]float32, e.opts.Parallel*cfg.Vocab),
+		logits:  make([]float32, (e.opts.Parallel+1)*cfg.Vocab),
 		wake:    make(chan struct{}, 1),
 		stopped: make(chan struct{}),
 	}
 	s.root, s.closeFn = context.WithCancel(context.Background())
 	var err error
-	if s.ws, err = e.model.NewWorkspace(max(e.opts.Batch, e.opts.Parallel)); err != nil {
+	// A round holds a prompt chunk and one token of every other slot.
+	if s.ws, err = e.model.NewWorkspace(e.opts.Batch + e.opts.Parallel); err != nil {
 		return nil, err
 	}
 	for range e.opts.Parallel {
@@ -165,9 +171,7 @@ func (s *scheduler) run() {
 		}
 		s.admit()
 		s.reap()
-		busy := s.decodeStep()
-		busy = s.prefillStep() || busy
-		if !busy {
+		if !s.step() {
 			<-s.wake
 		}
 	}
@@ -252,13 +256,12 @@ func (s *scheduler) reap() {
 	}
 }
 
-// decodeStep evaluates the pending token of every decoding slot in one
-// pass and samples each one's next token. It reports whether there was
-// any.
-func (s *scheduler) decodeStep() bool {
-	var gens []*generation
-	var caches []*model.Cache
-	var toks []int32
+// step runs one round in one forward pass, so that the weights are read
+// once for all of it: the pending token of every decoding slot, and the
+// next prompt chunk of the slot that has waited longest. It reports
+// whether there was anything to do.
+func (s *scheduler) step() bool {
+	s.decoding, s.steps = s.decoding[:0], s.steps[:0]
 	for _, sl := range s.slots {
 		g := sl.gen
 		if g == nil || g.pending < 0 {
@@ -268,59 +271,74 @@ func (s *scheduler) decodeStep() bool {
 			s.fail(g, &llm.ContextOverflowError{Required: sl.cache.Len() + 1, Available: sl.cache.Cap()})
 			continue
 		}
-		gens, caches, toks = append(gens, g), append(caches, sl.cache), append(toks, g.pending)
+		s.decoding = append(s.decoding, g)
+		s.steps = append(s.steps, model.Step{Cache: sl.cache, Tokens: sl.next(g.pending), Logits: true})
 	}
-	if len(gens) == 0 {
+	var pre *generation
+	for _, sl := range s.slots {
+		if g := sl.gen; g != nil && g.done < len(g.prompt) && (pre == nil || sl.lastUsed < pre.slot.lastUsed) {
+			pre = g
+		}
+	}
+	var chunk []int32
+	if pre != nil {
+		chunk = pre.prompt[pre.done:min(pre.done+s.batch, len(pre.prompt))]
+		s.steps = append(s.steps, model.Step{Cache: pre.slot.cache, Tokens: chunk, Logits: pre.done+len(chunk) == len(pre.prompt)})
+	}
+	if len(s.steps) == 0 {
 		return false
 	}
-	logits := s.logits[:len(gens)*s.vocab]
-	if err := s.m.EvalBatch(s.root, s.ws, caches, toks, logits); err != nil {
-		if s.root.Err() != nil {
+	rows := len(s.decoding)
+	if pre != nil && s.steps[len(s.steps)-1].Logits {
+		rows++
+	}
+	logits := s.logits[:rows*s.vocab]
+	// A prompt's pass stops between layers when its request ends (its
+	// context also ends when the engine closes); the decoding
+	// generations then simply run again next round.
+	ctx := s.root
+	if pre != nil {
+		ctx = pre.ctx
+	}
+	if err := s.m.EvalSteps(ctx, s.ws, s.steps, logits); err != nil {
+		switch {
+		case s.root.Err() != nil:
 			err = ErrClosed
-		} else {
-			err = fmt.Errorf("engine: decode: %w", err)
+		case pre != nil && pre.ctx.Err() != nil:
+			s.fail(pre, context.Cause(pre.ctx))
+			return true
+		default:
+			err = fmt.Errorf("engine: evaluate: %w", err)
 		}
-		for _, g := range gens {
+		for _, g := range s.decoding {
 			s.fail(g, err)
+		}
+		if pre != nil {
+			s.fail(pre, err)
 		}
 		return true
 	}
-	for i, g := range gens {
+	for i, g := range s.decoding {
 		g.slot.tokens = append(g.slot.tokens, g.pending)
 		g.pending = -1
 		s.next(g, logits[i*s.vocab:(i+1)*s.vocab])
 	}
+	if pre != nil {
+		pre.slot.tokens = append(pre.slot.tokens, chunk...)
+		pre.done += len(chunk)
+		if pre.done == len(pre.prompt) {
+			pre.tPrompt = time.Now()
+			s.next(pre, logits[len(s.decoding)*s.vocab:])
+		}
+	}
 	return true
 }
 
-// prefillStep evaluates one chunk of the prompt of the slot that has
-// waited longest. It reports whether there was any.
-func (s *scheduler) prefillStep() bool {
-	var g *generation
-	for _, sl := range s.slots {
-		if c := sl.gen; c != nil && c.done < len(c.prompt) && (g == nil || sl.lastUsed < g.slot.lastUsed) {
-			g = c
-		}
-	}
-	if g == nil {
-		return false
-	}
-	chunk := g.prompt[g.done:min(g.done+s.batch, len(g.prompt))]
-	logits, err := s.m.Eval(g.ctx, s.ws, g.slot.cache, chunk)
-	if err != nil {
-		if g.ctx.Err() != nil {
-			err = context.Cause(g.ctx)
-		}
-		s.fail(g, err)
-		return true
-	}
-	g.slot.tokens = append(g.slot.tokens, chunk...)
-	g.done += len(chunk)
-	if g.done == len(g.prompt) {
-		g.tPrompt = time.Now()
-		s.next(g, logits)
-	}
-	return true
+// next returns the one-token slice of tok for a step, backed by the
+// slot's own memory so that building a round does not allocate.
+func (sl *slot) next(tok int32) []int32 {
+	sl.pending[0] = tok
+	return sl.pending[:]
 }
 
 // next samples g's next token from logits and decides whether to go on.

@@ -116,29 +116,64 @@ func (m *Model) EvalBatch(ctx context.Context, ws *Workspace, caches []*Cache, t
 	if len(caches) != len(tokens) {
 		return fmt.Errorf("model: EvalBatch got %d caches and %d tokens", len(caches), len(tokens))
 	}
-	if len(dst) != len(tokens)*m.cfg.Vocab {
-		return fmt.Errorf("model: EvalBatch needs %d×%d logits, got %d", len(tokens), m.cfg.Vocab, len(dst))
+	steps := ws.steps[:0]
+	for i, c := range caches {
+		steps = append(steps, Step{Cache: c, Tokens: tokens[i : i+1], Logits: true})
 	}
-	if err := m.checkWorkspace(ws, len(tokens)); err != nil {
+	ws.steps = steps[:0]
+	return m.EvalSteps(ctx, ws, steps, dst)
+}
+
+// Step is one sequence's part of a pass of [Model.EvalSteps]: Tokens are
+// the next tokens of the sequence in Cache.
+type Step struct {
+	Cache  *Cache
+	Tokens []int32
+	// Logits asks for the logits that follow the last token.
+	Logits bool
+}
+
+// EvalSteps advances several sequences in one pass, each by its own
+// number of tokens — the next token of every sequence being decoded and
+// a chunk of another's prompt, say — so that the weights are read once
+// for all of them. dst receives one row of Vocab logits for each step
+// that asks for them, in order. The caches must be distinct and the
+// tokens, all together, no more than the workspace's batch. Each
+// sequence's arithmetic is the same as if it were evaluated alone. On
+// error, including ctx's end (checked between layers), no cache changes.
+func (m *Model) EvalSteps(ctx context.Context, ws *Workspace, steps []Step, dst []float32) error {
+	total, want := 0, 0
+	for _, st := range steps {
+		total += len(st.Tokens)
+		if st.Logits {
+			want++
+		}
+	}
+	if len(dst) != want*m.cfg.Vocab {
+		return fmt.Errorf("model: EvalSteps needs %d×%d logits, got %d", want, m.cfg.Vocab, len(dst))
+	}
+	if err := m.checkWorkspace(ws, total); err != nil {
 		return err
 	}
 	rows := ws.rows[:0]
-	for i, c := range caches {
-		if err := m.checkCache(ws, c, tokens[i:i+1]); err != nil {
+	for i, st := range steps {
+		if err := m.checkCache(ws, st.Cache, st.Tokens); err != nil {
 			return err
 		}
-		for _, other := range caches[:i] {
-			if other == c {
-				return fmt.Errorf("model: EvalBatch got the same cache twice")
+		for _, other := range steps[:i] {
+			if other.Cache == st.Cache {
+				return fmt.Errorf("model: EvalSteps got the same cache twice")
 			}
 		}
-		rows = append(rows, row{cache: c, pos: c.n, tok: tokens[i], logits: true})
+		for j, tok := range st.Tokens {
+			rows = append(rows, row{cache: st.Cache, pos: st.Cache.n + j, tok: tok, logits: st.Logits && j == len(st.Tokens)-1})
+		}
 	}
 	if err := m.forward(ctx, ws, rows, dst); err != nil {
 		return err
 	}
-	for _, c := range caches {
-		c.n++
+	for _, st := range steps {
+		st.Cache.n += len(st.Tokens)
 	}
 	return nil
 }

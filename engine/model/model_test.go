@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"errors"
+	"github.com/tetherllm/tether/engine/quant"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -399,5 +400,76 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("a decode step allocated %v times", allocs)
+	}
+}
+
+// TestEvalStepsMatchesSeparateSequences mixes, in one pass, the next
+// token of two sequences being decoded with a chunk of a third one's
+// prompt (as the engine's scheduler does), on a model over quant's
+// kernels: every sequence must get exactly the logits it gets alone.
+func TestEvalStepsMatchesSeparateSequences(t *testing.T) {
+	for _, typ := range []quant.Type{quant.Q8_0, quant.F16, quant.Q4_0, quant.F32} {
+		t.Run(typ.String(), func(t *testing.T) {
+			v := variants()[6]
+			m, err := loadFile(t, v.spec(typ).write(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			prompts := [][]int32{randomTokens(7, 5, v.vocab), randomTokens(8, 9, v.vocab)}
+			next := []int32{3, 17}
+			chunk := randomTokens(9, 11, v.vocab)
+
+			want := make([][]float32, 3)
+			for i, p := range prompts {
+				ws, c := newWorkspace(t, m, 16), newCache(t, m, 32, KVF16)
+				if _, err := m.Eval(ctx, ws, c, p); err != nil {
+					t.Fatal(err)
+				}
+				l, err := m.Eval(ctx, ws, c, next[i:i+1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[i] = append([]float32(nil), l...)
+			}
+			{
+				ws, c := newWorkspace(t, m, 16), newCache(t, m, 32, KVF16)
+				l, err := m.Eval(ctx, ws, c, chunk)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[2] = append([]float32(nil), l...)
+			}
+
+			ws := newWorkspace(t, m, 16)
+			caches := []*Cache{newCache(t, m, 32, KVF16), newCache(t, m, 32, KVF16), newCache(t, m, 32, KVF16)}
+			for i, p := range prompts {
+				if _, err := m.Eval(ctx, ws, caches[i], p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			steps := []Step{
+				{Cache: caches[0], Tokens: next[0:1], Logits: true},
+				{Cache: caches[2], Tokens: chunk, Logits: true},
+				{Cache: caches[1], Tokens: next[1:2], Logits: true},
+			}
+			dst := make([]float32, 3*v.vocab)
+			if err := m.EvalSteps(ctx, ws, steps, dst); err != nil {
+				t.Fatal(err)
+			}
+			for i, seq := range []int{0, 2, 1} {
+				for j := range v.vocab {
+					if got := dst[i*v.vocab+j]; got != want[seq][j] {
+						t.Fatalf("sequence %d logit %d: in a mixed pass %v, alone %v", seq, j, got, want[seq][j])
+					}
+				}
+			}
+			if caches[2].Len() != len(chunk) || caches[0].Len() != len(prompts[0])+1 {
+				t.Errorf("cache lengths %d and %d after the pass", caches[2].Len(), caches[0].Len())
+			}
+			if err := m.EvalSteps(ctx, ws, steps[:1], make([]float32, 2*v.vocab)); err == nil {
+				t.Error("EvalSteps accepted a logits buffer of the wrong size")
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ type Workspace struct {
 	angles      []float32 // batch×Rope.Dims: cos/sin per row
 	logits      []float32 // Vocab: Eval's result
 	rows        []row
+	steps       []Step        // EvalBatch's
 	heads       []headScratch // one per worker
 	items       []attnItem    // batch×KVHeads: attention's work items
 	attention   attentionJob
@@ -56,6 +57,7 @@ func (m *Model) NewWorkspace(batch int) (*Workspace, error) {
 		angles: make([]float32, batch*c.Rope.Dims),
 		logits: make([]float32, c.Vocab),
 		rows:   make([]row, batch),
+		steps:  make([]Step, 0, batch),
 		heads:  make([]headScratch, m.pool.Threads()),
 		items:  make([]attnItem, 0, batch*c.KVHeads),
 	}
