@@ -32,9 +32,11 @@ type Pool struct {
 	next    atomic.Int64
 	gen     atomic.Uint64
 	pending atomic.Int32 // helpers still working on the current gen
-	// waiting is set while the dispatching goroutine is parked on done,
-	// waiting for the last helper.
-	waiting atomic.Bool
+	// waiting holds the generation the dispatching goroutine is parked
+	// on done for, 0 when it is not parked. Tagging it with the
+	// generation keeps a helper that is slow to leave one generation
+	// from waking the dispatcher of the next.
+	waiting atomic.Uint64
 	done    chan struct{}
 
 	// Scratch reused by every call, so products stop allocating once
@@ -106,6 +108,13 @@ func (p *Pool) Close() {
 	}
 }
 
+// helperReportHook, when set by a test, runs in a helper that has finished
+// generation g, just before it reports so (reported false) and between
+// the report and its wake-up of the dispatcher (reported true): the
+// moments a preempted helper can be stuck in while the dispatcher moves
+// on.
+var helperReportHook func(p *Pool, g uint64, reported bool)
+
 // loop is a helper's life: wait for a new generation of work, take
 // chunks until none are left, report, repeat.
 func (p *Pool) loop(h *helper, worker int) {
@@ -121,7 +130,14 @@ func (p *Pool) loop(h *helper, worker int) {
 		if j := p.job; j != nil {
 			p.work(j, worker)
 		}
-		if p.pending.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
+		if helperReportHook != nil {
+			helperReportHook(p, g, false)
+		}
+		left := p.pending.Add(-1)
+		if helperReportHook != nil {
+			helperReportHook(p, g, true)
+		}
+		if left == 0 && p.waiting.CompareAndSwap(g, 0) {
 			p.done <- struct{}{}
 		}
 	}
@@ -172,33 +188,38 @@ func (p *Pool) dispatch(n, grain int, t task) {
 	p.job, p.n, p.grain = t, n, grain
 	p.next.Store(0)
 	p.pending.Store(int32(len(p.helpers)))
-	p.gen.Add(1)
+	g := p.gen.Add(1)
 	for _, h := range p.helpers {
 		if h.parked.CompareAndSwap(true, false) {
 			h.wake <- struct{}{}
 		}
 	}
 	p.work(t, 0)
-	p.awaitHelpers()
+	p.awaitHelpers(g)
 	p.job = nil
 }
 
-// awaitHelpers returns once every helper has finished the current
-// generation: it spins briefly, then parks until the last one reports.
-func (p *Pool) awaitHelpers() {
+// awaitHelpers returns once every helper has finished generation g: it
+// spins briefly, then parks until the last one reports.
+func (p *Pool) awaitHelpers(g uint64) {
 	for range spinRounds {
 		if p.pending.Load() == 0 {
 			return
 		}
 		runtime.Gosched()
 	}
-	p.waiting.Store(true)
+	p.waiting.Store(g)
 	// The last helper may have finished before waiting was set, and so
 	// sent nothing.
-	if p.pending.Load() == 0 && p.waiting.CompareAndSwap(true, false) {
+	if p.pending.Load() == 0 && p.waiting.CompareAndSwap(g, 0) {
 		return
 	}
 	<-p.done
+	if p.pending.Load() != 0 {
+		// Only the helper that finishes generation g may send: a wake-up
+		// with work outstanding would hand back rows not yet computed.
+		panic("quant: pool dispatcher woken before its helpers finished")
+	}
 }
 
 // grainFor picks a chunk of rows: about four chunks per goroutine, and
