@@ -113,7 +113,7 @@ func (p *Pool) Close() {
 // the report and its wake-up of the dispatcher (reported true): the
 // moments a preempted helper can be stuck in while the dispatcher moves
 // on.
-var helperReportHook func(p *Pool, g uint64, reported bool)
+var helperReportHook atomic.Pointer[func(p *Pool, g uint64, reported bool)]
 
 // loop is a helper's life: wait for a new generation of work, take
 // chunks until none are left, report, repeat.
@@ -130,12 +130,13 @@ func (p *Pool) loop(h *helper, worker int) {
 		if j := p.job; j != nil {
 			p.work(j, worker)
 		}
-		if helperReportHook != nil {
-			helperReportHook(p, g, false)
+		hook := helperReportHook.Load()
+		if hook != nil {
+			(*hook)(p, g, false)
 		}
 		left := p.pending.Add(-1)
-		if helperReportHook != nil {
-			helperReportHook(p, g, true)
+		if hook != nil {
+			(*hook)(p, g, true)
 		}
 		if left == 0 && p.waiting.CompareAndSwap(g, 0) {
 			p.done <- struct{}{}

@@ -57,7 +57,7 @@ func TestPoolLateHelper(t *testing.T) {
 	defer p.Close()
 	var stalled, returned, early atomic.Bool
 	var stalledAt atomic.Uint64
-	helperReportHook = func(p *Pool, g uint64, reported bool) {
+	hook := func(p *Pool, g uint64, reported bool) {
 		switch {
 		case reported && stalled.CompareAndSwap(false, true):
 			stalledAt.Store(g)
@@ -71,7 +71,8 @@ func TestPoolLateHelper(t *testing.T) {
 			early.Store(returned.Load())
 		}
 	}
-	defer func() { helperReportHook = nil }()
+	helperReportHook.Store(&hook)
+	defer helperReportHook.Store(nil)
 	var j countJob
 	for round := range 2 {
 		j.done.Store(0)
