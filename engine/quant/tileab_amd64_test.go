@@ -15,6 +15,9 @@ import (
 // TestTileAB to compare the active ones against.
 var tileBaselines = map[Type]tileFunc{
 	Q4_0: tileQ4_0AVX2x2,
+	F32:  tileF32AVX2x2,
+	F16:  tileF16AVX2x2,
+	BF16: tileBF16AVX2x2,
 }
 
 // TestTileAB times, per type with a baseline, the AVX2 tier's tile
