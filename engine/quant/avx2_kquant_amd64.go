@@ -45,6 +45,21 @@ func tileQ4_KQ8_KAVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, bs0,
 //go:noescape
 func tileQ6_KQ8_KAVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, bs0, bs1 *int16, nb int, out *[4]float32)
 
+// kAct is one Q8_K activation row as the 2×4 tile kernels take it: its
+// quants, block scales and bsums, from a block on.
+type kAct struct {
+	q  *int8
+	d  *float32
+	bs *int16
+}
+
+// The 2×4 tile kernels take two weight rows (w and w+rowBytes, nb ≥ 1
+// blocks each) and four activation rows, and write out[4r+c] = w_r·a_c,
+// each bit-identical to the dot's.
+
+//go:noescape
+func tile2x4Q4_KQ8_KAVX2(w *byte, rowBytes int, a *[4]kAct, nb int, out *[8]float32)
+
 // q8K returns pointers to the first nb blocks of a Q8_K vector, after
 // checking that it holds them.
 func q8K(v *Vector, nb int) (*int8, *float32, *int16) {
@@ -125,10 +140,23 @@ func tileKAVX2(typ Type, dst []float32, ldd int, w []byte, rowBytes, rows int, v
 	_ = w[rows*rowBytes-1]
 	_ = dst[(len(vs)-1)*ldd+rows-1]
 	var out [4]float32
+	var out8 [8]float32
+	var acts [4]kAct
 	r := 0
 	for ; r+2 <= rows; r += 2 {
 		row := w[r*rowBytes:]
 		c := 0
+		if typ == Q4_K {
+			for ; c+4 <= len(vs); c += 4 {
+				for i := range acts {
+					acts[i].q, acts[i].d, acts[i].bs = q8K(&vs[c+i], nb)
+				}
+				tile2x4Q4_KQ8_KAVX2(&row[0], rowBytes, &acts, nb, &out8)
+				for i := range 4 {
+					dst[(c+i)*ldd+r], dst[(c+i)*ldd+r+1] = out8[i], out8[4+i]
+				}
+			}
+		}
 		for ; c+2 <= len(vs); c += 2 {
 			q0, d0, bs0 := q8K(&vs[c], nb)
 			q1, d1, bs1 := q8K(&vs[c+1], nb)

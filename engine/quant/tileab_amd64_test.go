@@ -18,11 +18,18 @@ var tileBaselines = map[Type]tileFunc{
 	F32:  tileF32AVX2x2,
 	F16:  tileF16AVX2x2,
 	BF16: tileBF16AVX2x2,
+	Q4_K: func(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+		tileKAVX2x2(Q4_K, dst, ldd, w, rowBytes, rows, vs)
+	},
+	Q6_K: func(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+		tileKAVX2x2(Q6_K, dst, ldd, w, rowBytes, rows, vs)
+	},
 }
 
 // TestTileAB times, per type with a baseline, the AVX2 tier's tile
 // against its baseline on a tile that fits the caches (16 weight rows by
-// 16 activation rows, rows of 896 and 4864 elements), alternating the
+// 16 activation rows, rows of 896 (1024 for the K-quants) and 4864
+// elements), alternating the
 // two, and reports CPU time as multiply-adds per nanosecond per thread.
 // Set TETHER_KERNEL_TIMES=1 to run it; TETHER_AB_TYPES limits the types.
 func TestTileAB(t *testing.T) {
@@ -41,6 +48,9 @@ func TestTileAB(t *testing.T) {
 				continue
 			}
 			for _, n := range []int{896, 4864} {
+				if n%typ.BlockSize() != 0 {
+					n = 1024
+				}
 				const rows, nv = 16, 16
 				rng := rand.New(rand.NewPCG(1, 1))
 				rb, _ := typ.RowBytes(n)
@@ -91,4 +101,37 @@ func splitComma(s string) []string {
 		s = s[i:]
 	}
 	return out
+}
+
+// tileKAVX2x2 is tileKAVX2 with the 2×2 kernels only.
+func tileKAVX2x2(typ Type, dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	dot, size := dotQ4_KAVX2, 144
+	if typ == Q6_K {
+		dot, size = dotQ6_KAVX2, 210
+	}
+	nb := rowBytes / size
+	var out [4]float32
+	r := 0
+	for ; r+2 <= rows; r += 2 {
+		row := w[r*rowBytes:]
+		c := 0
+		for ; c+2 <= len(vs); c += 2 {
+			q0, d0, bs0 := q8K(&vs[c], nb)
+			q1, d1, bs1 := q8K(&vs[c+1], nb)
+			if typ == Q6_K {
+				tileQ6_KQ8_KAVX2(&row[0], rowBytes, q0, q1, d0, d1, bs0, bs1, nb, &out)
+			} else {
+				tileQ4_KQ8_KAVX2(&row[0], rowBytes, q0, q1, d0, d1, bs0, bs1, nb, &out)
+			}
+			dst[c*ldd+r], dst[(c+1)*ldd+r] = out[0], out[1]
+			dst[c*ldd+r+1], dst[(c+1)*ldd+r+1] = out[2], out[3]
+		}
+		for ; c < len(vs); c++ {
+			dst[c*ldd+r] = dot(row[:rowBytes], &vs[c])
+			dst[c*ldd+r+1] = dot(row[rowBytes:2*rowBytes], &vs[c])
+		}
+	}
+	if r < rows {
+		tileByDot(dot, dst[r:], ldd, w[r*rowBytes:], rowBytes, 1, vs)
+	}
 }
