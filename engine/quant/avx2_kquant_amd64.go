@@ -55,7 +55,7 @@ type kAct struct {
 }
 
 // The 2×4 tile kernel takes two weight rows (w and w+rowBytes, nb ≥ 1
-// blocks each) and four activation rows, and write out[4r+c] = w_r·a_c,
+// blocks each) and four activation rows, and writes out[4r+c] = w_r·a_c,
 // each bit-identical to the dot's.
 
 //go:noescape
