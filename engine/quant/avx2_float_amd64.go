@@ -32,6 +32,15 @@ func dotF16LanesAVX2(w *byte, x *float32, n int, acc *[8]float32)
 func tileF16LanesAVX2(w *byte, rowBytes int, x0, x1 *float32, n int, out *[4][8]float32)
 
 //go:noescape
+func tile4x3F32LanesAVX2(w *byte, rowBytes int, x0, x1, x2 *float32, n int, out *[12][8]float32)
+
+//go:noescape
+func tile4x3F16LanesAVX2(w *byte, rowBytes int, x0, x1, x2 *float32, n int, out *[12][8]float32)
+
+//go:noescape
+func tile4x3BF16LanesAVX2(w *byte, rowBytes int, x0, x1, x2 *float32, n int, out *[12][8]float32)
+
+//go:noescape
 func dotBF16LanesAVX2(w *byte, x *float32, n int, acc *[8]float32)
 
 //go:noescape
@@ -77,18 +86,92 @@ func dotBF16AVX2(w []byte, v *Vector) float32 {
 }
 
 func tileF32AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	floatTile4x3(F32, dst, ldd, w, rowBytes, rows, vs)
+}
+
+func tileF16AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	floatTile4x3(F16, dst, ldd, w, rowBytes, rows, vs)
+}
+
+func tileBF16AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	floatTile4x3(BF16, dst, ldd, w, rowBytes, rows, vs)
+}
+
+// floatTile4x3 runs the float type t's 4×3 micro-kernel over the tile,
+// and its 2×2 one or dot products at the edges.
+func floatTile4x3(t Type, dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	size := 4
+	if t != F32 {
+		size = 2
+	}
+	n := rowBytes / size
+	if n < 8 || rows < 4 || len(vs) < 3 {
+		floatTile2x2(t, dst, ldd, w, rowBytes, rows, vs)
+		return
+	}
+	_ = w[rows*rowBytes-1]
+	_ = dst[(len(vs)-1)*ldd+rows-1]
+	n8 := n &^ 7
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		row := w[r*rowBytes : (r+4)*rowBytes]
+		c := 0
+		for ; c+3 <= len(vs); c += 3 {
+			x0, x1, x2 := vs[c].f[:n], vs[c+1].f[:n], vs[c+2].f[:n]
+			var s [12][8]float32
+			switch t {
+			case F32:
+				tile4x3F32LanesAVX2(&row[0], rowBytes, &x0[0], &x1[0], &x2[0], n8, &s)
+			case F16:
+				tile4x3F16LanesAVX2(&row[0], rowBytes, &x0[0], &x1[0], &x2[0], n8, &s)
+			default:
+				tile4x3BF16LanesAVX2(&row[0], rowBytes, &x0[0], &x1[0], &x2[0], n8, &s)
+			}
+			for i := range 4 {
+				wi := row[i*rowBytes : i*rowBytes+n*size]
+				floatTail(t, &s[3*i], wi, x0, n8)
+				floatTail(t, &s[3*i+1], wi, x1, n8)
+				floatTail(t, &s[3*i+2], wi, x2, n8)
+				dst[c*ldd+r+i] = sum8(&s[3*i])
+				dst[(c+1)*ldd+r+i] = sum8(&s[3*i+1])
+				dst[(c+2)*ldd+r+i] = sum8(&s[3*i+2])
+			}
+		}
+		if c < len(vs) {
+			floatTile2x2(t, dst[c*ldd+r:], ldd, row, rowBytes, 4, vs[c:])
+		}
+	}
+	if r < rows {
+		floatTile2x2(t, dst[r:], ldd, w[r*rowBytes:], rowBytes, rows-r, vs)
+	}
+}
+
+// floatTile2x2 runs the float type t's 2×2 micro-kernel over the tile,
+// and dot products at its odd edges.
+func floatTile2x2(t Type, dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	switch t {
+	case F32:
+		tileF32AVX2x2(dst, ldd, w, rowBytes, rows, vs)
+	case F16:
+		tileF16AVX2x2(dst, ldd, w, rowBytes, rows, vs)
+	default:
+		tileBF16AVX2x2(dst, ldd, w, rowBytes, rows, vs)
+	}
+}
+
+func tileF32AVX2x2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
 	tile2x2(dst, ldd, w, rowBytes, rows, vs, 4, dotF32AVX2, func(row []byte, a, b *Vector, n int) [4]float32 {
 		return floatTile2(F32, row, a, b, n)
 	})
 }
 
-func tileF16AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+func tileF16AVX2x2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
 	tile2x2(dst, ldd, w, rowBytes, rows, vs, 2, dotF16AVX2, func(row []byte, a, b *Vector, n int) [4]float32 {
 		return floatTile2(F16, row, a, b, n)
 	})
 }
 
-func tileBF16AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+func tileBF16AVX2x2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
 	tile2x2(dst, ldd, w, rowBytes, rows, vs, 2, dotBF16AVX2, func(row []byte, a, b *Vector, n int) [4]float32 {
 		return floatTile2(BF16, row, a, b, n)
 	})

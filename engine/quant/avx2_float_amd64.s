@@ -50,6 +50,111 @@
 	op      Y10, Y9, Y6 \
 	op      Y11, Y9, Y7
 
+// The 4×3 micro-kernels keep the twelve products' temporaries in Y0-Y11
+// (Y[3r+c] = weight row r times activation row c), the three activation
+// chunks in Y12-Y14 and one widened weight chunk in Y15, and their
+// accumulators in memory (out): every 32 elements each accumulator gets
+// one load, add and store, as the dot's one VADDPS. Weight rows are
+// SI, SI+R8, SI+2·R8 and SI+R13 (R13 = 3·R8); activation rows DI, R9 and
+// R10.
+
+// ACTS loads the three activation chunks at offset xo.
+#define ACTS(xo) \
+	VMOVUPS xo(DI), Y12  \
+	VMOVUPS xo(R9), Y13  \
+	VMOVUPS xo(R10), Y14
+
+// ROW3 widens the weight chunk at mem into Y15 and multiplies it
+// (op VMULPS) or multiplies and adds it (op VFMADD231PS) by the three
+// activation chunks into t0, t1, t2.
+#define ROW3(op, mem, t0, t1, t2) \
+	WLOAD(mem, Y15)       \
+	op      Y12, Y15, t0  \
+	op      Y13, Y15, t1  \
+	op      Y14, Y15, t2
+
+// CHUNK43 is one 8-element chunk of the 4×3 micro-kernel: activations at
+// offset xo, weights at offset wo of each row.
+#define CHUNK43(op, wo, xo) \
+	ACTS(xo)                                 \
+	ROW3(op, wo(SI), Y0, Y1, Y2)             \
+	ROW3(op, wo(SI)(R8*1), Y3, Y4, Y5)       \
+	ROW3(op, wo(SI)(R8*2), Y6, Y7, Y8)       \
+	ROW3(op, wo(SI)(R13*1), Y9, Y10, Y11)
+
+// ACCADD adds the temporary y to the accumulator at o(AX) (y + acc, the
+// dot's acc + t), and stores it back.
+#define ACCADD(o, y) \
+	VADDPS  o(AX), y, y \
+	VMOVUPS y, o(AX)
+
+// ACC12 applies op (ACCADD, or a load or store) to the twelve
+// accumulators at AX and Y0-Y11.
+#define ACC12(op) \
+	op(0, Y0)    \
+	op(32, Y1)   \
+	op(64, Y2)   \
+	op(96, Y3)   \
+	op(128, Y4)  \
+	op(160, Y5)  \
+	op(192, Y6)  \
+	op(224, Y7)  \
+	op(256, Y8)  \
+	op(288, Y9)  \
+	op(320, Y10) \
+	op(352, Y11)
+
+#define ACCLOAD(o, y) VMOVUPS o(AX), y
+#define ACCSTORE(o, y) VMOVUPS y, o(AX)
+#define ACCZERO(o, y) VMOVUPS Y0, o(AX)
+
+// TILE43 is the body of the 4×3 micro-kernels, with the labels l32 (the
+// 32-element steps), l8 (8-element chunks) and done: the chunks past the
+// last multiple of 32 are FMAed into the accumulators, held in Y0-Y11
+// for them, as in the dot.
+#define TILE43(l32, l8, l8loop, done) \
+	MOVQ w+0(FP), SI              \
+	MOVQ rowBytes+8(FP), R8       \
+	LEAQ (R8)(R8*2), R13          \
+	MOVQ x0+16(FP), DI            \
+	MOVQ x1+24(FP), R9            \
+	MOVQ x2+32(FP), R10           \
+	MOVQ n+40(FP), CX             \
+	MOVQ out+48(FP), AX           \
+	VXORPS Y0, Y0, Y0             \
+	ACC12(ACCZERO)                \
+l32:                              \
+	CMPQ CX, $32                  \
+	JLT  l8                       \
+	CHUNK43(VMULPS, 0, 0)         \
+	CHUNK43(VFMADD231PS, WSTEP, 32)   \
+	CHUNK43(VFMADD231PS, 2*WSTEP, 64) \
+	CHUNK43(VFMADD231PS, 3*WSTEP, 96) \
+	ACC12(ACCADD)                 \
+	ADDQ $(4*WSTEP), SI           \
+	ADDQ $128, DI                 \
+	ADDQ $128, R9                 \
+	ADDQ $128, R10                \
+	SUBQ $32, CX                  \
+	JMP  l32                      \
+l8:                               \
+	CMPQ CX, $8                   \
+	JLT  done                     \
+	ACC12(ACCLOAD)                \
+l8loop:                           \
+	CHUNK43(VFMADD231PS, 0, 0)    \
+	ADDQ $WSTEP, SI               \
+	ADDQ $32, DI                  \
+	ADDQ $32, R9                  \
+	ADDQ $32, R10                 \
+	SUBQ $8, CX                   \
+	CMPQ CX, $8                   \
+	JGE  l8loop                   \
+	ACC12(ACCSTORE)               \
+done:                             \
+	VZEROUPPER                    \
+	RET
+
 // The weight loads: F32 as is, F16 through F16C, BF16 as the high
 // halves of float32s.
 #define F32LOAD(mem, y) VMOVUPS mem, y
@@ -154,6 +259,14 @@ tf32done:
 	VZEROUPPER
 	RET
 
+// func tile4x3F32LanesAVX2(w *byte, rowBytes int, x0, x1, x2 *float32, n int, out *[12][8]float32)
+//
+// Four weight rows (rowBytes apart from w) times three activation rows:
+// out[3r+c] gets the eight lane sums of w_r·x_c, each by the dot's
+// additions.
+TEXT ·tile4x3F32LanesAVX2(SB), NOSPLIT, $0-56
+	TILE43(t43f32loop32, t43f32loop8, t43f32loop8a, t43f32done)
+
 #undef WLOAD
 #undef WSTEP
 
@@ -253,6 +366,14 @@ tf16done:
 	VZEROUPPER
 	RET
 
+// func tile4x3F16LanesAVX2(w *byte, rowBytes int, x0, x1, x2 *float32, n int, out *[12][8]float32)
+//
+// Four weight rows (rowBytes apart from w) times three activation rows:
+// out[3r+c] gets the eight lane sums of w_r·x_c, each by the dot's
+// additions.
+TEXT ·tile4x3F16LanesAVX2(SB), NOSPLIT, $0-56
+	TILE43(t43f16loop32, t43f16loop8, t43f16loop8a, t43f16done)
+
 #undef WLOAD
 #undef WSTEP
 
@@ -351,6 +472,14 @@ tbf16done:
 	VMOVUPS Y3, 96(DI)
 	VZEROUPPER
 	RET
+
+// func tile4x3BF16LanesAVX2(w *byte, rowBytes int, x0, x1, x2 *float32, n int, out *[12][8]float32)
+//
+// Four weight rows (rowBytes apart from w) times three activation rows:
+// out[3r+c] gets the eight lane sums of w_r·x_c, each by the dot's
+// additions.
+TEXT ·tile4x3BF16LanesAVX2(SB), NOSPLIT, $0-56
+	TILE43(t43bf16loop32, t43bf16loop8, t43bf16loop8a, t43bf16done)
 
 #undef WLOAD
 #undef WSTEP

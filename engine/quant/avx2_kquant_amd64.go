@@ -6,7 +6,8 @@ package quant
 // against Q8_K activations), after llama.cpp's AVX2 ggml_vec_dot_*_q8_K.
 // Their weight quants are unsigned, so VPMADDUBSW takes them directly,
 // and the mins and offsets go through the activations' bsums. Q4_K and
-// Q6_K, the bulk of a Q4_K_M model, also have a 2×2 tile kernel.
+// Q6_K, the bulk of a Q4_K_M model, also have a 2×2 tile kernel, and
+// Q4_K a 2×4 one.
 
 var (
 	_ = setAccel(avx2Kernels, Q2_K, accel{dot: dotQ2_KAVX2})
@@ -44,6 +45,21 @@ func tileQ4_KQ8_KAVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, bs0,
 
 //go:noescape
 func tileQ6_KQ8_KAVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, bs0, bs1 *int16, nb int, out *[4]float32)
+
+// kAct is one Q8_K activation row as the 2×4 tile kernel takes it: its
+// quants, block scales and bsums, from a block on.
+type kAct struct {
+	q  *int8
+	d  *float32
+	bs *int16
+}
+
+// The 2×4 tile kernel takes two weight rows (w and w+rowBytes, nb ≥ 1
+// blocks each) and four activation rows, and writes out[4r+c] = w_r·a_c,
+// each bit-identical to the dot's.
+
+//go:noescape
+func tile2x4Q4_KQ8_KAVX2(w *byte, rowBytes int, a *[4]kAct, nb int, out *[8]float32)
 
 // q8K returns pointers to the first nb blocks of a Q8_K vector, after
 // checking that it holds them.
@@ -110,8 +126,9 @@ func tileQ6_KAVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vec
 	tileKAVX2(Q6_K, dst, ldd, w, rowBytes, rows, vs)
 }
 
-// tileKAVX2 runs typ's 2×2 micro-kernel (Q4_K or Q6_K) over the tile, and
-// single dot products, which give the same results, at its odd edges.
+// tileKAVX2 runs typ's micro-kernels (Q4_K: 2×4, then 2×2; Q6_K: 2×2)
+// over the tile, and single dot products, which give the same results,
+// at its odd edges.
 func tileKAVX2(typ Type, dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
 	dot, size := dotQ4_KAVX2, 144
 	if typ == Q6_K {
@@ -125,10 +142,23 @@ func tileKAVX2(typ Type, dst []float32, ldd int, w []byte, rowBytes, rows int, v
 	_ = w[rows*rowBytes-1]
 	_ = dst[(len(vs)-1)*ldd+rows-1]
 	var out [4]float32
+	var out8 [8]float32
+	var acts [4]kAct
 	r := 0
 	for ; r+2 <= rows; r += 2 {
 		row := w[r*rowBytes:]
 		c := 0
+		if typ == Q4_K {
+			for ; c+4 <= len(vs); c += 4 {
+				for i := range acts {
+					acts[i].q, acts[i].d, acts[i].bs = q8K(&vs[c+i], nb)
+				}
+				tile2x4Q4_KQ8_KAVX2(&row[0], rowBytes, &acts, nb, &out8)
+				for i := range 4 {
+					dst[(c+i)*ldd+r], dst[(c+i)*ldd+r+1] = out8[i], out8[4+i]
+				}
+			}
+		}
 		for ; c+2 <= len(vs); c += 2 {
 			q0, d0, bs0 := q8K(&vs[c], nb)
 			q1, d1, bs1 := q8K(&vs[c+1], nb)

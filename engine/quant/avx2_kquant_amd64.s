@@ -699,3 +699,206 @@ DATA shuf16<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
 DATA shuf16<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
 GLOBL shuf16<>(SB), RODATA|NOPTR, $128
 
+
+// ---- 2×4 micro-kernels: two weight rows times four activation rows.
+//
+// The activation rows come as a *[4]kAct (quants, scales, bsums: 24
+// bytes each) at AX; their quants are DI, R9, R10 and R11, advanced a
+// block at a time, and CX counts blocks from 0 (R13 = 32·CX, the offset
+// of a block's bsums). Y0-Y7 are the float accumulators,
+// Y[4r+c] = weight row r times activation row c, and Y8-Y11 the current
+// weight row's integer block sums with the four activation rows. What
+// depends only on a weight block (the scale vectors the dot builds with
+// VPSHUFB, its f16 scales widened) is made once per block and row, on
+// the stack (at BX, 32-byte aligned), and read from there for every
+// activation row.
+
+// K4SCALESR is K4SCALES with the scratch registers X8-X11.
+#define K4SCALESR(w, dst) \
+	VMOVDQU     4(w), X8            \
+	VPAND       c3f<>(SB), X8, X9   \
+	VPSRLW      $4, X8, X10         \
+	VPAND       X15, X10, X10       \
+	VPAND       X15, X8, X11        \
+	VPUNPCKHDQ  X10, X11, X11       \
+	VPSRLW      $2, X8, X8          \
+	VPAND       c30<>(SB), X8, X8   \
+	VPOR        X8, X11, X11        \
+	VPUNPCKLQDQ X11, X9, X9         \
+	VINSERTI128 $1, X9, Y9, dst
+
+// Q4PREP stores, at o(BX), the eight scale vectors of the Q4_K block at w
+// (shufK4 masks 0-7 over its unpacked scales, 32 bytes each), at
+// o+256(BX) its min vector (minK4) and at o+288(BX) its d and dmin as
+// floats (and two zeros).
+#define Q4PREP(w, o) \
+	K4SCALESR(w, Y14)                  \
+	VPSHUFB shufK4<>+0(SB), Y14, Y8    \
+	VMOVDQU Y8, o+0(BX)                \
+	VPSHUFB shufK4<>+32(SB), Y14, Y8   \
+	VMOVDQU Y8, o+32(BX)               \
+	VPSHUFB shufK4<>+64(SB), Y14, Y8   \
+	VMOVDQU Y8, o+64(BX)               \
+	VPSHUFB shufK4<>+96(SB), Y14, Y8   \
+	VMOVDQU Y8, o+96(BX)               \
+	VPSHUFB shufK4<>+128(SB), Y14, Y8  \
+	VMOVDQU Y8, o+128(BX)              \
+	VPSHUFB shufK4<>+160(SB), Y14, Y8  \
+	VMOVDQU Y8, o+160(BX)              \
+	VPSHUFB shufK4<>+192(SB), Y14, Y8  \
+	VMOVDQU Y8, o+192(BX)              \
+	VPSHUFB shufK4<>+224(SB), Y14, Y8  \
+	VMOVDQU Y8, o+224(BX)              \
+	VPSHUFB minK4<>(SB), Y14, Y8       \
+	VMOVDQU Y8, o+256(BX)              \
+	VMOVD     (w), X8                  \
+	VCVTPH2PS X8, X8                   \
+	VMOVUPS   X8, o+288(BX)
+
+// Q4FIRST4 starts the four sums with the first 32 elements of a run:
+// low nibbles (Y12) times the activations at a of each row, scaled by
+// the vector at s(BX). The dot adds this to a zeroed sum, which gives
+// the same integers.
+#define Q4FIRST4(a, s) \
+	VPMADDUBSW a(DI), Y12, Y14  \
+	VPMADDWD   s(BX), Y14, Y8   \
+	VPMADDUBSW a(R9), Y12, Y14  \
+	VPMADDWD   s(BX), Y14, Y9   \
+	VPMADDUBSW a(R10), Y12, Y14 \
+	VPMADDWD   s(BX), Y14, Y10  \
+	VPMADDUBSW a(R11), Y12, Y14 \
+	VPMADDWD   s(BX), Y14, Y11
+
+// Q4MAC4 adds the quants in q times the activations at a of each row,
+// scaled by the vector at s(BX), to the four sums.
+#define Q4MAC4(q, a, s) \
+	KMAC(a(DI), q, s(BX), Y8, Y14)  \
+	KMAC(a(R9), q, s(BX), Y9, Y14)  \
+	KMAC(a(R10), q, s(BX), Y10, Y14) \
+	KMAC(a(R11), q, s(BX), Y11, Y14)
+
+// Q4FIN finishes activation row c's block (sum sumi) into acc, as
+// KFINMIN: mins from the row's bsums (pointer at 16+24c(AX)) and the min
+// vector at o+256(BX); d·dy and dmin·dy from the floats at o+288(BX) and
+// the row's scale (pointer at 8+24c(AX)).
+#define Q4FIN(c, o, sumi, acc) \
+	MOVQ         16+24*c(AX), DX      \
+	VMOVDQU      o+256(BX), Y12       \
+	VPMADDWD     (DX)(R13*1), Y12, Y12 \
+	MOVQ         8+24*c(AX), DX       \
+	VBROADCASTSS (DX)(CX*4), X13      \
+	VMULPS       o+288(BX), X13, X13  \
+	VBROADCASTSS X13, Y14             \
+	VCVTDQ2PS    sumi, sumi           \
+	VFMADD231PS  Y14, sumi, acc       \
+	VMOVSHDUP    X13, X13             \
+	VBROADCASTSS X13, Y14             \
+	VCVTDQ2PS    Y12, Y12             \
+	VFNMADD231PS Y14, Y12, acc
+
+// Q4ROW4 adds one block of the weight row at w (prepared at o(BX)) times
+// the four activation rows to acc0-acc3.
+#define Q4ROW4(w, o, acc0, acc1, acc2, acc3) \
+	NIBBLES(16(w), Y12, Y13)             \
+	Q4FIRST4(0, o+0)                     \
+	Q4MAC4(Y13, 32, o+32)                \
+	NIBBLES(48(w), Y12, Y13)             \
+	Q4MAC4(Y12, 64, o+64)                \
+	Q4MAC4(Y13, 96, o+96)                \
+	NIBBLES(80(w), Y12, Y13)             \
+	Q4MAC4(Y12, 128, o+128)              \
+	Q4MAC4(Y13, 160, o+160)              \
+	NIBBLES(112(w), Y12, Y13)            \
+	Q4MAC4(Y12, 192, o+192)              \
+	Q4MAC4(Y13, 224, o+224)              \
+	Q4FIN(0, o, Y8, acc0)                \
+	Q4FIN(1, o, Y9, acc1)                \
+	Q4FIN(2, o, Y10, acc2)               \
+	Q4FIN(3, o, Y11, acc3)
+
+// ACTARGS4 loads the 2×4 kernels' arguments and zeroes the accumulators.
+#define ACTARGS4 \
+	MOVQ w+0(FP), SI        \
+	MOVQ rowBytes+8(FP), R8 \
+	ADDQ SI, R8             \
+	MOVQ a+16(FP), AX       \
+	MOVQ 0(AX), DI          \
+	MOVQ 24(AX), R9         \
+	MOVQ 48(AX), R10        \
+	MOVQ 72(AX), R11        \
+	MOVQ nb+24(FP), R12     \
+	XORQ CX, CX             \
+	XORQ R13, R13           \
+	VXORPS Y0, Y0, Y0       \
+	VXORPS Y1, Y1, Y1       \
+	VXORPS Y2, Y2, Y2       \
+	VXORPS Y3, Y3, Y3       \
+	VXORPS Y4, Y4, Y4       \
+	VXORPS Y5, Y5, Y5       \
+	VXORPS Y6, Y6, Y6       \
+	VXORPS Y7, Y7, Y7
+
+// NEXT4 advances the 2×4 kernels by one block of size bytes and loops
+// to l while blocks remain.
+#define NEXT4(size, l) \
+	ADDQ $size, SI \
+	ADDQ $size, R8 \
+	ADDQ $256, DI  \
+	ADDQ $256, R9  \
+	ADDQ $256, R10 \
+	ADDQ $256, R11 \
+	ADDQ $32, R13  \
+	INCQ CX        \
+	CMPQ CX, R12   \
+	JLT  l
+
+// OUT8 stores the sums of Y0-Y7's floats to out[0:8], through Y0 and
+// X14.
+#define OUT8 \
+	MOVQ    out+32(FP), DI \
+	HSUMK                  \
+	VMOVSS  X0, (DI)       \
+	VMOVAPS Y1, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 4(DI)      \
+	VMOVAPS Y2, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 8(DI)      \
+	VMOVAPS Y3, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 12(DI)     \
+	VMOVAPS Y4, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 16(DI)     \
+	VMOVAPS Y5, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 20(DI)     \
+	VMOVAPS Y6, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 24(DI)     \
+	VMOVAPS Y7, Y0         \
+	HSUMK                  \
+	VMOVSS  X0, 28(DI)
+
+// func tile2x4Q4_KQ8_KAVX2(w *byte, rowBytes int, a *[4]kAct, nb int, out *[8]float32)
+//
+// Two Q4_K weight rows (w and w+rowBytes) times four Q8_K activation
+// rows: out[4r+c] = w_r·a_c, each computed as the dot computes it. Per
+// block each row's scales are unpacked once (at 0(BX) and 320(BX)) and
+// its nibbles once per 64 elements, for the four activation rows.
+TEXT ·tile2x4Q4_KQ8_KAVX2(SB), NOSPLIT, $672-40
+	ACTARGS4
+	LEAQ 31(SP), BX
+	ANDQ $~31, BX
+	VMOVDQU nib<>(SB), Y15
+
+t24q4kloop:
+	Q4PREP(SI, 0)
+	Q4PREP(R8, 320)
+	Q4ROW4(SI, 0, Y0, Y1, Y2, Y3)
+	Q4ROW4(R8, 320, Y4, Y5, Y6, Y7)
+	NEXT4(144, t24q4kloop)
+
+	OUT8
+	VZEROUPPER
+	RET

@@ -22,6 +22,9 @@ func dotQ4_0Q8_0AVX2(w *byte, q *int8, d *float32, isum *int32, nb int) float32
 func tileQ4_0Q8_0AVX2(w *byte, rowBytes int, q0, q1 *int8, d0, d1 *float32, i0, i1 *int32, nb int, out *[4]float32)
 
 //go:noescape
+func tile4x2Q4_0Q8_0AVX2(w *byte, rowBytes int, dw *float32, q0, q1 *int8, d0, d1 *float32, i0, i1 *int32, nb int, out *[8]float32)
+
+//go:noescape
 func dotQ5_0Q8_0AVX2(w *byte, q *int8, d *float32, isum *int32, nb int) float32
 
 //go:noescape
@@ -92,7 +95,61 @@ func dotQ5_1AVX2(w []byte, v *Vector) float32 {
 	return dotQ5_1Q8_1AVX2(&w[0], &v.q[0], &v.d[0], &v.s[0], nb)
 }
 
+// tileQ4_0AVX2 runs the 4×2 micro-kernel over the tile, and the 2×2 one
+// or single dot products at its edges.
 func tileQ4_0AVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
+	const size = 18
+	nb := rowBytes / size
+	if nb == 0 || nb > tileScaleBlocks || rows < 4 || len(vs) < 2 {
+		tileQ4_0AVX2x2(dst, ldd, w, rowBytes, rows, vs)
+		return
+	}
+	_ = w[rows*rowBytes-1]
+	_ = dst[(len(vs)-1)*ldd+rows-1]
+	for c := range vs {
+		checkQ8Act(&vs[c], nb, false)
+	}
+	var scales [4 * tileScaleBlocks]float32
+	dw := scales[:4*nb]
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		row := w[r*rowBytes:]
+		widenScales4(dw, row, rowBytes, nb, size)
+		var out [8]float32
+		c := 0
+		for ; c+2 <= len(vs); c += 2 {
+			a, b := &vs[c], &vs[c+1]
+			tile4x2Q4_0Q8_0AVX2(&row[0], rowBytes, &dw[0], &a.q[0], &b.q[0], &a.d[0], &b.d[0], &a.isum[0], &b.isum[0], nb, &out)
+			for i := range 4 {
+				dst[c*ldd+r+i], dst[(c+1)*ldd+r+i] = out[2*i], out[2*i+1]
+			}
+		}
+		if c < len(vs) {
+			tileByDot(dotQ4_0AVX2, dst[c*ldd+r:], ldd, row, rowBytes, 4, vs[c:])
+		}
+	}
+	if r < rows {
+		tileQ4_0AVX2x2(dst[r:], ldd, w[r*rowBytes:], rowBytes, rows-r, vs)
+	}
+}
+
+// widenScales4 writes the f16 block scales (the first two bytes of each
+// size-byte block) of the four weight rows rowBytes apart from row[0] to
+// dw as float32, interleaved by block: dw[4b+i] is row i's block b.
+func widenScales4(dw []float32, row []byte, rowBytes, nb, size int) {
+	_ = row[3*rowBytes+(nb-1)*size+1]
+	dw = dw[:4*nb]
+	for b := range nb {
+		for i := range 4 {
+			o := i*rowBytes + b*size
+			dw[4*b+i] = f16At(row[o], row[o+1])
+		}
+	}
+}
+
+// tileQ4_0AVX2x2 is the 2×2 micro-kernel over a tile, with dot products
+// at its odd edges.
+func tileQ4_0AVX2x2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
 	tile2x2(dst, ldd, w, rowBytes, rows, vs, 18, dotQ4_0AVX2, func(row []byte, a, b *Vector, nb int) (out [4]float32) {
 		checkQ8Act(a, nb, false)
 		checkQ8Act(b, nb, false)

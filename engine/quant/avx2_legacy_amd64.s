@@ -541,3 +541,106 @@ tq51loop:
 	VMOVSS X3, 12(DI)
 	VZEROUPPER
 	RET
+
+// Q40ROW adds the block of a weight row (its 16 bytes of nibbles at
+// mem) times both activation rows to acc0 and acc1, with the scale
+// products at so(SP) and 16+so(SP): the instructions of the dot's block,
+// with the offsets of the activation rows in Y12 and Y13.
+#define Q40ROW(mem, so, acc0, acc1) \
+	NIBBLES(mem, X8, Y8, X9)    \
+	VPMADDUBSW   (DI), Y8, Y10  \
+	VPMADDWD     Y15, Y10, Y10  \
+	VPSUBD       Y12, Y10, Y10  \
+	VCVTDQ2PS    Y10, Y10       \
+	VBROADCASTSS so(SP), Y11    \
+	VFMADD231PS  Y11, Y10, acc0 \
+	VPMADDUBSW   (R9), Y8, Y10  \
+	VPMADDWD     Y15, Y10, Y10  \
+	VPSUBD       Y13, Y10, Y10  \
+	VCVTDQ2PS    Y10, Y10       \
+	VBROADCASTSS 16+so(SP), Y11 \
+	VFMADD231PS  Y11, Y10, acc1
+
+// func tile4x2Q4_0Q8_0AVX2(w *byte, rowBytes int, dw *float32, q0, q1 *int8, d0, d1 *float32, i0, i1 *int32, nb int, out *[8]float32)
+//
+// Four Q4_0 weight rows (rowBytes apart from w) times two Q8_0 activation
+// rows: out[2r+c] = w_r·a_c. dw holds the rows' block scales widened to
+// float32, interleaved by block (dw[4b+r]). Per block the eight scale
+// products dw·da are formed with two multiplies and parked on the stack
+// (0(SP): row scales times da0, 16(SP): times da1), and each activation
+// row's offset 8·Σq, in lane 0 of an otherwise zero vector, is made once
+// for the four weight rows. Each product gets exactly the dot's
+// instructions on the same values, so both kernels give the same bits.
+TEXT ·tile4x2Q4_0Q8_0AVX2(SB), NOSPLIT, $32-88
+	MOVQ w+0(FP), SI
+	MOVQ rowBytes+8(FP), R8
+	LEAQ (R8)(R8*2), R13
+	MOVQ dw+16(FP), R12
+	MOVQ q0+24(FP), DI
+	MOVQ q1+32(FP), R9
+	MOVQ d0+40(FP), DX
+	MOVQ d1+48(FP), R10
+	MOVQ i0+56(FP), BX
+	MOVQ i1+64(FP), R11
+	MOVQ nb+72(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SETUP
+
+t4x2q40loop:
+	// Scale products of the block.
+	VMOVUPS      (R12), X10
+	VBROADCASTSS (DX), X11
+	VMULPS       X10, X11, X11
+	VMOVUPS      X11, 0(SP)
+	VBROADCASTSS (R10), X11
+	VMULPS       X10, X11, X11
+	VMOVUPS      X11, 16(SP)
+
+	// Offsets 8·Σq (the VEX moves and shifts clear the upper lanes).
+	VMOVD  (BX), X12
+	VPSLLD $3, X12, X12
+	VMOVD  (R11), X13
+	VPSLLD $3, X13, X13
+
+	Q40ROW(2(SI), 0, Y0, Y1)
+	Q40ROW(2(SI)(R8*1), 4, Y2, Y3)
+	Q40ROW(2(SI)(R8*2), 8, Y4, Y5)
+	Q40ROW(2(SI)(R13*1), 12, Y6, Y7)
+
+	ADDQ $18, SI
+	ADDQ $16, R12
+	ADDQ $32, DI
+	ADDQ $32, R9
+	ADDQ $4, DX
+	ADDQ $4, R10
+	ADDQ $4, BX
+	ADDQ $4, R11
+	DECQ CX
+	JNZ  t4x2q40loop
+
+	MOVQ out+80(FP), DI
+	HSUM(Y0, X0)
+	VMOVSS X0, (DI)
+	HSUM(Y1, X1)
+	VMOVSS X1, 4(DI)
+	HSUM(Y2, X2)
+	VMOVSS X2, 8(DI)
+	HSUM(Y3, X3)
+	VMOVSS X3, 12(DI)
+	HSUM(Y4, X4)
+	VMOVSS X4, 16(DI)
+	HSUM(Y5, X5)
+	VMOVSS X5, 20(DI)
+	HSUM(Y6, X6)
+	VMOVSS X6, 24(DI)
+	HSUM(Y7, X7)
+	VMOVSS X7, 28(DI)
+	VZEROUPPER
+	RET
