@@ -3,6 +3,7 @@
 package quant
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -99,5 +100,40 @@ func TestTileCPUTime(t *testing.T) {
 		tile := median(func() { k.tile(dst, rows, w, rb, rows, vs) })
 		dots := median(func() { tileByDot(k.dot, dst, rows, w, rb, rows, vs) })
 		t.Logf("%-5s tile %.4f ns/element, dot per pair %.4f ns/element (×%.2f)", typ, tile, dots, dots/tile)
+	}
+}
+
+// TestActCPUTime reports the median CPU time per element of each
+// activation conversion (Vector.Quantize) in every tier this CPU runs,
+// side by side. Set TETHER_KERNEL_TIMES=1 to run it.
+func TestActCPUTime(t *testing.T) {
+	if os.Getenv("TETHER_KERNEL_TIMES") == "" {
+		t.Skip("set TETHER_KERNEL_TIMES=1")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for _, n := range []int{896, 4864} {
+		x := gaussRow(rand.New(rand.NewPCG(1, 1)), n, 1)
+		for _, typ := range []Type{Q8_0, Q8_1, Q8_K, F16} {
+			m := n / typ.BlockSize() * typ.BlockSize()
+			line := fmt.Sprintf("%-4s n=%-5d", typ, m)
+			for _, tier := range KernelTiers() {
+				withTier(t, tier, func() {
+					var v Vector
+					v.Quantize(typ, x[:m])
+					var times []time.Duration
+					for rep := 0; rep < 15; rep++ {
+						start := threadCPU()
+						for i := 0; i < 50; i++ {
+							v.Quantize(typ, x[:m])
+						}
+						times = append(times, threadCPU()-start)
+					}
+					slices.Sort(times)
+					line += fmt.Sprintf("  %s %.3f ns/element", tier, float64(times[len(times)/2].Nanoseconds())/(50*float64(m)))
+				})
+			}
+			t.Log(line)
+		}
 	}
 }
