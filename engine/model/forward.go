@@ -81,6 +81,10 @@ func (m *Model) attentionBlock(ws *Workspace, L *Layer, l int, rows []row) {
 		// One hand-over to the pool, the input quantised once.
 		ws.dsts[0], ws.dsts[1], ws.dsts[2] = q, k, v
 		m.pool.MatVecs(ws.dsts[:3], m.fused[l].qkv[:], xn)
+	} else if m.fused != nil {
+		// The same for n rows: quantised once, one hand-over.
+		ws.dsts[0], ws.dsts[1], ws.dsts[2] = q, k, v
+		m.pool.MatMuls(ws.dsts[:3], m.fused[l].qkv[:], xn, n)
 	} else {
 		linear(L.Q, q, xn, n)
 		linear(L.K, k, xn, n)
@@ -157,6 +161,9 @@ func (m *Model) outputAndFFN(ws *Workspace, L *Layer, l, n int) {
 	if n == 1 && m.fused != nil {
 		ws.dsts[0], ws.dsts[1] = gate, up
 		m.pool.MatVecs(ws.dsts[:2], m.fused[l].gateUp[:], xn)
+	} else if m.fused != nil {
+		ws.dsts[0], ws.dsts[1] = gate, up
+		m.pool.MatMuls(ws.dsts[:2], m.fused[l].gateUp[:], xn, n)
 	} else {
 		linear(L.Gate, gate, xn, n)
 		linear(L.Up, up, xn, n)

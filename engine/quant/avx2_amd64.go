@@ -14,6 +14,7 @@ var _ = addTier(&tier{
 	name:   "avx2",
 	usable: func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C },
 	accel:  avx2Kernels,
+	act:    avx2Act,
 })
 
 // avx2Kernels is filled by the files of the tier's kernels, one

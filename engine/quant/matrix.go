@@ -147,9 +147,7 @@ func (m *Matrix) MatMul(dst, x []float32, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	vecs := p.vectors(n)
-	p.jobQ = quantizeJob{typ: m.k.vecDotType, x: x, cols: m.cols, vecs: vecs}
-	p.dispatch(n, max(1, 8192/max(m.cols, 1)), &p.jobQ)
-	p.jobQ = quantizeJob{}
+	p.quantizeRows(x, n, m.cols, [maxVecTypes]Type{m.k.vecDotType}, 1, vecs)
 	p.jobMM = matMulJob{m: m, dst: dst, vecs: vecs}
 	grain := max(p.grainFor(m.rows, m.rowBytes*n), matMulTile)
 	p.dispatch(m.rows, (grain+matMulTile-1)/matMulTile*matMulTile, &p.jobMM)
@@ -170,18 +168,22 @@ type matMulJob struct {
 	vecs []Vector
 }
 
-func (j *matMulJob) run(_, lo, hi int) {
-	m := j.m
+func (j *matMulJob) run(_, lo, hi int) { j.m.mulRows(j.dst, j.vecs, lo, hi) }
+
+// mulRows computes the products of the weight rows [lo, hi) with every
+// vector of vecs into dst (len(vecs) rows of Rows), a tile of matMulTile
+// rows at a time from lo.
+func (m *Matrix) mulRows(dst []float32, vecs []Vector, lo, hi int) {
 	for t := lo; t < hi; t += matMulTile {
 		rows := min(matMulTile, hi-t)
 		w := m.data[t*m.rowBytes : (t+rows)*m.rowBytes]
-		for c := 0; c < len(j.vecs); c += matMulCols {
-			vs := j.vecs[c:min(c+matMulCols, len(j.vecs))]
-			dst := j.dst[c*m.rows+t:]
+		for c := 0; c < len(vecs); c += matMulCols {
+			vs := vecs[c:min(c+matMulCols, len(vecs))]
+			out := dst[c*m.rows+t:]
 			if m.k.tile != nil {
-				m.k.tile(dst, m.rows, w, m.rowBytes, rows, vs)
+				m.k.tile(out, m.rows, w, m.rowBytes, rows, vs)
 			} else {
-				tileByDot(m.k.dot, dst, m.rows, w, m.rowBytes, rows, vs)
+				tileByDot(m.k.dot, out, m.rows, w, m.rowBytes, rows, vs)
 			}
 		}
 	}

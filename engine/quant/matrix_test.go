@@ -3,6 +3,7 @@ package quant
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -326,4 +327,64 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestMatMuls checks that the fused product gives bit for bit the
+// products of separate MatMul calls, for matrices of several vec-dot
+// types (Q8_0, Q8_1, Q8_K, F16, F32 activations), row counts that end in
+// short tiles, numbers of activation rows below and above matMulCols, on
+// pools of one and three goroutines and in every tier; and that it does
+// not allocate once it has seen its sizes.
+func TestMatMuls(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const cols = 512
+	var ms []*Matrix
+	for i, typ := range []Type{Q4_K, Q6_K, Q8_0, Q4_1, F16, F32, Q5_0, Q8_0} {
+		ms = append(ms, randomMatrix(t, typ, []int{64, 16, 37, 9, 3, 50, 1, 130}[i], cols, rng, nil))
+	}
+	for _, tier := range KernelTiers() {
+		withTier(t, tier, func() {
+			for _, threads := range []int{1, 3} {
+				pool := NewPool(threads)
+				defer pool.Close()
+				for _, n := range []int{0, 1, 2, 5, 70} {
+					for _, sel := range [][]int{{0, 1, 2}, {2, 7}, {3}, {0, 1, 2, 3, 4, 5, 6, 7}} {
+						x := gaussRow(rng, n*cols, 1)
+						mm := make([]*Matrix, len(sel))
+						dsts := make([][]float32, len(sel))
+						for i, s := range sel {
+							mm[i] = ms[s]
+							dsts[i] = make([]float32, n*ms[s].Rows())
+							for j := range dsts[i] {
+								dsts[i][j] = float32(j) // overwritten
+							}
+						}
+						pool.MatMuls(dsts, mm, x, n)
+						for i, m := range mm {
+							want := make([]float32, n*m.Rows())
+							m.MatMul(want, x, n)
+							for j := range want {
+								if math.Float32bits(dsts[i][j]) != math.Float32bits(want[j]) {
+									t.Fatalf("%s, %d threads, n=%d, matrices %v: matrix %d (%s) element %d = %g, MatMul %g", tier, threads, n, sel, i, m.Type(), j, dsts[i][j], want[j])
+								}
+							}
+						}
+						if n == 5 && len(sel) == 8 {
+							if a := testing.AllocsPerRun(5, func() { pool.MatMuls(dsts, mm, x, n) }); a != 0 {
+								t.Errorf("MatMuls allocates %v times", a)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "len(dst) = 37, want 32") {
+				t.Errorf("panic %v", r)
+			}
+		}()
+		SharedPool().MatMuls([][]float32{make([]float32, 128), make([]float32, 37)}, ms[:2], make([]float32, 2*cols), 2)
+	}()
 }

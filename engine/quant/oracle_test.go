@@ -111,8 +111,15 @@ func TestGoldenConversions(t *testing.T) {
 	}
 }
 
+// TestGoldenKernels checks every tier this CPU runs against ggml.
 func TestGoldenKernels(t *testing.T) {
 	g := loadGolden(t)
+	for _, tier := range KernelTiers() {
+		t.Run(tier, func(t *testing.T) { withTier(t, tier, func() { goldenKernels(t, g) }) })
+	}
+}
+
+func goldenKernels(t *testing.T, g map[string][]byte) {
 	w := floats(g["weights"])
 	a := floats(g["acts"])
 	for _, typ := range testTypes {
@@ -238,8 +245,15 @@ func (s *bulkRNG) row(r int, x []float32) {
 	}
 }
 
+// TestGoldenBulk checks every tier this CPU runs against ggml.
 func TestGoldenBulk(t *testing.T) {
 	g := loadGolden(t)
+	for _, tier := range KernelTiers() {
+		t.Run(tier, func(t *testing.T) { withTier(t, tier, func() { goldenBulk(t, g) }) })
+	}
+}
+
+func goldenBulk(t *testing.T, g map[string][]byte) {
 	const rows, k = 1024, 256
 	check := func(t *testing.T, name string, typ Type, conv func(dst []byte, x []float32)) {
 		want := g[name]

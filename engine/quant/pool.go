@@ -45,8 +45,9 @@ type Pool struct {
 	jobMV matVecJob
 	jobMM matMulJob
 	jobQ  quantizeJob
-	// jobMulti is MatVecs' job; jobRun is Run's.
+	// jobMulti is MatVecs' job, jobMMs MatMuls', jobRun Run's.
 	jobMulti multiJob
+	jobMMs   matMulsJob
 	jobRun   runJob
 }
 
@@ -265,17 +266,32 @@ func (r *runJob) run(worker, lo, hi int) {
 	}
 }
 
-// quantizeJob converts activation rows in parallel.
+// maxVecTypes bounds the distinct vec-dot types of one fused product.
+const maxVecTypes = 8
+
+// quantizeRows converts the n rows of cols elements in x to each of the
+// first nt types of typs, in parallel: vecs[k*n+r] gets row r as typs[k].
+// p.mu is held.
+func (p *Pool) quantizeRows(x []float32, n, cols int, typs [maxVecTypes]Type, nt int, vecs []Vector) {
+	p.jobQ = quantizeJob{typs: typs, n: n, x: x, cols: cols, vecs: vecs}
+	p.dispatch(nt*n, max(1, 8192/max(cols, 1)), &p.jobQ)
+	p.jobQ = quantizeJob{}
+}
+
+// quantizeJob converts activation rows in parallel: item k*n+r is row r
+// as typs[k].
 type quantizeJob struct {
-	typ  Type
+	typs [maxVecTypes]Type
+	n    int
 	x    []float32
 	cols int
 	vecs []Vector
 }
 
 func (j *quantizeJob) run(_, lo, hi int) {
-	for r := lo; r < hi; r++ {
+	for i := lo; i < hi; i++ {
+		r := i % j.n
 		// Cannot fail: the matrix checked that cols fits the type.
-		_ = j.vecs[r].Quantize(j.typ, j.x[r*j.cols:(r+1)*j.cols])
+		_ = j.vecs[i].Quantize(j.typs[i/j.n], j.x[r*j.cols:(r+1)*j.cols])
 	}
 }

@@ -8,7 +8,8 @@ import (
 
 // A kernel tier is one implementation of the products for the whole
 // package: "scalar" (portable Go, the reference, always present) or a SIMD
-// tier such as "avx2" that replaces some types' functions with assembly.
+// tier such as "avx2" that replaces some types' functions, and some of
+// the activation conversions of Vector.Quantize, with assembly.
 // Tiers give the same results up to the order of float additions (the
 // integer parts of the quantised dot products are exact in every tier),
 // the same freedom llama.cpp's own CPU variants take.
@@ -23,7 +24,28 @@ type tier struct {
 	// accel holds the tier's replacements, by weight type; a type
 	// without an entry keeps its scalar kernel.
 	accel map[Type]accel
+	// act holds the tier's activation converters; nil fields keep the
+	// scalar ones.
+	act actConverters
 }
+
+// actConverters are the inner loops of Vector.Quantize, one per vec-dot
+// type with work to do. They trust their arguments: Quantize has checked
+// the length and sized the vector's buffers. Every tier's converters give
+// exactly the scalar ones' bytes, which are ggml's.
+type actConverters struct {
+	// q8 fills v.q, v.d and v.isum (and v.s when withSum, for Q8_1)
+	// from x, len(v.d) blocks of 32.
+	q8 func(v *Vector, x []float32, withSum bool)
+	// q8K fills v.q, v.d and v.bsums from x, len(v.d) blocks of 256.
+	q8K func(v *Vector, x []float32)
+	// f16 sets dst[i] to x[i] rounded to half precision (to nearest even)
+	// and widened back; len(dst) == len(x).
+	f16 func(dst, x []float32)
+}
+
+// scalarAct are the portable converters, the reference for every tier.
+var scalarAct = actConverters{q8: quantizeQ8Act, q8K: quantizeQ8K, f16: roundF16}
 
 // accel is a tier's replacement for part of one type's kernel; nil
 // fields keep the scalar functions.
@@ -45,6 +67,9 @@ var (
 	// is first.
 	tiers  = []*tier{{name: "scalar", usable: func() bool { return true }}}
 	active *tier
+	// act are the active tier's activation converters, the scalar ones
+	// where the tier has none.
+	act = scalarAct
 )
 
 // register installs t's scalar kernel; every type file calls it while the
@@ -134,6 +159,16 @@ func SetKernelTier(name string) error {
 			}
 			k.tile = a.tile
 		}
+	}
+	act = scalarAct
+	if t.act.q8 != nil {
+		act.q8 = t.act.q8
+	}
+	if t.act.q8K != nil {
+		act.q8K = t.act.q8K
+	}
+	if t.act.f16 != nil {
+		act.f16 = t.act.f16
 	}
 	active = t
 	return nil

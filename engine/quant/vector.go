@@ -60,9 +60,7 @@ func (v *Vector) Quantize(t Type, x []float32) error {
 		copy(v.f, x)
 	case F16:
 		v.f = grow(v.f, len(x))
-		for i, f := range x {
-			v.f[i] = F16ToF32(F32ToF16(f))
-		}
+		act.f16(v.f, x)
 	case BF16:
 		v.f = grow(v.f, len(x))
 		for i, f := range x {
@@ -76,30 +74,54 @@ func (v *Vector) Quantize(t Type, x []float32) error {
 		if t == Q8_1 {
 			v.s = grow(v.s, nb)
 		}
-		quantizeQ8Act(v, x, t == Q8_1)
+		act.q8(v, x, t == Q8_1)
 	case Q8_K:
 		nb := len(x) / 256
 		v.q = grow(v.q, len(x))
 		v.d = grow(v.d, nb)
 		v.bsums = grow(v.bsums, nb*16)
-		for i := 0; i < nb; i++ {
-			quantizeQ8KBlock((*[256]float32)(x[i*256:]), (*[256]int8)(v.q[i*256:]), &v.d[i], (*[16]int16)(v.bsums[i*16:]))
-		}
+		act.q8K(v, x)
 	}
 	return nil
 }
 
+// roundF16 rounds each value to half precision and back.
+func roundF16(dst, x []float32) {
+	for i, f := range x {
+		dst[i] = F16ToF32(F32ToF16(f))
+	}
+}
+
+// quantizeQ8K converts whole blocks of 256 to Q8_K.
+func quantizeQ8K(v *Vector, x []float32) {
+	for i := range v.d {
+		quantizeQ8KBlock((*[256]float32)(x[i*256:]), (*[256]int8)(v.q[i*256:]), &v.d[i], (*[16]int16)(v.bsums[i*16:]))
+	}
+}
+
 // quantizeQ8Act is ggml's AVX2 quantize_row_q8_0 / q8_1: d = amax/127
 // stored as f16, quants round(x*127/amax) half to even, saturated to int8,
-// and for Q8_1 s = f16(d*sum).
+// and for Q8_1 s = f16(d*sum), sum being that of the int32 quants before
+// saturation, as ggml adds them.
+//
+// A product x*id outside int32's range converts, as VCVTPS2DQ converts
+// it, to the "integer indefinite" -2^31 (saturated: -128). That happens
+// only when 127/amax overflows to +Inf (amax below about 3.7e-37; d is
+// then 0 as f16) or for a NaN: ggml's AVX2 code then gives -128 even for
+// the block's zeros (0·Inf is NaN), and so does this.
 func quantizeQ8Act(v *Vector, x []float32, withSum bool) {
 	for i := range v.d {
 		b := (*[32]float32)(x[i*32:])
 		q := (*[32]int8)(v.q[i*32:])
 		var amax float32
+		odd := false // a NaN in the block
 		for _, f := range b {
-			if a := abs32(f); a > amax {
-				amax = a
+			if a := abs32(f); !(a <= amax) {
+				if a != a {
+					odd = true
+				} else {
+					amax = a
+				}
 			}
 		}
 		d := amax / 127
@@ -108,11 +130,26 @@ func quantizeQ8Act(v *Vector, x []float32, withSum bool) {
 		if amax != 0 {
 			id = 127 / amax
 		}
+		// Besides NaN inputs, x*id can be Inf or NaN only if id is +Inf
+		// or amax is (then id = 0 and Inf*0 is NaN).
+		odd = odd || id > math.MaxFloat32 || amax > math.MaxFloat32
 		var sum int32
-		for j, f := range b {
-			r := nearestInt(f * id)
-			sum += r
-			q[j] = sat8(r)
+		if !odd {
+			for j, f := range b {
+				r := nearestInt(f * id)
+				sum += r
+				q[j] = sat8(r)
+			}
+		} else {
+			for j, f := range b {
+				p := f * id
+				r := int32(math.MinInt32)
+				if abs32(p) < 1<<22 { // false for Inf and NaN
+					r = nearestInt(p)
+				}
+				sum += r
+				q[j] = sat8(r)
+			}
 		}
 		v.isum[i] = sum
 		if withSum {
