@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -33,5 +34,32 @@ func TestFusedPrefillMatchesLinear(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFFNSubBatches checks that running the feed-forward block a slice of
+// rows at a time changes no bit of a long prompt's logits.
+func TestFFNSubBatches(t *testing.T) {
+	v := variants()[6]
+	m, err := loadFile(t, v.spec(quant.Q8_0).write(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := randomTokens(11, 300, v.vocab)
+	run := func(rows int) []float32 {
+		defer func(old int) { ffnRows = old }(ffnRows)
+		ffnRows = rows
+		ws, c := newWorkspace(t, m, 300), newCache(t, m, 300, KVF16)
+		l, err := m.Eval(context.Background(), ws, c, prompt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), l...)
+	}
+	whole, sliced := run(300), run(128)
+	for i := range whole {
+		if whole[i] != sliced[i] {
+			t.Fatalf("logit %d: %v with the FFN over all rows at once, %v in slices of 128", i, whole[i], sliced[i])
+		}
 	}
 }

@@ -12,7 +12,7 @@ type Workspace struct {
 	x, xn       []float32 // batch×Embd: the residual stream, its norm
 	q, k, v     []float32 // batch×QDim, KDim, VDim
 	attn        []float32 // batch×AttnDim
-	gate, up    []float32 // batch×FF
+	gate, up    []float32 // min(batch, ffnRows)×FF
 	angles      []float32 // batch×Rope.Dims: cos/sin per row
 	logits      []float32 // Vocab: Eval's result
 	rows        []row
@@ -52,8 +52,8 @@ func (m *Model) NewWorkspace(batch int) (*Workspace, error) {
 		k:      make([]float32, batch*c.KDim()),
 		v:      make([]float32, batch*c.VDim()),
 		attn:   make([]float32, batch*c.AttnDim()),
-		gate:   make([]float32, batch*c.FF),
-		up:     make([]float32, batch*c.FF),
+		gate:   make([]float32, min(batch, ffnRows)*c.FF),
+		up:     make([]float32, min(batch, ffnRows)*c.FF),
 		angles: make([]float32, batch*c.Rope.Dims),
 		logits: make([]float32, c.Vocab),
 		rows:   make([]row, batch),
