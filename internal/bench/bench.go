@@ -81,9 +81,12 @@ type FileResult struct {
 	Path  string `json:"path"`
 	// TensorBytes is the size of the file's tensors: about the bytes one
 	// decoding step reads.
-	TensorBytes uint64  `json:"tensor_bytes"`
-	Tether      *Engine `json:"tether,omitempty"`
-	LlamaCpp    *Engine `json:"llamacpp,omitempty"`
+	TensorBytes uint64 `json:"tensor_bytes"`
+	// KVBytes is the size of the run's KV cache (F16, the report's
+	// context).
+	KVBytes  uint64  `json:"kv_bytes"`
+	Tether   *Engine `json:"tether,omitempty"`
+	LlamaCpp *Engine `json:"llamacpp,omitempty"`
 }
 
 // Engine is one engine's results on one file. Speeds are medians.
@@ -212,7 +215,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			if err != nil {
 				return nil, &llm.ModelFileError{Path: path, Reason: "cannot read the synthetic file (delete it to write it again)", Err: err}
 			}
-			fr := FileResult{Shape: shape, Type: strings.ToLower(typ.String()), Path: path, TensorBytes: info.TensorBytes}
+			fr := FileResult{Shape: shape, Type: strings.ToLower(typ.String()), Path: path, TensorBytes: info.TensorBytes,
+				KVBytes: info.KVBytesPerToken * uint64(r.Context)}
 			job := Job{Path: path, Context: r.Context, PP: o.PP, TG: o.TG, Repeat: o.Repeat, TTFT: o.TTFT, Vocab: info.Vocab}
 
 			say("%s: tether (pp%d, tg%d ×%d%s, %d threads, %s kernels)", label, o.PP, o.TG, o.Repeat, ttftNote(o.TTFT), o.Threads, o.Kernels)

@@ -342,9 +342,12 @@ type FileInfo struct {
 	// one decoding step reads.
 	TensorBytes uint64
 	Vocab       int
+	// KVBytesPerToken is the size of one token's keys and values in an
+	// F16 cache, both engines' default.
+	KVBytesPerToken uint64
 }
 
-// ReadFileInfo reads a file's tensor sizes and vocabulary.
+// ReadFileInfo reads a file's tensor sizes, vocabulary and cache size.
 func ReadFileInfo(path string) (FileInfo, error) {
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -360,5 +363,6 @@ func ReadFileInfo(path string) (FileInfo, error) {
 		info.TensorBytes += t.Size
 	}
 	info.Vocab = cfg.Vocab
+	info.KVBytesPerToken = uint64(cfg.Layers) * uint64(cfg.KVHeads) * uint64(cfg.HeadDimK+cfg.HeadDimV) * 2
 	return info, nil
 }

@@ -26,7 +26,7 @@ func (r *Report) table() (header []string, rows [][]string) {
 		ttft = fmt.Sprintf("ttft%d", r.TTFT)
 	}
 	header = []string{"model", "weights", "tg bound", "engine", fmt.Sprintf("pp%d tok/s", r.PP), fmt.Sprintf("tg%d tok/s", r.TG),
-		"tg % of bound", ttft, "peak RSS"}
+		"tg % of bound", ttft, "peak RSS", "RSS − weights − KV"}
 	for _, f := range r.Files {
 		bound := r.Bound(f)
 		first := []string{f.Shape + " " + f.Type, formatBytes(f.TensorBytes), speed(bound) + " tok/s"}
@@ -43,7 +43,7 @@ func (r *Report) table() (header []string, rows [][]string) {
 			if i == 0 || f.Tether == nil {
 				lead = first
 			}
-			rows = append(rows, append(clone(lead), en.name, "", "", "", "", ""))
+			rows = append(rows, append(clone(lead), en.name, "", "", "", "", "", ""))
 			row := rows[len(rows)-1]
 			e := en.e
 			if e.Error != "" {
@@ -59,6 +59,7 @@ func (r *Report) table() (header []string, rows [][]string) {
 			}
 			if e.MaxRSSBytes > 0 {
 				row[8] = formatBytes(e.MaxRSSBytes)
+				row[9] = formatSignedBytes(int64(e.MaxRSSBytes) - int64(f.TensorBytes) - int64(f.KVBytes))
 			}
 		}
 		if pp, tg := f.Ratios(); pp > 0 || tg > 0 {
@@ -66,10 +67,18 @@ func (r *Report) table() (header []string, rows [][]string) {
 			if f.Tether.TTFTms > 0 && f.LlamaCpp.TTFTms > 0 {
 				ttftRatio = fmt.Sprintf("%.2f×", f.LlamaCpp.TTFTms/f.Tether.TTFTms)
 			}
-			rows = append(rows, append(clone(blank), ratioLabel, ratio(pp), ratio(tg), "", ttftRatio, ""))
+			rows = append(rows, append(clone(blank), ratioLabel, ratio(pp), ratio(tg), "", ttftRatio, "", ""))
 		}
 	}
 	return header, rows
+}
+
+// formatSignedBytes is formatBytes with a sign for negative sizes.
+func formatSignedBytes(n int64) string {
+	if n < 0 {
+		return "−" + formatBytes(uint64(-n))
+	}
+	return formatBytes(uint64(n))
 }
 
 func clone(s []string) []string { return append([]string(nil), s...) }
@@ -144,7 +153,7 @@ func (r *Report) summary() [][2]string {
 // notes explain the columns.
 const notes = `tg bound: the decode speed memory bandwidth allows (all-threads bandwidth ÷ the file's tensor bytes, about the bytes one token reads). ` +
 	`Ratios are tether ÷ llama.cpp speeds (above 1: tether is faster); the ttft ratio is llama.cpp's time ÷ tether's. ` +
-	`Peak RSS is each engine's own process's peak resident memory, mapped weights included.`
+	`Peak RSS is each engine's own process's peak resident memory, mapped weights included; the column after it subtracts the weights and the KV cache of the run's context, leaving what the engine needs besides.`
 
 // WriteTable writes the report as an aligned text table.
 func (r *Report) WriteTable(w io.Writer) error {

@@ -103,9 +103,9 @@ func TestWriteMarkdown(t *testing.T) {
 		"| Go | go1.26.8 |",
 		"| threads | 8 |",
 		"| llama.cpp | node-llama-cpp 3.21.1 (CPU) |",
-		"| model | weights | tg bound | engine | pp512 tok/s | tg128 tok/s | tg % of bound | ttft4000 | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n",
-		"| qwen2.5-0.5b q8_0 | 500 MiB | 76.3 tok/s | tether | 512 | 40.0 | 52% | 12.00 s | 700 MiB |",
-		"|  |  |  | **tether ÷ llama.cpp** | **0.50×** | **0.80×** |  | **0.50×** |  |",
+		"| model | weights | tg bound | engine | pp512 tok/s | tg128 tok/s | tg % of bound | ttft4000 | peak RSS | RSS − weights − KV |\n|---|---|---|---|---|---|---|---|---|---|\n",
+		"| qwen2.5-0.5b q8_0 | 500 MiB | 76.3 tok/s | tether | 512 | 40.0 | 52% | 12.00 s | 700 MiB | 200 MiB |",
+		"|  |  |  | **tether ÷ llama.cpp** | **0.50×** | **0.80×** |  | **0.50×** |  |  |",
 		`failed: failed to load \| model`,
 		"tg bound: the decode speed",
 	} {
