@@ -20,7 +20,7 @@ func fixedReport() *Report {
 		PP:        512, TG: 128, TTFT: 4000, Repeat: 3, Context: 4096,
 		Files: []FileResult{
 			{
-				Shape: "qwen2.5-0.5b", Type: "q8_0", Path: "/x/qwen2.5-0.5b-q8_0.gguf", TensorBytes: 500 << 20,
+				Shape: "qwen2.5-0.5b", Type: "q8_0", Path: "/x/qwen2.5-0.5b-q8_0.gguf", TensorBytes: 500 << 20, KVBytes: 48 << 20,
 				Tether:   Summarise(Measurement{PPms: []float64{1000, 1100, 900}, TGms: []float64{3200}, TTFTms: 12000, MaxRSSBytes: 700 << 20}, 512, 128),
 				LlamaCpp: Summarise(Measurement{PPms: []float64{500}, TGms: []float64{2560}, TTFTms: 6000, MaxRSSBytes: 600 << 20}, 512, 128),
 			},
@@ -104,7 +104,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| threads | 8 |",
 		"| llama.cpp | node-llama-cpp 3.21.1 (CPU) |",
 		"| model | weights | tg bound | engine | pp512 tok/s | tg128 tok/s | tg % of bound | ttft4000 | peak RSS | RSS − weights − KV |\n|---|---|---|---|---|---|---|---|---|---|\n",
-		"| qwen2.5-0.5b q8_0 | 500 MiB | 76.3 tok/s | tether | 512 | 40.0 | 52% | 12.00 s | 700 MiB | 200 MiB |",
+		"| qwen2.5-0.5b q8_0 | 500 MiB | 76.3 tok/s | tether | 512 | 40.0 | 52% | 12.00 s | 700 MiB | 152 MiB |",
 		"|  |  |  | **tether ÷ llama.cpp** | **0.50×** | **0.80×** |  | **0.50×** |  |  |",
 		`failed: failed to load \| model`,
 		"tg bound: the decode speed",
