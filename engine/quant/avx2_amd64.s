@@ -53,8 +53,39 @@ TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-36
 
 	// One accumulator, blocks in order: the same additions as the tile
 	// kernel's, so that a matrix gives the same products one activation
-	// row at a time as many at once.
-q8q8loop:
+	// row at a time as many at once. Two blocks a round, so that the
+	// second block's loads and integer work overlap the first's.
+	SUBQ $2, CX
+	JLT  q8q8one
+
+q8q8two:
+	VMOVDQU      2(SI), Y2
+	VMOVDQU      (DI), Y4
+	VMOVDQU      36(SI), Y7
+	VMOVDQU      32(DI), Y9
+	VPSIGNB      Y2, Y2, Y3
+	VPSIGNB      Y7, Y7, Y8
+	IDOT(Y2, Y3, Y4, Y4)
+	IDOT(Y7, Y8, Y9, Y9)
+	F16X((SI), X5)
+	F16X(34(SI), X10)
+	VBROADCASTSS X5, Y5
+	VBROADCASTSS X10, Y10
+	VBROADCASTSS (DX), Y6
+	VBROADCASTSS 4(DX), Y11
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y11, Y10, Y10
+	VFMADD231PS  Y5, Y4, Y0
+	VFMADD231PS  Y10, Y9, Y0
+	ADDQ $68, SI
+	ADDQ $64, DI
+	ADDQ $8, DX
+	SUBQ $2, CX
+	JGE  q8q8two
+
+q8q8one:
+	ADDQ $2, CX
+	JEQ  q8q8done
 	VMOVDQU      2(SI), Y2
 	VMOVDQU      (DI), Y4
 	VPSIGNB      Y2, Y2, Y3
@@ -64,12 +95,8 @@ q8q8loop:
 	VBROADCASTSS (DX), Y6
 	VMULPS       Y6, Y5, Y5
 	VFMADD231PS  Y5, Y4, Y0
-	ADDQ $34, SI
-	ADDQ $32, DI
-	ADDQ $4, DX
-	DECQ CX
-	JNZ  q8q8loop
 
+q8q8done:
 	HSUM
 	VMOVSS X0, ret+32(FP)
 	VZEROUPPER

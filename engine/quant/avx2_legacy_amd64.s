@@ -137,19 +137,40 @@ TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-44
 	VXORPS Y0, Y0, Y0
 	SETUP
 
-q40loop:
+	// Two blocks a round: the second block's unpacking and integer work
+	// overlap the first's, while the accumulator still takes the blocks'
+	// products one after the other, in order, as the tile kernels do.
+	SUBQ $2, CX
+	JLT  q40one
+
+q40two:
+	NIBBLES(2(SI), X8, Y8, X9)
+	NIBBLES(20(SI), X4, Y4, X5)
+	IPROD(Y8, (DI), Y10)
+	IPROD(Y4, 32(DI), Y6)
+	OFFSET((BX), 3, Y10, X11, Y11)
+	OFFSET(4(BX), 3, Y6, X7, Y7)
+	F16X((SI), X12)
+	F16X(18(SI), X2)
+	SCALE(Y10, X12, (DX), X11, Y11, Y0)
+	SCALE(Y6, X2, 4(DX), X7, Y7, Y0)
+	ADDQ $36, SI
+	ADDQ $64, DI
+	ADDQ $8, DX
+	ADDQ $8, BX
+	SUBQ $2, CX
+	JGE  q40two
+
+q40one:
+	ADDQ $2, CX
+	JEQ  q40done
 	NIBBLES(2(SI), X8, Y8, X9)
 	IPROD(Y8, (DI), Y10)
 	OFFSET((BX), 3, Y10, X11, Y11)
 	F16X((SI), X12)
 	SCALE(Y10, X12, (DX), X11, Y11, Y0)
-	ADDQ $18, SI
-	ADDQ $32, DI
-	ADDQ $4, DX
-	ADDQ $4, BX
-	DECQ CX
-	JNZ  q40loop
 
+q40done:
 	HSUM(Y0, X0)
 	VMOVSS X0, ret+40(FP)
 	VZEROUPPER
