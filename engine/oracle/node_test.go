@@ -147,6 +147,9 @@ func runGoeval(ctx context.Context, program, dir, mode string, req, resp any) er
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, program, mode, reqPath)
+	if engineTier != "" {
+		cmd.Env = append(os.Environ(), "TETHER_KERNELS="+engineTier)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -44,7 +44,7 @@ func greedyRequired(t quant.Type) bool { return t == quant.F32 || t == quant.F16
 
 func TestLlamaCppLoadsEveryFile(t *testing.T) {
 	s := getSuite(t)
-	t.Logf("setup took %v: %d files, llama.cpp run %v, engine run %v", s.setup, len(s.cases), nodeTime, goTime)
+	t.Logf("setup took %v: %d files, llama.cpp run %v, engine run %v on the %s kernels", s.setup, len(s.cases), nodeTime, goTime, s.kernels)
 	for _, c := range s.cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := s.results[c.job]

@@ -43,8 +43,10 @@ type suite struct {
 	results []evalResult // llama.cpp's
 	// goResults are the engine's, along llama.cpp's paths.
 	goResults []protocol.Result
-	setup     time.Duration
-	err       error
+	// kernels is the kernel tier the engine ran.
+	kernels string
+	setup   time.Duration
+	err     error
 }
 
 var (
@@ -266,7 +268,8 @@ func (s *suite) build(t *testing.T) error {
 		gjobs = append(gjobs, gj)
 	}
 	var resp struct {
-		Jobs []protocol.Result `json:"jobs"`
+		Jobs    []protocol.Result `json:"jobs"`
+		Kernels string            `json:"kernels"`
 	}
 	if err := runGoeval(ctx, goeval, dir, "eval", map[string]any{"jobs": gjobs}, &resp); err != nil {
 		return err
@@ -274,6 +277,10 @@ func (s *suite) build(t *testing.T) error {
 	if len(resp.Jobs) != len(gjobs) {
 		return fmt.Errorf("goeval answered %d jobs of %d", len(resp.Jobs), len(gjobs))
 	}
+	if engineTier != "" && resp.Kernels != engineTier {
+		return fmt.Errorf("the engine ran kernel tier %q, want %q", resp.Kernels, engineTier)
+	}
+	s.kernels = resp.Kernels
 	s.goResults = resp.Jobs
 	goTime = time.Since(goStart)
 	s.setup = time.Since(start)

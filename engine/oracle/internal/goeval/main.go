@@ -126,7 +126,7 @@ func eval(data []byte) error {
 		}
 		out[i] = r
 	})
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{"jobs": out})
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{"jobs": out, "kernels": quant.KernelTier()})
 }
 
 func runJob(job protocol.Job) (protocol.Result, error) {
