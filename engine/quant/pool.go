@@ -103,7 +103,6 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
-	p.gen.Add(1) // a spinning helper sees the change, finds no job and parks
 	for _, h := range p.helpers {
 		close(h.wake)
 	}
@@ -136,6 +135,9 @@ func (p *Pool) loop(h *helper, worker int) {
 			(*hook)(p, g, false)
 		}
 		left := p.pending.Add(-1)
+		if left < 0 {
+			panic("quant: pool helper reported a generation twice")
+		}
 		if hook != nil {
 			(*hook)(p, g, true)
 		}
@@ -154,16 +156,24 @@ func (p *Pool) await(h *helper, seen uint64) (uint64, bool) {
 		}
 		runtime.Gosched()
 	}
-	h.parked.Store(true)
-	// Work published between the last check and parking would find
-	// parked false and send no wake-up: look once more.
-	if g := p.gen.Load(); g != seen && h.parked.CompareAndSwap(true, false) {
-		return g, true
+	for {
+		h.parked.Store(true)
+		// Work published between the last check and parking would find
+		// parked false and send no wake-up: look once more.
+		if g := p.gen.Load(); g != seen && h.parked.CompareAndSwap(true, false) {
+			return g, true
+		}
+		if _, ok := <-h.wake; !ok {
+			return 0, false
+		}
+		if g := p.gen.Load(); g != seen {
+			return g, true
+		}
+		// A wake-up for the generation just done, sent late: the
+		// dispatcher published it, was delayed, and found this helper
+		// parked again after it had already taken and finished the work.
+		// Park again.
 	}
-	if _, ok := <-h.wake; !ok {
-		return 0, false
-	}
-	return p.gen.Load(), true
 }
 
 func (p *Pool) work(j task, worker int) {

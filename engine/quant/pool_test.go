@@ -49,40 +49,50 @@ func TestPoolHandOvers(t *testing.T) {
 
 // TestPoolLateHelper stalls a helper between reporting generation g done
 // and waking the dispatcher until the dispatcher has started generation
-// g+1 and parked, as an OS preemption can, and then stalls its report of
+// g+1 and parked, as an OS preemption can, and then holds its report of
 // g+1: the late wake-up for g must not end g+1 before the helper reports
 // it.
 func TestPoolLateHelper(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
-	var stalled, returned, early atomic.Bool
-	var stalledAt atomic.Uint64
+	var armed, early atomic.Bool
+	var stalledAt, ended atomic.Uint64
 	hook := func(p *Pool, g uint64, reported bool) {
 		switch {
-		case reported && stalled.CompareAndSwap(false, true):
-			stalledAt.Store(g)
-			for p.gen.Load() == g || p.waiting.Load() == 0 {
+		case reported && armed.CompareAndSwap(true, false):
+			for {
+				w := p.waiting.Load()
+				if w == g {
+					return // the dispatcher waits for this very report: no stall
+				}
+				if p.gen.Load() != g && w != 0 {
+					stalledAt.Store(g) // the next generation waits for this helper
+					return
+				}
 				runtime.Gosched()
 			}
-		case !reported && stalled.Load() && g == stalledAt.Load()+1:
-			for !returned.Load() && p.waiting.Load() != g {
+		case !reported && stalledAt.Load() != 0 && g == stalledAt.Load()+1:
+			for ended.Load() < g && p.waiting.Load() != g {
 				runtime.Gosched()
 			}
-			early.Store(returned.Load())
+			early.Store(ended.Load() >= g)
 		}
 	}
 	helperReportHook.Store(&hook)
 	defer helperReportHook.Store(nil)
 	var j countJob
-	for round := range 2 {
+	for round := 0; stalledAt.Load() == 0 || ended.Load() <= stalledAt.Load()+1; round++ {
+		if round == 1000 {
+			t.Fatal("the helper was never caught between two generations")
+		}
+		armed.Store(stalledAt.Load() == 0)
 		j.done.Store(0)
 		p.Run(4, &j)
-		returned.Store(round == 1)
+		ended.Store(p.gen.Load())
 		if got := j.done.Load(); got != 4 {
 			t.Fatalf("Run returned after %d of 4 items", got)
 		}
 	}
-	p.Run(4, &j) // the helper's stalled report is through
 	if early.Load() {
 		t.Error("Run returned before its helper reported the generation done")
 	}
