@@ -270,19 +270,13 @@ func (w Worker) Run(ctx context.Context, req WorkerRequest, progress io.Writer) 
 	cmd := exec.CommandContext(ctx, w.Command[0], w.Command[1:]...)
 	cmd.Env = w.Env
 	cmd.Stdin = bytes.NewReader(body)
-	var stdout bytes.Buffer
-	tail := &tailWriter{w: progress}
-	cmd.Stdout, cmd.Stderr = &stdout, tail
-	runErr := cmd.Run()
-	if ctx.Err() != nil {
-		return Measurement{}, ctx.Err()
-	}
-	if runErr != nil {
-		return Measurement{}, fmt.Errorf("tether's bench worker failed: %v%s", runErr, tail.last())
+	out, err := runChild(ctx, cmd, progress, "tether's bench worker")
+	if err != nil {
+		return Measurement{}, err
 	}
 	var m Measurement
-	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
-		return Measurement{}, fmt.Errorf("tether's bench worker wrote %q: %v", truncate(stdout.String(), 200), err)
+	if err := json.Unmarshal(out, &m); err != nil {
+		return Measurement{}, fmt.Errorf("tether's bench worker wrote %q: %v", truncate(string(out), 200), err)
 	}
 	if m.MaxRSSBytes == 0 {
 		m.MaxRSSBytes = childMaxRSS(cmd.ProcessState)
@@ -365,4 +359,21 @@ func ReadFileInfo(path string) (FileInfo, error) {
 	info.Vocab = cfg.Vocab
 	info.KVBytesPerToken = uint64(cfg.Layers) * uint64(cfg.KVHeads) * uint64(cfg.HeadDimK+cfg.HeadDimV) * 2
 	return info, nil
+}
+
+// runChild runs cmd, passing its standard error on to progress, and
+// returns its standard output; who names it in errors, which end with
+// the last lines it wrote.
+func runChild(ctx context.Context, cmd *exec.Cmd, progress io.Writer, who string) ([]byte, error) {
+	var stdout bytes.Buffer
+	tail := &tailWriter{w: progress}
+	cmd.Stdout, cmd.Stderr = &stdout, tail
+	runErr := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if runErr != nil {
+		return nil, fmt.Errorf("%s failed: %v%s", who, runErr, tail.last())
+	}
+	return stdout.Bytes(), nil
 }

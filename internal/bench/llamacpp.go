@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,19 +110,13 @@ func (l *LlamaCpp) Run(ctx context.Context, threads int, job Job, progress io.Wr
 	}
 	cmd := exec.CommandContext(ctx, l.Node, filepath.Join(l.Dir, "bench.mjs"), req.Name())
 	cmd.Dir = l.Dir
-	var stdout bytes.Buffer
-	tail := &tailWriter{w: progress}
-	cmd.Stdout, cmd.Stderr = &stdout, tail
-	runErr := cmd.Run()
-	if ctx.Err() != nil {
-		return Measurement{}, ctx.Err()
-	}
-	if runErr != nil {
-		return Measurement{}, fmt.Errorf("llama.cpp's bench.mjs failed: %v%s", runErr, tail.last())
+	out, err := runChild(ctx, cmd, progress, "llama.cpp's bench.mjs")
+	if err != nil {
+		return Measurement{}, err
 	}
 	var resp benchResponse
-	if err := json.Unmarshal(stdout.Bytes(), &resp); err != nil || len(resp.Jobs) != 1 {
-		return Measurement{}, fmt.Errorf("llama.cpp's bench.mjs wrote %q (want one job's result)", truncate(stdout.String(), 200))
+	if err := json.Unmarshal(out, &resp); err != nil || len(resp.Jobs) != 1 {
+		return Measurement{}, fmt.Errorf("llama.cpp's bench.mjs wrote %q (want one job's result)", truncate(string(out), 200))
 	}
 	m := resp.Jobs[0]
 	if m.MaxRSSBytes == 0 && m.Error == "" {
