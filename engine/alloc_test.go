@@ -45,8 +45,10 @@ func TestDecodeLoopDoesNotAllocate(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	short, long := count(40), count(400)
 	// The released text's buffer grows by doubling: a handful of
-	// allocations, however long the generation.
-	if perToken := (float64(long) - float64(short)) / 360; perToken > 0.02 {
+	// allocations, however long the generation; the runtime may add a
+	// few of its own when goroutines park. One allocation per token
+	// would be 360.
+	if perToken := (float64(long) - float64(short)) / 360; perToken > 0.05 {
 		t.Errorf("decoding allocated %.2f times per token (%d allocations for 40 tokens, %d for 400)", perToken, short, long)
 	}
 }
