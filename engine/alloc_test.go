@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -43,12 +45,19 @@ func TestDecodeLoopDoesNotAllocate(t *testing.T) {
 	// which the next parked goroutines then allocate again: keep the
 	// collector out of the measured runs.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	short, long := count(40), count(400)
 	// The released text's buffer grows by doubling: a handful of
-	// allocations, however long the generation; the runtime may add a
-	// few of its own when goroutines park. One allocation per token
-	// would be 360.
-	if perToken := (float64(long) - float64(short)) / 360; perToken > 0.05 {
-		t.Errorf("decoding allocated %.2f times per token (%d allocations for 40 tokens, %d for 400)", perToken, short, long)
+	// allocations, however long the generation. The runtime allocates a
+	// few things of its own now and then (records for parked
+	// goroutines), so the test takes the best of three measurements: an
+	// allocation per token would show in every one of them, as 360.
+	best, desc := math.Inf(1), ""
+	for range 3 {
+		short, long := count(40), count(400)
+		if perToken := (float64(long) - float64(short)) / 360; perToken < best {
+			best, desc = perToken, fmt.Sprintf("%d allocations for 40 tokens, %d for 400", short, long)
+		}
+	}
+	if best > 0.02 {
+		t.Errorf("decoding allocated %.2f times per token (%s)", best, desc)
 	}
 }
