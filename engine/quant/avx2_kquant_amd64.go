@@ -68,54 +68,28 @@ func q8K(v *Vector, nb int) (*int8, *float32, *int16) {
 	return &v.q[0], &v.d[0], &v.bsums[0]
 }
 
-func dotQ2_KAVX2(w []byte, v *Vector) float32 {
-	nb := v.n / 256
-	if nb == 0 {
-		return 0
-	}
-	_ = w[nb*84-1]
-	q, d, bs := q8K(v, nb)
-	return dotQ2_KQ8_KAVX2(&w[0], q, d, bs, nb)
-}
+// The K-quant dot products: the Go side of each checks the lengths once
+// and hands the assembly pointers and the block count.
+var (
+	dotQ2_KAVX2 = kDot(84, dotQ2_KQ8_KAVX2)
+	dotQ3_KAVX2 = kDot(110, dotQ3_KQ8_KAVX2)
+	dotQ4_KAVX2 = kDot(144, dotQ4_KQ8_KAVX2)
+	dotQ5_KAVX2 = kDot(176, dotQ5_KQ8_KAVX2)
+	dotQ6_KAVX2 = kDot(210, dotQ6_KQ8_KAVX2)
+)
 
-func dotQ3_KAVX2(w []byte, v *Vector) float32 {
-	nb := v.n / 256
-	if nb == 0 {
-		return 0
+// kDot wraps the assembly dot product of a K-quant type whose 256-element
+// blocks take size bytes.
+func kDot(size int, kernel func(w *byte, q *int8, d *float32, bsums *int16, nb int) float32) func([]byte, *Vector) float32 {
+	return func(w []byte, v *Vector) float32 {
+		nb := v.n / 256
+		if nb == 0 {
+			return 0
+		}
+		_ = w[nb*size-1]
+		q, d, bs := q8K(v, nb)
+		return kernel(&w[0], q, d, bs, nb)
 	}
-	_ = w[nb*110-1]
-	q, d, bs := q8K(v, nb)
-	return dotQ3_KQ8_KAVX2(&w[0], q, d, bs, nb)
-}
-
-func dotQ4_KAVX2(w []byte, v *Vector) float32 {
-	nb := v.n / 256
-	if nb == 0 {
-		return 0
-	}
-	_ = w[nb*144-1]
-	q, d, bs := q8K(v, nb)
-	return dotQ4_KQ8_KAVX2(&w[0], q, d, bs, nb)
-}
-
-func dotQ5_KAVX2(w []byte, v *Vector) float32 {
-	nb := v.n / 256
-	if nb == 0 {
-		return 0
-	}
-	_ = w[nb*176-1]
-	q, d, bs := q8K(v, nb)
-	return dotQ5_KQ8_KAVX2(&w[0], q, d, bs, nb)
-}
-
-func dotQ6_KAVX2(w []byte, v *Vector) float32 {
-	nb := v.n / 256
-	if nb == 0 {
-		return 0
-	}
-	_ = w[nb*210-1]
-	q, d, bs := q8K(v, nb)
-	return dotQ6_KQ8_KAVX2(&w[0], q, d, bs, nb)
 }
 
 func tileQ4_KAVX2(dst []float32, ldd int, w []byte, rowBytes, rows int, vs []Vector) {
