@@ -20,6 +20,12 @@
 	VMOVSHDUP    X0, X14     \
 	VADDSS       X14, X0, X0
 
+// STORESUM stores the sum of y's eight floats at off(DI), through Y0.
+#define STORESUM(y, off) \
+	VMOVAPS y, Y0 \
+	HSUM          \
+	VMOVSS  X0, off(DI)
+
 // F16X widens the half at mem into the low float of x, through AX.
 #define F16X(mem, x) \
 	MOVWLZX   mem, AX \
@@ -168,15 +174,9 @@ tq8loop:
 	MOVQ out+64(FP), DI
 	HSUM
 	VMOVSS X0, (DI)
-	VMOVAPS Y1, Y0
-	HSUM
-	VMOVSS X0, 4(DI)
-	VMOVAPS Y2, Y0
-	HSUM
-	VMOVSS X0, 8(DI)
-	VMOVAPS Y3, Y0
-	HSUM
-	VMOVSS X0, 12(DI)
+	STORESUM(Y1, 4)
+	STORESUM(Y2, 8)
+	STORESUM(Y3, 12)
 	VZEROUPPER
 	RET
 
@@ -273,26 +273,12 @@ t42loop:
 	MOVQ out+64(FP), DI
 	HSUM
 	VMOVSS X0, (DI)
-	VMOVAPS Y1, Y0
-	HSUM
-	VMOVSS X0, 4(DI)
-	VMOVAPS Y2, Y0
-	HSUM
-	VMOVSS X0, 8(DI)
-	VMOVAPS Y3, Y0
-	HSUM
-	VMOVSS X0, 12(DI)
-	VMOVAPS Y4, Y0
-	HSUM
-	VMOVSS X0, 16(DI)
-	VMOVAPS Y5, Y0
-	HSUM
-	VMOVSS X0, 20(DI)
-	VMOVAPS Y6, Y0
-	HSUM
-	VMOVSS X0, 24(DI)
-	VMOVAPS Y7, Y0
-	HSUM
-	VMOVSS X0, 28(DI)
+	STORESUM(Y1, 4)
+	STORESUM(Y2, 8)
+	STORESUM(Y3, 12)
+	STORESUM(Y4, 16)
+	STORESUM(Y5, 20)
+	STORESUM(Y6, 24)
+	STORESUM(Y7, 28)
 	VZEROUPPER
 	RET
