@@ -36,8 +36,13 @@
 // # Ends
 //
 // A generation ends normally on an end-of-generation token, a stop
-// string, or MaxTokens (the final item's Summary.Reason), and with an
-// error when its context is cancelled, when the prompt does not fit the
-// context window, or when generating needs more room than the window has
-// (*llm.ContextOverflowError: nothing is ever silently truncated).
+// string, MaxTokens, or when its tokens fill the context window (the
+// final item's Summary.Reason), and with an error when its context is
+// cancelled or when the prompt does not fit the context window
+// (*llm.ContextOverflowError: a prompt is never silently truncated).
+//
+// A slot reading a prompt takes the longest beginning of it that any
+// other slot holds, busy or not, by copying that slot's cache: requests
+// that share a system prompt, or the choices of one request, evaluate
+// the shared part once.
 package engine

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"path/filepath"
 	"runtime"
@@ -213,23 +214,17 @@ func TestContextOverflow(t *testing.T) {
 		}
 	})
 	t.Run("generation fills the window", func(t *testing.T) {
-		var got []int32
-		var final error
-		for tok, err := range e.Generate(context.Background(), Request{Tokens: toks[:10], IgnoreEOG: true}) {
-			if err != nil {
-				final = err
-				break
-			}
-			got = append(got, tok.ID)
-		}
-		var ov *llm.ContextOverflowError
-		if !errors.As(final, &ov) || ov.Required != 17 || ov.Available != 16 {
-			t.Fatalf("stream ended with %v, want a context overflow 17 > 16", final)
+		r, err := e.Complete(context.Background(), Request{Tokens: toks[:10], IgnoreEOG: true})
+		if err != nil {
+			t.Fatalf("a generation that fills the window failed: %v", err)
 		}
 		// 10 prompt tokens leave room to evaluate 6 generated ones, and
 		// the logits after the 6th give a 7th.
-		if len(got) != 7 {
-			t.Errorf("%d tokens before the overflow, want 7", len(got))
+		if r.Summary.Reason != StopContext || len(r.Tokens) != 7 || r.Summary.Timings.GeneratedTokens != 7 {
+			t.Errorf("reason %q after %d tokens (%d counted), want %q after 7", r.Summary.Reason, len(r.Tokens), r.Summary.Timings.GeneratedTokens, StopContext)
+		}
+		if want := e.Tokenizer().Decode(r.Tokens); r.Text != want {
+			t.Errorf("text %q, want the tokens' text %q", r.Text, want)
 		}
 	})
 	t.Run("exactly full prompt still answers", func(t *testing.T) {
@@ -500,5 +495,30 @@ func TestNoLeakPerRequest(t *testing.T) {
 			t.Fatalf("goroutines grew from %d to %d over 200 requests", before, runtime.NumGoroutine())
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSharedPromptAcrossSlots: a request whose prompt another slot is
+// still using copies that slot's cache instead of evaluating the prompt,
+// and answers exactly as a cold run does.
+func TestSharedPromptAcrossSlots(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 256, Parallel: 2})
+	n := len(e.Encode(prompt))
+	cold := complete(t, e, Request{Text: prompt, MaxTokens: 5, IgnoreEOG: true, NoPromptCache: true})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	next, stop := iter.Pull2(e.Generate(ctx, Request{Text: prompt, IgnoreEOG: true}))
+	defer stop()
+	if _, err, ok := next(); !ok || err != nil {
+		t.Fatalf("first generation: %v", err)
+	}
+	// The first generation has read its prompt and keeps its slot.
+	r := complete(t, e, Request{Text: prompt, MaxTokens: 5, IgnoreEOG: true})
+	if r.Summary.CachedTokens != n-1 || r.Summary.Timings.PromptTokens != 1 {
+		t.Errorf("summary %+v, want %d tokens copied from the busy slot", r.Summary, n-1)
+	}
+	if !slices.Equal(r.Tokens, cold.Tokens) {
+		t.Errorf("tokens %v from the copied cache, %v from a cold run", r.Tokens, cold.Tokens)
 	}
 }

@@ -14,8 +14,9 @@ import (
 // request waits in FIFO order for a free slot, its prompt is evaluated,
 // and every sampled token is yielded as it comes, then a final Token with
 // Done and the Summary. A failure ends the stream with a non-nil error:
-// a prompt longer than the context, or a generation that fills it, gives
-// an *llm.ContextOverflowError; a bad request an *llm.RequestError;
+// a prompt longer than the context gives an *llm.ContextOverflowError
+// (a generation that fills it ends normally, with StopContext); a bad
+// request an *llm.RequestError;
 // ctx's end its cause. Ending ctx, or stopping the iteration early,
 // cancels the generation: between tokens, and between the layers of a
 // prompt being evaluated.

@@ -28,8 +28,8 @@ type Request struct {
 // StopReason says why a generation ended normally.
 type StopReason string
 
-// The ways a generation ends without an error. Running out of context is
-// an error instead: *llm.ContextOverflowError.
+// The ways a generation ends without an error. A prompt longer than the
+// context is an error instead: *llm.ContextOverflowError.
 const (
 	// StopEOG: the model produced an end-of-generation token.
 	StopEOG StopReason = "eog"
@@ -37,6 +37,8 @@ const (
 	StopString StopReason = "stop"
 	// StopMaxTokens: MaxTokens tokens were generated.
 	StopMaxTokens StopReason = "length"
+	// StopContext: the generated tokens filled the context window.
+	StopContext StopReason = "context"
 )
 
 // Token is one item of a generation's stream. Every item but the last

@@ -235,6 +235,7 @@ func (s *scheduler) start(g *generation, sl *slot) {
 	keep := 0
 	if !g.req.NoPromptCache {
 		keep = min(commonPrefix(sl.tokens, g.prompt), len(g.prompt)-1)
+		keep = s.copyShared(g, sl, keep)
 	}
 	sl.cache.Truncate(keep)
 	sl.tokens = sl.tokens[:keep]
@@ -245,6 +246,29 @@ func (s *scheduler) start(g *generation, sl *slot) {
 	for _, t := range g.prompt {
 		g.sampler.Accept(t) // llama-server feeds the prompt to the penalties
 	}
+}
+
+// copyShared copies into sl the longest beginning of g's prompt that
+// another slot holds, busy or not, when it is longer than the keep tokens
+// sl has of its own, and returns how many tokens sl now shares with the
+// prompt. So requests with one system prompt, and the choices of an n > 1
+// request, evaluate their common beginning once.
+func (s *scheduler) copyShared(g *generation, sl *slot, keep int) int {
+	var donor *slot
+	best := keep
+	for _, o := range s.slots {
+		if o == sl {
+			continue
+		}
+		if n := min(commonPrefix(o.tokens, g.prompt), len(g.prompt)-1); n > best {
+			donor, best = o, n
+		}
+	}
+	if donor == nil || sl.cache.CopyPrefix(donor.cache, best) != nil {
+		return keep
+	}
+	sl.tokens = append(sl.tokens[:0], donor.tokens[:best]...)
+	return best
 }
 
 // reap ends the generations whose context is done.
@@ -268,7 +292,7 @@ func (s *scheduler) step() bool {
 			continue
 		}
 		if sl.cache.Len() >= sl.cache.Cap() {
-			s.fail(g, &llm.ContextOverflowError{Required: sl.cache.Len() + 1, Available: sl.cache.Cap()})
+			s.finish(g, StopContext)
 			continue
 		}
 		s.decoding = append(s.decoding, g)

@@ -10,6 +10,7 @@ import (
 	oai "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
@@ -232,5 +233,38 @@ func TestReasoning(t *testing.T) {
 	resp, err := c.Complete(context.Background(), llm.Request{Messages: []llm.Message{llm.UserMessage("hello there, tell me the weather")}, MaxTokens: 8, Temperature: llm.Ptr(0.0)})
 	if err != nil || resp.Reasoning != reasoning || resp.Text != "" {
 		t.Errorf("tether client: %v %v", resp, err)
+	}
+}
+
+// TestContextFullEndsWithLength: an answer that runs into the end of the
+// context window (no max_tokens, as most clients send) ends with
+// finish_reason "length" and the text so far, at once and streamed.
+func TestContextFullEndsWithLength(t *testing.T) {
+	ts := startServer(t, Config{APIKey: testKey, Engine: engine.Options{ContextLength: 64}})
+	c := officialClient(ts, testKey)
+	ctx := context.Background()
+	params := chatParams(0)
+	params.MaxTokens = oai.Int(-1) // n_predict's "no bound"
+	ignoreEOS := option.WithJSONSet("ignore_eos", true)
+
+	resp, err := c.Chat.Completions.New(ctx, params, ignoreEOS)
+	if err != nil {
+		t.Fatalf("chat: %v", err)
+	}
+	if len(resp.Choices) != 1 || resp.Choices[0].FinishReason != "length" || resp.Choices[0].Message.Content == "" ||
+		resp.Usage.TotalTokens != 65 {
+		t.Errorf("answer %s, want finish_reason length after filling the 64-token window", resp.RawJSON())
+	}
+
+	stream := c.Chat.Completions.NewStreaming(ctx, params, ignoreEOS)
+	var acc oai.ChatCompletionAccumulator
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	if len(acc.Choices) != 1 || acc.Choices[0].FinishReason != "length" || acc.Choices[0].Message.Content != resp.Choices[0].Message.Content {
+		t.Errorf("streamed answer %+v, want the same text ending with length", acc.Choices)
 	}
 }

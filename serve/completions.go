@@ -188,7 +188,7 @@ func responseOf(sum engine.Summary) *llm.Response {
 }
 
 func textFinish(r engine.StopReason) string {
-	if r == engine.StopMaxTokens {
+	if r == engine.StopMaxTokens || r == engine.StopContext {
 		return "length"
 	}
 	return "stop"

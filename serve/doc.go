@@ -57,11 +57,11 @@
 // forced call is as well-formed as the model makes it; a malformed one
 // comes back as text with finish_reason "stop" or "length".
 //
-// Context: a prompt longer than the context window, or an answer that
-// would run past it, is a 400 with type exceed_context_size_error, code
-// context_length_exceeded and llama.cpp's n_prompt_tokens and n_ctx (in
-// a stream already started, the same error object as an event). Nothing
-// is truncated.
+// Context: a prompt longer than the context window is a 400 with type
+// exceed_context_size_error, code context_length_exceeded and
+// llama.cpp's n_prompt_tokens and n_ctx; the prompt is never truncated.
+// An answer that fills the window ends there with finish_reason
+// "length" and the text so far, as OpenAI and llama-server end it.
 //
 // # Serving under load
 //

@@ -33,10 +33,10 @@
 // then through the tool-call parser (text deltas and calls). Calls get
 // ids unique for the driver's lifetime. The stream ends with EventDone:
 // end_turn, or tool_use when calls were made, for an end-of-generation
-// token; stop_sequence for a stop string; max_tokens for the token bound;
-// with usage (prompt tokens, generated tokens) and the engine's timings.
-// A prompt longer than the context window, or a generation that fills
-// it, ends with an *llm.ContextOverflowError.
+// token; stop_sequence for a stop string; max_tokens for the token bound
+// or a generation that fills the context window; with usage (prompt
+// tokens, generated tokens) and the engine's timings. A prompt longer
+// than the context window is an *llm.ContextOverflowError.
 //
 // # Beyond llm.Request
 //

@@ -208,7 +208,7 @@ func stopReason(r engine.StopReason, calls bool) llm.StopReason {
 	switch {
 	case calls:
 		return llm.StopToolUse
-	case r == engine.StopMaxTokens:
+	case r == engine.StopMaxTokens || r == engine.StopContext:
 		return llm.StopMaxTokens
 	case r == engine.StopString:
 		return llm.StopStopSequence

@@ -98,6 +98,35 @@ func (c *Cache) Truncate(n int) {
 	}
 }
 
+// CopyPrefix makes c hold the first n tokens of src, which must come from
+// the same model with the same element type. Copying a shared prompt
+// beginning costs a memory copy, where evaluating it again costs a
+// forward pass.
+func (c *Cache) CopyPrefix(src *Cache, n int) error {
+	switch {
+	case src == c:
+		return fmt.Errorf("model: a cache cannot copy itself")
+	case src.typ != c.typ || src.layers != c.layers || src.kvHeads != c.kvHeads || src.dimK != c.dimK || src.dimV != c.dimV:
+		return fmt.Errorf("model: caches of different shapes")
+	case n < 0 || n > src.n || n > c.capacity:
+		return fmt.Errorf("model: cannot copy %d tokens from a cache of %d into one of capacity %d", n, src.n, c.capacity)
+	}
+	for l := range c.layers {
+		for h := range c.kvHeads {
+			so, do := h*src.capacity, h*c.capacity
+			if c.typ == KVF16 {
+				copy(c.k16[l][do*c.dimK:(do+n)*c.dimK], src.k16[l][so*c.dimK:(so+n)*c.dimK])
+				copy(c.v16[l][do*c.dimV:(do+n)*c.dimV], src.v16[l][so*c.dimV:(so+n)*c.dimV])
+			} else {
+				copy(c.k32[l][do*c.dimK:(do+n)*c.dimK], src.k32[l][so*c.dimK:(so+n)*c.dimK])
+				copy(c.v32[l][do*c.dimV:(do+n)*c.dimV], src.v32[l][so*c.dimV:(so+n)*c.dimV])
+			}
+		}
+	}
+	c.n = n
+	return nil
+}
+
 // store writes the key and value of one token at pos in layer l; k holds
 // all kv heads (KVHeads×dimK), v likewise.
 func (c *Cache) store(l, pos int, k, v []float32) {

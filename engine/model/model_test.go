@@ -473,3 +473,46 @@ func TestEvalStepsMatchesSeparateSequences(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyPrefix: a cache that takes a shared beginning from another
+// continues exactly as the cache that evaluated it, for both element
+// types, and refuses what it cannot hold.
+func TestCopyPrefix(t *testing.T) {
+	v := variants()[0]
+	m := newModel(t, v)
+	for _, typ := range []KVType{KVF16, KVF32} {
+		ws := newWorkspace(t, m, 8)
+		src, dst := newCache(t, m, 32, typ), newCache(t, m, 24, typ)
+		prompt := randomTokens(3, 9, v.vocab)
+		if _, err := m.Eval(context.Background(), ws, src, prompt); err != nil {
+			t.Fatal(err)
+		}
+		next := randomTokens(4, 1, v.vocab)
+		want, err := m.Eval(context.Background(), ws, src, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append([]float32(nil), want...)
+		if err := dst.CopyPrefix(src, len(prompt)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Eval(context.Background(), ws, dst, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v: logit %d: %v from the copied cache, %v from the original", typ, i, got[i], want[i])
+			}
+		}
+		if err := dst.CopyPrefix(src, src.Len()+1); err == nil {
+			t.Errorf("%v: copying more tokens than the source holds succeeded", typ)
+		}
+		if err := dst.CopyPrefix(dst, 1); err == nil {
+			t.Errorf("%v: a cache copied itself", typ)
+		}
+	}
+	if err := newCache(t, m, 8, KVF16).CopyPrefix(newCache(t, m, 8, KVF32), 0); err == nil {
+		t.Error("copying between element types succeeded")
+	}
+}
