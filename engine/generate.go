@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -74,6 +75,8 @@ func (e *Engine) newGeneration(ctx context.Context, req Request) (*generation, e
 	switch {
 	case req.MaxTokens < 0:
 		return nil, &llm.RequestError{Reason: "max_tokens must not be negative"}
+	case req.TopLogprobs < 0 || req.TopLogprobs > MaxTopLogprobs:
+		return nil, &llm.RequestError{Reason: fmt.Sprintf("top_logprobs must be from 0 to %d", MaxTopLogprobs)}
 	}
 	prompt := slices.Clone(req.Tokens) // the caller may reuse its slice
 	if len(prompt) == 0 {

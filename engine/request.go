@@ -20,6 +20,11 @@ type Request struct {
 	MaxTokens int
 	// IgnoreEOG keeps generating past end-of-generation tokens.
 	IgnoreEOG bool
+	// Logprobs puts each generated token's log-probability in its Token,
+	// and TopLogprobs (at most MaxTopLogprobs) the most likely tokens of
+	// each step; TopLogprobs > 0 implies Logprobs.
+	Logprobs    bool
+	TopLogprobs int
 	// NoPromptCache evaluates the whole prompt even when a slot still
 	// holds a matching beginning from an earlier request.
 	NoPromptCache bool
@@ -51,6 +56,10 @@ type Token struct {
 	// it is known, so Text can be empty and can lag the tokens; the
 	// final item releases what is left.
 	Text string
+	// Logprob is the token's log-probability and TopLogprobs the most
+	// likely tokens of its step, when the request asked for them.
+	Logprob     float32
+	TopLogprobs []TokenLogprob
 	// Done marks the final item, which carries Summary.
 	Done    bool
 	Summary Summary

@@ -382,7 +382,11 @@ func (s *scheduler) next(g *generation, logits []float32) {
 	start := len(g.text)
 	var stopped bool
 	g.text, stopped = g.stop.AppendPush(g.text, g.piece)
-	g.out.push(Token{ID: tok, Text: g.textSince(start)}, nil, false)
+	item := Token{ID: tok, Text: g.textSince(start)}
+	if g.req.Logprobs || g.req.TopLogprobs > 0 {
+		item.Logprob, item.TopLogprobs = logprobsOf(logits, tok, g.req.TopLogprobs)
+	}
+	g.out.push(item, nil, false)
 	switch {
 	case stopped:
 		s.finish(g, StopString)
