@@ -19,6 +19,12 @@ const (
 	// EventDone ends the stream; Response holds the aggregated result
 	// (stop reason, usage, timings, and all text, reasoning and calls).
 	EventDone
+	// EventLogprobs carries the log-probabilities of the tokens generated
+	// since the last such event, in Logprobs. Only drivers asked for
+	// log-probabilities send it; it can come before the text of those
+	// tokens, which may be held back (a possible stop string, a tool
+	// call not yet complete).
+	EventLogprobs
 )
 
 var eventKindNames = [...]string{
@@ -27,6 +33,7 @@ var eventKindNames = [...]string{
 	EventToolCallStart:  "tool_call_start",
 	EventToolCallEnd:    "tool_call_end",
 	EventDone:           "done",
+	EventLogprobs:       "logprobs",
 }
 
 func (k EventKind) String() string {
@@ -42,4 +49,5 @@ type Event struct {
 	Text     string
 	ToolCall *ToolCall
 	Response *Response
+	Logprobs []TokenLogprob
 }

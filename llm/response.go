@@ -66,6 +66,9 @@ type Response struct {
 	StopReason StopReason `json:"stop_reason"`
 	Usage      Usage      `json:"usage"`
 	Timings    Timings    `json:"timings"`
+	// Logprobs holds every generated token's log-probability, when the
+	// request asked for them.
+	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
 }
 
 // String summarises the response for logs and test failures.

@@ -27,6 +27,11 @@ type Call struct {
 	// IgnoreEOS keeps generating past end-of-generation tokens, up to
 	// MaxTokens or the context window (llama.cpp's ignore_eos).
 	IgnoreEOS bool
+	// Logprobs asks for each generated token's log-probability
+	// (EventLogprobs, Response.Logprobs), and TopLogprobs (at most
+	// engine.MaxTopLogprobs) for the most likely tokens of each step.
+	Logprobs    bool
+	TopLogprobs int
 }
 
 // ToolChoiceMode is OpenAI's tool_choice.

@@ -341,3 +341,46 @@ func TestOpenBadFile(t *testing.T) {
 		t.Fatalf("Open: %v, want a ModelFileError", err)
 	}
 }
+
+// TestLogprobs: asked for them, the stream carries every generated
+// token's log-probability before its text, and the answer is exactly the
+// concatenation of those tokens.
+func TestLogprobs(t *testing.T) {
+	e := loadEngine(t, "chatml", engine.Options{})
+	d := New(e, Options{Sampling: noEOG(e)})
+	req := hello()
+	req.MaxTokens = 8
+	var events []llm.TokenLogprob
+	var resp *llm.Response
+	turn, err := d.Prepare(Call{Request: req, TopLogprobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range turn.Stream(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Kind {
+		case llm.EventLogprobs:
+			events = append(events, ev.Logprobs...)
+		case llm.EventDone:
+			resp = ev.Response
+		}
+	}
+	if resp == nil || len(events) != 8 || len(resp.Logprobs) != 8 {
+		t.Fatalf("%d logprob events, answer %v, want 8 of each", len(events), resp)
+	}
+	var text []byte
+	for i, lp := range resp.Logprobs {
+		text = append(text, lp.Bytes...)
+		if lp.Logprob > 0 || len(lp.Top) != 2 || lp.Top[0].Logprob < lp.Top[1].Logprob || lp.Logprob != events[i].Logprob {
+			t.Errorf("token %d: %+v", i, lp)
+		}
+	}
+	if string(text) != resp.Text {
+		t.Errorf("tokens spell %q, answer %q", text, resp.Text)
+	}
+	if _, err := d.Prepare(Call{Request: req, TopLogprobs: 21}); err == nil {
+		t.Error("top_logprobs 21 accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/think"
 	"github.com/tetherllm/tether/toolcall"
@@ -51,6 +52,9 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 			return nil, &llm.RequestError{Reason: fmt.Sprintf("logit_bias names token %d, which is not in the vocabulary", id)}
 		}
 	}
+	if c.TopLogprobs < 0 || c.TopLogprobs > engine.MaxTopLogprobs {
+		return nil, &llm.RequestError{Reason: fmt.Sprintf("top_logprobs must be from 0 to %d", engine.MaxTopLogprobs)}
+	}
 	if err := sampling.Validate(); err != nil {
 		return nil, &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "sample: ")}
 	}
@@ -60,6 +64,9 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 		Stop:      c.Stop,
 		MaxTokens: maxTokens,
 		IgnoreEOG: c.IgnoreEOS,
+
+		Logprobs:    c.Logprobs,
+		TopLogprobs: c.TopLogprobs,
 	}}, nil
 }
 
@@ -90,6 +97,9 @@ func (t *Turn) Stream(ctx context.Context) iter.Seq2[llm.Event, error] {
 		for tok, err := range t.d.eng.Generate(ctx, t.req) {
 			if err != nil {
 				yield(llm.Event{}, engineError(err))
+				return
+			}
+			if !tok.Done && (t.req.Logprobs || t.req.TopLogprobs > 0) && !out.logprobs(t.d.eng.Tokenizer(), tok, yield) {
 				return
 			}
 			if !out.push(tok.Text, yield) {
@@ -127,6 +137,25 @@ type output struct {
 	text      strings.Builder
 	reasoning strings.Builder
 	resp      llm.Response
+}
+
+// logprobs yields the log-probabilities of a generated token and keeps
+// them for the response.
+func (o *output) logprobs(tok *tokenizer.Tokenizer, t engine.Token, yield func(llm.Event, error) bool) bool {
+	lp := tokenLogprob(tok, t.ID, t.Logprob)
+	if len(t.TopLogprobs) > 0 {
+		lp.Top = make([]llm.TokenLogprob, len(t.TopLogprobs))
+		for i, c := range t.TopLogprobs {
+			lp.Top[i] = tokenLogprob(tok, c.ID, c.Logprob)
+		}
+	}
+	o.resp.Logprobs = append(o.resp.Logprobs, lp)
+	return yield(llm.Event{Kind: llm.EventLogprobs, Logprobs: []llm.TokenLogprob{lp}}, nil)
+}
+
+func tokenLogprob(tok *tokenizer.Tokenizer, id int32, logprob float32) llm.TokenLogprob {
+	piece := tok.Piece(id, true)
+	return llm.TokenLogprob{Token: piece, Bytes: []byte(piece), Logprob: float64(logprob)}
 }
 
 func newOutput(t *Turn) *output {
