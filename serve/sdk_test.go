@@ -1,0 +1,133 @@
+package serve
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// requireClientsEnv makes missing Node SDKs a failure instead of a skip;
+// CI sets it after installing them.
+const requireClientsEnv = "TETHER_REQUIRE_CLIENTS"
+
+// nodeSDK runs one scenario of a script in tools/clients (real client
+// SDKs from npm) against ts and decodes the JSON it prints into out. A
+// scenario that throws prints {"error": …}, which sdkError reads.
+func nodeSDK(t *testing.T, ts *testServer, script, scenario string, out any) {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "tools", "clients"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(dir, "node_modules"))
+	}
+	if err != nil {
+		if os.Getenv(requireClientsEnv) == "1" {
+			t.Fatalf("client SDKs unavailable: %v (run npm ci in tools/clients)", err)
+		}
+		t.Skipf("client SDKs unavailable: %v (run npm ci in tools/clients; %s=1 makes this a failure)", err, requireClientsEnv)
+	}
+	cmd := exec.CommandContext(t.Context(), node, filepath.Join(dir, script), scenario)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TETHER_URL="+ts.url, "TETHER_KEY="+testKey, "TETHER_MODEL=tiny-chatml")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", script, scenario, err, stderr.Bytes())
+	}
+	if err := json.Unmarshal(stdout, out); err != nil {
+		t.Fatalf("%s %s printed %q: %v", script, scenario, stdout, err)
+	}
+}
+
+// sdkError is what a scenario prints when the SDK threw.
+type sdkError struct {
+	Error *struct {
+		Name    string `json:"name"`
+		Status  int    `json:"status"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (e sdkError) check(t *testing.T, scenario string) {
+	t.Helper()
+	if e.Error != nil {
+		t.Fatalf("%s: the SDK threw %s (status %d): %s", scenario, e.Error.Name, e.Error.Status, e.Error.Message)
+	}
+}
+
+// TestOpenAINodeSDK drives the server with OpenAI's official Node SDK.
+func TestOpenAINodeSDK(t *testing.T) {
+	ts := startServer(t, Config{APIKey: testKey})
+	t.Run("chat", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Object  string `json:"object"`
+			Choices []struct {
+				FinishReason string `json:"finish_reason"`
+				Message      struct {
+					Role    string `json:"role"`
+					Content string `json:"content"`
+				} `json:"message"`
+			} `json:"choices"`
+			Usage struct {
+				PromptTokens, CompletionTokens, TotalTokens int
+			} `json:"usage"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "chat", &r)
+		r.check(t, "chat")
+		if r.Object != "chat.completion" || len(r.Choices) != 1 || r.Choices[0].Message.Role != "assistant" {
+			t.Errorf("answer %+v", r)
+		}
+	})
+	t.Run("stream", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Text   string `json:"text"`
+			Finish string `json:"finish"`
+			Usage  *struct {
+				CompletionTokens int `json:"completion_tokens"`
+			} `json:"usage"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "stream", &r)
+		r.check(t, "stream")
+		if r.Finish == "" || r.Usage == nil || r.Usage.CompletionTokens == 0 {
+			t.Errorf("stream %+v", r)
+		}
+	})
+	t.Run("bad key", func(t *testing.T) {
+		var r sdkError
+		nodeSDK(t, ts, "openai.mjs", "badKey", &r)
+		if r.Error == nil || r.Error.Name != "AuthenticationError" || r.Error.Status != 401 {
+			t.Errorf("bad key: %+v, want the SDK's AuthenticationError", r.Error)
+		}
+	})
+}
+
+// TestVercelAISDK drives the server with the Vercel AI SDK's
+// OpenAI-compatible provider.
+func TestVercelAISDK(t *testing.T) {
+	ts := startServer(t, Config{APIKey: testKey})
+	for _, scenario := range []string{"aiText", "aiStream"} {
+		t.Run(scenario, func(t *testing.T) {
+			var r struct {
+				sdkError
+				FinishReason any `json:"finishReason"`
+				Usage        struct {
+					OutputTokens int `json:"outputTokens"`
+				} `json:"usage"`
+			}
+			nodeSDK(t, ts, "openai.mjs", scenario, &r)
+			r.check(t, scenario)
+			if r.FinishReason == nil || r.Usage.OutputTokens == 0 {
+				t.Errorf("%s: %+v", scenario, r)
+			}
+		})
+	}
+}
