@@ -1,5 +1,10 @@
 package llm
 
+import (
+	"fmt"
+	"slices"
+)
+
 // Request is one completion request. Zero values mean "not set": the
 // backend's default applies. Sampling fields are pointers so that an
 // explicit zero (temperature 0, greedy) differs from "unset"; [Ptr] makes
@@ -23,6 +28,12 @@ type Request struct {
 
 	// Stop lists strings that end generation when produced.
 	Stop []string `json:"stop,omitempty"`
+
+	// ToolChoice says whether the model may (the zero value), must or
+	// must not call one of Tools.
+	ToolChoice ToolChoice `json:"tool_choice,omitzero"`
+	// ResponseFormat, when set, constrains the answer's text.
+	ResponseFormat *ResponseFormat `json:"response_format,omitempty"`
 }
 
 // Ptr returns a pointer to v, for the optional fields of [Request].
@@ -53,6 +64,20 @@ func (r Request) Validate() error {
 		return &RequestError{Reason: "repeat_penalty must be positive"}
 	case r.RepeatLastN != nil && *r.RepeatLastN < -1:
 		return &RequestError{Reason: "repeat_last_n must be -1 (whole context) or more"}
+	}
+	if err := r.ToolChoice.validate(); err != nil {
+		return &RequestError{Reason: err.Error()}
+	}
+	switch {
+	case r.ToolChoice.Mode == ToolRequired && len(r.Tools) == 0:
+		return &RequestError{Reason: `tool_choice "required" needs at least one tool`}
+	case r.ToolChoice.Mode == ToolNamed && !slices.ContainsFunc(r.Tools, func(t ToolDef) bool { return t.Name == r.ToolChoice.Name }):
+		return &RequestError{Reason: fmt.Sprintf("tool_choice names the tool %q, which is not among the request's tools", r.ToolChoice.Name)}
+	}
+	if r.ResponseFormat != nil {
+		if err := r.ResponseFormat.Validate(); err != nil {
+			return &RequestError{Reason: err.Error()}
+		}
 	}
 	return nil
 }

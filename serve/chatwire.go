@@ -395,22 +395,22 @@ func toolDefs(in []chatTool) ([]llm.ToolDef, *apiError) {
 
 // toolChoice reads tool_choice: "auto", "none", "required", or
 // {"type": "function", "function": {"name": …}}.
-func toolChoice(raw json.RawMessage) (embedded.ToolChoice, *apiError) {
+func toolChoice(raw json.RawMessage) (llm.ToolChoice, *apiError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return embedded.ToolChoice{}, nil
+		return llm.ToolChoice{}, nil
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		switch s {
 		case "auto":
-			return embedded.ToolChoice{Mode: embedded.ToolAuto}, nil
+			return llm.ToolChoice{Mode: llm.ToolAuto}, nil
 		case "none":
-			return embedded.ToolChoice{Mode: embedded.ToolNone}, nil
+			return llm.ToolChoice{Mode: llm.ToolNone}, nil
 		case "required":
-			return embedded.ToolChoice{Mode: embedded.ToolRequired}, nil
+			return llm.ToolChoice{Mode: llm.ToolRequired}, nil
 		}
-		return embedded.ToolChoice{}, badRequest("tool_choice", "tool_choice %s is not one of \"auto\", \"none\", \"required\"", quoteJSON(s))
+		return llm.ToolChoice{}, badRequest("tool_choice", "tool_choice %s is not one of \"auto\", \"none\", \"required\"", quoteJSON(s))
 	}
 	var obj struct {
 		Type     string `json:"type"`
@@ -419,9 +419,9 @@ func toolChoice(raw json.RawMessage) (embedded.ToolChoice, *apiError) {
 		} `json:"function"`
 	}
 	if json.Unmarshal(raw, &obj) != nil || obj.Type != "function" || obj.Function.Name == "" {
-		return embedded.ToolChoice{}, badRequest("tool_choice", `tool_choice must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}`)
+		return llm.ToolChoice{}, badRequest("tool_choice", `tool_choice must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}`)
 	}
-	return embedded.ToolChoice{Mode: embedded.ToolNamed, Name: obj.Function.Name}, nil
+	return llm.ToolChoiceNamed(obj.Function.Name), nil
 }
 
 func quoteJSON(s string) string {

@@ -1,8 +1,6 @@
 package embedded
 
 import (
-	"fmt"
-
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/llm"
 )
@@ -11,9 +9,6 @@ import (
 // [llm.Request] does not carry.
 type Call struct {
 	llm.Request
-	// ToolChoice says whether the model may, must or must not call a
-	// tool; the zero value is ToolAuto.
-	ToolChoice ToolChoice
 	// EnableThinking is passed to chat templates that read
 	// enable_thinking (Qwen3); nil leaves the template's default.
 	EnableThinking *bool
@@ -32,43 +27,6 @@ type Call struct {
 	// engine.MaxTopLogprobs) for the most likely tokens of each step.
 	Logprobs    bool
 	TopLogprobs int
-}
-
-// ToolChoiceMode is OpenAI's tool_choice.
-type ToolChoiceMode int
-
-const (
-	// ToolAuto lets the model decide whether to call tools.
-	ToolAuto ToolChoiceMode = iota
-	// ToolNone leaves the tools out of the prompt: the model answers in
-	// text, and no calls are parsed.
-	ToolNone
-	// ToolRequired makes the model call a tool: the answer starts with the
-	// opening of a call in the model's syntax.
-	ToolRequired
-	// ToolNamed makes the model call the tool ToolChoice.Name: the answer
-	// starts with the opening of a call of it.
-	ToolNamed
-)
-
-// ToolChoice is a [ToolChoiceMode] and, for ToolNamed, the tool.
-type ToolChoice struct {
-	Mode ToolChoiceMode
-	Name string
-}
-
-func (c ToolChoice) String() string {
-	switch c.Mode {
-	case ToolAuto:
-		return "auto"
-	case ToolNone:
-		return "none"
-	case ToolRequired:
-		return "required"
-	case ToolNamed:
-		return "function " + c.Name
-	}
-	return fmt.Sprintf("ToolChoiceMode(%d)", int(c.Mode))
 }
 
 // samplingFor fills base with the call's settings.

@@ -33,6 +33,11 @@ func noEOG(e *engine.Engine) *sample.Params {
 	return &p
 }
 
+func withToolChoice(r llm.Request, c llm.ToolChoice) llm.Request {
+	r.ToolChoice = c
+	return r
+}
+
 func hello() llm.Request {
 	return llm.Request{System: "You are terse.", Messages: []llm.Message{llm.UserMessage("hello there, tell me the weather")}}
 }
@@ -162,8 +167,8 @@ func TestBadRequests(t *testing.T) {
 	cases := map[string]Call{
 		"no messages":          {},
 		"bad temperature":      {Request: llm.Request{Messages: hello().Messages, Temperature: llm.Ptr(-1.0)}},
-		"required, no tools":   {Request: hello(), ToolChoice: ToolChoice{Mode: ToolRequired}},
-		"named tool not given": {Request: hello(), ToolChoice: ToolChoice{Mode: ToolNamed, Name: "glob"}},
+		"required, no tools":   {Request: withToolChoice(hello(), llm.ToolChoice{Mode: llm.ToolRequired})},
+		"named tool not given": {Request: withToolChoice(hello(), llm.ToolChoiceNamed("glob"))},
 		"bad top_p":            {Request: llm.Request{Messages: hello().Messages, TopP: llm.Ptr(2.0)}},
 	}
 	for name, c := range cases {

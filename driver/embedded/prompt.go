@@ -38,14 +38,8 @@ func (d *Driver) render(c Call) (rendered, error) {
 		return rendered{}, &llm.ModelFileError{Path: d.eng.Info().Path, Reason: "the chat template cannot be used", Err: err}
 	}
 	tools := c.Tools
-	if c.ToolChoice.Mode == ToolNone {
+	if c.ToolChoice.Mode == llm.ToolNone {
 		tools = nil
-	}
-	if c.ToolChoice.Mode == ToolRequired && len(tools) == 0 {
-		return rendered{}, &llm.RequestError{Reason: `tool_choice "required" needs at least one tool`}
-	}
-	if c.ToolChoice.Mode == ToolNamed && !hasTool(tools, c.ToolChoice.Name) {
-		return rendered{}, &llm.RequestError{Reason: "tool_choice names the tool " + quote(c.ToolChoice.Name) + ", which is not among the request's tools"}
 	}
 	system := c.System
 	if len(c.Tools) > 0 {
@@ -83,7 +77,7 @@ func (d *Driver) render(c Call) (rendered, error) {
 	default:
 		return rendered{}, renderError(err)
 	}
-	if c.ToolChoice.Mode == ToolRequired || c.ToolChoice.Mode == ToolNamed {
+	if c.ToolChoice.Mode == llm.ToolRequired || c.ToolChoice.Mode == llm.ToolNamed {
 		r.forceCall(c.ToolChoice)
 	}
 	return r, nil
@@ -99,7 +93,7 @@ func renderError(err error) error {
 // where the syntax has one (<tool_call>), leaving the model to write the
 // rest as it was trained to; Llama 3's bare JSON has none, so there it is
 // {"name": ".
-func (r *rendered) forceCall(choice ToolChoice) {
+func (r *rendered) forceCall(choice llm.ToolChoice) {
 	var open, argsKey string
 	switch r.syntax {
 	case chat.ToolSyntaxLlama3:
@@ -116,7 +110,7 @@ func (r *rendered) forceCall(choice ToolChoice) {
 	pre.WriteString(open)
 	text := r.prompt.Text + pre.String()
 	spans := r.prompt.Content
-	if choice.Mode == ToolNamed {
+	if choice.Mode == llm.ToolNamed {
 		if open == "<tool_call>" {
 			lead := "\n" + `{"name": "`
 			text += lead
@@ -173,15 +167,6 @@ func joinText(a, b string) string {
 		return a
 	}
 	return strings.TrimRight(a, "\n") + "\n\n" + b
-}
-
-func hasTool(defs []llm.ToolDef, name string) bool {
-	for _, d := range defs {
-		if d.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // jsonStringBody is s as the inside of a JSON string.

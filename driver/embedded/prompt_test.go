@@ -63,37 +63,37 @@ func TestRender(t *testing.T) {
 		},
 		{
 			name: "tool_choice none leaves the tools out", template: "qwen25",
-			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolNone}},
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}, ToolChoice: llm.ToolChoice{Mode: llm.ToolNone}}},
 			syntax: syntaxNone,
 			absent: []string{"<tools>", "glob"},
 		},
 		{
 			name: "required opens a call", template: "qwen25",
-			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolRequired}},
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}, ToolChoice: llm.ToolChoice{Mode: llm.ToolRequired}}},
 			syntax: chat.ToolSyntaxHermes,
 			suffix: "<|im_start|>assistant\n<tool_call>",
 		},
 		{
 			name: "required in llama3 opens the object", template: "llama3",
-			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolRequired}},
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}, ToolChoice: llm.ToolChoice{Mode: llm.ToolRequired}}},
 			syntax: chat.ToolSyntaxLlama3,
 			suffix: "<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"",
 		},
 		{
 			name: "a named tool is written for the model", template: "qwen25",
-			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolNamed, Name: "glob"}},
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}, ToolChoice: llm.ToolChoice{Mode: llm.ToolNamed, Name: "glob"}}},
 			syntax: chat.ToolSyntaxHermes,
 			suffix: "<|im_start|>assistant\n<tool_call>\n{\"name\": \"glob\", \"arguments\": ",
 		},
 		{
 			name: "a named tool in the text protocol", template: "chatml",
-			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolNamed, Name: "glob"}},
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}, ToolChoice: llm.ToolChoice{Mode: llm.ToolNamed, Name: "glob"}}},
 			syntax: syntaxText,
 			suffix: "<|im_start|>assistant\n<tool_call>\n{\"name\": \"glob\", \"input\": ",
 		},
 		{
 			name: "a named llama3 tool", template: "llama3",
-			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}}, ToolChoice: ToolChoice{Mode: ToolNamed, Name: "glob"}},
+			call:   Call{Request: llm.Request{Messages: hello().Messages, Tools: []llm.ToolDef{globTool}, ToolChoice: llm.ToolChoice{Mode: llm.ToolNamed, Name: "glob"}}},
 			syntax: chat.ToolSyntaxLlama3,
 			suffix: "<|start_header_id|>assistant<|end_header_id|>\n\n{\"name\": \"glob\", \"parameters\": ",
 		},
@@ -133,7 +133,7 @@ func TestRender(t *testing.T) {
 			if !strings.HasSuffix(text, c.suffix) {
 				t.Errorf("prompt does not end with %q:\n%s", c.suffix, text)
 			}
-			if want := c.suffix[strings.LastIndex(c.suffix, "\n")+1:]; c.call.ToolChoice.Mode >= ToolRequired && !strings.HasSuffix(turn.r.prefill, want) {
+			if want := c.suffix[strings.LastIndex(c.suffix, "\n")+1:]; c.call.ToolChoice.Mode >= llm.ToolRequired && !strings.HasSuffix(turn.r.prefill, want) {
 				t.Errorf("prefill %q does not end with %q", turn.r.prefill, want)
 			}
 		})
