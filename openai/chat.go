@@ -97,6 +97,10 @@ func (c *Client) check(req llm.Request) error {
 	if c.closed.Load() {
 		return fmt.Errorf("openai: %w", llm.ErrClosed)
 	}
+	if c.opts.ToolMode == ToolsText && (req.ToolChoice.Mode == llm.ToolRequired || req.ToolChoice.Mode == llm.ToolNamed) {
+		// Only a server's native tool calls can be forced.
+		return &llm.RequestError{Reason: fmt.Sprintf("tool_choice %s needs native tool calls; this client describes tools in text", req.ToolChoice)}
+	}
 	return req.Validate()
 }
 

@@ -25,6 +25,59 @@ type chatRequest struct {
 	Stop          []string       `json:"stop,omitempty"`
 	Stream        bool           `json:"stream"`
 	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+	// ToolChoice is "none", "required" or a named function; "auto", the
+	// default, is not sent.
+	ToolChoice     any                 `json:"tool_choice,omitempty"`
+	ResponseFormat *wireResponseFormat `json:"response_format,omitempty"`
+}
+
+type wireResponseFormat struct {
+	Type       string          `json:"type"`
+	JSONSchema *wireJSONSchema `json:"json_schema,omitempty"`
+}
+
+type wireJSONSchema struct {
+	Name   string          `json:"name"`
+	Schema json.RawMessage `json:"schema"`
+	Strict bool            `json:"strict,omitempty"`
+}
+
+type wireNamedTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
+// responseFormat is f on the wire.
+func responseFormat(f *llm.ResponseFormat) *wireResponseFormat {
+	if f == nil {
+		return nil
+	}
+	w := &wireResponseFormat{Type: string(f.Type)}
+	if f.Type == llm.FormatJSONSchema {
+		name := f.Name
+		if name == "" {
+			name = "response"
+		}
+		w.JSONSchema = &wireJSONSchema{Name: name, Schema: f.Schema, Strict: f.Strict}
+	}
+	return w
+}
+
+// toolChoice is c on the wire, or nil for the server's default (auto).
+func toolChoice(c llm.ToolChoice) any {
+	switch c.Mode {
+	case llm.ToolNone:
+		return "none"
+	case llm.ToolRequired:
+		return "required"
+	case llm.ToolNamed:
+		t := wireNamedTool{Type: "function"}
+		t.Function.Name = c.Name
+		return t
+	}
+	return nil
 }
 
 type streamOptions struct {
@@ -77,11 +130,16 @@ func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
 		Seed:          req.Seed,
 		Stop:          req.Stop,
 		Stream:        stream,
+
+		ResponseFormat: responseFormat(req.ResponseFormat),
 	}
 	if stream {
 		body.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
 	system := req.System
+	if req.ToolChoice.Mode == llm.ToolNone {
+		req.Tools = nil
+	}
 	if len(req.Tools) > 0 {
 		// The verbose section describes the tools again; they travel
 		// natively or in RenderTools' compact form instead.
@@ -95,6 +153,9 @@ func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
 		return body
 	}
 	body.Messages = c.nativeMessages(system, req.Messages)
+	if len(req.Tools) > 0 {
+		body.ToolChoice = toolChoice(req.ToolChoice)
+	}
 	for _, t := range req.Tools {
 		params := t.InputSchema
 		if len(params) == 0 || string(params) == "null" {

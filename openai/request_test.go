@@ -3,6 +3,7 @@ package openai
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -133,6 +134,42 @@ func TestRequestBodyMinimal(t *testing.T) {
 	want := `{"messages":[{"role":"system","content":"a\n\n## Available Tools\nb"},{"role":"user","content":"hi"}],"stream":false}`
 	if got != want {
 		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+}
+
+// A forced tool choice and a response format travel as OpenAI's
+// tool_choice and response_format; tool_choice "none" leaves the tools
+// out.
+func TestRequestBodyChoiceAndFormat(t *testing.T) {
+	base := llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, Tools: fullRequest().Tools[1:]}
+	cases := []struct {
+		name string
+		mod  func(*llm.Request)
+		want string
+	}{
+		{"named", func(r *llm.Request) { r.ToolChoice = llm.ToolChoiceNamed("now") },
+			`"tool_choice":{"type":"function","function":{"name":"now"}}`},
+		{"required", func(r *llm.Request) { r.ToolChoice = llm.ToolChoice{Mode: llm.ToolRequired} }, `"tool_choice":"required"`},
+		{"none", func(r *llm.Request) { r.ToolChoice = llm.ToolChoice{Mode: llm.ToolNone} }, `"messages":[{"role":"user","content":"hi"}],"stream":false}`},
+		{"json object", func(r *llm.Request) { r.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONObject} },
+			`"response_format":{"type":"json_object"}`},
+		{"schema", func(r *llm.Request) {
+			r.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONSchema, Schema: json.RawMessage(`{"type":"integer"}`), Strict: true}
+		}, `"response_format":{"type":"json_schema","json_schema":{"name":"response","schema":{"type":"integer"},"strict":true}}`},
+	}
+	for _, c := range cases {
+		req := base
+		c.mod(&req)
+		if got := sentBody(t, Options{}, req); !strings.Contains(got, c.want) {
+			t.Errorf("%s: body %s lacks %s", c.name, got, c.want)
+		}
+	}
+	req := base
+	req.ToolChoice = llm.ToolChoice{Mode: llm.ToolRequired}
+	c := newClient(t, serveFixture(t, "ollama_complete.json", 0).URL, Options{ToolMode: ToolsText})
+	var re *llm.RequestError
+	if _, err := c.Complete(context.Background(), req); !errors.As(err, &re) {
+		t.Errorf("a forced call through the text protocol: %v, want a request error", err)
 	}
 }
 
