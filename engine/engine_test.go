@@ -522,3 +522,42 @@ func TestSharedPromptAcrossSlots(t *testing.T) {
 		t.Errorf("tokens %v from the copied cache, %v from a cold run", r.Tokens, cold.Tokens)
 	}
 }
+
+// TestIdenticalPromptsAtOnce: requests with one prompt sent together are
+// evaluated once: the later ones wait for the first to read it and copy
+// its cache, and all answer alike.
+func TestIdenticalPromptsAtOnce(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 256, Parallel: 3, Batch: 4})
+	n := len(e.Encode(prompt))
+	complete(t, e, Request{Text: prompt, MaxTokens: 4, IgnoreEOG: true})
+	// That run left its prompt in a slot; a different prompt shares its
+	// beginning.
+	other := strings.Replace(prompt, "weather", "climate", 1)
+	var wg sync.WaitGroup
+	results := make([]Result, 3)
+	errs := make([]error, 3)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = e.Complete(context.Background(), Request{Text: other, MaxTokens: 4, IgnoreEOG: true})
+		}()
+	}
+	wg.Wait()
+	evaluated := 0
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		evaluated += r.Summary.Timings.PromptTokens
+		if !slices.Equal(r.Tokens, results[0].Tokens) {
+			t.Errorf("answer %d: %v, answer 0: %v", i, r.Tokens, results[0].Tokens)
+		}
+	}
+	shared := commonPrefix(e.Encode(prompt), e.Encode(other))
+	// One request reads what no slot held; the other two evaluate only
+	// the last token.
+	if want := len(e.Encode(other)) - shared + 2; evaluated != want {
+		t.Errorf("%d prompt tokens evaluated in all, want %d (prompt %d, %d shared with the cached one)", evaluated, want, n, shared)
+	}
+}

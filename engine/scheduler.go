@@ -190,6 +190,9 @@ func (s *scheduler) admit() {
 			g.cancel()
 			continue
 		}
+		if s.shareLater(g) {
+			return
+		}
 		sl := s.freeSlot(g)
 		if sl == nil {
 			return
@@ -199,6 +202,26 @@ func (s *scheduler) admit() {
 		s.active++
 		s.start(g, sl)
 	}
+}
+
+// shareLater reports whether g should wait for a slot that is still
+// reading a prompt with a longer beginning in common with g's than any
+// slot holds now, so that g copies it when it is read instead of
+// evaluating it again: identical prompts sent at once (the choices of an
+// n > 1 request) are evaluated once. Waiting costs g nothing, as the
+// scheduler reads one prompt at a time, oldest first.
+func (s *scheduler) shareLater(g *generation) bool {
+	if g.req.NoPromptCache {
+		return false
+	}
+	held, coming := 0, 0
+	for _, sl := range s.slots {
+		held = max(held, commonPrefix(sl.tokens, g.prompt))
+		if o := sl.gen; o != nil && o.done < len(o.prompt) {
+			coming = max(coming, commonPrefix(o.prompt, g.prompt))
+		}
+	}
+	return min(coming, len(g.prompt)-1) > held
 }
 
 // freeSlot picks the free slot whose cache shares the longest beginning
