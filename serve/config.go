@@ -14,9 +14,14 @@ type Config struct {
 	// Model is the GGUF file to serve.
 	Model string
 	// Alias is the model's id in the API; "" means the file name without
-	// its extension. Requests may name the model by its id, its file name
-	// or its path; any other name is answered 404.
+	// its extension. It names the model in /v1/models and in every
+	// answer's "model" field.
 	Alias string
+	// StrictModel makes a request that names a model other than the
+	// served one (its id, file name or path) a 404 model_not_found.
+	// Without it any name is accepted, as llama-server does: one model is
+	// served, and clients with a hard-coded name ("gpt-4o-mini") work.
+	StrictModel bool
 	// Engine sizes the engine: context length per slot, parallel slots,
 	// threads.
 	Engine engine.Options

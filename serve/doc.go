@@ -25,6 +25,18 @@
 // proves the server on a port is the one it launched. Keys are compared
 // in constant time.
 //
+// # Model names
+//
+// One model is served. A request may name it by any name, as with
+// llama-server, so that clients and scripts with a hard-coded name
+// ("gpt-4o-mini") work; Config.StrictModel (tether serve --strict-model)
+// accepts only its id (Config.Alias, else the file name without its
+// extension), file name or path, and answers other names 404
+// model_not_found. Every answer's "model" field is the served model's
+// id, whatever the request said: as OpenAI answers with the model that
+// resolved the name ("gpt-4o" → a dated snapshot), the field says which
+// model wrote the answer.
+//
 // # Chat completions
 //
 // OpenAI's request and answer shapes, with llama.cpp's additions:

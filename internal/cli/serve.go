@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/llm"
@@ -46,6 +47,7 @@ type serveFlags struct {
 	grace     time.Duration
 	logLevel  string
 	maxBodyMB int
+	strict    bool
 }
 
 func newServeRunCommand(s streams) *cobra.Command {
@@ -80,7 +82,12 @@ endpoint but /health and /v1/models needs "Authorization: Bearer KEY".`,
 			return runServe(cmd.Context(), s, args[0], f)
 		},
 	}
-	fl := cmd.Flags()
+	bindServeFlags(cmd.Flags(), &f)
+	return cmd
+}
+
+// bindServeFlags defines tether serve run's flags on fl, read into f.
+func bindServeFlags(fl *pflag.FlagSet, f *serveFlags) {
 	fl.StringVar(&f.host, "host", "127.0.0.1", `address to listen on, or a unix socket path ending in ".sock"`)
 	fl.IntVar(&f.port, "port", 8080, "TCP port; 0 lets the system choose (the address is printed)")
 	fl.StringVar(&f.apiKey, "api-key", "", "require this API key (default: $TETHER_API_KEY; none)")
@@ -93,7 +100,7 @@ endpoint but /health and /v1/models needs "Authorization: Bearer KEY".`,
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long requests in flight may finish after SIGTERM")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error (request content is never logged)")
 	fl.IntVar(&f.maxBodyMB, "max-body-mb", 32, "largest request body in MiB")
-	return cmd
+	fl.BoolVar(&f.strict, "strict-model", false, "answer 404 to requests naming another model than this one (default: any name is served by it)")
 }
 
 func (f serveFlags) check() error {
@@ -116,6 +123,22 @@ func (f serveFlags) check() error {
 		return usagef("--host must not be empty")
 	}
 	return nil
+}
+
+// config is the server's configuration for model from the flags.
+func (f serveFlags) config(model string, logger *slog.Logger) serve.Config {
+	return serve.Config{
+		Model:         model,
+		Alias:         f.alias,
+		StrictModel:   f.strict,
+		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
+		APIKey:        f.apiKey,
+		MaxQueue:      f.maxQueue,
+		MaxBodyBytes:  int64(f.maxBodyMB) << 20,
+		ShutdownGrace: f.grace,
+		Logger:        logger,
+		Build:         "tether " + Version,
+	}
 }
 
 func logLevel(name string) (slog.Level, error) {
@@ -154,17 +177,7 @@ func runServe(ctx context.Context, s streams, model string, f serveFlags) error 
 		f.maxQueue = -1 // --max-queue 0 means what it says: nobody waits
 	}
 	logger := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
-	srv, err := serve.New(serve.Config{
-		Model:         model,
-		Alias:         f.alias,
-		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
-		APIKey:        f.apiKey,
-		MaxQueue:      f.maxQueue,
-		MaxBodyBytes:  int64(f.maxBodyMB) << 20,
-		ShutdownGrace: f.grace,
-		Logger:        logger,
-		Build:         "tether " + Version,
-	})
+	srv, err := serve.New(f.config(model, logger))
 	if err != nil {
 		return usageError{err}
 	}

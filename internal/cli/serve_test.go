@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func runServeCLI(t *testing.T, args ...string) (int, string) {
@@ -50,5 +52,27 @@ func TestServeHelp(t *testing.T) {
 	}
 	if code != ExitOK {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// TestServeFlagsConfig checks that the flags reach the server's
+// configuration.
+func TestServeFlagsConfig(t *testing.T) {
+	parse := func(t *testing.T, args ...string) serveFlags {
+		t.Helper()
+		var f serveFlags
+		fl := pflag.NewFlagSet("serve run", pflag.ContinueOnError)
+		bindServeFlags(fl, &f)
+		if err := fl.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if cfg := parse(t).config("m.gguf", nil); cfg.StrictModel || cfg.Model != "m.gguf" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	cfg := parse(t, "--strict-model", "--alias", "tiny").config("m.gguf", nil)
+	if !cfg.StrictModel || cfg.Alias != "tiny" {
+		t.Errorf("--strict-model --alias tiny: %+v", cfg)
 	}
 }
