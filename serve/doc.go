@@ -14,6 +14,7 @@
 //	POST /v1/chat/completions  (also /chat/completions)  chat, streamed or not
 //	POST /v1/completions       (also /completions)       raw prompt, no template
 //	GET  /v1/models            (also /models)            one model; public
+//	GET  /v1/models/{id}       (also /models/{id})       that model; public
 //	GET  /health               (also /v1/health)         503 loading, 200 ready; public
 //	GET  /props                                          n_ctx, slots, chat template, build
 //	POST /tokenize, /detokenize                          llama-server's shapes
@@ -35,7 +36,9 @@
 // model_not_found. Every answer's "model" field is the served model's
 // id, whatever the request said: as OpenAI answers with the model that
 // resolved the name ("gpt-4o" → a dated snapshot), the field says which
-// model wrote the answer.
+// model wrote the answer. GET /v1/models/{id} follows the same rule: any
+// id (slashes allowed) answers the served model under its own id, and
+// under StrictModel an id that is not one of its names is a 404.
 //
 // # Chat completions
 //

@@ -69,7 +69,19 @@ func TestGoOpenAIModelNames(t *testing.T) {
 		}
 	}
 
+	for _, id := range []string{goai.GPT4oMini, "tiny"} {
+		if m, err := c.GetModel(ctx, id); err != nil || m.ID != "tiny" || m.Object != "model" {
+			t.Errorf("GetModel(%q): %+v %v", id, m, err)
+		}
+	}
+	if list, err := c.ListModels(ctx); err != nil || len(list.Models) != 1 || list.Models[0].ID != "tiny" {
+		t.Errorf("ListModels: %+v %v", list, err)
+	}
+
 	strict := startServer(t, Config{Alias: "tiny", StrictModel: true})
+	if _, err := goOpenAIClient(strict, "").GetModel(ctx, goai.GPT4oMini); err == nil {
+		t.Errorf("strict: GetModel of another model succeeded")
+	}
 	_, err := goOpenAIClient(strict, "").CreateChatCompletion(ctx, goai.ChatCompletionRequest{
 		Model:    goai.GPT4oMini,
 		Messages: []goai.ChatCompletionMessage{{Role: goai.ChatMessageRoleUser, Content: "hello"}},

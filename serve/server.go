@@ -33,13 +33,16 @@ type Server struct {
 	model   atomic.Pointer[loadedModel]
 	loadErr atomic.Pointer[error]
 
-	admit    admission
-	metrics  *metrics
-	routes   map[string]route
-	inflight sync.WaitGroup
-	closing  atomic.Bool
-	started  time.Time
-	fp       string // system_fingerprint
+	admit   admission
+	metrics *metrics
+	routes  map[string]route
+	// modelRoute serves GET /v1/models/{id}, whose paths the routes map
+	// cannot list.
+	modelRoute route
+	inflight   sync.WaitGroup
+	closing    atomic.Bool
+	started    time.Time
+	fp         string // system_fingerprint
 }
 
 // loadedModel is what a loaded server serves.
@@ -203,6 +206,7 @@ func (s *Server) routeTable() map[string]route {
 	completions := route{method: http.MethodPost, handler: (*Server).completions}
 	health := route{method: http.MethodGet, public: true, early: true, handler: (*Server).health}
 	models := route{method: http.MethodGet, public: true, early: true, handler: (*Server).listModels}
+	s.modelRoute = route{method: http.MethodGet, public: true, early: true, handler: (*Server).retrieveModel}
 	return map[string]route{
 		"/v1/chat/completions": chat,
 		"/chat/completions":    chat,
@@ -231,6 +235,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rt, known := s.routes[r.URL.Path]
 	endpoint := r.URL.Path
+	if _, ok := modelID(r.URL.Path); ok && !known {
+		// One label for every id keeps the metrics' series bounded.
+		rt, known, endpoint = s.modelRoute, true, modelPrefixV0+"{id}"
+		if strings.HasPrefix(r.URL.Path, modelPrefix) {
+			endpoint = modelPrefix + "{id}"
+		}
+	}
 	if !known {
 		endpoint = "other"
 	}

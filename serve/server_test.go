@@ -242,3 +242,48 @@ func TestPanicInStreamIsAnswered(t *testing.T) {
 		t.Errorf("errors %v", errs)
 	}
 }
+
+// TestRetrieveModel checks GET /v1/models/{id}: the served model for any
+// id, or under StrictModel for its own names only, public like the list,
+// and answered while the model loads.
+func TestRetrieveModel(t *testing.T) {
+	ts := startServer(t, Config{Alias: "tiny", APIKey: testKey})
+	for _, p := range []string{"/v1/models/tiny", "/models/tiny", "/v1/models/gpt-4o-mini", "/v1/models/org/some-model"} {
+		a := ts.call(t, http.MethodGet, p, nil, "")
+		if a.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", p, a.status, a.body)
+		}
+		m := a.json(t)
+		if m["id"] != "tiny" || m["object"] != "model" || m["owned_by"] != "tether" || m["max_model_len"] != 512.0 {
+			t.Errorf("%s: %v", p, m)
+		}
+	}
+	if a := ts.call(t, http.MethodGet, "/v1/models/", nil, ""); a.status != http.StatusOK || a.json(t)["object"] != "list" {
+		t.Errorf("/v1/models/: %d %s", a.status, a.body)
+	}
+	if a := ts.call(t, http.MethodPost, "/v1/models/tiny", nil, ""); a.status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /v1/models/tiny: %d", a.status)
+	}
+	if v := ts.metric(t, testKey, `tether_requests_total{endpoint="/v1/models/{id}",status="200"}`); v != 4 {
+		t.Errorf("metrics count %v retrievals under /v1/models/{id}, want 4 (three ids and the empty one)", v)
+	}
+
+	strict := startServer(t, Config{Alias: "tiny", StrictModel: true})
+	for _, p := range []string{"/v1/models/tiny", "/v1/models/tiny-chatml.gguf", "/models/tiny-chatml"} {
+		if a := strict.call(t, http.MethodGet, p, nil, ""); a.status != http.StatusOK || a.json(t)["id"] != "tiny" {
+			t.Errorf("strict %s: %d %s", p, a.status, a.body)
+		}
+	}
+	a := strict.call(t, http.MethodGet, "/v1/models/gpt-4o-mini", nil, "")
+	if a.status != http.StatusNotFound {
+		t.Fatalf("strict, unknown id: %d %s", a.status, a.body)
+	}
+	if obj := a.errorObject(t); obj["code"] != "model_not_found" {
+		t.Errorf("strict, unknown id: %v", obj)
+	}
+
+	loading := startServer(t, Config{Alias: "tiny"}, true)
+	if a := loading.call(t, http.MethodGet, "/v1/models/tiny", nil, ""); a.status != http.StatusOK || a.json(t)["meta"] != nil {
+		t.Errorf("while loading: %d %s", a.status, a.body)
+	}
+}
