@@ -28,6 +28,11 @@ type Config struct {
 	// APIKey, if set, is required as "Authorization: Bearer KEY" (or
 	// "X-Api-Key: KEY") on every endpoint but /health and /v1/models.
 	APIKey string
+	// CORSOrigins are the origins browsers may call the server from:
+	// "*" for any, or scheme://host[:port] as a browser sends it
+	// ("http://localhost:3000"). Empty, the default, turns CORS off: no
+	// CORS headers are sent and a preflight is answered 405.
+	CORSOrigins []string
 	// MaxQueue is how many generation requests may wait for a slot beyond
 	// those running; more are answered 429 with Retry-After. 0 means 256;
 	// -1 means none may wait.

@@ -26,6 +26,23 @@
 // proves the server on a port is the one it launched. Keys are compared
 // in constant time.
 //
+// # Browsers
+//
+// CORS is off by default: a local server open to every web page would let
+// any site its user visits spend the model. Config.CORSOrigins (tether
+// serve --cors-origin, repeatable, "*" for any origin) turns it on. A
+// preflight (OPTIONS with Origin and Access-Control-Request-Method) from
+// an allowed origin is answered 204 with Access-Control-Allow-Methods,
+// Access-Control-Allow-Headers (Authorization, Content-Type, X-Api-Key,
+// anthropic-version, and whatever else the preflight asks for, such as
+// the SDKs' x-stainless-* headers) and Access-Control-Max-Age, without
+// needing the API key; every answer to an allowed origin, errors and
+// streams included, carries Access-Control-Allow-Origin with that
+// origin and Vary: Origin. A preflight from another origin is a 403
+// with no CORS headers; its other requests are answered without them,
+// so the browser keeps the answer from the page. With CORS off, a
+// preflight is a 405 that says so.
+//
 // # Model names
 //
 // One model is served. A request may name it by any name, as with

@@ -43,6 +43,7 @@ type Server struct {
 	closing    atomic.Bool
 	started    time.Time
 	fp         string // system_fingerprint
+	corsPolicy corsPolicy
 }
 
 // loadedModel is what a loaded server serves.
@@ -66,6 +67,9 @@ func New(cfg Config) (*Server, error) {
 	s.names = map[string]bool{s.id: true, cfg.Model: true, filepath.Base(cfg.Model): true, embedded.ModelName(cfg.Model): true}
 	if abs, err := filepath.Abs(cfg.Model); err == nil {
 		s.names[abs] = true
+	}
+	if s.corsPolicy, err = newCORSPolicy(cfg.CORSOrigins); err != nil {
+		return nil, err
 	}
 	s.metrics = newMetrics()
 	s.fp = strings.Join(strings.Fields(cfg.Build), "-")
@@ -264,6 +268,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("tether serve: request", "method", r.Method, "endpoint", endpoint, "status", status,
 			"ms", elapsed.Milliseconds(), "prompt_tokens", rw.promptTokens, "generated_tokens", rw.generatedTokens)
 	}()
+	if s.cors(rw, r) {
+		return
+	}
 	if e := s.check(rw, r, rt, known); e != nil {
 		writeError(rw, e)
 		return
@@ -288,8 +295,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, rt route, known b
 		return notFound(r.URL.Path)
 	case r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead):
 		w.Header().Set("Allow", rt.method)
-		return &apiError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
-			Message: fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, rt.method)}
+		msg := fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, rt.method)
+		if isPreflight(r) {
+			msg += " (this is a CORS preflight, and CORS is off: start the server with --cors-origin)"
+		}
+		return &apiError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed", Message: msg}
 	case !rt.public && !s.authorized(r):
 		return errUnauthorized
 	case !rt.early && s.model.Load() == nil:

@@ -48,6 +48,7 @@ type serveFlags struct {
 	logLevel  string
 	maxBodyMB int
 	strict    bool
+	cors      []string
 }
 
 func newServeRunCommand(s streams) *cobra.Command {
@@ -100,6 +101,7 @@ func bindServeFlags(fl *pflag.FlagSet, f *serveFlags) {
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long requests in flight may finish after SIGTERM")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error (request content is never logged)")
 	fl.IntVar(&f.maxBodyMB, "max-body-mb", 32, "largest request body in MiB")
+	fl.StringArrayVar(&f.cors, "cors-origin", nil, `let browser pages from this origin call the server (repeatable; "*" for any; default: CORS off)`)
 	fl.BoolVar(&f.strict, "strict-model", false, "answer 404 to requests naming another model than this one (default: any name is served by it)")
 }
 
@@ -131,6 +133,7 @@ func (f serveFlags) config(model string, logger *slog.Logger) serve.Config {
 		Model:         model,
 		Alias:         f.alias,
 		StrictModel:   f.strict,
+		CORSOrigins:   f.cors,
 		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
 		APIKey:        f.apiKey,
 		MaxQueue:      f.maxQueue,

@@ -68,11 +68,15 @@ func TestServeFlagsConfig(t *testing.T) {
 		}
 		return f
 	}
-	if cfg := parse(t).config("m.gguf", nil); cfg.StrictModel || cfg.Model != "m.gguf" {
+	if cfg := parse(t).config("m.gguf", nil); cfg.StrictModel || cfg.Model != "m.gguf" || cfg.CORSOrigins != nil {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	cfg := parse(t, "--strict-model", "--alias", "tiny").config("m.gguf", nil)
 	if !cfg.StrictModel || cfg.Alias != "tiny" {
 		t.Errorf("--strict-model --alias tiny: %+v", cfg)
+	}
+	cfg = parse(t, "--cors-origin", "http://localhost:3000", "--cors-origin", "*").config("m.gguf", nil)
+	if len(cfg.CORSOrigins) != 2 || cfg.CORSOrigins[0] != "http://localhost:3000" || cfg.CORSOrigins[1] != "*" {
+		t.Errorf("--cors-origin twice: %q", cfg.CORSOrigins)
 	}
 }
