@@ -33,6 +33,13 @@ type Config struct {
 	// ("http://localhost:3000"). Empty, the default, turns CORS off: no
 	// CORS headers are sent and a preflight is answered 405.
 	CORSOrigins []string
+	// AllowedHosts are Host header names, beyond loopback's (localhost,
+	// *.localhost, 127.0.0.0/8, ::1, with any port), that a server bound
+	// to a loopback address answers; "*" turns the check off. Requests
+	// naming any other host are answered 403, a guard against DNS
+	// rebinding. A server bound to another address, or to a unix socket,
+	// is not checked.
+	AllowedHosts []string
 	// MaxQueue is how many generation requests may wait for a slot beyond
 	// those running; more are answered 429 with Retry-After. 0 means 256;
 	// -1 means none may wait.

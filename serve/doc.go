@@ -43,6 +43,16 @@
 // so the browser keeps the answer from the page. With CORS off, a
 // preflight is a 405 that says so.
 //
+// A server bound to a loopback address answers only requests whose Host
+// header is a loopback name or address (localhost, *.localhost,
+// 127.0.0.0/8, ::1, any port) or one of Config.AllowedHosts (tether
+// serve --allowed-host, and --host itself); others get 403
+// host_not_allowed. That stops DNS rebinding, where a page re-points its
+// own name at 127.0.0.1 to reach the server as a same-origin request,
+// which CORS does not stop. A server bound to another address is meant
+// to be reached by name and is not checked; a unix socket is out of a
+// browser's reach.
+//
 // # Model names
 //
 // One model is served. A request may name it by any name, as with

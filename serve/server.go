@@ -44,6 +44,7 @@ type Server struct {
 	started    time.Time
 	fp         string // system_fingerprint
 	corsPolicy corsPolicy
+	hostPolicy hostPolicy
 }
 
 // loadedModel is what a loaded server serves.
@@ -71,6 +72,7 @@ func New(cfg Config) (*Server, error) {
 	if s.corsPolicy, err = newCORSPolicy(cfg.CORSOrigins); err != nil {
 		return nil, err
 	}
+	s.hostPolicy = newHostPolicy(cfg.AllowedHosts)
 	s.metrics = newMetrics()
 	s.fp = strings.Join(strings.Fields(cfg.Build), "-")
 	s.admit.limit = int64(max(cfg.Engine.Parallel, 1) + cfg.MaxQueue)
@@ -156,7 +158,7 @@ func (s *Server) Close() error {
 // returns nil after a shutdown asked for by ctx. It does not close the
 // model; call Close after it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
+	base, cancelAll := context.WithCancel(withListenAddr(context.WithoutCancel(ctx), ln))
 	defer cancelAll()
 	hs := &http.Server{
 		Handler:           s,
@@ -268,6 +270,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("tether serve: request", "method", r.Method, "endpoint", endpoint, "status", status,
 			"ms", elapsed.Milliseconds(), "prompt_tokens", rw.promptTokens, "generated_tokens", rw.generatedTokens)
 	}()
+	if e := s.checkHost(r); e != nil {
+		writeError(rw, e)
+		return
+	}
 	if s.cors(rw, r) {
 		return
 	}

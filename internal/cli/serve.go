@@ -49,6 +49,7 @@ type serveFlags struct {
 	maxBodyMB int
 	strict    bool
 	cors      []string
+	hosts     []string
 }
 
 func newServeRunCommand(s streams) *cobra.Command {
@@ -102,6 +103,7 @@ func bindServeFlags(fl *pflag.FlagSet, f *serveFlags) {
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error (request content is never logged)")
 	fl.IntVar(&f.maxBodyMB, "max-body-mb", 32, "largest request body in MiB")
 	fl.StringArrayVar(&f.cors, "cors-origin", nil, `let browser pages from this origin call the server (repeatable; "*" for any; default: CORS off)`)
+	fl.StringArrayVar(&f.hosts, "allowed-host", nil, `on a loopback --host, also answer requests whose Host header is this name (repeatable; "*" for any); others than loopback names get 403`)
 	fl.BoolVar(&f.strict, "strict-model", false, "answer 404 to requests naming another model than this one (default: any name is served by it)")
 }
 
@@ -134,6 +136,7 @@ func (f serveFlags) config(model string, logger *slog.Logger) serve.Config {
 		Alias:         f.alias,
 		StrictModel:   f.strict,
 		CORSOrigins:   f.cors,
+		AllowedHosts:  f.allowedHosts(),
 		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
 		APIKey:        f.apiKey,
 		MaxQueue:      f.maxQueue,
@@ -142,6 +145,17 @@ func (f serveFlags) config(model string, logger *slog.Logger) serve.Config {
 		Logger:        logger,
 		Build:         "tether " + Version,
 	}
+}
+
+// allowedHosts are the Host header names the server answers on a
+// loopback bind: --allowed-host's, and --host itself, which may be a
+// name of this machine that resolves to loopback.
+func (f serveFlags) allowedHosts() []string {
+	hosts := append([]string(nil), f.hosts...)
+	if f.host != "" && !serve.IsSocketPath(f.host) {
+		hosts = append(hosts, f.host)
+	}
+	return hosts
 }
 
 func logLevel(name string) (slog.Level, error) {

@@ -79,4 +79,11 @@ func TestServeFlagsConfig(t *testing.T) {
 	if len(cfg.CORSOrigins) != 2 || cfg.CORSOrigins[0] != "http://localhost:3000" || cfg.CORSOrigins[1] != "*" {
 		t.Errorf("--cors-origin twice: %q", cfg.CORSOrigins)
 	}
+	cfg = parse(t, "--allowed-host", "tether.lan", "--host", "mybox").config("m.gguf", nil)
+	if strings.Join(cfg.AllowedHosts, ",") != "tether.lan,mybox" {
+		t.Errorf("--allowed-host tether.lan --host mybox: %q", cfg.AllowedHosts)
+	}
+	if cfg := parse(t, "--host", "/tmp/t.sock").config("m.gguf", nil); len(cfg.AllowedHosts) != 0 {
+		t.Errorf("a socket path is no host name: %q", cfg.AllowedHosts)
+	}
 }
