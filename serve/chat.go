@@ -114,10 +114,11 @@ func newID(prefix string) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// checkModel answers 404 for a model the server does not serve; an empty
-// name means the server's model.
+// checkModel answers 404 for a model the server does not serve under
+// Config.StrictModel; otherwise every name means the served model. An
+// empty name always means it.
 func (s *Server) checkModel(name string) *apiError {
-	if name == "" || s.names[name] {
+	if name == "" || !s.cfg.StrictModel || s.names[name] {
 		return nil
 	}
 	return unknownModel(name)

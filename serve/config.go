@@ -14,15 +14,32 @@ type Config struct {
 	// Model is the GGUF file to serve.
 	Model string
 	// Alias is the model's id in the API; "" means the file name without
-	// its extension. Requests may name the model by its id, its file name
-	// or its path; any other name is answered 404.
+	// its extension. It names the model in /v1/models and in every
+	// answer's "model" field.
 	Alias string
+	// StrictModel makes a request that names a model other than the
+	// served one (its id, file name or path) a 404 model_not_found.
+	// Without it any name is accepted, as llama-server does: one model is
+	// served, and clients with a hard-coded name ("gpt-4o-mini") work.
+	StrictModel bool
 	// Engine sizes the engine: context length per slot, parallel slots,
 	// threads.
 	Engine engine.Options
 	// APIKey, if set, is required as "Authorization: Bearer KEY" (or
 	// "X-Api-Key: KEY") on every endpoint but /health and /v1/models.
 	APIKey string
+	// CORSOrigins are the origins browsers may call the server from:
+	// "*" for any, or scheme://host[:port] as a browser sends it
+	// ("http://localhost:3000"). Empty, the default, turns CORS off: no
+	// CORS headers are sent and a preflight is answered 405.
+	CORSOrigins []string
+	// AllowedHosts are Host header names, beyond loopback's (localhost,
+	// *.localhost, 127.0.0.0/8, ::1, with any port), that a server bound
+	// to a loopback address answers; "*" turns the check off. Requests
+	// naming any other host are answered 403, a guard against DNS
+	// rebinding. A server bound to another address, or to a unix socket,
+	// is not checked.
+	AllowedHosts []string
 	// MaxQueue is how many generation requests may wait for a slot beyond
 	// those running; more are answered 429 with Retry-After. 0 means 256;
 	// -1 means none may wait.

@@ -14,6 +14,7 @@
 //	POST /v1/chat/completions  (also /chat/completions)  chat, streamed or not
 //	POST /v1/completions       (also /completions)       raw prompt, no template
 //	GET  /v1/models            (also /models)            one model; public
+//	GET  /v1/models/{id}       (also /models/{id})       that model; public
 //	GET  /health               (also /v1/health)         503 loading, 200 ready; public
 //	GET  /props                                          n_ctx, slots, chat template, build
 //	POST /tokenize, /detokenize                          llama-server's shapes
@@ -24,6 +25,47 @@
 // KEY"; /props refuses requests without it, which is how a supervisor
 // proves the server on a port is the one it launched. Keys are compared
 // in constant time.
+//
+// # Browsers
+//
+// CORS is off by default: a local server open to every web page would let
+// any site its user visits spend the model. Config.CORSOrigins (tether
+// serve --cors-origin, repeatable, "*" for any origin) turns it on. A
+// preflight (OPTIONS with Origin and Access-Control-Request-Method) from
+// an allowed origin is answered 204 with Access-Control-Allow-Methods,
+// Access-Control-Allow-Headers (Authorization, Content-Type, X-Api-Key,
+// anthropic-version, and whatever else the preflight asks for, such as
+// the SDKs' x-stainless-* headers) and Access-Control-Max-Age, without
+// needing the API key; every answer to an allowed origin, errors and
+// streams included, carries Access-Control-Allow-Origin with that
+// origin and Vary: Origin. A preflight from another origin is a 403
+// with no CORS headers; its other requests are answered without them,
+// so the browser keeps the answer from the page. With CORS off, a
+// preflight is a 405 that says so.
+//
+// A server bound to a loopback address answers only requests whose Host
+// header is a loopback name or address (localhost, *.localhost,
+// 127.0.0.0/8, ::1, any port) or one of Config.AllowedHosts (tether
+// serve --allowed-host, and --host itself); others get 403
+// host_not_allowed. That stops DNS rebinding, where a page re-points its
+// own name at 127.0.0.1 to reach the server as a same-origin request,
+// which CORS does not stop. A server bound to another address is meant
+// to be reached by name and is not checked; a unix socket is out of a
+// browser's reach.
+//
+// # Model names
+//
+// One model is served. A request may name it by any name, as with
+// llama-server, so that clients and scripts with a hard-coded name
+// ("gpt-4o-mini") work; Config.StrictModel (tether serve --strict-model)
+// accepts only its id (Config.Alias, else the file name without its
+// extension), file name or path, and answers other names 404
+// model_not_found. Every answer's "model" field is the served model's
+// id, whatever the request said: as OpenAI answers with the model that
+// resolved the name ("gpt-4o" → a dated snapshot), the field says which
+// model wrote the answer. GET /v1/models/{id} follows the same rule: any
+// id (slashes allowed) answers the served model under its own id, and
+// under StrictModel an id that is not one of its names is a 404.
 //
 // # Chat completions
 //

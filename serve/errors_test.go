@@ -9,7 +9,7 @@ import (
 // TestErrorAnswers checks the status and OpenAI error shape of every
 // kind of bad request.
 func TestErrorAnswers(t *testing.T) {
-	ts := startServer(t, Config{APIKey: testKey, MaxBodyBytes: 64 << 10})
+	ts := startServer(t, Config{APIKey: testKey, MaxBodyBytes: 64 << 10, StrictModel: true})
 	long := chatBody(map[string]any{"messages": []any{map[string]any{"role": "user", "content": strings.Repeat("tell me the weather ", 200)}}})
 	cases := []struct {
 		name         string

@@ -3,6 +3,7 @@ package serve
 import (
 	"net/http"
 	"runtime"
+	"strings"
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/sample"
@@ -65,6 +66,45 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request, m *loadedModel) 
 // listModels answers GET /v1/models: one model, with llama.cpp's meta
 // (null while loading) and vLLM's max_model_len.
 func (s *Server) listModels(w http.ResponseWriter, _ *http.Request, m *loadedModel) *apiError {
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{s.modelObject(m)}})
+	return nil
+}
+
+// Model retrieval's paths: GET /v1/models/{id} (and /models/{id}); the id
+// is the rest of the path, slashes included ("org/model").
+const (
+	modelPrefix   = "/v1/models/"
+	modelPrefixV0 = "/models/"
+)
+
+// modelID is the id a model retrieval path names, and whether the path
+// is one.
+func modelID(path string) (string, bool) {
+	if id, ok := strings.CutPrefix(path, modelPrefix); ok {
+		return id, true
+	}
+	return strings.CutPrefix(path, modelPrefixV0)
+}
+
+// retrieveModel answers GET /v1/models/{id} with the served model. Every
+// id names it, as every model name in a request does, unless
+// Config.StrictModel: then only its own names do and others are 404
+// model_not_found. An empty id ("/v1/models/") is the list.
+func (s *Server) retrieveModel(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
+	id, _ := modelID(r.URL.Path)
+	if id == "" {
+		return s.listModels(w, r, m)
+	}
+	if e := s.checkModel(id); e != nil {
+		return e
+	}
+	writeJSON(w, http.StatusOK, s.modelObject(m))
+	return nil
+}
+
+// modelObject is the served model in OpenAI's shape; m is nil while the
+// model loads.
+func (s *Server) modelObject(m *loadedModel) map[string]any {
 	model := map[string]any{
 		"id":       s.id,
 		"object":   "model",
@@ -86,8 +126,7 @@ func (s *Server) listModels(w http.ResponseWriter, _ *http.Request, m *loadedMod
 			"arch":        string(info.Arch),
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{model}})
-	return nil
+	return model
 }
 
 // props answers GET /props with llama-server's fields: the per-slot

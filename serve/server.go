@@ -33,13 +33,18 @@ type Server struct {
 	model   atomic.Pointer[loadedModel]
 	loadErr atomic.Pointer[error]
 
-	admit    admission
-	metrics  *metrics
-	routes   map[string]route
-	inflight sync.WaitGroup
-	closing  atomic.Bool
-	started  time.Time
-	fp       string // system_fingerprint
+	admit   admission
+	metrics *metrics
+	routes  map[string]route
+	// modelRoute serves GET /v1/models/{id}, whose paths the routes map
+	// cannot list.
+	modelRoute route
+	inflight   sync.WaitGroup
+	closing    atomic.Bool
+	started    time.Time
+	fp         string // system_fingerprint
+	corsPolicy corsPolicy
+	hostPolicy hostPolicy
 }
 
 // loadedModel is what a loaded server serves.
@@ -64,6 +69,10 @@ func New(cfg Config) (*Server, error) {
 	if abs, err := filepath.Abs(cfg.Model); err == nil {
 		s.names[abs] = true
 	}
+	if s.corsPolicy, err = newCORSPolicy(cfg.CORSOrigins); err != nil {
+		return nil, err
+	}
+	s.hostPolicy = newHostPolicy(cfg.AllowedHosts)
 	s.metrics = newMetrics()
 	s.fp = strings.Join(strings.Fields(cfg.Build), "-")
 	s.admit.limit = int64(max(cfg.Engine.Parallel, 1) + cfg.MaxQueue)
@@ -149,7 +158,7 @@ func (s *Server) Close() error {
 // returns nil after a shutdown asked for by ctx. It does not close the
 // model; call Close after it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	base, cancelAll := context.WithCancel(context.WithoutCancel(ctx))
+	base, cancelAll := context.WithCancel(withListenAddr(context.WithoutCancel(ctx), ln))
 	defer cancelAll()
 	hs := &http.Server{
 		Handler:           s,
@@ -203,6 +212,7 @@ func (s *Server) routeTable() map[string]route {
 	completions := route{method: http.MethodPost, handler: (*Server).completions}
 	health := route{method: http.MethodGet, public: true, early: true, handler: (*Server).health}
 	models := route{method: http.MethodGet, public: true, early: true, handler: (*Server).listModels}
+	s.modelRoute = route{method: http.MethodGet, public: true, early: true, handler: (*Server).retrieveModel}
 	return map[string]route{
 		"/v1/chat/completions": chat,
 		"/chat/completions":    chat,
@@ -231,6 +241,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rt, known := s.routes[r.URL.Path]
 	endpoint := r.URL.Path
+	if _, ok := modelID(r.URL.Path); ok && !known {
+		// One label for every id keeps the metrics' series bounded.
+		rt, known, endpoint = s.modelRoute, true, modelPrefixV0+"{id}"
+		if strings.HasPrefix(r.URL.Path, modelPrefix) {
+			endpoint = modelPrefix + "{id}"
+		}
+	}
 	if !known {
 		endpoint = "other"
 	}
@@ -253,6 +270,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("tether serve: request", "method", r.Method, "endpoint", endpoint, "status", status,
 			"ms", elapsed.Milliseconds(), "prompt_tokens", rw.promptTokens, "generated_tokens", rw.generatedTokens)
 	}()
+	if e := s.checkHost(r); e != nil {
+		writeError(rw, e)
+		return
+	}
+	if s.cors(rw, r) {
+		return
+	}
 	if e := s.check(rw, r, rt, known); e != nil {
 		writeError(rw, e)
 		return
@@ -277,8 +301,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, rt route, known b
 		return notFound(r.URL.Path)
 	case r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead):
 		w.Header().Set("Allow", rt.method)
-		return &apiError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
-			Message: fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, rt.method)}
+		msg := fmt.Sprintf("%s %s is not allowed; use %s", r.Method, r.URL.Path, rt.method)
+		if isPreflight(r) {
+			msg += " (this is a CORS preflight, and CORS is off: start the server with --cors-origin)"
+		}
+		return &apiError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed", Message: msg}
 	case !rt.public && !s.authorized(r):
 		return errUnauthorized
 	case !rt.early && s.model.Load() == nil:

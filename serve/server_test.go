@@ -82,17 +82,46 @@ func TestModelsAndProps(t *testing.T) {
 	if p["n_ctx"] != 512.0 || dgs["n_ctx"] != 512.0 || p["total_slots"] != 2.0 || !strings.Contains(p["chat_template"].(string), "im_start") || p["build_info"] == "" {
 		t.Errorf("props %v", p)
 	}
-	// Another model name is refused; the file's names are accepted.
-	if a := ts.call(t, http.MethodPost, "/v1/chat/completions", chatBody(map[string]any{"model": "gpt-4"}), ""); a.status != http.StatusNotFound {
-		t.Errorf("unknown model: %d %s", a.status, a.body)
-	} else if obj := a.errorObject(t); obj["code"] != "model_not_found" || obj["param"] != "model" {
-		t.Errorf("unknown model error %v", obj)
-	}
-	for _, name := range []string{"tiny", "tiny-chatml", "tiny-chatml.gguf", ts.cfg.Model} {
-		if a := ts.call(t, http.MethodPost, "/v1/chat/completions", chatBody(map[string]any{"model": name, "max_tokens": 1}), ""); a.status != http.StatusOK {
-			t.Errorf("model %q: %d %s", name, a.status, a.body)
+}
+
+// TestModelNames checks which names a request may give its model: any
+// name by default, answered by the served model under its own id; under
+// StrictModel only the id, the file name and the path, others 404.
+func TestModelNames(t *testing.T) {
+	own := []string{"tiny", "tiny-chatml", "tiny-chatml.gguf"}
+	t.Run("any name", func(t *testing.T) {
+		ts := startServer(t, Config{Alias: "tiny"})
+		for _, name := range append(own, "gpt-4o-mini", "", ts.cfg.Model) {
+			a := ts.call(t, http.MethodPost, "/v1/chat/completions", chatBody(map[string]any{"model": name, "max_tokens": 1}), "")
+			if a.status != http.StatusOK {
+				t.Fatalf("model %q: %d %s", name, a.status, a.body)
+			}
+			if got := a.json(t)["model"]; got != "tiny" {
+				t.Errorf("model %q answered as %v, want the served id", name, got)
+			}
+			c := ts.call(t, http.MethodPost, "/v1/completions", map[string]any{"model": name, "prompt": "hi", "max_tokens": 1}, "")
+			if c.status != http.StatusOK || c.json(t)["model"] != "tiny" {
+				t.Errorf("completion with model %q: %d %s", name, c.status, c.body)
+			}
 		}
-	}
+	})
+	t.Run("strict", func(t *testing.T) {
+		ts := startServer(t, Config{Alias: "tiny", StrictModel: true})
+		for _, path := range []string{"/v1/chat/completions", "/v1/completions"} {
+			a := ts.call(t, http.MethodPost, path, chatBody(map[string]any{"model": "gpt-4", "prompt": "hi"}), "")
+			if a.status != http.StatusNotFound {
+				t.Fatalf("%s unknown model: %d %s", path, a.status, a.body)
+			}
+			if obj := a.errorObject(t); obj["code"] != "model_not_found" || obj["param"] != "model" || !strings.Contains(obj["message"].(string), "gpt-4") {
+				t.Errorf("unknown model error %v", obj)
+			}
+		}
+		for _, name := range append(own, "", ts.cfg.Model) {
+			if a := ts.call(t, http.MethodPost, "/v1/chat/completions", chatBody(map[string]any{"model": name, "max_tokens": 1}), ""); a.status != http.StatusOK {
+				t.Errorf("model %q: %d %s", name, a.status, a.body)
+			}
+		}
+	})
 }
 
 func TestTokenize(t *testing.T) {
@@ -211,5 +240,50 @@ func TestPanicInStreamIsAnswered(t *testing.T) {
 	wait()
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "boom") {
 		t.Errorf("errors %v", errs)
+	}
+}
+
+// TestRetrieveModel checks GET /v1/models/{id}: the served model for any
+// id, or under StrictModel for its own names only, public like the list,
+// and answered while the model loads.
+func TestRetrieveModel(t *testing.T) {
+	ts := startServer(t, Config{Alias: "tiny", APIKey: testKey})
+	for _, p := range []string{"/v1/models/tiny", "/models/tiny", "/v1/models/gpt-4o-mini", "/v1/models/org/some-model"} {
+		a := ts.call(t, http.MethodGet, p, nil, "")
+		if a.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", p, a.status, a.body)
+		}
+		m := a.json(t)
+		if m["id"] != "tiny" || m["object"] != "model" || m["owned_by"] != "tether" || m["max_model_len"] != 512.0 {
+			t.Errorf("%s: %v", p, m)
+		}
+	}
+	if a := ts.call(t, http.MethodGet, "/v1/models/", nil, ""); a.status != http.StatusOK || a.json(t)["object"] != "list" {
+		t.Errorf("/v1/models/: %d %s", a.status, a.body)
+	}
+	if a := ts.call(t, http.MethodPost, "/v1/models/tiny", nil, ""); a.status != http.StatusMethodNotAllowed {
+		t.Errorf("POST /v1/models/tiny: %d", a.status)
+	}
+	if v := ts.metric(t, testKey, `tether_requests_total{endpoint="/v1/models/{id}",status="200"}`); v != 4 {
+		t.Errorf("metrics count %v retrievals under /v1/models/{id}, want 4 (three ids and the empty one)", v)
+	}
+
+	strict := startServer(t, Config{Alias: "tiny", StrictModel: true})
+	for _, p := range []string{"/v1/models/tiny", "/v1/models/tiny-chatml.gguf", "/models/tiny-chatml"} {
+		if a := strict.call(t, http.MethodGet, p, nil, ""); a.status != http.StatusOK || a.json(t)["id"] != "tiny" {
+			t.Errorf("strict %s: %d %s", p, a.status, a.body)
+		}
+	}
+	a := strict.call(t, http.MethodGet, "/v1/models/gpt-4o-mini", nil, "")
+	if a.status != http.StatusNotFound {
+		t.Fatalf("strict, unknown id: %d %s", a.status, a.body)
+	}
+	if obj := a.errorObject(t); obj["code"] != "model_not_found" {
+		t.Errorf("strict, unknown id: %v", obj)
+	}
+
+	loading := startServer(t, Config{Alias: "tiny"}, true)
+	if a := loading.call(t, http.MethodGet, "/v1/models/tiny", nil, ""); a.status != http.StatusOK || a.json(t)["meta"] != nil {
+		t.Errorf("while loading: %d %s", a.status, a.body)
 	}
 }

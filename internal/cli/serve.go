@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/llm"
@@ -46,6 +47,9 @@ type serveFlags struct {
 	grace     time.Duration
 	logLevel  string
 	maxBodyMB int
+	strict    bool
+	cors      []string
+	hosts     []string
 }
 
 func newServeRunCommand(s streams) *cobra.Command {
@@ -80,7 +84,12 @@ endpoint but /health and /v1/models needs "Authorization: Bearer KEY".`,
 			return runServe(cmd.Context(), s, args[0], f)
 		},
 	}
-	fl := cmd.Flags()
+	bindServeFlags(cmd.Flags(), &f)
+	return cmd
+}
+
+// bindServeFlags defines tether serve run's flags on fl, read into f.
+func bindServeFlags(fl *pflag.FlagSet, f *serveFlags) {
 	fl.StringVar(&f.host, "host", "127.0.0.1", `address to listen on, or a unix socket path ending in ".sock"`)
 	fl.IntVar(&f.port, "port", 8080, "TCP port; 0 lets the system choose (the address is printed)")
 	fl.StringVar(&f.apiKey, "api-key", "", "require this API key (default: $TETHER_API_KEY; none)")
@@ -93,7 +102,9 @@ endpoint but /health and /v1/models needs "Authorization: Bearer KEY".`,
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long requests in flight may finish after SIGTERM")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error (request content is never logged)")
 	fl.IntVar(&f.maxBodyMB, "max-body-mb", 32, "largest request body in MiB")
-	return cmd
+	fl.StringArrayVar(&f.cors, "cors-origin", nil, `let browser pages from this origin call the server (repeatable; "*" for any; default: CORS off)`)
+	fl.StringArrayVar(&f.hosts, "allowed-host", nil, `on a loopback --host, also answer requests whose Host header is this name (repeatable; "*" for any); others than loopback names get 403`)
+	fl.BoolVar(&f.strict, "strict-model", false, "answer 404 to requests naming another model than this one (default: any name is served by it)")
 }
 
 func (f serveFlags) check() error {
@@ -116,6 +127,35 @@ func (f serveFlags) check() error {
 		return usagef("--host must not be empty")
 	}
 	return nil
+}
+
+// config is the server's configuration for model from the flags.
+func (f serveFlags) config(model string, logger *slog.Logger) serve.Config {
+	return serve.Config{
+		Model:         model,
+		Alias:         f.alias,
+		StrictModel:   f.strict,
+		CORSOrigins:   f.cors,
+		AllowedHosts:  f.allowedHosts(),
+		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
+		APIKey:        f.apiKey,
+		MaxQueue:      f.maxQueue,
+		MaxBodyBytes:  int64(f.maxBodyMB) << 20,
+		ShutdownGrace: f.grace,
+		Logger:        logger,
+		Build:         "tether " + Version,
+	}
+}
+
+// allowedHosts are the Host header names the server answers on a
+// loopback bind: --allowed-host's, and --host itself, which may be a
+// name of this machine that resolves to loopback.
+func (f serveFlags) allowedHosts() []string {
+	hosts := append([]string(nil), f.hosts...)
+	if f.host != "" && !serve.IsSocketPath(f.host) {
+		hosts = append(hosts, f.host)
+	}
+	return hosts
 }
 
 func logLevel(name string) (slog.Level, error) {
@@ -154,17 +194,7 @@ func runServe(ctx context.Context, s streams, model string, f serveFlags) error 
 		f.maxQueue = -1 // --max-queue 0 means what it says: nobody waits
 	}
 	logger := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
-	srv, err := serve.New(serve.Config{
-		Model:         model,
-		Alias:         f.alias,
-		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
-		APIKey:        f.apiKey,
-		MaxQueue:      f.maxQueue,
-		MaxBodyBytes:  int64(f.maxBodyMB) << 20,
-		ShutdownGrace: f.grace,
-		Logger:        logger,
-		Build:         "tether " + Version,
-	})
+	srv, err := serve.New(f.config(model, logger))
 	if err != nil {
 		return usageError{err}
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func runServeCLI(t *testing.T, args ...string) (int, string) {
@@ -50,5 +52,38 @@ func TestServeHelp(t *testing.T) {
 	}
 	if code != ExitOK {
 		t.Errorf("exit %d", code)
+	}
+}
+
+// TestServeFlagsConfig checks that the flags reach the server's
+// configuration.
+func TestServeFlagsConfig(t *testing.T) {
+	parse := func(t *testing.T, args ...string) serveFlags {
+		t.Helper()
+		var f serveFlags
+		fl := pflag.NewFlagSet("serve run", pflag.ContinueOnError)
+		bindServeFlags(fl, &f)
+		if err := fl.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if cfg := parse(t).config("m.gguf", nil); cfg.StrictModel || cfg.Model != "m.gguf" || cfg.CORSOrigins != nil {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	cfg := parse(t, "--strict-model", "--alias", "tiny").config("m.gguf", nil)
+	if !cfg.StrictModel || cfg.Alias != "tiny" {
+		t.Errorf("--strict-model --alias tiny: %+v", cfg)
+	}
+	cfg = parse(t, "--cors-origin", "http://localhost:3000", "--cors-origin", "*").config("m.gguf", nil)
+	if len(cfg.CORSOrigins) != 2 || cfg.CORSOrigins[0] != "http://localhost:3000" || cfg.CORSOrigins[1] != "*" {
+		t.Errorf("--cors-origin twice: %q", cfg.CORSOrigins)
+	}
+	cfg = parse(t, "--allowed-host", "tether.lan", "--host", "mybox").config("m.gguf", nil)
+	if strings.Join(cfg.AllowedHosts, ",") != "tether.lan,mybox" {
+		t.Errorf("--allowed-host tether.lan --host mybox: %q", cfg.AllowedHosts)
+	}
+	if cfg := parse(t, "--host", "/tmp/t.sock").config("m.gguf", nil); len(cfg.AllowedHosts) != 0 {
+		t.Errorf("a socket path is no host name: %q", cfg.AllowedHosts)
 	}
 }
