@@ -276,6 +276,6 @@ func BenchmarkStreamChunk(b *testing.B) {
 	sse := startSSE(a.sw)
 	for b.Loop() {
 		rec.Body.Reset()
-		sse.data(a.chunk(chatOut{Content: ptr(" token")}, nil))
+		sse.data(a.chunk(0, chatOut{Content: ptr(" token")}, nil))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tetherllm/tether/llm"
@@ -146,19 +147,26 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 		return overloaded(retryAfter)
 	}
 	defer s.admit.release()
-	turn, err := m.drv.Prepare(call)
-	if err != nil {
-		return errorFor(err)
-	}
-	sw := w.(*statusWriter)
-	sw.promptTokens = turn.PromptTokens()
-	a := &chatAnswer{s: s, sw: sw, start: start, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage()}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	if req.Stream {
-		return a.stream(ctx, cancel, turn.Stream(ctx))
+	// One turn per choice; the engine evaluates their shared prompt once.
+	streams := make([]iter.Seq2[llm.Event, error], req.choices())
+	for i := range streams {
+		call.Seed = req.choiceSeed(i)
+		turn, err := m.drv.Prepare(call)
+		if err != nil {
+			return errorFor(err)
+		}
+		streams[i] = turn.Stream(ctx)
+		w.(*statusWriter).promptTokens = turn.PromptTokens()
 	}
-	return a.complete(ctx, turn.Stream(ctx))
+	a := &chatAnswer{s: s, sw: w.(*statusWriter), start: start, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
+		choices: len(streams), logprobs: call.Logprobs}
+	events := mergeChoices(cancel, streams)
+	if req.Stream {
+		return a.stream(ctx, cancel, events)
+	}
+	return a.complete(ctx, events)
 }
 
 // chatAnswer writes one chat completion.
@@ -170,7 +178,9 @@ type chatAnswer struct {
 	created int64
 	usage   bool
 	first   bool // the first output has been seen
-	calls   int
+	// choices is n; logprobs says whether the answer carries them.
+	choices  int
+	logprobs bool
 }
 
 func (a *chatAnswer) sawOutput() {
@@ -196,8 +206,25 @@ func (a *chatAnswer) finished(ctx context.Context, resp *llm.Response, err error
 	return nil
 }
 
-func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[llm.Event, error]) *apiError {
-	var resp *llm.Response
+// total is the answer's usage over its choices: the prompt once, as the
+// choice that read it evaluated it for all, and every choice's generated
+// tokens, over the time the slowest took.
+func total(resps []*llm.Response) *llm.Response {
+	sum := *resps[0]
+	for _, r := range resps[1:] {
+		sum.Usage.OutputTokens += r.Usage.OutputTokens
+		t, s := r.Timings, &sum.Timings
+		s.GeneratedTokens += t.GeneratedTokens
+		s.GenerationMS = max(s.GenerationMS, t.GenerationMS)
+		if t.PromptTokens > s.PromptTokens {
+			s.PromptTokens, s.PromptMS = t.PromptTokens, t.PromptMS
+		}
+	}
+	return &sum
+}
+
+func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[choiceItem[llm.Event], error]) *apiError {
+	resps := make([]*llm.Response, a.choices)
 	var err error
 	for ev, e := range events {
 		if e != nil {
@@ -205,80 +232,120 @@ func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[llm.Event, e
 			break
 		}
 		a.sawOutput()
-		if ev.Kind == llm.EventDone {
-			resp = ev.Response
+		if ev.v.Kind == llm.EventDone {
+			resps[ev.index] = ev.v.Response
 		}
 	}
-	if err == nil && resp == nil {
+	if err == nil && slices.Contains(resps, nil) {
 		err = errors.New("the generation ended without an answer")
 	}
-	if e := a.finished(ctx, resp, err); e != nil {
+	var sum *llm.Response
+	if err == nil {
+		sum = total(resps)
+	}
+	if e := a.finished(ctx, sum, err); e != nil {
 		return e
-	}
-	msg := &chatOut{Role: "assistant", ReasoningContent: resp.Reasoning}
-	if resp.Text != "" || len(resp.ToolCalls) == 0 {
-		msg.Content = ptr(resp.Text)
-	}
-	for _, c := range resp.ToolCalls {
-		var tc toolCallOut
-		tc.ID, tc.Type = c.ID, "function"
-		tc.Function.Name, tc.Function.Arguments = c.Name, string(c.Input)
-		msg.ToolCalls = append(msg.ToolCalls, tc)
 	}
 	out := chatCompletion{
 		ID: a.id, Object: "chat.completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Choices: []chatChoice{{Index: 0, Message: msg, FinishReason: ptr(finishReason(resp.StopReason))}},
-		Usage:   usageOf(resp), Timings: timingsOf(resp),
+		Usage: usageOf(sum), Timings: timingsOf(sum),
+	}
+	for i, resp := range resps {
+		msg := &chatOut{Role: "assistant", ReasoningContent: resp.Reasoning}
+		if resp.Text != "" || len(resp.ToolCalls) == 0 {
+			msg.Content = ptr(resp.Text)
+		}
+		for _, c := range resp.ToolCalls {
+			var tc toolCallOut
+			tc.ID, tc.Type = c.ID, "function"
+			tc.Function.Name, tc.Function.Arguments = c.Name, string(c.Input)
+			msg.ToolCalls = append(msg.ToolCalls, tc)
+		}
+		choice := chatChoice{Index: i, Message: msg, FinishReason: ptr(finishReason(resp.StopReason))}
+		if a.logprobs {
+			choice.Logprobs = chatLogprobsOf(resp.Logprobs)
+		}
+		out.Choices = append(out.Choices, choice)
 	}
 	writeJSON(a.sw, http.StatusOK, out)
 	return nil
 }
 
-func (a *chatAnswer) chunk(delta chatOut, finish *string) chatCompletion {
+func (a *chatAnswer) chunk(index int, delta chatOut, finish *string) chatCompletion {
 	return chatCompletion{
 		ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Choices: []chatChoice{{Index: 0, Delta: &delta, FinishReason: finish}},
+		Choices: []chatChoice{{Index: index, Delta: &delta, FinishReason: finish}},
 	}
 }
 
-// stream writes the answer as server-sent events: a first chunk with the
-// role, then content, reasoning_content and tool_calls deltas, a last
-// chunk with finish_reason and timings, the usage chunk if asked for, and
-// [DONE]. While nothing comes (the request waits for a slot or its
-// prompt is being read), ": ping" comments keep the connection alive.
-func (a *chatAnswer) stream(ctx context.Context, cancel context.CancelFunc, events iter.Seq2[llm.Event, error]) *apiError {
+// chatStream is the state of a streamed answer's choices.
+type chatStream struct {
+	calls []int // tool calls so far, per choice
+	// pending holds, per choice, the log-probabilities of tokens whose
+	// text has not been sent: they go out with the choice's next chunk.
+	pending [][]llm.TokenLogprob
+	resps   []*llm.Response
+	done    int
+}
+
+// stream writes the answer as server-sent events: a first chunk per
+// choice with the role, then content, reasoning_content and tool_calls
+// deltas, a last chunk per choice with finish_reason and timings, the
+// usage chunk if asked for, and [DONE]. While nothing comes (the request
+// waits for a slot or its prompt is being read), ": ping" comments keep
+// the connection alive.
+func (a *chatAnswer) stream(ctx context.Context, cancel context.CancelFunc, events iter.Seq2[choiceItem[llm.Event], error]) *apiError {
 	sse := startSSE(a.sw)
-	sse.data(a.chunk(chatOut{Role: "assistant", Content: ptr("")}, nil))
+	st := &chatStream{calls: make([]int, a.choices), pending: make([][]llm.TokenLogprob, a.choices), resps: make([]*llm.Response, a.choices)}
+	for i := range a.choices {
+		sse.data(a.chunk(i, chatOut{Role: "assistant", Content: ptr("")}, nil))
+	}
+	send := func(i int, delta chatOut, finish *string) chatCompletion {
+		c := a.chunk(i, delta, finish)
+		if len(st.pending[i]) > 0 {
+			c.Choices[0].Logprobs = chatLogprobsOf(st.pending[i])
+			st.pending[i] = st.pending[i][:0]
+		}
+		return c
+	}
 	var failed *apiError
-	err := pump(ctx, cancel, sse, a.s.cfg.PingInterval, events, func(ev llm.Event) bool {
+	err := pump(ctx, cancel, sse, a.s.cfg.PingInterval, events, func(it choiceItem[llm.Event]) bool {
 		a.sawOutput()
+		i, ev := it.index, it.v
 		switch ev.Kind {
+		case llm.EventLogprobs:
+			st.pending[i] = append(st.pending[i], ev.Logprobs...)
 		case llm.EventTextDelta:
-			sse.data(a.chunk(chatOut{Content: ptr(ev.Text)}, nil))
+			sse.data(send(i, chatOut{Content: ptr(ev.Text)}, nil))
 		case llm.EventReasoningDelta:
-			sse.data(a.chunk(chatOut{ReasoningContent: ev.Text}, nil))
+			sse.data(send(i, chatOut{ReasoningContent: ev.Text}, nil))
 		case llm.EventToolCallStart:
 			var tc toolCallOut
-			tc.Index, tc.ID, tc.Type = ptr(a.calls), ev.ToolCall.ID, "function"
+			tc.Index, tc.ID, tc.Type = ptr(st.calls[i]), ev.ToolCall.ID, "function"
 			tc.Function.Name = ev.ToolCall.Name
-			sse.data(a.chunk(chatOut{ToolCalls: []toolCallOut{tc}}, nil))
+			sse.data(send(i, chatOut{ToolCalls: []toolCallOut{tc}}, nil))
 		case llm.EventToolCallEnd:
 			var tc toolCallOut
-			tc.Index = ptr(a.calls)
+			tc.Index = ptr(st.calls[i])
 			tc.Function.Arguments = string(ev.ToolCall.Input)
-			sse.data(a.chunk(chatOut{ToolCalls: []toolCallOut{tc}}, nil))
-			a.calls++
+			sse.data(send(i, chatOut{ToolCalls: []toolCallOut{tc}}, nil))
+			st.calls[i]++
 		case llm.EventDone:
 			resp := ev.Response
-			if failed = a.finished(ctx, resp, nil); failed != nil {
-				return true
-			}
-			last := a.chunk(chatOut{}, ptr(finishReason(resp.StopReason)))
+			st.resps[i] = resp
+			last := send(i, chatOut{}, ptr(finishReason(resp.StopReason)))
 			last.Timings = timingsOf(resp)
 			sse.data(last)
+			if st.done++; st.done < a.choices {
+				return false
+			}
+			sum := total(st.resps)
+			if failed = a.finished(ctx, sum, nil); failed != nil {
+				return true
+			}
 			if a.usage {
-				u := a.chunk(chatOut{}, nil)
-				u.Choices, u.Usage = []chatChoice{}, usageOf(resp)
+				u := a.chunk(0, chatOut{}, nil)
+				u.Choices, u.Usage = []chatChoice{}, usageOf(sum)
 				sse.data(u)
 			}
 			sse.done()

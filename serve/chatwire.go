@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tetherllm/tether/driver/embedded"
+	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -65,8 +66,8 @@ func (f *samplingFields) maxTokens() (int, *apiError) {
 // common checks what every generation request shares and fills the
 // request's sampling settings.
 func (f *samplingFields) common(req *llm.Request) *apiError {
-	if f.N != nil && *f.N != 1 {
-		return unsupported("n", "n other than 1 (one choice per request)")
+	if f.N != nil && (*f.N < 1 || *f.N > maxChoices) {
+		return badRequest("n", "n must be from 1 to %d", maxChoices)
 	}
 	if e := f.Stop.check(); e != nil {
 		return e
@@ -135,6 +136,23 @@ func (f *samplingFields) logitBias() (map[int32]float32, *apiError) {
 	return bias, nil
 }
 
+// choices is n, the number of answers to the one prompt.
+func (f *samplingFields) choices() int {
+	if f.N == nil {
+		return 1
+	}
+	return *f.N
+}
+
+// choiceSeed is the seed of choice i: the request's seed moved on by i,
+// so that the choices differ and a request with a seed is repeatable.
+func (f *samplingFields) choiceSeed(i int) *int64 {
+	if f.Seed == nil || *f.Seed < 0 {
+		return f.Seed
+	}
+	return ptr(*f.Seed + int64(i))
+}
+
 func (f *samplingFields) includeUsage() bool {
 	return f.StreamOptions != nil && f.StreamOptions.IncludeUsage
 }
@@ -148,6 +166,7 @@ type chatRequest struct {
 	Tools              []chatTool                 `json:"tools"`
 	ToolChoice         json.RawMessage            `json:"tool_choice"`
 	Logprobs           *bool                      `json:"logprobs"`
+	TopLogprobs        *int                       `json:"top_logprobs"`
 	ResponseFormat     *struct{ Type string }     `json:"response_format"`
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
 }
@@ -184,8 +203,15 @@ type chatTool struct {
 // call turns the request into the driver's call.
 func (r *chatRequest) call() (embedded.Call, *apiError) {
 	var c embedded.Call
-	if r.Logprobs != nil && *r.Logprobs {
-		return c, unsupported("logprobs", "logprobs")
+	c.Logprobs = r.Logprobs != nil && *r.Logprobs
+	if r.TopLogprobs != nil {
+		switch {
+		case !c.Logprobs:
+			return c, badRequest("top_logprobs", "top_logprobs needs logprobs: true")
+		case *r.TopLogprobs < 0 || *r.TopLogprobs > engine.MaxTopLogprobs:
+			return c, badRequest("top_logprobs", "top_logprobs must be from 0 to %d", engine.MaxTopLogprobs)
+		}
+		c.TopLogprobs = *r.TopLogprobs
 	}
 	if r.ResponseFormat != nil && r.ResponseFormat.Type != "" && r.ResponseFormat.Type != "text" {
 		return c, unsupported("response_format", "response_format "+quoteJSON(r.ResponseFormat.Type)+" (there is no constrained decoding)")

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -133,8 +136,10 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedMo
 		return e
 	}
 	switch {
-	case req.Logprobs != nil && *req.Logprobs > 0:
-		return unsupported("logprobs", "logprobs")
+	case req.Logprobs != nil && (*req.Logprobs < 0 || *req.Logprobs > engine.MaxTopLogprobs):
+		return badRequest("logprobs", "logprobs must be from 0 to %d", engine.MaxTopLogprobs)
+	case req.Logprobs != nil && req.Echo:
+		return unsupported("logprobs", "logprobs with echo (log-probabilities of the prompt)")
 	case req.Suffix != nil && *req.Suffix != "":
 		return unsupported("suffix", "suffix (fill in the middle)")
 	}
@@ -166,16 +171,38 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedMo
 	sw.promptTokens = len(tokens)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	a := &chatAnswer{s: s, sw: sw, start: start, id: newID("cmpl-"), created: start.Unix(), usage: req.includeUsage()}
-	gen := m.eng.Generate(ctx, engine.Request{Tokens: tokens, Sampling: sampling, Stop: req.Stop, MaxTokens: maxTokens, IgnoreEOG: req.IgnoreEOS})
+	a := &chatAnswer{s: s, sw: sw, start: start, id: newID("cmpl-"), created: start.Unix(), usage: req.includeUsage(),
+		choices: req.choices(), logprobs: req.Logprobs != nil}
+	// One generation per choice; the engine evaluates their shared
+	// prompt once.
+	gens := make([]iter.Seq2[engine.Token, error], a.choices)
+	for i := range gens {
+		p := sampling
+		if seed := req.choiceSeed(i); seed != nil {
+			p.Seed = *seed
+		}
+		g := engine.Request{Tokens: tokens, Sampling: p, Stop: req.Stop, MaxTokens: maxTokens, IgnoreEOG: req.IgnoreEOS}
+		if a.logprobs {
+			g.Logprobs, g.TopLogprobs = true, *req.Logprobs
+		}
+		gens[i] = m.eng.Generate(ctx, g)
+	}
 	echo := ""
 	if req.Echo {
 		echo = text
 	}
+	t := &textAnswer{chatAnswer: a, tok: m.eng.Tokenizer(), echo: echo}
 	if req.Stream {
-		return a.streamText(ctx, cancel, gen, echo)
+		return t.stream(ctx, cancel, mergeChoices(cancel, gens))
 	}
-	return a.completeText(ctx, gen, echo)
+	return t.complete(ctx, mergeChoices(cancel, gens))
+}
+
+// textAnswer writes one text completion.
+type textAnswer struct {
+	*chatAnswer
+	tok  *tokenizer.Tokenizer
+	echo string
 }
 
 // responseOf is a finished raw generation as a driver response, for the
@@ -194,68 +221,124 @@ func textFinish(r engine.StopReason) string {
 	return "stop"
 }
 
-func (a *chatAnswer) textCompletion(text string, finish *string) textCompletion {
+func (a *textAnswer) textCompletion(index int, text string, finish *string) textCompletion {
 	return textCompletion{
 		ID: a.id, Object: "text_completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Choices: []textChoice{{Text: text, Index: 0, FinishReason: finish}},
+		Choices: []textChoice{{Text: text, Index: index, FinishReason: finish}},
 	}
 }
 
-func (a *chatAnswer) completeText(ctx context.Context, gen func(func(engine.Token, error) bool), echo string) *apiError {
-	var b strings.Builder
-	b.WriteString(echo)
-	var sum *engine.Summary
+// textChoiceState is what a text completion has of one choice so far.
+type textChoiceState struct {
+	text     strings.Builder
+	logprobs textLogprobs
+	sum      *engine.Summary
+}
+
+// add takes a generated token, keeping its log-probabilities if asked.
+func (a *textAnswer) add(c *textChoiceState, tok engine.Token) {
+	if a.logprobs && !tok.Done {
+		c.logprobs.add(a.tok, tok, c.text.Len())
+	}
+	c.text.WriteString(tok.Text)
+}
+
+func (a *textAnswer) responses(states []textChoiceState) *llm.Response {
+	resps := make([]*llm.Response, len(states))
+	for i, c := range states {
+		resps[i] = responseOf(*c.sum)
+	}
+	return total(resps)
+}
+
+func (a *textAnswer) complete(ctx context.Context, gen iter.Seq2[choiceItem[engine.Token], error]) *apiError {
+	states := make([]textChoiceState, a.choices)
+	for i := range states {
+		states[i].text.WriteString(a.echo)
+	}
 	var err error
-	for tok, e := range gen {
+	for it, e := range gen {
 		if e != nil {
 			err = e
 			break
 		}
 		a.sawOutput()
-		b.WriteString(tok.Text)
-		if tok.Done {
-			sum = &tok.Summary
+		c := &states[it.index]
+		a.add(c, it.v)
+		if it.v.Done {
+			c.sum = &it.v.Summary
 		}
 	}
-	if err == nil && sum == nil {
+	if err == nil && slices.ContainsFunc(states, func(c textChoiceState) bool { return c.sum == nil }) {
 		err = errors.New("the generation ended without an answer")
 	}
 	var resp *llm.Response
 	if err == nil {
-		resp = responseOf(*sum)
+		resp = a.responses(states)
 	}
 	if e := a.finished(ctx, resp, err); e != nil {
 		return e
 	}
-	out := a.textCompletion(b.String(), ptr(textFinish(sum.Reason)))
-	out.Usage, out.Timings = usageOf(resp), timingsOf(resp)
+	out := textCompletion{
+		ID: a.id, Object: "text_completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
+		Usage: usageOf(resp), Timings: timingsOf(resp),
+	}
+	for i := range states {
+		c := &states[i]
+		choice := textChoice{Text: c.text.String(), Index: i, FinishReason: ptr(textFinish(c.sum.Reason))}
+		if a.logprobs {
+			choice.Logprobs = &c.logprobs
+		}
+		out.Choices = append(out.Choices, choice)
+	}
 	writeJSON(a.sw, http.StatusOK, out)
 	return nil
 }
 
-func (a *chatAnswer) streamText(ctx context.Context, cancel context.CancelFunc, gen func(func(engine.Token, error) bool), echo string) *apiError {
+func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen iter.Seq2[choiceItem[engine.Token], error]) *apiError {
 	sse := startSSE(a.sw)
-	if echo != "" {
-		sse.data(a.textCompletion(echo, nil))
+	states := make([]textChoiceState, a.choices)
+	if a.echo != "" {
+		for i := range states {
+			sse.data(a.textCompletion(i, a.echo, nil))
+		}
+	}
+	done := 0
+	// chunk is the next chunk of choice i, with the log-probabilities of
+	// the tokens since its last chunk.
+	chunk := func(i int, tok engine.Token, finish *string) textCompletion {
+		c := &states[i]
+		c.logprobs = textLogprobs{}
+		a.add(c, tok)
+		chunk := a.textCompletion(i, tok.Text, finish)
+		if a.logprobs {
+			chunk.Choices[0].Logprobs = &c.logprobs
+		}
+		return chunk
 	}
 	var failed *apiError
-	err := pump(ctx, cancel, sse, a.s.cfg.PingInterval, gen, func(tok engine.Token) bool {
+	err := pump(ctx, cancel, sse, a.s.cfg.PingInterval, gen, func(it choiceItem[engine.Token]) bool {
 		a.sawOutput()
+		i, tok := it.index, it.v
 		if !tok.Done {
-			if tok.Text != "" {
-				sse.data(a.textCompletion(tok.Text, nil))
+			if tok.Text != "" || a.logprobs {
+				sse.data(chunk(i, tok, nil))
 			}
 			return false
 		}
-		resp := responseOf(tok.Summary)
+		states[i].sum = &tok.Summary
+		last := chunk(i, tok, ptr(textFinish(tok.Summary.Reason)))
+		last.Timings = timingsOf(responseOf(tok.Summary))
+		sse.data(last)
+		if done++; done < a.choices {
+			return false
+		}
+		resp := a.responses(states)
 		if failed = a.finished(ctx, resp, nil); failed != nil {
 			return true
 		}
-		last := a.textCompletion(tok.Text, ptr(textFinish(tok.Summary.Reason)))
-		last.Timings = timingsOf(resp)
-		sse.data(last)
 		if a.usage {
-			u := a.textCompletion("", nil)
+			u := a.textCompletion(0, "", nil)
 			u.Choices, u.Usage = []textChoice{}, usageOf(resp)
 			sse.data(u)
 		}

@@ -81,8 +81,18 @@
 // when stream_options.include_usage is set, and [DONE]. While a streamed
 // request waits for a slot or its prompt is read, ": ping" comments keep
 // proxies from dropping the connection. Unsupported features are refused
-// with 400, never silently ignored: n > 1, logprobs, non-text
-// response_format, image or audio content.
+// with 400, never silently ignored: non-text response_format, image or
+// audio content.
+//
+// logprobs and top_logprobs (up to 20) give each generated token's
+// log-probability under the model's distribution (before penalties and
+// temperature), with its bytes, in OpenAI's logprobs.content; streamed,
+// each chunk carries those of the tokens since the previous chunk. Text
+// completions take the legacy logprobs: N and answer with tokens,
+// token_logprobs, top_logprobs and text_offset. n (up to 16) asks for n
+// choices of the one prompt: the prompt is evaluated once and counted
+// once in usage, choice i samples with seed+i when a seed is given, and
+// streamed chunks carry their choice's index.
 //
 // Tools: definitions go to the chat template when it renders tools
 // (Qwen2.5, Qwen3, Llama 3.x, Jinja templates that print them), else they

@@ -30,7 +30,7 @@ func TestErrorAnswers(t *testing.T) {
 		{name: "bad tool arguments", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{oops"}}]}]}`, key: testKey, status: 400, param: "messages[0].tool_calls[0].function.arguments"},
 		{name: "bad tool_choice", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"tool_choice":"always"}`, key: testKey, status: 400, param: "tool_choice"},
 		{name: "named tool not given", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"tool_choice":{"type":"function","function":{"name":"f"}}}`, key: testKey, status: 400},
-		{name: "n of 2", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"n":2}`, key: testKey, status: 400, param: "n"},
+		{name: "n of 17", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"n":17}`, key: testKey, status: 400, param: "n"},
 		{name: "temperature out of range", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"temperature":-1}`, key: testKey, status: 400},
 		{name: "stop of the wrong type", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"stop":7}`, key: testKey, status: 400, param: "stop"},
 		{name: "logit bias out of vocabulary", method: "POST", path: "/v1/chat/completions", body: `{"messages":[{"role":"user","content":"x"}],"logit_bias":{"99999999":5}}`, key: testKey, status: 400},

@@ -101,6 +101,73 @@ func TestOpenAINodeSDK(t *testing.T) {
 			t.Errorf("stream %+v", r)
 		}
 	})
+	t.Run("any model name", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Model   string            `json:"model"`
+			Choices []json.RawMessage `json:"choices"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "anyModelName", &r)
+		r.check(t, "anyModelName")
+		if len(r.Choices) != 1 {
+			t.Errorf("answer to gpt-4o-mini: %+v", r)
+		}
+	})
+	t.Run("logprobs", func(t *testing.T) {
+		type token struct {
+			Token       string  `json:"token"`
+			Logprob     float64 `json:"logprob"`
+			Bytes       []int   `json:"bytes"`
+			TopLogprobs []token `json:"top_logprobs"`
+		}
+		var r struct {
+			sdkError
+			Choices []struct {
+				Logprobs struct {
+					Content []token `json:"content"`
+				} `json:"logprobs"`
+			} `json:"choices"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "logprobs", &r)
+		r.check(t, "logprobs")
+		if len(r.Choices) != 1 || len(r.Choices[0].Logprobs.Content) == 0 {
+			t.Fatalf("answer %+v", r)
+		}
+		for _, tok := range r.Choices[0].Logprobs.Content {
+			if len(tok.TopLogprobs) != 3 || tok.Logprob > 0 || len(tok.Bytes) == 0 {
+				t.Errorf("token %+v", tok)
+			}
+		}
+		var s struct {
+			sdkError
+			Text    string  `json:"text"`
+			Content []token `json:"content"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "streamLogprobs", &s)
+		s.check(t, "streamLogprobs")
+		var spelled []byte
+		for _, tok := range s.Content {
+			for _, b := range tok.Bytes {
+				spelled = append(spelled, byte(b))
+			}
+		}
+		if len(s.Content) != 5 || string(spelled) != s.Text {
+			t.Errorf("streamed %q with %d tokens spelling %q", s.Text, len(s.Content), spelled)
+		}
+	})
+	t.Run("n choices", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Choices []struct {
+				Index int `json:"index"`
+			} `json:"choices"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "choices", &r)
+		r.check(t, "choices")
+		if len(r.Choices) != 3 || r.Choices[2].Index != 2 {
+			t.Errorf("choices %+v", r.Choices)
+		}
+	})
 	t.Run("bad key", func(t *testing.T) {
 		var r sdkError
 		nodeSDK(t, ts, "openai.mjs", "badKey", &r)
