@@ -12,12 +12,13 @@ import (
 
 // Load builds a model over the tensors of an open GGUF file, reading the
 // hyperparameters as llama.cpp does (<arch>.context_length and the rest)
-// and binding tensors by llama.cpp's names with their shapes checked.
-// Weight matrices stay quantised in the file's mapping, so f must stay
-// open until the model is closed. Problems come back as a one-line
-// [*llm.ModelFileError] naming the file.
+// and binding tensors by llama.cpp's names. The file passes [Check]
+// before anything is allocated for its layers. Weight matrices stay
+// quantised in the file's mapping, so f must stay open until the model is
+// closed. Problems come back as a one-line [*llm.ModelFileError] naming
+// the file.
 func Load(f *gguf.File, opts Options) (*Model, error) {
-	cfg, err := ReadConfig(f)
+	cfg, err := Check(f)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +71,12 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	cfg.Heads = k.int("attention.head_count", -1)
 	cfg.KVHeads = k.int("attention.head_count_kv", cfg.Heads)
 	cfg.RMSEps = k.float("attention.layer_norm_rms_epsilon", float32(math.NaN()))
+	experts := k.int("expert_count", 0)
 	if k.err != nil {
 		return cfg, k.err
+	}
+	if experts > 0 {
+		return cfg, fileError(f, fmt.Sprintf("%s.expert_count is %d: mixture-of-experts models are not supported", arch, experts), nil)
 	}
 	if cfg.Heads <= 0 || cfg.Embd <= 0 {
 		return cfg, fileError(f, fmt.Sprintf("%s.attention.head_count %d and %s.embedding_length %d must be positive", arch, cfg.Heads, arch, cfg.Embd), nil)
@@ -308,6 +313,8 @@ func (b *binder) optionalVector(name string, n int) ([]float32, error) {
 	return b.vector(name, n)
 }
 
+// weights binds every tensor of the model; Check has bounded the
+// number of layers by the file's tensors.
 func (b *binder) weights() (Weights, error) {
 	c := b.cfg
 	var w Weights
@@ -316,75 +323,47 @@ func (b *binder) weights() (Weights, error) {
 		return w, err
 	}
 	w.TokenEmbd, w.Output = emb, emb
-	if w.OutputNorm, err = b.vector("output_norm.weight", c.Embd); err != nil {
-		return w, err
-	}
-	if _, ok := b.f.TensorInfo("output.weight"); ok {
-		if w.Output, err = b.matrix("output.weight", c.Embd, c.Vocab); err != nil {
+	for _, s := range globalSlots(c, &w) {
+		if err := b.bind(s, ""); err != nil {
 			return w, err
 		}
 	}
 	w.Layers = make([]Layer, c.Layers)
 	for i := range w.Layers {
-		if err := b.layer(&w.Layers[i], i); err != nil {
-			return w, err
+		prefix := fmt.Sprintf("blk.%d.", i)
+		for _, s := range layerSlots(c, &w.Layers[i]) {
+			if err := b.bind(s, prefix); err != nil {
+				return w, err
+			}
+		}
+		if c.Arch != ArchQwen3 {
+			// Only qwen3's graph applies q/k norms.
+			w.Layers[i].QNorm, w.Layers[i].KNorm = nil, nil
 		}
 	}
 	return w, nil
 }
 
-func (b *binder) layer(l *Layer, i int) error {
-	c := b.cfg
-	name := func(s string) string { return fmt.Sprintf("blk.%d.%s", i, s) }
-	var err error
-	mats := []struct {
-		dst     *Linear
-		name    string
-		in, out int
-	}{
-		{&l.Q, "attn_q.weight", c.Embd, c.QDim()},
-		{&l.K, "attn_k.weight", c.Embd, c.KDim()},
-		{&l.V, "attn_v.weight", c.Embd, c.VDim()},
-		{&l.O, "attn_output.weight", c.AttnDim(), c.Embd},
-		{&l.Gate, "ffn_gate.weight", c.Embd, c.FF},
-		{&l.Up, "ffn_up.weight", c.Embd, c.FF},
-		{&l.Down, "ffn_down.weight", c.FF, c.Embd},
+// bind reads the tensor of s, named prefix+s.name, into its destination;
+// slots without one (token_embd, rope_freqs) are bound by their callers.
+func (b *binder) bind(s slot, prefix string) error {
+	name := prefix + s.name
+	if _, ok := b.f.TensorInfo(name); !ok && !s.required {
+		return nil
 	}
-	for _, m := range mats {
-		mat, err := b.matrix(name(m.name), m.in, m.out)
+	switch {
+	case s.mat != nil:
+		m, err := b.matrix(name, s.in, s.out)
 		if err != nil {
 			return err
 		}
-		*m.dst = mat
-	}
-	vecs := []struct {
-		dst      *[]float32
-		name     string
-		n        int
-		required bool
-	}{
-		{&l.AttnNorm, "attn_norm.weight", c.Embd, true},
-		{&l.FFNNorm, "ffn_norm.weight", c.Embd, true},
-		{&l.QBias, "attn_q.bias", c.QDim(), false},
-		{&l.KBias, "attn_k.bias", c.KDim(), false},
-		{&l.VBias, "attn_v.bias", c.VDim(), false},
-		{&l.OBias, "attn_output.bias", c.Embd, false},
-		{&l.QNorm, "attn_q_norm.weight", c.HeadDimK, c.Arch == ArchQwen3},
-		{&l.KNorm, "attn_k_norm.weight", c.HeadDimK, c.Arch == ArchQwen3},
-	}
-	for _, v := range vecs {
-		if v.required {
-			*v.dst, err = b.vector(name(v.name), v.n)
-		} else {
-			*v.dst, err = b.optionalVector(name(v.name), v.n)
-		}
+		*s.mat = m
+	case s.vec != nil:
+		v, err := b.vector(name, s.in)
 		if err != nil {
 			return err
 		}
-	}
-	if c.Arch != ArchQwen3 {
-		// Only qwen3's graph applies q/k norms.
-		l.QNorm, l.KNorm = nil, nil
+		*s.vec = v
 	}
 	return nil
 }
