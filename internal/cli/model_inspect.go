@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -95,16 +95,16 @@ type modelReport struct {
 }
 
 type modelShape struct {
-	Embedding   int     `json:"embedding_length"`
-	Layers      int     `json:"block_count"`
-	FeedForward int     `json:"feed_forward_length"`
-	Heads       int     `json:"head_count"`
-	KVHeads     int     `json:"head_count_kv"`
-	KeyLength   int     `json:"key_length"`
-	ValueLength int     `json:"value_length"`
-	Vocab       int     `json:"vocab_size"`
+	Embedding   int       `json:"embedding_length"`
+	Layers      int       `json:"block_count"`
+	FeedForward int       `json:"feed_forward_length"`
+	Heads       int       `json:"head_count"`
+	KVHeads     int       `json:"head_count_kv"`
+	KeyLength   int       `json:"key_length"`
+	ValueLength int       `json:"value_length"`
+	Vocab       int       `json:"vocab_size"`
 	RopeBase    jsonFloat `json:"rope_freq_base,omitempty"`
-	TiedOutput  bool    `json:"tied_output"`
+	TiedOutput  bool      `json:"tied_output"`
 }
 
 type tensorSummary struct {
