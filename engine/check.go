@@ -53,3 +53,21 @@ func FileTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, meta *gguf.Tokenizer
 	}
 	return tok, meta, nil
 }
+
+// CheckCache refuses options whose KV caches (every slot's, at the
+// context length, after the defaults) need more memory than the machine
+// has: allocating them would end the process. Load runs it before making
+// the caches; inspect runs it for the context it estimates.
+func CheckCache(f *gguf.File, cfg model.Config, opts Options) error {
+	opts, err := opts.withDefaults(cfg)
+	if err != nil {
+		return err
+	}
+	need := model.MulBytes(int64(opts.Parallel), model.KVCacheBytes(cfg, opts.ContextLength, opts.KVType))
+	if have, ok := physicalMemory(); ok && need > have {
+		return &llm.ModelFileError{Path: f.Path(), Reason: fmt.Sprintf(
+			"the %s KV cache of %d slot(s) × %d tokens needs %d bytes, more than this machine's %d bytes of memory; lower the context length or the parallel slots",
+			opts.KVType, opts.Parallel, opts.ContextLength, need, have)}
+	}
+	return nil
+}

@@ -182,3 +182,35 @@ func FuzzCheck(f *testing.F) {
 		e.model.Close()
 	})
 }
+
+// TestLoadRefusesCachesBeyondMemory asks for 1024 slots of 2^22 tokens
+// of a tiny model, a terabyte of KV cache: Load refuses before allocating
+// it, as a one-line *llm.ModelFileError.
+func TestLoadRefusesCachesBeyondMemory(t *testing.T) {
+	have, ok := physicalMemory()
+	if !ok {
+		t.Skip("this platform's memory size is not known")
+	}
+	spec := tinyQwen2()
+	opts := Options{Threads: 1, Parallel: 1024, ContextLength: model.MaxCacheTokens}
+	// 2 layers × 2 KV heads × (16+16) × 2 bytes a token.
+	need := int64(opts.Parallel) * int64(opts.ContextLength) * 2 * 2 * 32 * 2
+	if need <= have {
+		t.Skipf("this machine has %d bytes of memory, enough for %d", have, need)
+	}
+	path := testmodel.Write(t, spec)
+	before := heapAllocated()
+	e, err := Load(path, opts)
+	allocated := heapAllocated() - before
+	if e != nil {
+		e.Close()
+		t.Fatal("Load accepted a cache larger than memory")
+	}
+	var fe *llm.ModelFileError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "more than this machine's") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Load: %v; want a one-line *llm.ModelFileError about memory", err)
+	}
+	if allocated > 64<<20 {
+		t.Errorf("Load allocated %d bytes before refusing", allocated)
+	}
+}

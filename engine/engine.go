@@ -79,6 +79,9 @@ func build(path string, f *gguf.File, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckCache(f, chk.Config, opts); err != nil {
+		return nil, err
+	}
 	opts, err = opts.withDefaults(chk.Config)
 	if err != nil {
 		return nil, err

@@ -217,8 +217,14 @@ func inspectModel(path string, ctx int) (*modelReport, error) {
 	r.readTokenizer(f)
 	// The checks serve's load runs, so that what it would refuse shows
 	// here, in its words.
-	if _, err := engine.Check(f); err != nil {
+	chk, err := engine.Check(f)
+	if err != nil {
 		r.problem(err)
+	} else if ctx <= model.MaxCacheTokens {
+		// One slot's cache at the context estimated below.
+		if err := engine.CheckCache(f, chk.Config, engine.Options{ContextLength: ctx}); err != nil {
+			r.problem(err)
+		}
 	}
 
 	// The shape as read, unchecked when there is a problem: the estimate

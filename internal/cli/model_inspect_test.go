@@ -13,6 +13,9 @@ import (
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/gguf"
+	"github.com/tetherllm/tether/engine/model"
+	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -227,5 +230,31 @@ func TestModelInspectDevice(t *testing.T) {
 	code, out, errs := tether(t, context.Background(), "model", "inspect", os.DevNull)
 	if code != ExitModel || out != "" || !strings.Contains(errs, "not a regular GGUF file") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// TestModelInspectCacheBeyondMemory: a well-formed file whose KV cache
+// at the asked context needs more than the machine's memory is refused by
+// serve's load, and inspect reports the same refusal.
+func TestModelInspectCacheBeyondMemory(t *testing.T) {
+	// 1 layer, 1 KV head of 2^18: 1 MiB a token in f16, 4 TiB at 2^22.
+	spec := testmodel.Spec{Arch: "qwen2", Type: quant.F16, Embd: 2, Layers: 1, Heads: 1, KVHeads: 1, HeadDim: 1 << 18, FF: 2, Context: 4096}
+	path := testmodel.Write(t, spec)
+	e, err := engine.Load(path, engine.Options{Threads: 1, ContextLength: model.MaxCacheTokens})
+	if e != nil {
+		e.Close()
+		t.Skip("this machine has memory for a 4 TiB KV cache")
+	}
+	if exitCode(err) != ExitModel || !strings.Contains(err.Error(), "more than this machine's") {
+		t.Fatalf("engine.Load: %v (exit %d), want a refusal for memory, exit %d", err, exitCode(err), ExitModel)
+	}
+	served := strings.TrimPrefix(err.Error(), "tether: model "+path+": ")
+	r, err := inspectModel(path, model.MaxCacheTokens)
+	if err != nil || len(r.Problems) != 1 || r.Problems[0] != served {
+		t.Errorf("inspect --ctx %d: %v, problems %q; want serve's %q", model.MaxCacheTokens, err, r.Problems, served)
+	}
+	// At the default context the same file fits, and is clean.
+	if r, err := inspectModel(path, 0); err != nil || len(r.Problems) != 0 {
+		t.Errorf("inspect at the default context: %v, problems %q", err, r.Problems)
 	}
 }
