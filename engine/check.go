@@ -54,20 +54,26 @@ func FileTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, meta *gguf.Tokenizer
 	return tok, meta, nil
 }
 
-// CheckCache refuses options whose KV caches (every slot's, at the
-// context length, after the defaults) need more memory than the machine
-// has: allocating them would end the process. Load runs it before making
-// the caches; inspect runs it for the context it estimates.
-func CheckCache(f *gguf.File, cfg model.Config, opts Options) error {
+// CheckMemory refuses options whose KV caches (every slot's, at the
+// context length, after the defaults) and forward-pass buffers need more
+// memory than the machine has: allocating them would end the process.
+// Load runs it before making them; inspect runs it for the context it
+// estimates.
+func CheckMemory(f *gguf.File, cfg model.Config, opts Options) error {
 	opts, err := opts.withDefaults(cfg)
 	if err != nil {
 		return err
 	}
-	need := model.MulBytes(int64(opts.Parallel), model.KVCacheBytes(cfg, opts.ContextLength, opts.KVType))
+	cache := model.MulBytes(int64(opts.Parallel), model.KVCacheBytes(cfg, opts.ContextLength, opts.KVType))
+	buffers := model.WorkspaceBytes(cfg, opts.Batch+opts.Parallel)
+	need := model.AddBytes(cache, buffers)
 	if have, ok := physicalMemory(); ok && need > have {
 		return &llm.ModelFileError{Path: f.Path(), Reason: fmt.Sprintf(
-			"the %s KV cache of %d slot(s) × %d tokens needs %d bytes, more than this machine's %d bytes of memory; lower the context length or the parallel slots",
-			opts.KVType, opts.Parallel, opts.ContextLength, need, have)}
+			"needs %s of memory (a %s KV cache of %d slot(s) × %d tokens: %s; buffers for batches of %d tokens: %s), more than this machine's %s; lower the context length or the parallel slots",
+			gib(need), opts.KVType, opts.Parallel, opts.ContextLength, gib(cache), opts.Batch+opts.Parallel, gib(buffers), gib(have))}
 	}
 	return nil
 }
+
+// gib formats a byte count in GiB for messages about memory.
+func gib(n int64) string { return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30)) }

@@ -79,7 +79,7 @@ func build(path string, f *gguf.File, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckCache(f, chk.Config, opts); err != nil {
+	if err := CheckMemory(f, chk.Config, opts); err != nil {
 		return nil, err
 	}
 	opts, err = opts.withDefaults(chk.Config)

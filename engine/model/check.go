@@ -14,7 +14,8 @@ const minLayerTensors = 9
 // Check validates an open GGUF file as a model this package runs, without
 // binding its weights: the hyperparameters ([ReadConfig]), then every
 // tensor the model needs, present with the shape the hyperparameters give
-// it and of a supported type. The parser has already placed every tensor
+// it and of a supported type, and Llama 3's rope frequency factors (the
+// one tensor whose values are configuration) valid. The parser has already placed every tensor
 // inside the file, so once the tensors agree with the hyperparameters no
 // dimension can imply more memory than the file holds. Nothing
 // proportional to a dimension is allocated before that: a header claiming
@@ -43,6 +44,17 @@ func Check(f *gguf.File) (Config, error) {
 			if err := checkSlot(f, s, prefix); err != nil {
 				return cfg, err
 			}
+		}
+	}
+	if cfg.Rope.Type == RopeNormal {
+		// Llama 3's frequency factors are part of the configuration, and
+		// their values must be checked too: read them (Dims/2 floats).
+		b := &binder{f: f, cfg: &cfg}
+		if cfg.Rope.Factors, err = b.optionalVector("rope_freqs.weight", cfg.Rope.Dims/2); err != nil {
+			return cfg, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return cfg, fileError(f, err.Error(), nil)
 		}
 	}
 	return cfg, nil
@@ -145,6 +157,32 @@ func KVCacheBytes(cfg Config, tokens int, typ KVType) int64 {
 		elem = 4
 	}
 	return MulBytes(int64(tokens), int64(cfg.Layers), int64(cfg.KVHeads), int64(cfg.HeadDimK)+int64(cfg.HeadDimV), elem)
+}
+
+// WorkspaceBytes estimates the memory of a [Workspace] for batches of
+// batch tokens: its activation buffers, which grow with the model's
+// widths (the per-thread attention scratch, far smaller, is left out).
+// It saturates at math.MaxInt64 like [KVCacheBytes].
+func WorkspaceBytes(c Config, batch int) int64 {
+	widths := []int64{
+		2 * int64(c.Embd), // x, xn
+		int64(c.Heads) * int64(c.HeadDimK), int64(c.KVHeads) * int64(c.HeadDimK), int64(c.KVHeads) * int64(c.HeadDimV),
+		int64(c.Heads) * int64(c.HeadDimV), int64(c.Rope.Dims),
+	}
+	var row int64
+	for _, w := range widths {
+		row = AddBytes(row, w)
+	}
+	ffn := MulBytes(2, int64(min(batch, ffnRows)), int64(c.FF), 4)
+	return AddBytes(AddBytes(MulBytes(int64(batch), row, 4), ffn), MulBytes(int64(c.Vocab), 4))
+}
+
+// AddBytes adds sizes, saturating at math.MaxInt64.
+func AddBytes(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // MulBytes multiplies sizes, saturating at math.MaxInt64; a factor of

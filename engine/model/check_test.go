@@ -152,3 +152,68 @@ func TestKVCacheBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckReadsRopeFactors: the rope_freqs values are configuration,
+// so Check refuses bad ones, as Load does.
+func TestCheckReadsRopeFactors(t *testing.T) {
+	v := variants()[2] // llama3 rope_freqs
+	for name, bad := range map[string]float32{"zero": 0, "negative": -1, "NaN": float32(math.NaN())} {
+		t.Run(name, func(t *testing.T) {
+			spec := v.spec(quant.F32)
+			factors := append([]float32(nil), spec.cfg.Rope.Factors...)
+			factors[1] = bad
+			spec.replace["rope_freqs.weight"] = func() (quant.Type, []uint64, []byte) {
+				return quant.F32, []uint64{uint64(len(factors))}, f32Bytes(factors)
+			}
+			f, err := gguf.Open(spec.write(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			_, err = Check(f)
+			var fe *llm.ModelFileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), "rope_freqs[1]") {
+				t.Errorf("Check: %v, want a *llm.ModelFileError about rope_freqs[1]", err)
+			}
+		})
+	}
+	spec := v.spec(quant.F32)
+	f, err := gguf.Open(spec.write(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := Check(f)
+	if err != nil || len(cfg.Rope.Factors) != len(spec.cfg.Rope.Factors) || cfg.Rope.Factors[3] != spec.cfg.Rope.Factors[3] {
+		t.Errorf("Check: %v, factors %v, want %v", err, cfg.Rope.Factors, spec.cfg.Rope.Factors)
+	}
+}
+
+// TestWorkspaceBytes compares the estimate with what NewWorkspace
+// allocates for a prompt-sized batch, where the activation buffers it
+// counts dominate: within a factor of 1.5 either way.
+func TestWorkspaceBytes(t *testing.T) {
+	for _, v := range variants() {
+		m := newModel(t, v)
+		for _, batch := range []int{256, 513} {
+			// The least of a few tries: other goroutines' allocations
+			// only add to the process-wide count.
+			allocated := int64(math.MaxInt64)
+			for range 3 {
+				before := heapAllocated()
+				if _, err := m.NewWorkspace(batch); err != nil {
+					t.Fatal(err)
+				}
+				allocated = min(allocated, int64(heapAllocated()-before))
+			}
+			est := WorkspaceBytes(m.Config(), batch)
+			if 2*est > 3*allocated || 3*est < 2*allocated {
+				t.Errorf("%s, batch %d: estimate %d bytes, NewWorkspace allocated %d", v.name, batch, est, allocated)
+			}
+		}
+	}
+	huge := Config{Embd: math.MaxInt32, Heads: math.MaxInt32, KVHeads: math.MaxInt32, HeadDimK: math.MaxInt32, HeadDimV: math.MaxInt32, FF: math.MaxInt32, Vocab: math.MaxInt32}
+	if got := WorkspaceBytes(huge, 1<<20); got != math.MaxInt64 {
+		t.Errorf("WorkspaceBytes of absurd dimensions = %d, want it saturated", got)
+	}
+}

@@ -25,9 +25,6 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 	pool := quant.NewPool(opts.Threads)
 	b := &binder{f: f, pool: pool, cfg: &cfg}
 	w, err := b.weights()
-	if err == nil && cfg.Rope.Type == RopeNormal {
-		cfg.Rope.Factors, err = b.ropeFactors()
-	}
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -366,9 +363,4 @@ func (b *binder) bind(s slot, prefix string) error {
 		*s.vec = v
 	}
 	return nil
-}
-
-// ropeFactors reads Llama 3's rope_freqs.weight, if present.
-func (b *binder) ropeFactors() ([]float32, error) {
-	return b.optionalVector("rope_freqs.weight", b.cfg.Rope.Dims/2)
 }

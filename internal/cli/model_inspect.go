@@ -222,7 +222,7 @@ func inspectModel(path string, ctx int) (*modelReport, error) {
 		r.problem(err)
 	} else if ctx <= model.MaxCacheTokens {
 		// One slot's cache at the context estimated below.
-		if err := engine.CheckCache(f, chk.Config, engine.Options{ContextLength: ctx}); err != nil {
+		if err := engine.CheckMemory(f, chk.Config, engine.Options{ContextLength: ctx}); err != nil {
 			r.problem(err)
 		}
 	}
