@@ -54,7 +54,7 @@ func Check(f *gguf.File) (Config, error) {
 			return cfg, err
 		}
 		if err := cfg.Validate(); err != nil {
-			return cfg, fileError(f, err.Error(), nil)
+			return cfg, configError(f, err)
 		}
 	}
 	return cfg, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/quant"
@@ -34,7 +35,7 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 	}
 	if err != nil {
 		pool.Close()
-		return nil, fileError(f, err.Error(), nil)
+		return nil, configError(f, err)
 	}
 	m := withPool(cfg, w, pool)
 	m.fuse()
@@ -43,6 +44,13 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 
 func fileError(f *gguf.File, reason string, err error) error {
 	return &llm.ModelFileError{Path: f.Path(), Reason: reason, Err: err}
+}
+
+// configError is a file error for what Config.Validate or Weights.check
+// found, without their "model: " prefix, which the file error's own
+// "model <path>:" makes redundant.
+func configError(f *gguf.File, err error) error {
+	return fileError(f, strings.TrimPrefix(err.Error(), "model: "), nil)
 }
 
 // ReadConfig reads a model's hyperparameters from its metadata, with
@@ -123,7 +131,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 		return cfg, fileError(f, fmt.Sprintf("tensor token_embd.weight has shape %v, want [embedding, vocab]", ti.Shape), nil)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fileError(f, err.Error(), nil)
+		return cfg, configError(f, err)
 	}
 	return cfg, nil
 }
