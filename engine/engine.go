@@ -75,29 +75,22 @@ func Load(path string, opts Options) (*Engine, error) {
 }
 
 func build(path string, f *gguf.File, opts Options) (*Engine, error) {
-	vocab, meta, err := vocabOf(f)
+	chk, err := Check(f)
 	if err != nil {
-		return nil, &llm.ModelFileError{Path: path, Reason: "bad tokenizer metadata", Err: err}
+		return nil, err
 	}
-	tok, err := tokenizer.New(vocab)
+	if err := CheckMemory(f, chk.Config, opts); err != nil {
+		return nil, err
+	}
+	opts, err = opts.withDefaults(chk.Config)
 	if err != nil {
-		return nil, &llm.ModelFileError{Path: path, Reason: "bad tokenizer", Err: err}
+		return nil, err
 	}
 	m, err := model.Load(f, model.Options{Threads: opts.Threads})
 	if err != nil {
 		return nil, err
 	}
-	cfg := m.Config()
-	if tok.NumTokens() != cfg.Vocab {
-		m.Close()
-		return nil, &llm.ModelFileError{Path: path, Reason: fmt.Sprintf("the tokenizer has %d tokens but token_embd.weight has %d rows", tok.NumTokens(), cfg.Vocab)}
-	}
-
-	opts, err = opts.withDefaults(cfg)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
+	tok, meta := chk.Tokenizer, chk.Meta
 	e := &Engine{path: path, file: f, model: m, tok: tok, opts: opts}
 	e.tmpl, e.tmplErr = chat.Parse(meta.ChatTemplate, chat.Specials{BOS: tok.TokenText(tok.BOS()), EOS: tok.TokenText(tok.EOS())})
 	if e.tmplErr != nil {
@@ -171,7 +164,7 @@ func (e *Engine) Info() Info {
 	info := Info{
 		Path: e.path, Arch: cfg.Arch, ContextLength: e.opts.ContextLength, TrainedContext: cfg.ContextLength,
 		Parallel: e.opts.Parallel, Vocab: cfg.Vocab,
-		KVCacheBytes: int64(e.opts.Parallel) * e.model.CacheBytes(e.opts.ContextLength, e.opts.KVType),
+		KVCacheBytes: model.MulBytes(int64(e.opts.Parallel), e.model.CacheBytes(e.opts.ContextLength, e.opts.KVType)),
 	}
 	if e.tmpl != nil {
 		info.TemplateFamily = e.tmpl.Family()

@@ -30,6 +30,9 @@ var (
 	ErrTensorNotFound = errors.New("tensor not found")
 	// ErrClosed: the file was closed.
 	ErrClosed = errors.New("file is closed")
+	// ErrNotRegular: the path names a named pipe, a device, a directory
+	// or another thing that is not a regular file.
+	ErrNotRegular = errors.New("not a regular file")
 )
 
 // FormatError reports a problem with a file's structure.

@@ -112,10 +112,12 @@ func (f *File) Floats(name string) ([]float32, error) {
 }
 
 // Open memory-maps the GGUF file at path and parses it.
+// Anything but a regular file is refused with [ErrNotRegular], at once:
+// a named pipe is not waited on.
 func Open(path string) (*File, error) {
-	fh, err := os.Open(path)
+	fh, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
+		return nil, err
 	}
 	defer fh.Close()
 	data, unmap, err := mapFile(fh)
@@ -129,6 +131,33 @@ func Open(path string) (*File, error) {
 	}
 	f.unmap = unmap
 	return f, nil
+}
+
+// notRegular is the error for a path whose mode is not a regular file's.
+func notRegular(path string, mode os.FileMode) error {
+	return fmt.Errorf("gguf: %s: %w: %s", path, ErrNotRegular, FileKind(mode))
+}
+
+// FileKind names the kind of file mode describes, for messages: "a named
+// pipe", "a directory", "a regular file".
+func FileKind(mode os.FileMode) string {
+	switch t := mode.Type(); {
+	case t == 0:
+		return "a regular file"
+	case t&os.ModeDir != 0:
+		return "a directory"
+	case t&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case t&os.ModeSocket != 0:
+		return "a socket"
+	case t&os.ModeCharDevice != 0:
+		return "a character device"
+	case t&os.ModeDevice != 0:
+		return "a block device"
+	case t&os.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "not a regular file"
 }
 
 // Parse parses a GGUF file held in memory. The File refers to data, which

@@ -9,6 +9,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// openRegular opens path for reading. O_NONBLOCK keeps the open of a
+// named pipe from waiting for a writer; the mode is then checked on the
+// open file itself, so nothing can swap the path in between.
+func openRegular(path string) (*os.File, error) {
+	fh, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gguf: %w", err)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		fh.Close()
+		return nil, notRegular(path, st.Mode())
+	}
+	return fh, nil
+}
+
 // mapFile maps the whole file read-only. Pages load on first touch, so
 // opening a model reads only its header.
 func mapFile(fh *os.File) ([]byte, func() error, error) {

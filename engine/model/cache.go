@@ -69,13 +69,9 @@ func (m *Model) NewCache(capacity int, typ KVType) (*Cache, error) {
 }
 
 // CacheBytes is the memory a cache of capacity tokens takes.
+// (saturating: see [KVCacheBytes]).
 func (m *Model) CacheBytes(capacity int, typ KVType) int64 {
-	elem := int64(2)
-	if typ == KVF32 {
-		elem = 4
-	}
-	c := m.cfg
-	return int64(capacity) * int64(c.Layers) * int64(c.KVHeads) * int64(c.HeadDimK+c.HeadDimV) * elem
+	return KVCacheBytes(m.cfg, capacity, typ)
 }
 
 // Len is the number of tokens in the cache.

@@ -113,6 +113,21 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("model: %s is %d; it must be positive", p.name, p.v)
 		}
 	}
+	products := []struct {
+		name string
+		a, b int
+	}{
+		{"attention.head_count × key_length", c.Heads, c.HeadDimK},
+		{"attention.head_count_kv × key_length", c.KVHeads, c.HeadDimK},
+		{"attention.head_count × value_length", c.Heads, c.HeadDimV},
+	}
+	for _, p := range products {
+		// Bounded like every single dimension, so that widths derived
+		// from them cannot overflow an int.
+		if p.a > math.MaxInt32/p.b {
+			return fmt.Errorf("model: %s = %d × %d is too large", p.name, p.a, p.b)
+		}
+	}
 	switch c.Arch {
 	case ArchLlama, ArchQwen2, ArchQwen3:
 	default:

@@ -2,11 +2,23 @@ package model
 
 import (
 	"bytes"
+	"errors"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/llm"
 )
+
+func seedBytes(t testing.TB, s ggufSpec) []byte {
+	var buf bytes.Buffer
+	if _, err := s.writer(t).WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
 
 // FuzzLoad feeds arbitrary files to Load: it must return a model or an
 // error, never panic, and a model it returns must run.
@@ -26,19 +38,39 @@ func FuzzLoad(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(buf.Bytes())
+		if v.name == "llama" {
+			// Headers that claim far more than the file holds.
+			spec.keys["llama.block_count"] = uint32(math.MaxInt32)
+			f.Add(seedBytes(f, spec))
+			spec.keys["llama.block_count"] = uint64(1e8)
+			spec.keys["llama.feed_forward_length"] = uint32(1e9)
+			f.Add(seedBytes(f, spec))
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := gguf.Parse(data)
 		if err != nil {
 			return
 		}
+		before := heapAllocated()
 		m, err := Load(file, Options{Threads: 1})
+		// Load allocates the norms and biases it dequantises (at most
+		// 4 bytes an element from ~0.3 for the smallest types) and a few
+		// hundred bytes a tensor, all in proportion to the file: never
+		// to what the header claims.
+		if allocated, bound := heapAllocated()-before, 64*uint64(len(data))+4<<20; allocated > bound {
+			t.Fatalf("Load allocated %d bytes for a %d-byte file (bound %d), err %v", allocated, len(data), bound, err)
+		}
 		if err != nil {
+			var fe *llm.ModelFileError
+			if !errors.As(err, &fe) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Load: %q is not a one-line *llm.ModelFileError", err)
+			}
 			return
 		}
 		defer m.Close()
 		cfg := m.Config()
-		if cfg.Embd*cfg.Layers*cfg.FF > 1<<22 {
+		if MulBytes(int64(cfg.Embd), int64(cfg.Layers), int64(cfg.FF)) > 1<<22 || KVCacheBytes(cfg, 4, KVF16) > 1<<24 {
 			return // too big to run in a fuzz iteration
 		}
 		ws, err := m.NewWorkspace(2)

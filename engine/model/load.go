@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/quant"
@@ -12,21 +13,19 @@ import (
 
 // Load builds a model over the tensors of an open GGUF file, reading the
 // hyperparameters as llama.cpp does (<arch>.context_length and the rest)
-// and binding tensors by llama.cpp's names with their shapes checked.
-// Weight matrices stay quantised in the file's mapping, so f must stay
-// open until the model is closed. Problems come back as a one-line
-// [*llm.ModelFileError] naming the file.
+// and binding tensors by llama.cpp's names. The file passes [Check]
+// before anything is allocated for its layers. Weight matrices stay
+// quantised in the file's mapping, so f must stay open until the model is
+// closed. Problems come back as a one-line [*llm.ModelFileError] naming
+// the file.
 func Load(f *gguf.File, opts Options) (*Model, error) {
-	cfg, err := ReadConfig(f)
+	cfg, err := Check(f)
 	if err != nil {
 		return nil, err
 	}
 	pool := quant.NewPool(opts.Threads)
 	b := &binder{f: f, pool: pool, cfg: &cfg}
 	w, err := b.weights()
-	if err == nil && cfg.Rope.Type == RopeNormal {
-		cfg.Rope.Factors, err = b.ropeFactors()
-	}
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -36,7 +35,7 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 	}
 	if err != nil {
 		pool.Close()
-		return nil, fileError(f, err.Error(), nil)
+		return nil, configError(f, err)
 	}
 	m := withPool(cfg, w, pool)
 	m.fuse()
@@ -45,6 +44,13 @@ func Load(f *gguf.File, opts Options) (*Model, error) {
 
 func fileError(f *gguf.File, reason string, err error) error {
 	return &llm.ModelFileError{Path: f.Path(), Reason: reason, Err: err}
+}
+
+// configError is a file error for what Config.Validate or Weights.check
+// found, without their "model: " prefix, which the file error's own
+// "model <path>:" makes redundant.
+func configError(f *gguf.File, err error) error {
+	return fileError(f, strings.TrimPrefix(err.Error(), "model: "), nil)
 }
 
 // ReadConfig reads a model's hyperparameters from its metadata, with
@@ -70,8 +76,12 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	cfg.Heads = k.int("attention.head_count", -1)
 	cfg.KVHeads = k.int("attention.head_count_kv", cfg.Heads)
 	cfg.RMSEps = k.float("attention.layer_norm_rms_epsilon", float32(math.NaN()))
+	experts := k.int("expert_count", 0)
 	if k.err != nil {
 		return cfg, k.err
+	}
+	if experts > 0 {
+		return cfg, fileError(f, fmt.Sprintf("%s.expert_count is %d: mixture-of-experts models are not supported", arch, experts), nil)
 	}
 	if cfg.Heads <= 0 || cfg.Embd <= 0 {
 		return cfg, fileError(f, fmt.Sprintf("%s.attention.head_count %d and %s.embedding_length %d must be positive", arch, cfg.Heads, arch, cfg.Embd), nil)
@@ -121,7 +131,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 		return cfg, fileError(f, fmt.Sprintf("tensor token_embd.weight has shape %v, want [embedding, vocab]", ti.Shape), nil)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fileError(f, err.Error(), nil)
+		return cfg, configError(f, err)
 	}
 	return cfg, nil
 }
@@ -308,6 +318,8 @@ func (b *binder) optionalVector(name string, n int) ([]float32, error) {
 	return b.vector(name, n)
 }
 
+// weights binds every tensor of the model; Check has bounded the
+// number of layers by the file's tensors.
 func (b *binder) weights() (Weights, error) {
 	c := b.cfg
 	var w Weights
@@ -316,80 +328,47 @@ func (b *binder) weights() (Weights, error) {
 		return w, err
 	}
 	w.TokenEmbd, w.Output = emb, emb
-	if w.OutputNorm, err = b.vector("output_norm.weight", c.Embd); err != nil {
-		return w, err
-	}
-	if _, ok := b.f.TensorInfo("output.weight"); ok {
-		if w.Output, err = b.matrix("output.weight", c.Embd, c.Vocab); err != nil {
+	for _, s := range globalSlots(c, &w) {
+		if err := b.bind(s, ""); err != nil {
 			return w, err
 		}
 	}
 	w.Layers = make([]Layer, c.Layers)
 	for i := range w.Layers {
-		if err := b.layer(&w.Layers[i], i); err != nil {
-			return w, err
+		prefix := fmt.Sprintf("blk.%d.", i)
+		for _, s := range layerSlots(c, &w.Layers[i]) {
+			if err := b.bind(s, prefix); err != nil {
+				return w, err
+			}
+		}
+		if c.Arch != ArchQwen3 {
+			// Only qwen3's graph applies q/k norms.
+			w.Layers[i].QNorm, w.Layers[i].KNorm = nil, nil
 		}
 	}
 	return w, nil
 }
 
-func (b *binder) layer(l *Layer, i int) error {
-	c := b.cfg
-	name := func(s string) string { return fmt.Sprintf("blk.%d.%s", i, s) }
-	var err error
-	mats := []struct {
-		dst     *Linear
-		name    string
-		in, out int
-	}{
-		{&l.Q, "attn_q.weight", c.Embd, c.QDim()},
-		{&l.K, "attn_k.weight", c.Embd, c.KDim()},
-		{&l.V, "attn_v.weight", c.Embd, c.VDim()},
-		{&l.O, "attn_output.weight", c.AttnDim(), c.Embd},
-		{&l.Gate, "ffn_gate.weight", c.Embd, c.FF},
-		{&l.Up, "ffn_up.weight", c.Embd, c.FF},
-		{&l.Down, "ffn_down.weight", c.FF, c.Embd},
+// bind reads the tensor of s, named prefix+s.name, into its destination;
+// slots without one (token_embd, rope_freqs) are bound by their callers.
+func (b *binder) bind(s slot, prefix string) error {
+	name := prefix + s.name
+	if _, ok := b.f.TensorInfo(name); !ok && !s.required {
+		return nil
 	}
-	for _, m := range mats {
-		mat, err := b.matrix(name(m.name), m.in, m.out)
+	switch {
+	case s.mat != nil:
+		m, err := b.matrix(name, s.in, s.out)
 		if err != nil {
 			return err
 		}
-		*m.dst = mat
-	}
-	vecs := []struct {
-		dst      *[]float32
-		name     string
-		n        int
-		required bool
-	}{
-		{&l.AttnNorm, "attn_norm.weight", c.Embd, true},
-		{&l.FFNNorm, "ffn_norm.weight", c.Embd, true},
-		{&l.QBias, "attn_q.bias", c.QDim(), false},
-		{&l.KBias, "attn_k.bias", c.KDim(), false},
-		{&l.VBias, "attn_v.bias", c.VDim(), false},
-		{&l.OBias, "attn_output.bias", c.Embd, false},
-		{&l.QNorm, "attn_q_norm.weight", c.HeadDimK, c.Arch == ArchQwen3},
-		{&l.KNorm, "attn_k_norm.weight", c.HeadDimK, c.Arch == ArchQwen3},
-	}
-	for _, v := range vecs {
-		if v.required {
-			*v.dst, err = b.vector(name(v.name), v.n)
-		} else {
-			*v.dst, err = b.optionalVector(name(v.name), v.n)
-		}
+		*s.mat = m
+	case s.vec != nil:
+		v, err := b.vector(name, s.in)
 		if err != nil {
 			return err
 		}
-	}
-	if c.Arch != ArchQwen3 {
-		// Only qwen3's graph applies q/k norms.
-		l.QNorm, l.KNorm = nil, nil
+		*s.vec = v
 	}
 	return nil
-}
-
-// ropeFactors reads Llama 3's rope_freqs.weight, if present.
-func (b *binder) ropeFactors() ([]float32, error) {
-	return b.optionalVector("rope_freqs.weight", b.cfg.Rope.Dims/2)
 }

@@ -24,6 +24,15 @@ type ggufSpec struct {
 	// data.
 	skip    map[string]bool
 	replace map[string]func() (quant.Type, []uint64, []byte)
+	// extra tensors are written after the model's.
+	extra []extraTensor
+}
+
+type extraTensor struct {
+	name  string
+	typ   quant.Type
+	shape []uint64
+	data  []byte
 }
 
 func (v variant) spec(typ quant.Type) ggufSpec {
@@ -130,6 +139,9 @@ func (s ggufSpec) writer(t testing.TB) *gguf.Writer {
 		mat(p+"ffn_gate.weight", l.Gate)
 		mat(p+"ffn_up.weight", l.Up)
 		mat(p+"ffn_down.weight", l.Down)
+	}
+	for _, e := range s.extra {
+		add(e.name, e.typ, e.shape, e.data)
 	}
 	return wr
 }

@@ -7,8 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,8 +38,13 @@ sizes, tensor types (count and bytes of each), context length, tokenizer
 chat template family, and estimated memory: the weights, and an F16 KV cache
 (llama.cpp's default, and tether's) at the model's context length and at --ctx.
 
-Problems that would stop tether's engine from running the file are listed; a
-file that is not valid GGUF is an error (exit status 3).`,
+The file goes through the same checks as 'tether serve' loading it (the
+tokenizer, and the hyperparameters against the tensors), and what serve would
+refuse is listed as a problem. A file that is not valid GGUF, or not a regular
+file (a named pipe, a device), is an error (exit status 3).
+
+With --json, a metadata number that is not finite (NaN, +Inf, -Inf) is printed
+as the string "NaN", "+Inf" or "-Inf", since JSON has no such numbers.`,
 		Example: `  tether model inspect qwen2.5-0.5b-instruct-q8_0.gguf
   tether model inspect model.gguf --ctx 32768 --json`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -82,21 +89,22 @@ type modelReport struct {
 	Tokenizer     *tokenizerInfo  `json:"tokenizer,omitempty"`
 	ChatTemplate  templateInfo    `json:"chat_template"`
 	Memory        memoryEstimates `json:"memory"`
-	// Problems are what would stop tether's engine from running the file.
+	// Problems are what would stop tether's engine from running the
+	// file: the error engine.Check gives, as serve would report it.
 	Problems []string `json:"problems,omitempty"`
 }
 
 type modelShape struct {
-	Embedding   int     `json:"embedding_length"`
-	Layers      int     `json:"block_count"`
-	FeedForward int     `json:"feed_forward_length"`
-	Heads       int     `json:"head_count"`
-	KVHeads     int     `json:"head_count_kv"`
-	KeyLength   int     `json:"key_length"`
-	ValueLength int     `json:"value_length"`
-	Vocab       int     `json:"vocab_size"`
-	RopeBase    float32 `json:"rope_freq_base,omitempty"`
-	TiedOutput  bool    `json:"tied_output"`
+	Embedding   int       `json:"embedding_length"`
+	Layers      int       `json:"block_count"`
+	FeedForward int       `json:"feed_forward_length"`
+	Heads       int       `json:"head_count"`
+	KVHeads     int       `json:"head_count_kv"`
+	KeyLength   int       `json:"key_length"`
+	ValueLength int       `json:"value_length"`
+	Vocab       int       `json:"vocab_size"`
+	RopeBase    jsonFloat `json:"rope_freq_base,omitempty"`
+	TiedOutput  bool      `json:"tied_output"`
 }
 
 type tensorSummary struct {
@@ -148,6 +156,35 @@ type kvCache struct {
 	Bytes   uint64 `json:"bytes"`
 }
 
+// jsonFloat is a metadata number: JSON has no NaN or infinities, so
+// those are written as the strings "NaN", "+Inf" and "-Inf".
+type jsonFloat float32
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	switch x := float64(f); {
+	case math.IsNaN(x):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(x, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(x, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return json.Marshal(float32(f))
+}
+
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		x, err := strconv.ParseFloat(s, 32)
+		*f = jsonFloat(x)
+		return err
+	}
+	var x float32
+	err := json.Unmarshal(b, &x)
+	*f = jsonFloat(x)
+	return err
+}
+
 // inspectModel reads what inspect reports; only a file that cannot be
 // parsed at all is an error.
 func inspectModel(path string, ctx int) (*modelReport, error) {
@@ -159,6 +196,10 @@ func inspectModel(path string, ctx int) (*modelReport, error) {
 		return nil, &llm.ModelFileError{Path: path, Reason: "cannot read", Err: err}
 	case fi.IsDir():
 		return nil, &llm.ModelFileError{Path: path, Reason: "is a directory, not a GGUF file"}
+	case !fi.Mode().IsRegular():
+		// Reading a named pipe would wait for a writer; a device may
+		// never end.
+		return nil, &llm.ModelFileError{Path: path, Reason: "is " + gguf.FileKind(fi.Mode()) + ", not a regular GGUF file"}
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -174,21 +215,33 @@ func inspectModel(path string, ctx int) (*modelReport, error) {
 	r.readShape(f)
 	r.readTensors(f)
 	r.readTokenizer(f)
-	if _, err := model.ReadConfig(f); err != nil {
+	// The checks serve's load runs, so that what it would refuse shows
+	// here, in its words.
+	chk, err := engine.Check(f)
+	if err != nil {
 		r.problem(err)
+	} else if ctx <= model.MaxCacheTokens {
+		// One slot's cache at the context estimated below.
+		if err := engine.CheckMemory(f, chk.Config, engine.Options{ContextLength: ctx}); err != nil {
+			r.problem(err)
+		}
 	}
 
-	layers, kvHeads := uint64(r.Shape.Layers), uint64(r.Shape.KVHeads)
-	perToken := layers * kvHeads * uint64(r.Shape.KeyLength+r.Shape.ValueLength) * 2 // F16
+	// The shape as read, unchecked when there is a problem: the estimate
+	// saturates rather than overflows for absurd dimensions.
+	shape := model.Config{Layers: r.Shape.Layers, KVHeads: r.Shape.KVHeads, HeadDimK: r.Shape.KeyLength, HeadDimV: r.Shape.ValueLength}
+	kv := func(tokens int) kvCache {
+		return kvCache{Context: tokens, Type: model.KVF16.String(), Bytes: uint64(model.KVCacheBytes(shape, tokens, model.KVF16))}
+	}
 	r.Memory.WeightsBytes = r.Tensors.Bytes
 	if r.ContextLength > 0 {
-		r.Memory.KVCache = append(r.Memory.KVCache, kvCache{Context: r.ContextLength, Type: "f16", Bytes: perToken * uint64(r.ContextLength)})
+		r.Memory.KVCache = append(r.Memory.KVCache, kv(r.ContextLength))
 	}
 	if ctx == 0 {
 		ctx = min(r.ContextLength, engine.DefaultMaxContext)
 	}
 	if ctx > 0 && ctx != r.ContextLength {
-		r.Memory.KVCache = append(r.Memory.KVCache, kvCache{Context: ctx, Type: "f16", Bytes: perToken * uint64(ctx)})
+		r.Memory.KVCache = append(r.Memory.KVCache, kv(ctx))
 	}
 	return r, nil
 }
@@ -221,7 +274,7 @@ func (r *modelReport) readShape(f *gguf.File) {
 	s.KeyLength = archInt(f, "attention.key_length", head)
 	s.ValueLength = archInt(f, "attention.value_length", head)
 	if base, err := gguf.ArchGet[float32](f, "rope.freq_base"); err == nil {
-		s.RopeBase = base
+		s.RopeBase = jsonFloat(base)
 	}
 	if ti, ok := f.TensorInfo("token_embd.weight"); ok && len(ti.Shape) == 2 {
 		s.Vocab = int(ti.Shape[1])
@@ -242,9 +295,6 @@ func (r *modelReport) readTensors(f *gguf.File) {
 		c.Bytes += t.Size
 		r.Tensors.Count++
 		r.Tensors.Bytes += t.Size
-		if !t.Type.Supported() {
-			r.Problems = append(r.Problems, fmt.Sprintf("tensor %s has type %s, which tether's engine does not support", t.Name, t.Type))
-		}
 	}
 	for _, c := range byType {
 		r.Tensors.ByType = append(r.Tensors.ByType, *c)
@@ -260,11 +310,12 @@ func (r *modelReport) readTensors(f *gguf.File) {
 	})
 }
 
+// readTokenizer describes the tokenizer as the engine builds it; why it
+// cannot be built is left to engine.Check's problem.
 func (r *modelReport) readTokenizer(f *gguf.File) {
 	r.ChatTemplate.Family = "none"
-	g, err := f.Tokenizer()
-	if err != nil {
-		r.problem(err)
+	tok, g, _ := engine.FileTokenizer(f)
+	if g == nil {
 		if text, err := gguf.GetOr(f, "tokenizer.chat_template", ""); err == nil && text != "" {
 			r.ChatTemplate = templateInfo{Family: chat.Detect(text), Bytes: len(text)}
 		}
@@ -292,24 +343,13 @@ func (r *modelReport) readTokenizer(f *gguf.File) {
 			info.UserDefined++
 		}
 	}
-	v := tokenizer.EmptyVocab()
-	v.Model, v.Pre, v.Tokens, v.Types, v.Scores, v.Merges = g.Model, g.Pre, g.Tokens, g.Types, g.Scores, g.Merges
-	v.AddBOS, v.AddEOS, v.AddSpacePrefix = g.AddBOS, g.AddEOS, g.AddSpacePrefix
-	v.Name, v.Arch = r.Name, r.Architecture
-	for name, id := range g.Special {
-		v.SetSpecial(name, id)
-	}
-	if tok, err := tokenizer.New(v); err != nil {
-		r.problem(err)
+	if tok == nil {
 		info.AddBOS = g.AddBOS != nil && *g.AddBOS
 	} else {
 		info.AddBOS = tok.AddBOS()
 		for _, id := range tok.EOGTokens() {
 			info.EOG = append(info.EOG, namedToken{ID: int64(id), Text: tok.TokenText(id)})
 		}
-	}
-	if r.Shape.Vocab > 0 && r.Shape.Vocab != len(g.Tokens) {
-		r.Problems = append(r.Problems, fmt.Sprintf("the tokenizer has %d tokens but token_embd.weight has %d rows", len(g.Tokens), r.Shape.Vocab))
 	}
 	r.Tokenizer = info
 }
@@ -318,9 +358,8 @@ func (r *modelReport) readTokenizer(f *gguf.File) {
 // already shows.
 func (r *modelReport) problem(err error) {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
-	for _, prefix := range []string{"tether: model " + r.File + ": ", "gguf: " + r.File + ": "} {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
+	msg = strings.TrimPrefix(msg, "tether: model "+r.File+": ")
+	msg = strings.ReplaceAll(msg, "gguf: "+r.File+": ", "")
 	r.Problems = append(r.Problems, msg)
 }
 
@@ -340,7 +379,7 @@ func (r *modelReport) print(w io.Writer) {
 	}
 	row("shape", "n_embd %d, %d layers, %d heads (%d KV), head size %d/%d, n_ff %d, vocab %d, %s",
 		s.Embedding, s.Layers, s.Heads, s.KVHeads, s.KeyLength, s.ValueLength, s.FeedForward, s.Vocab, tied)
-	if s.RopeBase > 0 {
+	if s.RopeBase != 0 {
 		row("rope", "freq base %g", s.RopeBase)
 	}
 	row("context", "%d tokens", r.ContextLength)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,6 +260,22 @@ func FuzzModelInspect(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed.Bytes())
+	// Hostile headers: a non-finite number, absurd sizes.
+	for _, kv := range []struct {
+		k string
+		v any
+	}{
+		{"qwen2.rope.freq_base", float32(math.NaN())}, {"qwen2.block_count", uint32(math.MaxInt32)}, {"qwen2.embedding_length", uint64(1e8)},
+	} {
+		if err := w.Set(kv.k, kv.v); err != nil {
+			f.Fatal(err)
+		}
+		var b bytes.Buffer
+		if _, err := w.WriteTo(&b); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+	}
 	f.Add([]byte("GGUF\x03\x00\x00\x00"))
 	f.Add([]byte{})
 	dir := f.TempDir()
@@ -267,7 +284,12 @@ func FuzzModelInspect(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		before := heapAllocated()
 		r, err := inspectModel(path, 0)
+		// In proportion to the file, never to what its header claims.
+		if allocated, bound := heapAllocated()-before, 64*uint64(len(data))+4<<20; allocated > bound {
+			t.Fatalf("inspect allocated %d bytes for a %d-byte file (bound %d)", allocated, len(data), bound)
+		}
 		if err != nil {
 			var mfe *llm.ModelFileError
 			if !errors.As(err, &mfe) {
