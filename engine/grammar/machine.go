@@ -29,7 +29,11 @@ type machine struct {
 
 	states   []dfaState
 	stateIdx map[string]int32
-	start    int32
+	// trans caches state s's transition on byte b at s<<8|b: 0 not yet
+	// computed, -1 no match, else the next state's id + 1. One flat
+	// table, so that a mask walk pays one load a trie node.
+	trans []int32
+	start int32
 
 	key []byte  // scratch for state keys
 	set []int32 // scratch for a state's stacks
@@ -46,14 +50,19 @@ type dfaState struct {
 	stacks []int32 // sorted, distinct, expanded
 	// The unfinished UTF-8 character: its value so far, the bytes it
 	// still needs and its whole length; need is 0 when there is none.
+	// When every way to finish the character is valid UTF-8 and matches
+	// the same stacks, length is 0 and members holds those stacks (bit i
+	// for stacks[i]) in place of the value: so the hundreds of prefixes
+	// of CJK characters in a JSON string are one state, not one each.
 	value        rune
 	need, length uint8
+	members      uint64
 	canEnd, done bool
-	// next caches the transition on each byte: 0 not yet computed, -1
-	// no match, else the next state's id + 1. Allocated on first use,
-	// as most states are reached but never left.
-	next *[256]int32
-	mask int32 // the matcher's mask-cache slot + 1; 0 for none
+	mask         int32 // the matcher's mask-cache slot + 1; 0 for none
+	// loops is the set of bytes that lead from the state back to itself
+	// (a JSON string body's ordinary characters), computed on demand.
+	loops     [4]uint64
+	loopsDone bool
 }
 
 // Bounds past which a matcher drops its caches and keeps only its
@@ -75,6 +84,7 @@ func (m *machine) reset() {
 	m.exp = append(m.exp[:0], span{-1, 0})
 	m.expPool = m.expPool[:0]
 	m.states = m.states[:0]
+	m.trans = m.trans[:0]
 	m.stateIdx = make(map[string]int32)
 	set := []int32(nil)
 	for _, a := range m.g.rules[m.g.root].alts {
@@ -84,7 +94,7 @@ func (m *machine) reset() {
 			set = append(set, m.expansion(m.push(a, 0))...)
 		}
 	}
-	m.start = m.intern(set, 0, 0, 0)
+	m.start = m.intern(set, 0, 0, 0, 0)
 }
 
 func (m *machine) push(pos, next int32) int32 {
@@ -132,48 +142,58 @@ func (m *machine) expansion(id int32) []int32 {
 
 // intern returns the id of the state with these stacks (sorted and
 // distinct) and unfinished character.
-func (m *machine) intern(stacks []int32, value rune, need, length uint8) int32 {
+func (m *machine) intern(stacks []int32, value rune, need, length uint8, members uint64) int32 {
 	m.key = m.key[:0]
 	for _, s := range stacks {
 		m.key = binary.LittleEndian.AppendUint32(m.key, uint32(s))
 	}
 	m.key = binary.LittleEndian.AppendUint32(m.key, uint32(value))
 	m.key = append(m.key, need, length)
+	m.key = binary.LittleEndian.AppendUint64(m.key, members)
 	if id, ok := m.stateIdx[string(m.key)]; ok {
 		return id
 	}
 	id := int32(len(m.states))
-	st := dfaState{stacks: slices.Clone(stacks), value: value, need: need, length: length}
+	st := dfaState{stacks: slices.Clone(stacks), value: value, need: need, length: length, members: members}
 	if need == 0 && len(stacks) > 0 && stacks[0] == 0 {
 		st.canEnd = true
 		st.done = len(stacks) == 1
 	}
 	m.states = append(m.states, st)
+	m.trans = append(m.trans, make([]int32, 256)...)
 	m.stateIdx[string(m.key)] = id
 	return id
 }
 
 // next is the state after byte b from state s, or -1 if b cannot follow.
 func (m *machine) next(s int32, b byte) int32 {
-	if t := m.states[s].next; t != nil {
-		switch v := t[b]; {
-		case v > 0:
-			return v - 1
-		case v < 0:
+	if v := m.trans[int(s)<<8|int(b)]; v != 0 {
+		if v < 0 {
 			return -1
 		}
+		return v - 1
 	}
 	t := m.compute(s, b)
-	st := &m.states[s]
-	if st.next == nil {
-		st.next = new([256]int32)
-	}
 	if t < 0 {
-		st.next[b] = -1
+		m.trans[int(s)<<8|int(b)] = -1
 	} else {
-		st.next[b] = t + 1
+		m.trans[int(s)<<8|int(b)] = t + 1
 	}
 	return t
+}
+
+// loops returns the bytes that lead from state s back to s.
+func (m *machine) loops(s int32) *[4]uint64 {
+	if !m.states[s].loopsDone {
+		var set [4]uint64
+		for b := range 256 {
+			if m.next(s, byte(b)) == s {
+				set[b>>6] |= 1 << (b & 63)
+			}
+		}
+		m.states[s].loops, m.states[s].loopsDone = set, true
+	}
+	return &m.states[s].loops
 }
 
 // minRune is the least code point each UTF-8 length may encode.
@@ -181,12 +201,13 @@ var minRune = [5]rune{0, 0, 0x80, 0x800, 0x10000}
 
 func (m *machine) compute(s int32, b byte) int32 {
 	st := m.states[s]
-	if st.need == 0 {
+	switch {
+	case st.need == 0:
 		var value rune
 		var length uint8
 		switch {
 		case b < 0x80:
-			return m.advance(st.stacks, rune(b))
+			return m.advance(st.stacks, rune(b), 0, false)
 		case b >= 0xC2 && b <= 0xDF:
 			value, length = rune(b&0x1F), 2
 		case b >= 0xE0 && b <= 0xEF:
@@ -196,25 +217,56 @@ func (m *machine) compute(s int32, b byte) int32 {
 		default:
 			return -1
 		}
-		if !m.viable(st.stacks, value, length-1, length) {
-			return -1
-		}
-		return m.intern(st.stacks, value, length-1, length)
-	}
-	if b&0xC0 != 0x80 {
+		return m.partial(st.stacks, value, length-1, length)
+	case b&0xC0 != 0x80:
 		return -1
+	case st.length == 0: // the character's outcome is known
+		if st.need == 1 {
+			return m.advance(st.stacks, 0, st.members, true)
+		}
+		return m.intern(st.stacks, 0, st.need-1, 0, st.members)
 	}
 	value, need := st.value<<6|rune(b&0x3F), st.need-1
 	if need == 0 {
 		if value < minRune[st.length] || value > utf8.MaxRune || value >= 0xD800 && value <= 0xDFFF {
 			return -1
 		}
-		return m.advance(st.stacks, value)
+		return m.advance(st.stacks, value, 0, false)
 	}
-	if !m.viable(st.stacks, value, need, st.length) {
+	return m.partial(st.stacks, value, need, st.length)
+}
+
+// partial is the state partway through a character, or -1 if no stack
+// can match any character that begins so.
+func (m *machine) partial(stacks []int32, value rune, need, length uint8) int32 {
+	shift := 6 * uint(need)
+	lo, hi := value<<shift, value<<shift|(1<<shift-1)
+	if len(stacks) <= 64 && lo >= minRune[length] && hi <= utf8.MaxRune && (hi < 0xD800 || lo > 0xDFFF) {
+		var members uint64
+		uniform := true
+		for i, s := range stacks {
+			if s == 0 {
+				continue
+			}
+			c := &m.g.classes[m.g.elems[m.nodes[s].pos].arg]
+			if c.containsAll(lo, hi) {
+				members |= 1 << i
+			} else if c.overlaps(lo, hi) {
+				uniform = false
+				break
+			}
+		}
+		if uniform {
+			if members == 0 {
+				return -1
+			}
+			return m.intern(stacks, 0, need, 0, members)
+		}
+	}
+	if !m.viable(stacks, value, need, length) {
 		return -1
 	}
-	return m.intern(st.stacks, value, need, st.length)
+	return m.intern(stacks, value, need, length, 0)
 }
 
 // viable reports whether some stack can match a character that begins
@@ -240,15 +292,20 @@ func (m *machine) viable(stacks []int32, value rune, need, length uint8) bool {
 	return false
 }
 
-// advance is the state after the code point r from stacks, or -1.
-func (m *machine) advance(stacks []int32, r rune) int32 {
+// advance is the state after the code point r from stacks, or -1; with
+// byMembers, the stacks that match are those in members instead.
+func (m *machine) advance(stacks []int32, r rune, members uint64, byMembers bool) int32 {
 	m.set = m.set[:0]
-	for _, s := range stacks {
+	for i, s := range stacks {
 		if s == 0 {
 			continue
 		}
 		n := m.nodes[s]
-		if !m.g.classes[m.g.elems[n.pos].arg].contains(r) {
+		if byMembers {
+			if members&(1<<i) == 0 {
+				continue
+			}
+		} else if !m.g.classes[m.g.elems[n.pos].arg].contains(r) {
 			continue
 		}
 		next := n.next
@@ -262,7 +319,7 @@ func (m *machine) advance(stacks []int32, r rune) int32 {
 	}
 	slices.Sort(m.set)
 	m.set = slices.Compact(m.set)
-	return m.intern(m.set, 0, 0, 0)
+	return m.intern(m.set, 0, 0, 0, 0)
 }
 
 // oversized reports whether the caches have grown past their bounds.
@@ -292,5 +349,5 @@ func (m *machine) rebase(s int32) int32 {
 	}
 	slices.Sort(set)
 	set = slices.Compact(set)
-	return m.intern(set, st.value, st.need, st.length)
+	return m.intern(set, st.value, st.need, st.length, st.members)
 }
