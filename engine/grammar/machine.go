@@ -21,11 +21,13 @@ type machine struct {
 
 	nodes   []stackNode // id 0 is the empty stack
 	nodeIdx map[uint64]int32
-	// exp[id] locates, in expPool, the stacks that node id expands to:
-	// rule references replaced by their alternatives until every stack
-	// has a character class on top or is empty. -1: not yet computed.
-	exp     []span
-	expPool []int32
+	// mark[id] == stamp when node id was met in the current expansion,
+	// so that each stack is expanded once however many ways lead to it
+	// (a long chain of optional items is then linear, not quadratic).
+	mark  []uint32
+	stamp uint32
+	// stored counts the stacks held by all states, for the memory bound.
+	stored int
 
 	states   []dfaState
 	stateIdx map[string]int32
@@ -38,8 +40,6 @@ type machine struct {
 	key []byte  // scratch for state keys
 	set []int32 // scratch for a state's stacks
 }
-
-type span struct{ off, n int32 }
 
 // stackNode is one stack entry: an element of Grammar.elems that is
 // never an elemEnd, and the stack below it.
@@ -70,6 +70,7 @@ type dfaState struct {
 const (
 	maxStates = 1 << 14
 	maxNodes  = 1 << 20
+	maxStored = 1 << 22
 )
 
 func newMachine(g *Grammar) *machine {
@@ -81,20 +82,23 @@ func newMachine(g *Grammar) *machine {
 func (m *machine) reset() {
 	m.nodes = append(m.nodes[:0], stackNode{pos: -1, next: -1})
 	m.nodeIdx = make(map[uint64]int32)
-	m.exp = append(m.exp[:0], span{-1, 0})
-	m.expPool = m.expPool[:0]
+	m.mark = append(m.mark[:0], 0)
+	m.stored = 0
 	m.states = m.states[:0]
 	m.trans = m.trans[:0]
 	m.stateIdx = make(map[string]int32)
-	set := []int32(nil)
+	m.set = m.set[:0]
+	m.nextStamp()
 	for _, a := range m.g.rules[m.g.root].alts {
 		if m.g.elems[a].kind == elemEnd {
-			set = append(set, 0)
+			m.expand(0)
 		} else {
-			set = append(set, m.expansion(m.push(a, 0))...)
+			m.expand(m.push(a, 0))
 		}
 	}
-	m.start = m.intern(set, 0, 0, 0, 0)
+	slices.Sort(m.set)
+	m.set = slices.Compact(m.set)
+	m.start = m.intern(m.set, 0, 0, 0, 0)
 }
 
 func (m *machine) push(pos, next int32) int32 {
@@ -104,40 +108,44 @@ func (m *machine) push(pos, next int32) int32 {
 	}
 	id := int32(len(m.nodes))
 	m.nodes = append(m.nodes, stackNode{pos, next})
-	m.exp = append(m.exp, span{-1, 0})
+	m.mark = append(m.mark, 0)
 	m.nodeIdx[k] = id
 	return id
 }
 
-// expansion is the expanded form of stack id (see machine.exp). It is
-// finite because Parse refuses left recursion.
-func (m *machine) expansion(id int32) []int32 {
-	if s := m.exp[id]; s.off >= 0 {
-		return m.expPool[s.off : s.off+s.n]
+// nextStamp starts an expansion, forgetting the stacks met before.
+func (m *machine) nextStamp() {
+	if m.stamp++; m.stamp == 0 {
+		clear(m.mark)
+		m.stamp = 1
 	}
-	var out []int32
+}
+
+// expand adds to m.set the stacks that stack id stands for: rule
+// references replaced by their alternatives until every stack has a
+// character class on top or is empty. It ends because Parse refuses left
+// recursion; stacks already met under the current stamp are skipped.
+func (m *machine) expand(id int32) {
+	if m.mark[id] == m.stamp {
+		return
+	}
+	m.mark[id] = m.stamp
 	n := m.nodes[id]
-	switch {
-	case id == 0 || m.g.elems[n.pos].kind == elemChar:
-		out = []int32{id}
-	default:
-		rest := n.next
-		if m.g.elems[n.pos+1].kind != elemEnd {
-			rest = m.push(n.pos+1, rest)
-		}
-		for _, a := range m.g.rules[m.g.elems[n.pos].arg].alts {
-			if m.g.elems[a].kind == elemEnd {
-				out = append(out, m.expansion(rest)...)
-			} else {
-				out = append(out, m.expansion(m.push(a, rest))...)
-			}
-		}
-		slices.Sort(out)
-		out = slices.Compact(out)
+	if id == 0 || m.g.elems[n.pos].kind == elemChar {
+		m.set = append(m.set, id)
+		return
 	}
-	m.exp[id] = span{int32(len(m.expPool)), int32(len(out))}
-	m.expPool = append(m.expPool, out...)
-	return out
+	rest := n.next
+	if m.g.elems[n.pos+1].kind != elemEnd {
+		rest = m.push(n.pos+1, rest)
+	}
+	for _, a := range m.g.rules[m.g.elems[n.pos].arg].alts {
+		if m.g.elems[a].kind == elemEnd {
+			m.expand(rest)
+		} else {
+			m.expand(m.push(a, rest))
+		}
+	}
 }
 
 // intern returns the id of the state with these stacks (sorted and
@@ -160,6 +168,7 @@ func (m *machine) intern(stacks []int32, value rune, need, length uint8, members
 		st.done = len(stacks) == 1
 	}
 	m.states = append(m.states, st)
+	m.stored += len(stacks)
 	m.trans = append(m.trans, make([]int32, 256)...)
 	m.stateIdx[string(m.key)] = id
 	return id
@@ -296,6 +305,7 @@ func (m *machine) viable(stacks []int32, value rune, need, length uint8) bool {
 // byMembers, the stacks that match are those in members instead.
 func (m *machine) advance(stacks []int32, r rune, members uint64, byMembers bool) int32 {
 	m.set = m.set[:0]
+	m.nextStamp()
 	for i, s := range stacks {
 		if s == 0 {
 			continue
@@ -312,7 +322,7 @@ func (m *machine) advance(stacks []int32, r rune, members uint64, byMembers bool
 		if m.g.elems[n.pos+1].kind != elemEnd {
 			next = m.push(n.pos+1, next)
 		}
-		m.set = append(m.set, m.expansion(next)...)
+		m.expand(next)
 	}
 	if len(m.set) == 0 {
 		return -1
@@ -324,7 +334,7 @@ func (m *machine) advance(stacks []int32, r rune, members uint64, byMembers bool
 
 // oversized reports whether the caches have grown past their bounds.
 func (m *machine) oversized() bool {
-	return len(m.states) > maxStates || len(m.nodes) > maxNodes
+	return len(m.states) > maxStates || len(m.nodes) > maxNodes || m.stored > maxStored
 }
 
 // rebase drops every cache, keeping only state s, and returns its new id.
