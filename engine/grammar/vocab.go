@@ -1,8 +1,9 @@
 package grammar
 
 import (
-	"bytes"
 	"slices"
+	"strings"
+	"unsafe"
 )
 
 // Vocab is a model's vocabulary arranged for computing token masks: the
@@ -64,8 +65,16 @@ const maxTokenBytes = 1 << 12
 // generation; a matcher allows them only where the grammar can end.
 func NewVocab(tokens [][]byte, eog []int32) *Vocab {
 	v := &Vocab{n: len(tokens), tokens: make([][]byte, len(tokens)), isEOG: make([]bool, len(tokens))}
+	// One arena for every token's bytes: one allocation, not 150k.
+	size := 0
+	for _, t := range tokens {
+		size += len(t)
+	}
+	arena := make([]byte, 0, size)
 	for i, t := range tokens {
-		v.tokens[i] = bytes.Clone(t)
+		start := len(arena)
+		arena = append(arena, t...)
+		v.tokens[i] = arena[start:len(arena):len(arena)]
 	}
 	for _, id := range eog {
 		if id >= 0 && int(id) < v.n && !v.isEOG[id] {
@@ -73,18 +82,29 @@ func NewVocab(tokens [][]byte, eog []int32) *Vocab {
 			v.eog = append(v.eog, id)
 		}
 	}
-	order := make([]int32, 0, len(tokens))
+	// Sort (bytes, id) pairs held together, so that comparisons do not
+	// chase pointers through the token table; the strings view the
+	// arena, which is never written again.
+	type entry struct {
+		b  string
+		id int32
+	}
+	entries := make([]entry, 0, len(tokens))
 	for i, t := range v.tokens {
 		if len(t) > 0 && len(t) <= maxTokenBytes && !v.isEOG[i] {
-			order = append(order, int32(i))
+			entries = append(entries, entry{unsafe.String(unsafe.SliceData(t), len(t)), int32(i)})
 		}
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := bytes.Compare(v.tokens[a], v.tokens[b]); c != 0 {
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := strings.Compare(a.b, b.b); c != 0 {
 			return c
 		}
-		return int(a - b)
+		return int(a.id - b.id)
 	})
+	order := make([]int32, len(entries))
+	for k, e := range entries {
+		order[k] = e.id
+	}
 	v.order = order
 	var path []int32 // the nodes on the way to the previous token
 	var prev []byte
