@@ -259,3 +259,35 @@ func TestVocabTrie(t *testing.T) {
 		t.Fatalf("trie %+v, order %v, eog %v", v.nodes, v.order, v.eog)
 	}
 }
+
+// TestConcurrentMatchers shares one Grammar and one Vocab among
+// goroutines, each with its own matchers (run it with -race).
+func TestConcurrentMatchers(t *testing.T) {
+	v, eog := jsonishVocab()
+	g := mustParse(t, schemaGBNF)
+	done := make(chan string, 4)
+	for w := range 4 {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			mt := g.NewMatcher(v)
+			for step := 0; step < 400 && !mt.Done(); step++ {
+				ids := allowedIDs(mt)
+				id := ids[rng.IntN(len(ids))]
+				if err := mt.Accept(id); err != nil {
+					done <- err.Error()
+					return
+				}
+				if id == eog {
+					break
+				}
+			}
+			g.Accepts(`{"name": "x", "age": 1, "tags": []}`)
+			done <- ""
+		}()
+	}
+	for range 4 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
