@@ -83,16 +83,22 @@ func (mt *Matcher) Apply(logits []float32) int {
 	mask, allowed := mt.mask()
 	inf := float32(math.Inf(-1))
 	for w, word := range mask {
-		if word == math.MaxUint64 {
-			continue
-		}
 		base := w * 64
 		if base >= len(logits) {
 			break
 		}
-		for out := ^word; out != 0; out &= out - 1 {
-			if i := base + bits.TrailingZeros64(out); i < len(logits) {
-				logits[i] = inf
+		switch word {
+		case math.MaxUint64:
+		case 0: // the common case where few tokens are allowed
+			seg := logits[base:min(base+64, len(logits))]
+			for i := range seg {
+				seg[i] = inf
+			}
+		default:
+			for out := ^word; out != 0; out &= out - 1 {
+				if i := base + bits.TrailingZeros64(out); i < len(logits) {
+					logits[i] = inf
+				}
 			}
 		}
 	}
