@@ -3,9 +3,11 @@ package grammar
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -289,5 +291,33 @@ func TestConcurrentMatchers(t *testing.T) {
 		if msg := <-done; msg != "" {
 			t.Error(msg)
 		}
+	}
+}
+
+// TestMaskCacheKeepsBusyStates passes through more one-off states than
+// the cache holds while coming back to two states between them: no mask
+// is computed twice.
+func TestMaskCacheKeepsBusyStates(t *testing.T) {
+	v, _, _ := byteVocab()
+	var codes []string
+	for i := range 100 {
+		codes = append(codes, fmt.Sprintf(`"%02d!"`, i))
+	}
+	mt := mustParse(t, `root ::= ("a" | "b" (`+strings.Join(codes, " | ")+`))*`).NewMatcher(v)
+	states := map[int32]bool{}
+	for i := range 100 {
+		for _, b := range []byte(fmt.Sprintf("ab%02d!", i)) {
+			allowedIDs(mt)
+			states[mt.state] = true
+			if err := mt.Accept(int32(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(states) <= maskSlots {
+		t.Fatalf("only %d states: the test needs more than the cache holds", len(states))
+	}
+	if mt.walks != len(states) {
+		t.Fatalf("%d masks computed for %d states", mt.walks, len(states))
 	}
 }
