@@ -27,11 +27,11 @@ type Matcher struct {
 
 	walk      []int32 // the state at each trie depth, during a mask walk
 	masks     [][]uint64
-	allowed   []int   // tokens each mask allows
-	maskOwner []int32 // the state each slot's mask belongs to, or -1
+	allowed   []int    // tokens each mask allows
+	maskOwner []int32  // the state each slot's mask belongs to, or -1
 	lastUse   []uint64 // when each slot's mask was last used, for LRU
 	clock     uint64
-	walks     int // masks computed, for tests
+	walks     int      // masks computed, for tests
 	none      []uint64 // the mask after the end of generation
 }
 
