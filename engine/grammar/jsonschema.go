@@ -1,9 +1,11 @@
 package grammar
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // JSON Schema to GBNF.
@@ -82,6 +84,43 @@ func SchemaToGBNF(schema []byte, opts SchemaOptions) (string, error) {
 	c.define("root", root, "")
 	return c.finish()
 }
+
+// FromJSONSchema compiles a JSON Schema into a Grammar (SchemaToGBNF, then
+// Parse). Errors for the schema are *SchemaError, a grammar too large to
+// match with included.
+func FromJSONSchema(schema []byte, opts SchemaOptions) (*Grammar, error) {
+	src, err := SchemaToGBNF(schema, opts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := Parse(src)
+	if errors.Is(err, ErrLimit) {
+		return nil, &SchemaError{Path: "", Reason: "the schema's grammar is too large: " + err.Error()}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("grammar: the grammar compiled from a JSON schema does not parse: %w", err)
+	}
+	return g, nil
+}
+
+// JSONObject returns the grammar of any JSON object, for OpenAI's
+// response_format {"type": "json_object"}. It is built once and shared:
+// a Grammar is immutable.
+func JSONObject() *Grammar { return jsonObjectGrammar() }
+
+// JSONObjectGBNF returns JSONObject's grammar as GBNF text.
+func JSONObjectGBNF() string { return jsonObjectText() }
+
+var (
+	jsonObjectText    = sync.OnceValue(jsonObjectGBNF)
+	jsonObjectGrammar = sync.OnceValue(func() *Grammar {
+		g, err := Parse(jsonObjectText())
+		if err != nil {
+			panic("grammar: the JSON object grammar does not parse: " + err.Error())
+		}
+		return g
+	})
+)
 
 // jsonObjectGBNF is the grammar of any JSON object, for OpenAI's
 // response_format {"type": "json_object"}.

@@ -204,7 +204,7 @@ func constraining(n *jsonNode) bool {
 	return false
 }
 
-// schemaTypes reads type (and OpenAPI's nullable), or infers the types from
+// schemaTypes reads type, or infers the types from
 // the keywords present when there is no type.
 func schemaTypes(n *jsonNode) (typeSet, error) {
 	var types typeSet
@@ -232,9 +232,6 @@ func schemaTypes(n *jsonNode) (typeSet, error) {
 		}
 	default:
 		return 0, errAt(t, "type must be a type name or a non-empty array of them")
-	}
-	if nullable := n.get("nullable"); nullable != nil && nullable.kind == jsonBool && nullable.boolean {
-		types |= tNull
 	}
 	return types, nil
 }
@@ -560,7 +557,7 @@ func (c *compiler) mergeKeyword(key string, x, y *jsonNode) (*jsonNode, error) {
 func (c *compiler) compileEnum(n *jsonNode) (gexpr, error) {
 	for _, m := range n.members {
 		switch m.key {
-		case "enum", "const", "type", "nullable":
+		case "enum", "const", "type":
 		default:
 			if !annotations[m.key] {
 				return nil, errAt(m.value, "keyword %q beside enum or const is not supported", m.key)

@@ -37,7 +37,6 @@ func (gRep) isExpr()   {}
 func (gEps) isExpr()   {}
 func (gNone) isExpr()  {}
 
-type runeRange struct{ lo, hi rune }
 
 // lit, seq, alt, rep and opt build expressions already simplified, so that
 // gEps and gNone only ever appear alone.
@@ -138,8 +137,11 @@ func opt(x gexpr) gexpr { return rep(x, 0, 1) }
 // overlapping) ranges.
 func class(ranges ...runeRange) gexpr {
 	set := normalizeRanges(ranges)
-	if len(set) == 0 {
+	switch {
+	case len(set) == 0:
 		return gNone{}
+	case len(set) == 1 && set[0].lo == set[0].hi:
+		return gLit(string(set[0].lo))
 	}
 	return set
 }

@@ -80,7 +80,7 @@ func formatGrammar(name string) gexpr {
 	d := digit
 	r := func(lo, hi rune) runeRange { return runeRange{lo, hi} }
 	alnum := class(r('a', 'z'), r('A', 'Z'), r('0', '9'))
-	label := seq(alnum, rep(alnum, 0, 19))
+	label := seq(alnum, opt(seq(rep(class(r('a', 'z'), r('A', 'Z'), r('0', '9'), r('-', '-')), 0, 18), alnum)))
 	domain := seq(label, rep(seq(lit("."), label), 0, 3), lit("."), class(r('a', 'z'), r('A', 'Z')), rep(class(r('a', 'z'), r('A', 'Z')), 1, 9))
 	switch name {
 	case "date":
