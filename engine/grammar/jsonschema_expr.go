@@ -37,7 +37,6 @@ func (gRep) isExpr()   {}
 func (gEps) isExpr()   {}
 func (gNone) isExpr()  {}
 
-
 // lit, seq, alt, rep and opt build expressions already simplified, so that
 // gEps and gNone only ever appear alone.
 func lit(s string) gexpr {
