@@ -94,7 +94,7 @@ func formatGrammar(name string) gexpr {
 		return seq(rep(h(), 8, 8), lit("-"), rep(h(), 4, 4), lit("-"), rep(h(), 4, 4), lit("-"), rep(h(), 4, 4), lit("-"), rep(h(), 12, 12))
 	case "email":
 		atom := class(r('a', 'z'), r('A', 'Z'), r('0', '9'), r('_', '_'), r('+', '+'), r('-', '-'))
-		local := seq(rep(atom, 1, 32), rep(seq(lit("."), rep(atom, 1, 16)), 0, 2))
+		local := seq(rep(atom, 1, 30), rep(seq(lit("."), rep(atom, 1, 15)), 0, 2)) // at most 62 of the 64 allowed
 		return seq(local, lit("@"), domain)
 	case "hostname":
 		return seq(label, rep(seq(lit("."), label), 0, 4))
