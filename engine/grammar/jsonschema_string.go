@@ -75,7 +75,7 @@ func (c *compiler) compileString(n *jsonNode) (gexpr, error) {
 // between the quotes, none of which need escaping), or nil if the format
 // is not supported. Each admits a subset of the format: dates from year
 // 1000 with no 29 February, times without leap seconds, and plain forms of
-// e-mail addresses and host names.
+// e-mail addresses, host names and URIs (http and https URLs).
 func formatGrammar(name string) gexpr {
 	d := digit
 	r := func(lo, hi rune) runeRange { return runeRange{lo, hi} }
@@ -98,6 +98,11 @@ func formatGrammar(name string) gexpr {
 		return seq(local, lit("@"), domain)
 	case "hostname":
 		return seq(label, rep(seq(lit("."), label), 0, 4))
+	case "uri":
+		// An http(s) URL with a host name and a plain path.
+		segment := rep(class(r('a', 'z'), r('A', 'Z'), r('0', '9'), r('-', '.'), r('_', '_'), r('~', '~')), 0, 32)
+		host := seq(label, rep(seq(lit("."), label), 0, 4))
+		return seq(lit("http"), opt(lit("s")), lit("://"), host, rep(seq(lit("/"), segment), 0, 8))
 	case "ipv4":
 		octet := uintRange(0, 255, false)
 		return seq(octet, lit("."), octet, lit("."), octet, lit("."), octet)
