@@ -54,6 +54,7 @@ type Engine struct {
 	tmplErr error
 	opts    Options
 	sched   *scheduler
+	gvocab  grammarVocab
 
 	closeOnce sync.Once
 }

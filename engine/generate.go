@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tetherllm/tether/engine/grammar"
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/llm"
 )
@@ -94,9 +95,14 @@ func (e *Engine) newGeneration(ctx context.Context, req Request) (*generation, e
 	if err != nil {
 		return nil, &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "sample: ")}
 	}
+	var matcher *grammar.Matcher
+	if req.Grammar != nil {
+		matcher = req.Grammar.NewMatcher(e.grammarVocab())
+	}
 	gctx, cancel := context.WithCancelCause(ctx)
 	return &generation{
-		ctx: gctx, cancel: func() { cancel(context.Canceled) }, cancelCause: cancel, req: req, prompt: prompt,
+		matcher: matcher,
+		ctx:     gctx, cancel: func() { cancel(context.Canceled) }, cancelCause: cancel, req: req, prompt: prompt,
 		sampler: smp,
 		stop:    sample.NewStopMatcher(req.Stop),
 		dec:     e.tok.NewStreamDecoder(false),

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/tetherllm/tether/engine/grammar"
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/llm"
 )
@@ -23,6 +24,12 @@ type Request struct {
 	// NoPromptCache evaluates the whole prompt even when a slot still
 	// holds a matching beginning from an earlier request.
 	NoPromptCache bool
+	// Grammar, if set, constrains the generated text to its sentences:
+	// only tokens that continue it are sampled, end-of-generation tokens
+	// only where it can end, and the generation ends (StopEOG) once the
+	// grammar can match nothing more. Stop strings and MaxTokens still
+	// apply, so the text may stop short of a whole sentence.
+	Grammar *grammar.Grammar
 }
 
 // StopReason says why a generation ended normally.

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/tetherllm/tether/engine/grammar"
 	"github.com/tetherllm/tether/engine/model"
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/engine/tokenizer"
@@ -104,6 +105,8 @@ type generation struct {
 	text []byte
 	// piece is scratch for the text a token completes.
 	piece []byte
+	// matcher follows req.Grammar; nil when unconstrained.
+	matcher *grammar.Matcher
 
 	slot      *slot
 	done      int   // prompt tokens in the cache
@@ -343,6 +346,10 @@ func (sl *slot) next(tok int32) []int32 {
 
 // next samples g's next token from logits and decides whether to go on.
 func (s *scheduler) next(g *generation, logits []float32) {
+	if err := g.constrain(logits); err != nil {
+		s.fail(g, err)
+		return
+	}
 	tok, err := g.sampler.Sample(logits)
 	if err != nil {
 		s.fail(g, err)
@@ -350,6 +357,11 @@ func (s *scheduler) next(g *generation, logits []float32) {
 	}
 	g.sampler.Accept(tok)
 	g.generated++
+	grammarDone, err := g.follow(tok)
+	if err != nil {
+		s.fail(g, err)
+		return
+	}
 	if !g.req.IgnoreEOG && s.tok.IsEOG(tok) {
 		s.finish(g, StopEOG)
 		return
@@ -362,6 +374,8 @@ func (s *scheduler) next(g *generation, logits []float32) {
 	switch {
 	case stopped:
 		s.finish(g, StopString)
+	case grammarDone:
+		s.finish(g, StopEOG)
 	case g.req.MaxTokens > 0 && g.generated >= g.req.MaxTokens:
 		s.finish(g, StopMaxTokens)
 	default:

@@ -1,6 +1,7 @@
 package grammar
 
 import (
+	"fmt"
 	"strings"
 )
 
@@ -36,6 +37,9 @@ func (p *parser) build() (*Grammar, error) {
 		return nil, err
 	}
 	if err := g.checkFinishes(); err != nil {
+		return nil, err
+	}
+	if err := g.checkWidth(); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -172,6 +176,76 @@ func (g *Grammar) checkFinishes() error {
 					work = append(work, e.arg)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// maxWidth bounds the ways a grammar position can begin: the character
+// classes the matcher may have to try at once from it. Ambiguity of this
+// kind comes from bounded repetitions of things that may be empty, as in
+// ("a"?){10000}, where every one of the 10000 levels can be skipped; the
+// matcher would hold (and remember) a stack for each.
+const maxWidth = 1024
+
+// checkWidth refuses a grammar with a position that can begin in more
+// than maxWidth ways (counting through rules that may be empty).
+func (g *Grammar) checkWidth() error {
+	null := g.nullable()
+	ruleW := make([]int, len(g.rules))
+	for i := range ruleW {
+		ruleW[i] = -1
+	}
+	posW := make([]int, len(g.elems))
+	for i := range posW {
+		posW[i] = -1
+	}
+	var rw func(r int32) int
+	// pw is the number of character positions that can come first from
+	// elems[pos:] up to its alternative's end; it saturates past
+	// maxWidth. The recursion follows the left corners, which Parse has
+	// proved acyclic.
+	var pw func(pos int32) int
+	pw = func(pos int32) int {
+		if posW[pos] >= 0 {
+			return posW[pos]
+		}
+		w := 0
+		switch e := g.elems[pos]; e.kind {
+		case elemChar:
+			w = 1
+		case elemRef:
+			w = rw(e.arg)
+			if null[e.arg] {
+				w += pw(pos + 1)
+			}
+		}
+		w = min(w, maxWidth+1)
+		posW[pos] = w
+		return w
+	}
+	rw = func(r int32) int {
+		if ruleW[r] >= 0 {
+			return ruleW[r]
+		}
+		w := 0
+		for _, a := range g.rules[r].alts {
+			w = min(w+pw(a), maxWidth+1)
+		}
+		ruleW[r] = w
+		return w
+	}
+	for pos := range g.elems {
+		if pw(int32(pos)) > maxWidth {
+			owner := ""
+			for _, r := range g.rules {
+				for _, a := range r.alts {
+					if a <= int32(pos) {
+						owner = r.name
+					}
+				}
+			}
+			return &RuleError{Rule: userName(owner), Msg: fmt.Sprintf("can begin in more than %d ways (a long repetition of something that may be empty?)", maxWidth), Err: ErrLimit}
 		}
 	}
 	return nil

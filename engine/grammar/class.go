@@ -81,6 +81,18 @@ func (c *charClass) overlaps(lo, hi rune) bool {
 	return i < len(c.ranges) && c.ranges[i].lo <= hi
 }
 
+// containsAll reports whether the class holds every code point in
+// [lo, hi].
+func (c *charClass) containsAll(lo, hi rune) bool {
+	i, _ := slices.BinarySearchFunc(c.ranges, lo, func(x runeRange, r rune) int {
+		if x.hi < r {
+			return -1
+		}
+		return 1
+	})
+	return i < len(c.ranges) && c.ranges[i].lo <= lo && hi <= c.ranges[i].hi
+}
+
 // key is the class's identity, for sharing one class among equal ones.
 func (c *charClass) key() string {
 	b := make([]byte, 0, 8*len(c.ranges))

@@ -26,3 +26,68 @@ func FuzzParse(f *testing.F) {
 		g.Accepts(text)
 	})
 }
+
+// FuzzMatcher steps a matcher of a fuzzed grammar through a small
+// vocabulary with tokens that split characters, choosing tokens by the
+// fuzzed script, and checks that the mask agrees with Accept and that
+// every text the matcher completes is a sentence of the grammar.
+func FuzzMatcher(f *testing.F) {
+	f.Add(jsonGBNF, []byte{0, 5, 9, 200, 3, 3, 7, 1})
+	f.Add(schemaGBNF, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add(`root ::= [à-ÿ]+ "€"? .`, []byte{7, 7, 7, 7})
+	f.Add(`root ::= "a"{2,4} ("b" | [^a-c])*`, []byte{0, 1, 2})
+	toks := [][]byte{nil, []byte("<eog>")}
+	for _, s := range []string{"a", "b", "c", "ab", "\"", "{", "}", "[", "]", ":", ",", " ", "\n", "1", "0", "-", ".", "e",
+		"true", "null", `{"`, `":`, `\`, "u", "é", "\xc3", "\xa9", "\xe2\x82", "\xac", "€", "\xf0", "\x9f\x98", "\x80", "\xff", "x", "name", "age"} {
+		toks = append(toks, []byte(s))
+	}
+	v := NewVocab(toks, []int32{1})
+	f.Fuzz(func(t *testing.T, src string, script []byte) {
+		g, err := Parse(src)
+		if err != nil || len(script) > 200 {
+			return
+		}
+		mt := g.NewMatcher(v)
+		mask := make([]uint64, v.MaskWords())
+		var text []byte
+		for _, pick := range script {
+			mt.Allowed(mask)
+			var allowed []int32
+			for id := range int32(v.Len()) {
+				in := mask[id/64]&(1<<(id%64)) != 0
+				if in {
+					allowed = append(allowed, id)
+				}
+				if id != 1 && !mt.ended {
+					// Accept on a token the mask refuses must fail, and
+					// on one it allows must succeed.
+					s := mt.state
+					ok := true
+					for _, b := range v.tokens[id] {
+						if s = mt.m.next(s, b); s < 0 {
+							ok = false
+							break
+						}
+					}
+					if ok != in && len(v.tokens[id]) > 0 {
+						t.Fatalf("token %q: mask %v, bytes %v", v.tokens[id], in, ok)
+					}
+				}
+			}
+			if len(allowed) == 0 {
+				break // ended, or the grammar needs a character no token spells
+			}
+			id := allowed[int(pick)%len(allowed)]
+			if err := mt.Accept(id); err != nil {
+				t.Fatalf("allowed token %q refused: %v", v.tokens[id], err)
+			}
+			if id == 1 {
+				if !g.Accepts(string(text)) {
+					t.Fatalf("ended on %q, which the grammar rejects", text)
+				}
+				break
+			}
+			text = append(text, v.tokens[id]...)
+		}
+	})
+}

@@ -41,7 +41,10 @@ func (e *SyntaxError) Unwrap() error { return e.Err }
 type RuleError struct {
 	Rule string
 	Msg  string
+	Err  error // ErrLimit for a limit, else nil
 }
+
+func (e *RuleError) Unwrap() error { return e.Err }
 
 func (e *RuleError) Error() string {
 	if e.Rule == "" {

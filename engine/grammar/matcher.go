@@ -183,31 +183,53 @@ func (mt *Matcher) claimSlot(owner int32) int {
 
 // fill sets the bits of the tokens allowed from the current state: one
 // preorder scan of the vocabulary trie that carries the matcher state of
-// each depth and skips the subtree of any byte the grammar refuses.
+// each depth and skips the subtree of any byte the grammar refuses. A
+// large subtree whose bytes all loop on the state it is entered from (a
+// run of ordinary characters inside a JSON string) is allowed whole,
+// without stepping the machine through it.
 func (mt *Matcher) fill(mask []uint64) int {
 	v, m, walk := mt.v, mt.m, mt.walk
 	walk[0] = mt.state
 	allowed := 0
-	label, depth, end, tok, same := v.label, v.depth, v.end, v.tok, v.sameBytes
-	for i := 0; i < len(label); {
-		from := walk[depth[i]-1]
-		var to int32
-		if t := m.states[from].next; t != nil && t[label[i]] != 0 {
-			to = t[label[i]]
-			if to < 0 {
-				i = int(end[i])
+	nodes, order := v.nodes, v.order
+	trans := m.trans
+	last := len(nodes) - 1 // the sentinel
+	for i := 0; i < last; {
+		n := &nodes[i]
+		from := walk[n.depth-1]
+		to := trans[int(from)<<8|int(n.label)]
+		switch {
+		case to < 0:
+			i = int(n.end)
+			continue
+		case to == 0:
+			if to = m.next(from, n.label); to < 0 {
+				i = int(n.end)
 				continue
 			}
+			trans = m.trans // the table grows with the states
+		default:
 			to--
-		} else if to = m.next(from, label[i]); to < 0 {
-			i = int(end[i])
-			continue
 		}
-		walk[depth[i]] = to
-		for id := tok[i]; id >= 0; id = same[id] {
+		if n.below >= 0 && to == from {
+			loops := m.loops(from)
+			trans = m.trans
+			if v.below[n.below].within(loops) {
+				ids := order[n.tokLo:nodes[n.end].tokLo]
+				for _, id := range ids {
+					mask[id>>6] |= 1 << (id & 63)
+				}
+				allowed += len(ids)
+				i = int(n.end)
+				continue
+			}
+		}
+		walk[n.depth] = to
+		ids := order[n.tokLo:nodes[i+1].tokLo]
+		for _, id := range ids {
 			mask[id>>6] |= 1 << (id & 63)
-			allowed++
 		}
+		allowed += len(ids)
 		i++
 	}
 	if m.states[mt.state].canEnd {

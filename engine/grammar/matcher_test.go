@@ -1,7 +1,6 @@
 package grammar
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -254,10 +253,9 @@ func TestMaskMatchesAccept(t *testing.T) {
 func TestVocabTrie(t *testing.T) {
 	toks := [][]byte{[]byte("ab"), []byte("a"), nil, []byte("ab"), []byte("b"), []byte("abc"), {}}
 	v := NewVocab(toks, []int32{2, 99, -1})
-	if !bytes.Equal(v.label, []byte("abcb")) || !slices.Equal(v.depth, []uint16{1, 2, 3, 1}) || !slices.Equal(v.end, []int32{3, 3, 3, 4}) {
-		t.Fatalf("trie labels %q depths %v ends %v", v.label, v.depth, v.end)
-	}
-	if !slices.Equal(v.tok, []int32{1, 0, 5, 4}) || v.sameBytes[0] != 3 || !slices.Equal(v.eog, []int32{2}) {
-		t.Fatalf("trie tokens %v, same %v, eog %v", v.tok, v.sameBytes, v.eog)
+	want := []trieNode{{label: 'a', depth: 1, end: 3, tokLo: 0, below: -1}, {label: 'b', depth: 2, end: 3, tokLo: 1, below: -1},
+		{label: 'c', depth: 3, end: 3, tokLo: 3, below: -1}, {label: 'b', depth: 1, end: 4, tokLo: 4, below: -1}, {tokLo: 5, below: -1}}
+	if !slices.Equal(v.nodes, want) || !slices.Equal(v.order, []int32{1, 0, 3, 5, 4}) || !slices.Equal(v.eog, []int32{2}) {
+		t.Fatalf("trie %+v, order %v, eog %v", v.nodes, v.order, v.eog)
 	}
 }

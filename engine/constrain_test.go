@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/tetherllm/tether/engine/grammar"
+	"github.com/tetherllm/tether/engine/sample"
+)
+
+// personGBNF is a JSON object with fixed keys whose every part is
+// bounded, so that a random walk always reaches its end.
+const personGBNF = `
+root ::= "{" ws "\"name\":" ws str "," ws "\"age\":" ws num "," ws "\"tags\":" ws "[" ws (str ("," ws str){0,3})? "]" ws "}"
+str  ::= "\"" ([a-zA-Z0-9 é] | "\\\"" ){0,10} "\""
+num  ::= "-"? [1-9] [0-9]{0,5}
+ws   ::= " "?
+`
+
+func mustGrammar(t *testing.T, src string) *grammar.Grammar {
+	t.Helper()
+	g, err := grammar.Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestGrammarConstrainsSampling samples at temperature 1 from the random
+// test model, which left alone writes noise, and checks that every
+// output is a sentence of the grammar and valid JSON of its shape.
+func TestGrammarConstrainsSampling(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 512})
+	g := mustGrammar(t, personGBNF)
+	for seed := range int64(40) {
+		p := sample.Params{Temperature: 1, Seed: seed}
+		r := complete(t, e, Request{Text: prompt, Sampling: p, MaxTokens: 300, Grammar: g})
+		if r.Summary.Reason != StopEOG {
+			t.Fatalf("seed %d: ended by %q after %q", seed, r.Summary.Reason, r.Text)
+		}
+		if !g.Accepts(r.Text) {
+			t.Fatalf("seed %d: grammar rejects %q", seed, r.Text)
+		}
+		var v struct {
+			Name *string
+			Age  *int
+			Tags []string
+		}
+		if err := json.Unmarshal([]byte(r.Text), &v); err != nil || v.Name == nil || v.Age == nil {
+			t.Fatalf("seed %d: %q: %v", seed, r.Text, err)
+		}
+	}
+	// The same model unconstrained does not write JSON.
+	r := complete(t, e, Request{Text: prompt, Sampling: sample.Params{Temperature: 1, Seed: 1}, MaxTokens: 40, IgnoreEOG: true})
+	if json.Valid([]byte(r.Text)) {
+		t.Fatalf("unconstrained output %q is JSON: the test proves nothing", r.Text)
+	}
+}
+
+// TestGrammarEndOfGeneration checks that end-of-generation tokens are
+// sampled only where the grammar can end: a strong bias toward the end
+// token ends the text as soon as the grammar allows, and not before.
+func TestGrammarEndOfGeneration(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 512})
+	g := mustGrammar(t, `root ::= "ab" [a-z]*`)
+	eog := e.Tokenizer().EOGTokens()
+	bias := map[int32]float32{}
+	for _, id := range eog {
+		bias[id] = 1000
+	}
+	for _, ignore := range []bool{false, true} {
+		r := complete(t, e, Request{Text: prompt, Sampling: sample.Params{LogitBias: bias}, MaxTokens: 20, Grammar: g, IgnoreEOG: ignore})
+		if r.Text != "ab" || r.Summary.Reason != StopEOG {
+			t.Errorf("IgnoreEOG %v: got %q, %q; want \"ab\" ended by the end of generation", ignore, r.Text, r.Summary.Reason)
+		}
+	}
+	// Stop strings and MaxTokens still cut the text short.
+	r := complete(t, e, Request{Text: prompt, Sampling: sample.Params{Temperature: 1, Seed: 3}, MaxTokens: 2, Grammar: mustGrammar(t, personGBNF)})
+	if r.Summary.Reason != StopMaxTokens || !strings.HasPrefix(r.Text, "{") {
+		t.Errorf("MaxTokens 2: %q, %q", r.Text, r.Summary.Reason)
+	}
+}
+
+// TestGrammarDoneEndsGeneration: a grammar with nothing left to match
+// ends the generation without waiting for an end token.
+func TestGrammarDoneEndsGeneration(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 512})
+	g := mustGrammar(t, `root ::= "yes" | "no"`)
+	for seed := range int64(10) {
+		r := complete(t, e, Request{Text: prompt, Sampling: sample.Params{Temperature: 1, Seed: seed}, MaxTokens: 20, Grammar: g})
+		if (r.Text != "yes" && r.Text != "no") || r.Summary.Reason != StopEOG {
+			t.Fatalf("seed %d: %q, %q", seed, r.Text, r.Summary.Reason)
+		}
+	}
+}
+
+// TestConstrainedDecodeLoopDoesNotAllocate is TestDecodeLoopDoesNotAllocate
+// under a grammar: the matcher allocates as it meets new states, and a
+// long run in one state (here, a string of letters) allocates nothing a
+// token.
+func TestConstrainedDecodeLoopDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	e := load(t, tinyLlama(), Options{ContextLength: 1024, Threads: 2})
+	// Letters and spaces for ever: the grammar can always end, but the
+	// end tokens are biased away.
+	g := mustGrammar(t, `root ::= [a-z ]*`)
+	bias := map[int32]float32{}
+	for _, id := range e.Tokenizer().EOGTokens() {
+		bias[id] = -1000
+	}
+	ctx := context.Background()
+	count := func(n int) uint64 {
+		req := Request{Text: prompt, MaxTokens: n, Grammar: g, Sampling: sample.Params{LogitBias: bias}}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got := 0
+		for tok, err := range e.Generate(ctx, req) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tok.Done {
+				got++
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if got != n {
+			t.Fatalf("generated %d tokens, want %d", got, n)
+		}
+		return after.Mallocs - before.Mallocs
+	}
+	count(400)
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	best, desc := math.Inf(1), ""
+	for range 3 {
+		short, long := count(40), count(400)
+		if perToken := (float64(long) - float64(short)) / 360; perToken < best {
+			best, desc = perToken, fmt.Sprintf("%d allocations for 40 tokens, %d for 400", short, long)
+		}
+	}
+	if best > 0.02 {
+		t.Errorf("constrained decoding allocated %.2f times per token (%s)", best, desc)
+	}
+}
