@@ -55,6 +55,7 @@ func TestSchemaHostile(t *testing.T) {
 		{"enum of 100000", enum(100_000), false, "larger than"},
 		{"allOf doubling", doubling(40), false, "too complex"},
 		{"1000 optional properties", wide(1000), true, ""},
+		{"2000 optional properties", wide(2000), false, "too large"},
 		{"nested counted arrays", nestedArrays, true, ""},
 		{"nested pattern counts", `{"type":"string","pattern":"^((a{1000}){1000}){1000}$"}`, true, ""},
 		{"maxItems 1e9", `{"type":"array","maxItems":1e9}`, false, "maxItems above 1000"},

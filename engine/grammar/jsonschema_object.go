@@ -121,49 +121,51 @@ func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 }
 
 // objectBody writes the members with exactly one ws between tokens and a
-// comma between members, whichever optional ones are present. With a
-// required member the members before it carry their comma after them and
-// those after it before them; without one, the first member present
-// decides, and each rule tail(i) is "the members from i on, each after a
-// comma".
+// comma between members, whichever optional ones are present. Every member
+// is followed by its ws, so that a run of optional members begins with
+// commas only: a matcher then has one way into each, not three (GBNF
+// readers bound how many ways a position can begin). With a required
+// member the members before it carry their comma after them and those
+// after it before them; without one, the first member present decides,
+// and each rule tail(i) is "the members from i on, each after a comma".
 func (c *compiler) objectBody(list []property, extra gexpr) gexpr {
 	ws := c.prim("ws")
-	sep := seq(ws, lit(","), ws)
+	comma := seq(lit(","), ws)
 	kv := make([]gexpr, len(list))
 	for i, p := range list {
-		kv[i] = seq(lit(quoteJSON(p.name)), ws, lit(":"), ws, p.value)
+		kv[i] = seq(lit(quoteJSON(p.name)), ws, lit(":"), ws, p.value, ws)
 	}
-	extras := rep(seq(sep, extra), 0, -1)
+	extras := rep(seq(comma, extra, ws), 0, -1)
 
 	first := slices.IndexFunc(list, func(p property) bool { return p.required })
 	if first >= 0 {
 		parts := []gexpr{lit("{"), ws}
 		for i := range first {
-			parts = append(parts, opt(seq(kv[i], sep)))
+			parts = append(parts, opt(seq(kv[i], comma)))
 		}
 		parts = append(parts, kv[first])
 		for i := first + 1; i < len(list); i++ {
 			if list[i].required {
-				parts = append(parts, sep, kv[i])
+				parts = append(parts, comma, kv[i])
 			} else {
-				parts = append(parts, opt(seq(sep, kv[i])))
+				parts = append(parts, opt(seq(comma, kv[i])))
 			}
 		}
-		parts = append(parts, extras, ws, lit("}"))
+		parts = append(parts, extras, lit("}"))
 		return seq(parts...)
 	}
 
 	tails := make([]gexpr, len(list)+1)
 	tails[len(list)] = extras
 	for i := len(list) - 1; i >= 1; i-- {
-		tails[i] = c.named("tail", seq(opt(seq(sep, kv[i])), tails[i+1]), "")
+		tails[i] = c.named("tail", seq(opt(seq(comma, kv[i])), tails[i+1]), "")
 	}
 	var starts []gexpr
 	for i := range list {
 		starts = append(starts, seq(kv[i], tails[i+1]))
 	}
-	starts = append(starts, seq(extra, extras))
-	return seq(lit("{"), ws, opt(seq(alt(starts...), ws)), lit("}"))
+	starts = append(starts, seq(extra, ws, extras))
+	return seq(lit("{"), ws, opt(alt(starts...)), lit("}"))
 }
 
 // keyExcluding is a member name (with its quotes) that is none of names,
