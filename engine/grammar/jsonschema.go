@@ -8,23 +8,6 @@ import (
 	"sync"
 )
 
-// JSON Schema to GBNF.
-//
-// SchemaToGBNF compiles a JSON Schema into a grammar whose strings are JSON
-// texts that the schema accepts. The grammar admits a subset of the schema's
-// instances, never more: where the schema leaves a choice open the grammar
-// may take the narrower road (properties the schema does not declare are not
-// generated unless additionalProperties asks for them; numbers have at most
-// 16 integer and 16 fraction digits; \u escapes never name a surrogate).
-// What the grammar cannot enforce is refused with a *SchemaError naming the
-// keyword, never silently dropped.
-//
-// Whitespace: between any two JSON tokens the grammar allows nothing, one
-// space, or one newline followed by up to 20 spaces or tabs, and nothing
-// before or after the value. A model may pretty-print, but cannot spend its
-// tokens on endless whitespace: small models left free to do so fall into
-// loops of spaces and newlines that never end.
-
 // SchemaOptions changes how a schema is compiled.
 type SchemaOptions struct {
 	// Strict generates every declared property of every object, and no
@@ -70,7 +53,21 @@ const (
 
 // SchemaToGBNF compiles a JSON Schema document (drafts 4 to 2020-12; the
 // keywords supported are listed in docs/design.md) into a GBNF grammar whose
-// start rule is root.
+// start rule is root and whose sentences are JSON texts the schema accepts.
+//
+// The grammar admits a subset of the schema's instances, never more: where
+// the schema leaves a choice open the grammar may take the narrower road
+// (members the schema does not declare are not generated unless
+// additionalProperties asks for them; numbers have at most 16 integer and
+// 16 fraction digits; \u escapes never name a surrogate). What the grammar
+// cannot enforce is refused with a *SchemaError naming the keyword, never
+// silently dropped.
+//
+// Whitespace: between any two JSON tokens the grammar allows nothing, one
+// space, or one newline followed by up to 20 spaces or tabs, and nothing
+// before or after the value. A model may pretty-print, but cannot spend its
+// tokens on endless whitespace: small models left free to do so fall into
+// loops of spaces and newlines that never end.
 func SchemaToGBNF(schema []byte, opts SchemaOptions) (string, error) {
 	doc, err := decodeSchemaDocument(schema)
 	if err != nil {
