@@ -450,3 +450,27 @@ func TestJSONObjectGrammar(t *testing.T) {
 		t.Errorf("unexpected grammar:\n%s", JSONObjectGBNF())
 	}
 }
+
+// TestSchemaToGBNFText pins the text of one small grammar: members in
+// schema order, the optional one in a group, the enum as literals, the
+// integer range digit by digit, bounded whitespace.
+func TestSchemaToGBNFText(t *testing.T) {
+	schema := `{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer","minimum":0,"maximum":120},"kind":{"enum":["a","b"]}},"required":["name","kind"]}`
+	want := `root ::= s
+s ::= "{" ws "\"name\"" ws ":" ws json-string ws ("," ws "\"age\"" ws ":" ws integer ws)? "," ws "\"kind\"" ws ":" ws kind ws "}"
+json-string ::= "\"" json-char* "\""
+integer ::= [0-9] | [1-9] [0-9] | "1" ([0-1] [0-9] | "20")
+kind ::= "\"a\"" | "\"b\""
+ws ::= (" " | "\x0A" [\x09\x20]{0,20})?
+json-char ::= [^\x00-\x1F\"\\] | "\\" ([\"/\\bfnrt] | "u" ([0-9A-CE-Fa-ce-f] [0-9A-Fa-f]{3} | [Dd] [0-7] [0-9A-Fa-f]{2}))
+`
+	for range 2 { // and the same every time
+		got, err := SchemaToGBNF([]byte(schema), SchemaOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("got\n%s\nwant\n%s", got, want)
+		}
+	}
+}
