@@ -14,7 +14,9 @@ type SchemaOptions struct {
 	// property it does not declare, whatever required and
 	// additionalProperties say: the shape OpenAI's strict mode demands of
 	// the schema (all properties required, additionalProperties false),
-	// applied to the output instead of refusing the schema.
+	// applied to the output instead of refusing the schema. A member that
+	// refers back to a schema enclosing it stays optional unless required,
+	// or no object could ever end.
 	Strict bool
 }
 
@@ -74,11 +76,14 @@ func SchemaToGBNF(schema []byte, opts SchemaOptions) (string, error) {
 		return "", err
 	}
 	c := newCompiler(doc, opts)
+	// The root rule is the document's, so that "$ref": "#" leads back to it.
+	c.define("root", gNone{}, "")
+	c.refs[""] = "root"
 	root, err := c.compile(doc)
 	if err != nil {
 		return "", err
 	}
-	c.define("root", root, "")
+	c.rules["root"] = root
 	return c.finish()
 }
 

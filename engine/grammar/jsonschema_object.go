@@ -49,7 +49,7 @@ func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 			if err != nil {
 				return nil, err
 			}
-			req := c.opts.Strict || slices.Contains(required, m.key)
+			req := slices.Contains(required, m.key) || (c.opts.Strict && !c.defining(value))
 			if _, none := value.(gNone); none {
 				if req && slices.Contains(required, m.key) {
 					return nil, errAt(m.value, "required property %q admits no value", m.key)
@@ -118,6 +118,19 @@ func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 	}
 
 	return c.named(hintOf(n.path), c.objectBody(list, extra), n.path), nil
+}
+
+// defining reports whether e refers to a rule whose schema is still being
+// compiled: a member that refers back to an enclosing schema. Strict mode
+// leaves such a member optional, since requiring it would require the
+// object inside itself for ever.
+func (c *compiler) defining(e gexpr) bool {
+	ref, ok := e.(gRef)
+	if !ok {
+		return false
+	}
+	_, placeholder := c.rules[string(ref)].(gNone)
+	return placeholder
 }
 
 // objectBody writes the members with exactly one ws between tokens and a

@@ -70,6 +70,13 @@ var schemaCases = []schemaCase{
 		reject: []string{`{"a":true}`, `{}`, `{"a":true,"b":null,"c":1}`},
 	},
 	{
+		name:   "strict mode and recursion through an optional member",
+		schema: `{"type":"object","properties":{"name":{"type":"string","maxLength":3},"child":{"$ref":"#"}},"additionalProperties":false}`,
+		strict: true,
+		accept: []string{`{"name":"a"}`, `{"name":"a","child":{"name":"b"}}`},
+		reject: []string{`{}`, `{"child":{"name":"b"}}`},
+	},
+	{
 		name:   "no required members",
 		schema: `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}}}`,
 		accept: []string{`{}`, `{"a":1}`, `{"b":2}`, `{"c":3}`, `{"a":1,"c":3}`, `{"b":2,"c":3}`, `{"a":1,"b":2,"c":3}`, `{ }`},
