@@ -1,13 +1,17 @@
 package grammar
 
 import (
+	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // compileString generates strings: free, between minLength and maxLength
-// characters, of a format, or matching a pattern. A pattern or a format
-// together with a length is refused: the grammar cannot count characters
-// of a pattern's language.
+// characters, of a format, or matching a pattern. A grammar cannot count
+// the characters of a pattern's or a format's strings, so a length beside
+// one is accepted only when every string it admits already satisfies it
+// (the usual maxLength on a URL, a fixed-width code), and refused
+// otherwise.
 func (c *compiler) compileString(n *jsonNode) (gexpr, error) {
 	pattern, format := n.get("pattern"), n.get("format")
 	lo, hasLo, err := nonNegativeInt(n, "minLength")
@@ -18,41 +22,42 @@ func (c *compiler) compileString(n *jsonNode) (gexpr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pattern != nil || format != nil {
-		what := "pattern"
-		if pattern == nil {
-			what = "format"
-		}
-		if hasLo {
-			return nil, errAt(n.get("minLength"), "minLength beside %s is not supported", what)
-		}
-		if hasHi {
-			return nil, errAt(n.get("maxLength"), "maxLength beside %s is not supported", what)
-		}
-	}
-	quote := lit(`"`)
-	if pattern != nil {
+	var content gexpr // the characters between the quotes
+	what := "pattern"
+	switch {
+	case pattern != nil:
 		if format != nil {
 			return nil, errAt(format, "format beside pattern is not supported")
 		}
 		if pattern.kind != jsonString {
 			return nil, errAt(pattern, "pattern must be a string")
 		}
-		e, err := c.compilePattern(pattern)
-		if err != nil {
+		if content, err = c.compilePattern(pattern); err != nil {
 			return nil, err
 		}
-		return c.named("pattern", seq(quote, e, quote), pattern.path), nil
-	}
-	if format != nil {
+	case format != nil:
+		what = "format"
 		if format.kind != jsonString {
 			return nil, errAt(format, "format must be a string")
 		}
-		e := formatGrammar(format.text)
-		if e == nil {
+		if content = formatGrammar(format.text); content == nil {
 			return nil, errAt(format, "format %q is not supported", format.text)
 		}
-		return c.named(format.text, seq(quote, e, quote), format.path), nil
+	}
+	quote := lit(`"`)
+	if content != nil {
+		least, most := c.contentLength(content, 0)
+		if hasLo && least < lo {
+			return nil, errAt(n.get("minLength"), "minLength beside %s is only supported when every string it admits is long enough", what)
+		}
+		if hasHi && (most < 0 || most > hi) {
+			return nil, errAt(n.get("maxLength"), "maxLength beside %s is only supported when every string it admits is short enough", what)
+		}
+		hint := what
+		if format != nil {
+			hint = format.text
+		}
+		return c.named(hint, seq(quote, content, quote), cmpOr(pattern, format).path), nil
 	}
 	if !hasLo && !hasHi {
 		return c.prim("json-string"), nil
@@ -170,4 +175,66 @@ func escapeControl(ch rune) string {
 		return `\r`
 	}
 	return fmt.Sprintf(`\u%04x`, ch)
+}
+
+// contentLength returns the least and the most characters a string whose
+// content matches e holds, counting an escape as the one character it
+// stands for; most is -1 when there is no bound. Counts saturate at
+// maxGrammarBytes.
+func (c *compiler) contentLength(e gexpr, depth int) (least, most int) {
+	sat := func(v int) int { return min(v, maxGrammarBytes) }
+	switch e := e.(type) {
+	case gLit:
+		var decoded string
+		if json.Unmarshal([]byte(`"`+string(e)+`"`), &decoded) != nil {
+			decoded = string(e)
+		}
+		n := utf8.RuneCountInString(decoded)
+		return n, n
+	case gClass:
+		return 1, 1
+	case gRef:
+		body, ok := c.rules[string(e)]
+		if string(e) == "json-char" || !ok || depth > maxSchemaDepth {
+			return 1, 1
+		}
+		return c.contentLength(body, depth+1)
+	case gSeq:
+		for _, x := range e {
+			l, m := c.contentLength(x, depth)
+			least = sat(least + l)
+			if most >= 0 {
+				most = sat(most + m)
+				if m < 0 {
+					most = -1
+				}
+			}
+		}
+		return least, most
+	case gAlt:
+		least = -1
+		for _, x := range e {
+			l, m := c.contentLength(x, depth)
+			if least < 0 || l < least {
+				least = l
+			}
+			if most >= 0 && (m < 0 || m > most) {
+				most = m
+			}
+		}
+		return least, most
+	case gRep:
+		l, m := c.contentLength(e.x, depth)
+		least = sat(l * e.min)
+		switch {
+		case m == 0:
+			most = 0
+		case e.max < 0 || m < 0:
+			most = -1
+		default:
+			most = sat(m * e.max)
+		}
+		return least, most
+	}
+	return 0, 0
 }

@@ -219,6 +219,12 @@ var schemaCases = []schemaCase{
 		},
 	},
 	{
+		name:   "lengths that a pattern or a format already satisfies",
+		schema: `{"type":"array","prefixItems":[{"type":"string","format":"uri","minLength":1,"maxLength":2083},{"type":"string","pattern":"^[A-Z]{3}(-\\d)?$","minLength":3,"maxLength":5},{"type":"string","pattern":"^\"\\\\$","maxLength":2}],"minItems":3,"items":false}`,
+		accept: []string{`["https://example.com/x","ABC","\"\\"]`, `["http://a.b","XYZ-1","\"\\"]`},
+		reject: []string{`["https://example.com/x","AB","\"\\"]`},
+	},
+	{
 		name:   "tuples and counts",
 		schema: `{"type":"array","prefixItems":[{"type":"string"},{"type":"integer"}],"items":{"type":"boolean"},"minItems":1,"maxItems":4}`,
 		accept: []string{`["a"]`, `["a",1]`, `["a",1,true]`, `["a",1,true,false]`},
@@ -345,7 +351,9 @@ func TestSchemaRefusals(t *testing.T) {
 		{"bad bound", `{"type":"number","minimum":"0"}`, "/minimum", "must be a number"},
 		{"unknown format", `{"type":"string","format":"iri-reference"}`, "/format", `format "iri-reference" is not supported`},
 		{"pattern with length", `{"type":"string","pattern":"^a+$","maxLength":3}`, "/maxLength", "beside pattern"},
-		{"format with length", `{"type":"string","format":"date","minLength":3}`, "/minLength", "beside format"},
+		{"format with length", `{"type":"string","format":"date","maxLength":9}`, "/maxLength", "beside format"},
+		{"unanchored pattern with maxLength", `{"type":"string","pattern":"^a","maxLength":9}`, "/maxLength", "beside pattern"},
+		{"pattern with minLength", `{"type":"string","pattern":"^a?$","minLength":1}`, "/minLength", "beside pattern"},
 		{"lookahead", `{"properties":{"p":{"type":"string","pattern":"^(?=a)b"}}}`, "/properties/p/pattern", "lookaround"},
 		{"backreference", `{"type":"string","pattern":"(a)\\1"}`, "/pattern", "backreferences"},
 		{"word boundary", `{"type":"string","pattern":"\\bword"}`, "/pattern", "word boundaries"},
