@@ -99,7 +99,7 @@ func (g *schemaGen) array(depth int) string {
 }
 
 func (g *schemaGen) leaf() string {
-	switch g.rng.IntN(14) {
+	switch g.rng.IntN(15) {
 	case 0:
 		return fmt.Sprintf(`{"type":"string","minLength":%d,"maxLength":%d}`, g.rng.IntN(3), 3+g.rng.IntN(3))
 	case 1:
@@ -130,6 +130,8 @@ func (g *schemaGen) leaf() string {
 		return `{"type":"string"}`
 	case 12:
 		return `{"type":["integer","string"],"minimum":0,"maxLength":2}`
+	case 13:
+		return g.pick(`{"type":"string","pattern":"^[a-c]{1,3}$","minLength":1,"maxLength":3}`, `{"type":"string","format":"uri","maxLength":2083}`)
 	}
 	return `{"type":"number"}`
 }
