@@ -13,11 +13,13 @@ type property struct {
 
 // compileObject generates an object's members in the order the schema
 // declares them: required ones always, optional ones possibly left out.
-// Undeclared members are generated only when additionalProperties is true
-// or a schema (and not under SchemaOptions.Strict), after the declared
-// ones; when additionalProperties is absent none are, though JSON Schema
-// would allow them: the grammar admits a subset of valid instances, and a
-// model given room for keys of its own invents them.
+// Undeclared members are generated, after the declared ones, when
+// additionalProperties is true or a schema, or when it is absent and so are
+// properties (a bare "type": "object" is any object); never under
+// SchemaOptions.Strict. When properties are declared and
+// additionalProperties is absent, none are, though JSON Schema would allow
+// them: the grammar admits a subset of valid instances, and a model given
+// room for keys of its own invents them.
 func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 	props := n.get("properties")
 	if props != nil && props.kind != jsonObject {
@@ -86,9 +88,9 @@ func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 
 	// Undeclared members.
 	var extra gexpr = gNone{}
-	if addl != nil && !closed && !c.opts.Strict {
+	if (addl != nil || props == nil) && !closed && !c.opts.Strict {
 		value := c.prim("json-value")
-		if addl.kind == jsonObject {
+		if addl != nil && addl.kind == jsonObject {
 			var err error
 			if value, err = c.compile(addl); err != nil {
 				return nil, err
@@ -96,7 +98,7 @@ func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 			value = c.named("additional", value, addl.path)
 		}
 		ws := c.prim("ws")
-		extra = c.named("additional-kv", seq(keyExcluding(declared), ws, lit(":"), ws, value), addl.path)
+		extra = c.named("additional-kv", seq(keyExcluding(declared), ws, lit(":"), ws, value), cmpOr(addl, n).path)
 	}
 	_, noExtra := extra.(gNone)
 

@@ -77,6 +77,12 @@ var schemaCases = []schemaCase{
 		reject: []string{`{}`, `{"child":{"name":"b"}}`},
 	},
 	{
+		name:   "a bare object type is any object",
+		schema: `{"type":"object","required":["id"]}`,
+		accept: []string{`{"id":1}`, `{"id":null,"x":{"y":[]}}`},
+		reject: []string{`{}`, `{"x":1}`, `[]`},
+	},
+	{
 		name:   "no required members",
 		schema: `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"},"c":{"type":"integer"}}}`,
 		accept: []string{`{}`, `{"a":1}`, `{"b":2}`, `{"c":3}`, `{"a":1,"c":3}`, `{"b":2,"c":3}`, `{"a":1,"b":2,"c":3}`, `{ }`},
