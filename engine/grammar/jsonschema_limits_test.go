@@ -122,3 +122,14 @@ func FuzzSchemaToGBNF(f *testing.F) {
 		g.Accepts(`{"a":[1,"x",null]}`)
 	})
 }
+
+// BenchmarkFromJSONSchema measures compiling a schema of the kind tool
+// calls and structured outputs use, GBNF text and parse together.
+func BenchmarkFromJSONSchema(b *testing.B) {
+	schema := []byte(schemaCases[0].schema)
+	for b.Loop() {
+		if _, err := FromJSONSchema(schema, SchemaOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
