@@ -27,8 +27,10 @@ type Request struct {
 	// Grammar, if set, constrains the generated text to its sentences:
 	// only tokens that continue it are sampled, end-of-generation tokens
 	// only where it can end, and the generation ends (StopEOG) once the
-	// grammar can match nothing more. Stop strings and MaxTokens still
-	// apply, so the text may stop short of a whole sentence.
+	// grammar can match nothing more; under a grammar an
+	// end-of-generation token ends the generation even with IgnoreEOG.
+	// Stop strings and MaxTokens still apply, so the text may stop
+	// short of a whole sentence.
 	Grammar *grammar.Grammar
 }
 

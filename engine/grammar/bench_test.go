@@ -231,3 +231,29 @@ func TestBenchVocabTokenizesText(t *testing.T) {
 		t.Fatalf("greedy tokens spell %q", got)
 	}
 }
+
+// BenchmarkApply is the cost of masking 152k logits from a cached mask:
+// after `{` (few tokens allowed, nearly every logit written) and inside
+// a string (nearly all allowed).
+func BenchmarkApply(b *testing.B) {
+	toks, eog := benchVocab()
+	v := grammar.NewVocab(toks, eog)
+	g, err := grammar.Parse(benchSchemaGrammar)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logits := make([]float32, len(toks))
+	for _, tc := range []struct{ name, prefix string }{{"structural", `{`}, {"string", `{"name": "Al`}} {
+		b.Run(tc.name, func(b *testing.B) {
+			m := g.NewMatcher(v)
+			for _, id := range greedyTokens(toks, tc.prefix) {
+				if err := m.Accept(id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				m.Apply(logits)
+			}
+		})
+	}
+}

@@ -55,33 +55,56 @@ func userName(name string) string {
 }
 
 // nullable reports which rules can match the empty string.
-func (g *Grammar) nullable() []bool {
-	null := make([]bool, len(g.rules))
-	for changed := true; changed; {
-		changed = false
-		for id, r := range g.rules {
-			if null[id] {
-				continue
-			}
-			for _, a := range r.alts {
-				if g.seqNullable(a, null) {
-					null[id], changed = true, true
-					break
+func (g *Grammar) nullable() []bool { return g.fixpoint(false) }
+
+// fixpoint marks the rules with an alternative whose every element is a
+// reference to a marked rule or, if chars, a character: with chars
+// false, the rules that can match the empty string; with chars true,
+// those that some finite text completes. It is the linear worklist
+// algorithm, so a long chain of rules costs no more than a short one.
+func (g *Grammar) fixpoint(chars bool) []bool {
+	var owner []int32 // each alternative's rule
+	var pending []int // each alternative's unmarked references; -1: never
+	users := make([][]int32, len(g.rules))
+	marked := make([]bool, len(g.rules))
+	var queue []int32
+	for r, ru := range g.rules {
+		for _, a := range ru.alts {
+			alt := int32(len(owner))
+			n := 0
+			for pos := a; g.elems[pos].kind != elemEnd; pos++ {
+				if e := g.elems[pos]; e.kind == elemChar {
+					if !chars {
+						n = -1
+						break
+					}
+				} else {
+					n++
+					users[e.arg] = append(users[e.arg], alt)
 				}
 			}
+			owner = append(owner, int32(r))
+			pending = append(pending, n)
+			if n == 0 && !marked[r] {
+				marked[r] = true
+				queue = append(queue, int32(r))
+			}
 		}
 	}
-	return null
-}
-
-func (g *Grammar) seqNullable(pos int32, null []bool) bool {
-	for ; g.elems[pos].kind != elemEnd; pos++ {
-		e := g.elems[pos]
-		if e.kind == elemChar || !null[e.arg] {
-			return false
+	for len(queue) > 0 {
+		r := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, alt := range users[r] {
+			if pending[alt] <= 0 {
+				continue
+			}
+			if pending[alt]--; pending[alt] == 0 && !marked[owner[alt]] {
+				marked[owner[alt]] = true
+				queue = append(queue, owner[alt])
+			}
 		}
 	}
-	return true
+	return marked
 }
 
 // checkLeftRecursion refuses a rule that can reach itself without
@@ -138,28 +161,7 @@ func (g *Grammar) checkLeftRecursion() error {
 // checkFinishes refuses a grammar with a rule, reachable from root, that
 // no finite text completes (every alternative needs the rule again).
 func (g *Grammar) checkFinishes() error {
-	done := make([]bool, len(g.rules))
-	for changed := true; changed; {
-		changed = false
-		for id, r := range g.rules {
-			if done[id] {
-				continue
-			}
-			for _, a := range r.alts {
-				ok := true
-				for pos := a; g.elems[pos].kind != elemEnd; pos++ {
-					if e := g.elems[pos]; e.kind == elemRef && !done[e.arg] {
-						ok = false
-						break
-					}
-				}
-				if ok {
-					done[id], changed = true, true
-					break
-				}
-			}
-		}
-	}
+	done := g.fixpoint(true)
 	seen := make([]bool, len(g.rules))
 	work := []int32{g.root}
 	seen[g.root] = true

@@ -2,6 +2,8 @@ package grammar
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -142,5 +144,55 @@ func TestAccepts(t *testing.T) {
 				t.Errorf("grammar %q accepts %q", tc.src, s)
 			}
 		}
+	}
+}
+
+// TestRebaseKeepsTheState drops a machine's caches at every byte of
+// texts (inside characters too) and checks that matching goes on as if
+// nothing happened.
+func TestRebaseKeepsTheState(t *testing.T) {
+	g := mustParse(t, jsonGBNF)
+	for _, s := range []string{`{"a": "éぁ😀", "b": [1, "x€"]}`, `{"é": 1`, `{"a": "\u00e9"}`, `{"a": "é"x}`} {
+		want := g.Accepts(s)
+		for cut := range len(s) + 1 {
+			m := newMachine(g)
+			st := m.start
+			for i := 0; i < len(s) && st >= 0; i++ {
+				if i == cut {
+					st = m.rebase(st)
+				}
+				st = m.next(st, s[i])
+			}
+			if got := st >= 0 && m.states[st].canEnd; got != want {
+				t.Errorf("%q with caches dropped at byte %d: accepted %v, want %v", s, cut, got, want)
+			}
+		}
+	}
+}
+
+// TestRebaseKeepsMembers checks that a state partway through a character
+// names the same stacks, by their grammar positions, after a rebase.
+func TestRebaseKeepsMembers(t *testing.T) {
+	g := mustParse(t, `root ::= ("x" [é-ë] | "x" [^a] | "x" "y" | "x" [à-ÿ] "z")+`)
+	m := newMachine(g)
+	st := m.next(m.next(m.start, 'x'), 0xE4)
+	if st < 0 || m.states[st].length != 0 {
+		t.Fatalf("no determined partial state (%d)", st)
+	}
+	paths := func(s int32) map[string]bool {
+		out := map[string]bool{}
+		for i, id := range m.states[s].stacks {
+			var key []byte
+			for ; id != 0; id = m.nodes[id].next {
+				key = fmt.Appendf(key, "%d,", m.nodes[id].pos)
+			}
+			out[string(key)] = m.states[s].members&(1<<i) != 0
+		}
+		return out
+	}
+	before := paths(st)
+	st = m.rebase(st)
+	if after := paths(st); !maps.Equal(before, after) {
+		t.Fatalf("members by path: before %v, after %v", before, after)
 	}
 }

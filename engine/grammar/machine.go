@@ -349,15 +349,28 @@ func (m *machine) rebase(s int32) int32 {
 		paths = append(paths, path)
 	}
 	m.reset()
-	set := []int32(nil)
-	for _, path := range paths {
+	// The stacks get new ids in a new order; members, which names
+	// stacks by their place, follows them.
+	type moved struct {
+		id   int32
+		from int
+	}
+	var set []moved
+	for from, path := range paths {
 		id := int32(0)
 		for i := len(path) - 1; i >= 0; i-- {
 			id = m.push(path[i], id)
 		}
-		set = append(set, id)
+		set = append(set, moved{id, from})
 	}
-	slices.Sort(set)
-	set = slices.Compact(set)
-	return m.intern(set, st.value, st.need, st.length, st.members)
+	slices.SortFunc(set, func(a, b moved) int { return int(a.id - b.id) })
+	ids := make([]int32, len(set))
+	var members uint64
+	for i, mv := range set {
+		ids[i] = mv.id
+		if st.members&(1<<mv.from) != 0 {
+			members |= 1 << i
+		}
+	}
+	return m.intern(ids, st.value, st.need, st.length, members)
 }

@@ -27,9 +27,11 @@ type Matcher struct {
 
 	walk      []int32 // the state at each trie depth, during a mask walk
 	masks     [][]uint64
-	allowed   []int   // tokens each mask allows
-	maskOwner []int32 // the state each slot's mask belongs to, or -1
-	nextSlot  int
+	allowed   []int    // tokens each mask allows
+	maskOwner []int32  // the state each slot's mask belongs to, or -1
+	lastUse   []uint64 // when each slot's mask was last used, for LRU
+	clock     uint64
+	walks     int      // masks computed, for tests
 	none      []uint64 // the mask after the end of generation
 }
 
@@ -41,6 +43,7 @@ func (g *Grammar) NewMatcher(v *Vocab) *Matcher {
 		masks:     make([][]uint64, maskSlots),
 		allowed:   make([]int, maskSlots),
 		maskOwner: make([]int32, maskSlots),
+		lastUse:   make([]uint64, maskSlots),
 	}
 	for i := range mt.maskOwner {
 		mt.maskOwner[i] = -1
@@ -83,16 +86,22 @@ func (mt *Matcher) Apply(logits []float32) int {
 	mask, allowed := mt.mask()
 	inf := float32(math.Inf(-1))
 	for w, word := range mask {
-		if word == math.MaxUint64 {
-			continue
-		}
 		base := w * 64
 		if base >= len(logits) {
 			break
 		}
-		for out := ^word; out != 0; out &= out - 1 {
-			if i := base + bits.TrailingZeros64(out); i < len(logits) {
-				logits[i] = inf
+		switch word {
+		case math.MaxUint64:
+		case 0: // the common case where few tokens are allowed
+			seg := logits[base:min(base+64, len(logits))]
+			for i := range seg {
+				seg[i] = inf
+			}
+		default:
+			for out := ^word; out != 0; out &= out - 1 {
+				if i := base + bits.TrailingZeros64(out); i < len(logits) {
+					logits[i] = inf
+				}
 			}
 		}
 	}
@@ -157,9 +166,12 @@ func (mt *Matcher) mask() ([]uint64, int) {
 	if mt.m.oversized() {
 		mt.dropCaches(mt.state)
 	}
+	mt.clock++
 	if slot := mt.m.states[mt.state].mask - 1; slot >= 0 {
+		mt.lastUse[slot] = mt.clock
 		return mt.masks[slot], mt.allowed[slot]
 	}
+	mt.walks++
 	slot := mt.claimSlot(mt.state)
 	mask := mt.masks[slot]
 	clear(mask)
@@ -168,9 +180,17 @@ func (mt *Matcher) mask() ([]uint64, int) {
 	return mask, mt.allowed[slot]
 }
 
+// claimSlot gives owner the least recently used slot: the masks of the
+// states a document keeps coming back to (a string body, whitespace)
+// stay, however many one-off states pass by.
 func (mt *Matcher) claimSlot(owner int32) int {
-	slot := mt.nextSlot
-	mt.nextSlot = (mt.nextSlot + 1) % maskSlots
+	slot := 0
+	for i, t := range mt.lastUse {
+		if t < mt.lastUse[slot] {
+			slot = i
+		}
+	}
+	mt.lastUse[slot] = mt.clock
 	if old := mt.maskOwner[slot]; old >= 0 {
 		mt.m.states[old].mask = 0
 	}

@@ -3,9 +3,11 @@ package grammar
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -257,5 +259,65 @@ func TestVocabTrie(t *testing.T) {
 		{label: 'c', depth: 3, end: 3, tokLo: 3, below: -1}, {label: 'b', depth: 1, end: 4, tokLo: 4, below: -1}, {tokLo: 5, below: -1}}
 	if !slices.Equal(v.nodes, want) || !slices.Equal(v.order, []int32{1, 0, 3, 5, 4}) || !slices.Equal(v.eog, []int32{2}) {
 		t.Fatalf("trie %+v, order %v, eog %v", v.nodes, v.order, v.eog)
+	}
+}
+
+// TestConcurrentMatchers shares one Grammar and one Vocab among
+// goroutines, each with its own matchers (run it with -race).
+func TestConcurrentMatchers(t *testing.T) {
+	v, eog := jsonishVocab()
+	g := mustParse(t, schemaGBNF)
+	done := make(chan string, 4)
+	for w := range 4 {
+		go func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			mt := g.NewMatcher(v)
+			for step := 0; step < 400 && !mt.Done(); step++ {
+				ids := allowedIDs(mt)
+				id := ids[rng.IntN(len(ids))]
+				if err := mt.Accept(id); err != nil {
+					done <- err.Error()
+					return
+				}
+				if id == eog {
+					break
+				}
+			}
+			g.Accepts(`{"name": "x", "age": 1, "tags": []}`)
+			done <- ""
+		}()
+	}
+	for range 4 {
+		if msg := <-done; msg != "" {
+			t.Error(msg)
+		}
+	}
+}
+
+// TestMaskCacheKeepsBusyStates passes through more one-off states than
+// the cache holds while coming back to two states between them: no mask
+// is computed twice.
+func TestMaskCacheKeepsBusyStates(t *testing.T) {
+	v, _, _ := byteVocab()
+	var codes []string
+	for i := range 100 {
+		codes = append(codes, fmt.Sprintf(`"%02d!"`, i))
+	}
+	mt := mustParse(t, `root ::= ("a" | "b" (`+strings.Join(codes, " | ")+`))*`).NewMatcher(v)
+	states := map[int32]bool{}
+	for i := range 100 {
+		for _, b := range []byte(fmt.Sprintf("ab%02d!", i)) {
+			allowedIDs(mt)
+			states[mt.state] = true
+			if err := mt.Accept(int32(b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(states) <= maskSlots {
+		t.Fatalf("only %d states: the test needs more than the cache holds", len(states))
+	}
+	if mt.walks != len(states) {
+		t.Fatalf("%d masks computed for %d states", mt.walks, len(states))
 	}
 }
