@@ -74,9 +74,8 @@ func numericBounds(n *jsonNode) (lo, hi *numBound, err error) {
 }
 
 // compileNumber generates numbers, or integers only, within the schema's
-// bounds. Bounds on integers may be any number; bounds on other numbers
-// must be integers (0 to 1, 0 to 100 and "positive" are what schemas ask),
-// and bounded numbers are written without an exponent.
+// bounds (any number up to ±1e18; on numbers, with at most maxBoundDigits
+// fraction digits). Bounded numbers are written without an exponent.
 func (c *compiler) compileNumber(n *jsonNode, integerOnly bool) (gexpr, error) {
 	lo, hi, err := numericBounds(n)
 	if err != nil {
@@ -114,10 +113,11 @@ func (c *compiler) compileNumber(n *jsonNode, integerOnly bool) (gexpr, error) {
 		if nb == nil {
 			continue
 		}
-		if !nb.v.IsInt() {
-			return nil, errAt(nb.at, "a bound that is not an integer is only supported on integers")
+		d, ok := newDecBound(nb.v, nb.excl)
+		if !ok {
+			return nil, errAt(nb.at, "a bound with more than %d fraction digits is not supported", maxBoundDigits)
 		}
-		b[i] = &decBound{v: nb.v.Num().Int64(), excl: nb.excl}
+		b[i] = d
 	}
 	e := decimalRange(b[0], b[1])
 	if _, none := e.(gNone); none {
@@ -229,67 +229,191 @@ func fixedRange(a, b string) gexpr {
 	return alt(alts...)
 }
 
-// decBound is an integer end of a range of decimal numbers.
+// maxBoundDigits bounds the fraction digits of a bound on a number.
+const maxBoundDigits = 32
+
+// decBound is one end of a range of decimal numbers: a sign, an integer
+// part and fraction digits without trailing zeros.
 type decBound struct {
-	v    int64
+	neg  bool
+	int  uint64
+	frac string
 	excl bool
 }
 
-// decimalRange is the decimal numbers (no exponent) between integer bounds;
+func newDecBound(r *big.Rat, excl bool) (*decBound, bool) {
+	scaled := new(big.Rat).Set(r)
+	ten := big.NewRat(10, 1)
+	digits := 0
+	for !scaled.IsInt() {
+		if digits == maxBoundDigits {
+			return nil, false
+		}
+		scaled.Mul(scaled, ten)
+		digits++
+	}
+	text := new(big.Rat).Abs(r).FloatString(digits)
+	ip, fp, _ := strings.Cut(text, ".")
+	v, err := strconv.ParseUint(ip, 10, 64)
+	if err != nil {
+		return nil, false // beyond maxBound, refused before
+	}
+	return &decBound{neg: r.Sign() < 0, int: v, frac: strings.TrimRight(fp, "0"), excl: excl}, true
+}
+
+func (d *decBound) zero() bool { return d.int == 0 && d.frac == "" }
+
+// negated is the bound of -x.
+func (d *decBound) negated() *decBound {
+	n := *d
+	n.neg = !d.neg && !d.zero()
+	return &n
+}
+
+// decimalRange is the decimal numbers (no exponent) between two bounds;
 // nil is no bound. Negative numbers are "-" and a magnitude; "-0" is never
 // written.
 func decimalRange(lo, hi *decBound) gexpr {
+	zero := &decBound{}
 	var alts []gexpr
 	// x >= 0
-	if hi == nil || hi.v > 0 || (hi.v == 0 && !hi.excl) {
-		from := decBound{}
-		if lo != nil && lo.v >= 0 {
-			from = *lo
+	if hi == nil || !hi.neg && (!hi.zero() || !hi.excl) {
+		from := zero
+		if lo != nil && !lo.neg {
+			from = lo
 		}
 		alts = append(alts, magnitudeRange(from, hi))
 	}
 	// x < 0, as -y with y > 0
-	if lo == nil || lo.v < 0 {
-		from := decBound{v: 0, excl: true}
-		if hi != nil && hi.v < 0 {
-			from = decBound{v: -hi.v, excl: hi.excl}
+	if lo == nil || lo.neg {
+		from := &decBound{excl: true}
+		if hi != nil && hi.neg {
+			from = hi.negated()
 		}
 		var to *decBound
 		if lo != nil {
-			to = &decBound{v: -lo.v, excl: lo.excl}
+			to = lo.negated()
 		}
 		alts = append(alts, seq(lit("-"), magnitudeRange(from, to)))
 	}
 	return alt(alts...)
 }
 
+// cmpMagnitude compares two non-negative bounds' values.
+func cmpMagnitude(a, b *decBound) int {
+	switch {
+	case a.int < b.int:
+		return -1
+	case a.int > b.int:
+		return 1
+	}
+	n := max(len(a.frac), len(b.frac))
+	return strings.Compare(a.frac+strings.Repeat("0", n-len(a.frac)), b.frac+strings.Repeat("0", n-len(b.frac)))
+}
+
 // magnitudeRange is the non-negative decimals y with from < y (or <=) and
-// y < to (or <=); to nil is no bound.
-func magnitudeRange(from decBound, to *decBound) gexpr {
-	if to != nil && (from.v > to.v || (from.v == to.v && (from.excl || to.excl))) {
-		return gNone{}
+// y < to (or <=); to nil is no bound. By integer part k: k = from's has its
+// fraction bounded below, k = to's above (both when they are the same), and
+// the integer parts between take any fraction.
+func magnitudeRange(from, to *decBound) gexpr {
+	if to != nil {
+		if c := cmpMagnitude(from, to); c > 0 || c == 0 && (from.excl || to.excl) {
+			return gNone{}
+		}
 	}
-	var alts []gexpr
-	// An integer part k with any fraction covers [k, k+1).
-	k := from.v
-	if from.excl {
-		k++
+	num := func(v uint64) gexpr { return lit(strconv.FormatUint(v, 10)) }
+	if to != nil && from.int == to.int {
+		return seq(num(from.int), fractionRange(from, to))
 	}
+	alts := []gexpr{seq(num(from.int), fractionRange(from, nil))}
 	switch {
 	case to == nil:
-		alts = append(alts, seq(uintRange(uint64(k), 0, true), opt(fraction())))
-	case k <= to.v-1:
-		alts = append(alts, seq(uintRange(uint64(k), uint64(to.v-1), false), opt(fraction())))
+		alts = append(alts, seq(uintRange(from.int+1, 0, true), opt(fraction())))
+	case from.int+1 <= to.int-1:
+		alts = append(alts, seq(uintRange(from.int+1, to.int-1, false), opt(fraction())))
 	}
-	// Just above an exclusive lower bound: its integer part and a fraction
-	// that is not all zeros.
-	if from.excl {
-		nonzero := seq(lit("."), rep(lit("0"), 0, 15), class(runeRange{'1', '9'}), rep(digit(), 0, 15))
-		alts = append(alts, seq(lit(strconv.FormatInt(from.v, 10)), nonzero))
-	}
-	// The upper bound itself.
-	if to != nil && !to.excl {
-		alts = append(alts, seq(lit(strconv.FormatInt(to.v, 10)), opt(seq(lit("."), rep(lit("0"), 1, 16)))))
+	if to != nil {
+		alts = append(alts, seq(num(to.int), fractionRange(nil, to)))
 	}
 	return alt(alts...)
+}
+
+// fractionRange is an optional fraction (nothing, or "." and digits) whose
+// value lies within the bounds' fractions; nil is no bound. It walks the
+// digits keeping track of whether they still equal the lower bound's, the
+// upper bound's, or both; once they differ the rest are free.
+func fractionRange(lo, hi *decBound) gexpr {
+	if lo == nil && hi == nil {
+		return opt(fraction())
+	}
+	last := 16
+	digitOf := func(b *decBound, i int) rune {
+		if i < len(b.frac) {
+			return rune(b.frac[i])
+		}
+		return '0'
+	}
+	if lo != nil {
+		last = max(last, len(lo.frac)+16)
+	}
+	if hi != nil {
+		last = max(last, len(hi.frac)+16)
+	}
+	// walk is the digits from position i on, the ones before having been
+	// equal to lo's (lt) and to hi's (ht).
+	var walk func(i int, lt, ht bool) gexpr
+	walk = func(i int, lt, ht bool) gexpr {
+		if !lt && !ht {
+			return rep(digit(), 0, last-i)
+		}
+		var alts []gexpr
+		// Ending here (after at least one digit): the fraction equals the
+		// bound if the bound has no more digits, else it is below it.
+		if i > 0 {
+			ok := true
+			if lt {
+				ok = i >= len(lo.frac) && !lo.excl
+			}
+			if ht && i >= len(hi.frac) && hi.excl {
+				ok = false
+			}
+			if ok {
+				alts = append(alts, gEps{})
+			}
+		}
+		if i < last {
+			low, high := '0', '9'
+			if lt {
+				low = digitOf(lo, i)
+			}
+			if ht {
+				high = digitOf(hi, i)
+			}
+			if low < high {
+				if low+1 <= high-1 {
+					alts = append(alts, seq(class(runeRange{low + 1, high - 1}), rep(digit(), 0, last-i-1)))
+				}
+				if lt {
+					alts = append(alts, seq(lit(string(low)), walk(i+1, true, false)))
+				} else {
+					alts = append(alts, seq(class(runeRange{low, low}), rep(digit(), 0, last-i-1)))
+				}
+				if ht {
+					alts = append(alts, seq(lit(string(high)), walk(i+1, false, true)))
+				} else {
+					alts = append(alts, seq(class(runeRange{high, high}), rep(digit(), 0, last-i-1)))
+				}
+			} else if low == high {
+				alts = append(alts, seq(lit(string(low)), walk(i+1, lt, ht)))
+			}
+		}
+		return alt(alts...)
+	}
+	// No fraction at all is the value 0.
+	empty := (lo == nil || lo.frac == "" && !lo.excl) && (hi == nil || hi.frac != "" || !hi.excl)
+	e := seq(lit("."), walk(0, lo != nil, hi != nil))
+	if empty {
+		return opt(e)
+	}
+	return e
 }

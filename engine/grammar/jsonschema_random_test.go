@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -117,7 +118,12 @@ func (g *schemaGen) leaf() string {
 		return fmt.Sprintf(`{"type":"number","%s":%d,"%s":%d}`, g.pick("minimum", "exclusiveMinimum"), lo,
 			g.pick("maximum", "exclusiveMaximum"), lo+1+g.rng.IntN(3))
 	case 6:
-		return fmt.Sprintf(`{"type":"number","%s":%d}`, g.pick("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"), g.rng.IntN(7)-3)
+		if g.rng.IntN(2) == 0 {
+			lo := float64(g.rng.IntN(2001)-1000) / 100
+			return fmt.Sprintf(`{"type":"number","%s":%g,"%s":%g}`, g.pick("minimum", "exclusiveMinimum"), lo,
+				g.pick("maximum", "exclusiveMaximum"), lo+float64(1+g.rng.IntN(300))/1000)
+		}
+		return fmt.Sprintf(`{"type":"number","%s":%g}`, g.pick("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"), float64(g.rng.IntN(61)-30)/10)
 	case 7:
 		return `{"enum":["a",1,null,{"k":[1.5]},"\"q\""]}`
 	case 8:
@@ -182,5 +188,85 @@ func TestSchemaRandomSchemas(t *testing.T) {
 	t.Logf("%d of %d compiled; refusals: %v", compiled, schemas, reasons)
 	if compiled < schemas/2 {
 		t.Errorf("only %d of %d random schemas compiled", compiled, schemas)
+	}
+}
+
+// TestSchemaNumberRanges compares bounded number and integer grammars
+// with exact arithmetic: a numeral in the grammar's form (no exponent, no
+// leading zeros, no "-0") is accepted exactly when its value is in range.
+func TestSchemaNumberRanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	decimal := func(maxInt, fracDigits int) string {
+		s := fmt.Sprint(rng.IntN(maxInt + 1))
+		if n := rng.IntN(fracDigits + 1); n > 0 {
+			s += "."
+			for range n {
+				s += fmt.Sprint(rng.IntN(10))
+			}
+		}
+		if rng.IntN(2) == 0 && strings.Trim(s, "0.") != "" {
+			s = "-" + s
+		}
+		return s
+	}
+	for range 300 {
+		integer := rng.IntN(3) == 0
+		var parts []string
+		type bound struct {
+			v    *big.Rat
+			excl bool
+			low  bool
+		}
+		var bounds []bound
+		for _, low := range []bool{true, false} {
+			if rng.IntN(4) == 0 {
+				continue
+			}
+			key, excl := "minimum", rng.IntN(2) == 0
+			if !low {
+				key = "maximum"
+			}
+			if excl {
+				key = "exclusiveM" + key[1:]
+			}
+			text := decimal(30, 3)
+			v, _ := new(big.Rat).SetString(text)
+			parts = append(parts, fmt.Sprintf("%q:%s", key, text))
+			bounds = append(bounds, bound{v, excl, low})
+		}
+		typ := "number"
+		if integer {
+			typ = "integer"
+		}
+		schema := fmt.Sprintf(`{"type":%q%s}`, typ, strings.Join(append([]string{""}, parts...), ","))
+		g, err := FromJSONSchema([]byte(schema), SchemaOptions{})
+		if err != nil {
+			var se *SchemaError
+			if errors.As(err, &se) && strings.HasPrefix(se.Reason, "no ") {
+				continue // an empty range
+			}
+			t.Fatalf("%s: %v", schema, err)
+		}
+		for range 200 {
+			text := decimal(40, 5)
+			if integer {
+				text = decimal(40, 0)
+			}
+			v, _ := new(big.Rat).SetString(text)
+			want := true
+			for _, b := range bounds {
+				c := v.Cmp(b.v)
+				if !b.low {
+					c = -c
+				}
+				if c < 0 || c == 0 && b.excl {
+					want = false
+				}
+			}
+			if got := g.Accepts(text); got != want {
+				src, _ := SchemaToGBNF([]byte(schema), SchemaOptions{})
+				t.Fatalf("%s: Accepts(%s) = %v, want %v\n%s", schema, text, got, want, src)
+			}
+		}
 	}
 }

@@ -172,6 +172,26 @@ var schemaCases = []schemaCase{
 		reject: []string{`[0,0,-3,0]`, `[0.000,0,-3,0]`, `[1,1.5,-3,0]`, `[1,-1.01,-3,0]`, `[1,0,-1.9,0]`, `[1,0,-4,0]`, `[1,0,-3,10]`, `[1,0,-3,1e1]`},
 	},
 	{
+		name:   "number ranges with fractions",
+		schema: `{"type":"array","prefixItems":[{"type":"number","minimum":0.25,"exclusiveMaximum":2.5},{"type":"number","exclusiveMinimum":-1.05,"maximum":-1.0495},{"type":"number","minimum":-0.5},{"type":"number","exclusiveMaximum":0.001},{"type":"number","minimum":3.14,"maximum":3.14}],"minItems":5,"items":false}`,
+		accept: []string{
+			`[0.25,-1.0495,-0.5,0.0009,3.14]`,
+			`[2.4999,-1.0499999,7,-3,3.140]`,
+			`[1,-1.04999,-0.4999,0,3.1400000]`,
+			`[0.3,-1.0496,0,0.0001,3.14]`,
+		},
+		reject: []string{
+			`[0.2499,-1.0495,0,0,3.14]`,
+			`[2.5,-1.0495,0,0,3.14]`,
+			`[1,-1.05,0,0,3.14]`,
+			`[1,-1.0494,0,0,3.14]`,
+			`[1,-1.0495,-0.51,0,3.14]`,
+			`[1,-1.0495,0,0.001,3.14]`,
+			`[1,-1.0495,0,0,3.141]`,
+			`[1,-1.0495,0,0,3.1]`,
+		},
+	},
+	{
 		name:   "string lengths and escapes",
 		schema: `{"type":"array","items":{"type":"string","minLength":2,"maxLength":3}}`,
 		accept: []string{`["ab","abc","\n\t","\"\\/","\u00e9\u4E2D","é中","😀😀","\u0041b"]`},
@@ -350,7 +370,7 @@ func TestSchemaRefusals(t *testing.T) {
 		{"multipleOf", `{"type":"integer","multipleOf":3}`, "/multipleOf", "not supported"},
 		{"contains", `{"type":"array","contains":{"const":1}}`, "/contains", "not supported"},
 		{"propertyNames", `{"propertyNames":{"maxLength":3}}`, "/propertyNames", "not supported"},
-		{"non-integer number bound", `{"type":"object","properties":{"age":{"type":"number","minimum":0.5}}}`, "/properties/age/minimum", "not an integer"},
+		{"long fraction bound", `{"type":"object","properties":{"age":{"type":"number","minimum":1e-40}}}`, "/properties/age/minimum", "more than 32 fraction digits"},
 		{"huge bound", `{"type":"integer","maximum":1e30}`, "/maximum", "beyond"},
 		{"empty integer range", `{"type":"integer","minimum":5,"maximum":4.5}`, "/maximum", "no integer"},
 		{"empty number range", `{"type":"number","exclusiveMinimum":3,"maximum":3}`, "/maximum", "no number"},
@@ -429,8 +449,8 @@ func TestSchemaIgnoresAnnotations(t *testing.T) {
 }
 
 func TestSchemaErrorMessage(t *testing.T) {
-	_, err := SchemaToGBNF([]byte(`{"properties":{"age":{"type":"number","minimum":0.5}}}`), SchemaOptions{})
-	want := "json schema: a bound that is not an integer is only supported on integers (at /properties/age/minimum)"
+	_, err := SchemaToGBNF([]byte(`{"properties":{"age":{"type":"integer","multipleOf":2}}}`), SchemaOptions{})
+	want := `json schema: keyword "multipleOf" is not supported (at /properties/age/multipleOf)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
