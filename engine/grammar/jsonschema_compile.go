@@ -495,7 +495,9 @@ func (c *compiler) mergeKeyword(key string, x, y *jsonNode) (*jsonNode, error) {
 		out := &jsonNode{kind: jsonObject, path: x.path}
 		for _, m := range x.members {
 			v := m.value
-			if o := y.get(m.key); o != nil {
+			// The same schema twice needs no merge, which keeps a
+			// recursive $ref declared in both branches a reference.
+			if o := y.get(m.key); o != nil && !jsonEqual(v, o) {
 				fx, err := c.flatten(v)
 				if err != nil {
 					return nil, err

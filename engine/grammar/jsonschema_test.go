@@ -154,6 +154,14 @@ var schemaCases = []schemaCase{
 		reject: []string{`{"id":0,"name":"a"}`, `{"id":10,"name":"a"}`, `{"id":1}`, `{"name":"a"}`},
 	},
 	{
+		name: "allOf in a recursive schema",
+		schema: `{"$defs":{"base":{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2}},"required":["kids"]},
+			"node":{"allOf":[{"$ref":"#/$defs/base"},{"properties":{"kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2},"n":{"type":"integer"}},"required":["n"]}]}},
+			"$ref":"#/$defs/node"}`,
+		accept: []string{`{"kids":[],"n":1}`, `{"kids":[{"kids":[],"n":2},{"kids":[{"kids":[],"n":4}],"n":3}],"n":1}`},
+		reject: []string{`{"kids":[]}`, `{"kids":[{"kids":[]}],"n":1}`, `{"kids":[{"kids":[],"n":1},{"kids":[],"n":1},{"kids":[],"n":1}],"n":1}`},
+	},
+	{
 		name:   "anyOf beside properties",
 		schema: `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"anyOf":[{"required":["a"]},{"required":["b"]}]}`,
 		accept: []string{`{"a":1}`, `{"b":2}`, `{"a":1,"b":2}`},
