@@ -1,6 +1,7 @@
 package grammar
 
 import (
+	"cmp"
 	"math/big"
 	"slices"
 	"strings"
@@ -120,7 +121,7 @@ func (c *compiler) compile(n *jsonNode) (gexpr, error) {
 	if anyOf != nil && oneOf != nil {
 		return nil, errAt(oneOf, "anyOf and oneOf in one schema are not supported")
 	}
-	if branches := cmpOr(anyOf, oneOf); branches != nil {
+	if branches := cmp.Or(anyOf, oneOf); branches != nil {
 		// oneOf is generated as anyOf: a value matching two branches
 		// would break it, which schemas written for generation avoid.
 		return c.compileAnyOf(n, branches)
@@ -168,18 +169,10 @@ func (c *compiler) compile(n *jsonNode) (gexpr, error) {
 	if types&tNull != 0 {
 		alts = append(alts, lit("null"))
 	}
-	if types == tAll {
-		return c.prim("json-value"), nil
+	if types == tAll && n.get("type") == nil {
+		return c.prim("json-value"), nil // no keyword that narrows it
 	}
 	return alt(alts...), nil
-}
-
-// cmpOr returns a unless it is nil, else b.
-func cmpOr[T any](a, b *T) *T {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // without returns a schema object without some of its keywords.
@@ -601,7 +594,7 @@ func (c *compiler) compileEnum(n *jsonNode) (gexpr, error) {
 		}
 	}
 	if len(alts) == 0 {
-		return nil, errAt(cmpOr(enum, cnst), "no value of enum or const has the schema's type")
+		return nil, errAt(cmp.Or(enum, cnst), "no value of enum or const has the schema's type")
 	}
 	return alt(alts...), nil
 }

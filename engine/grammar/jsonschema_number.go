@@ -1,6 +1,7 @@
 package grammar
 
 import (
+	"cmp"
 	"math/big"
 	"strconv"
 	"strings"
@@ -121,7 +122,7 @@ func (c *compiler) compileNumber(n *jsonNode, integerOnly bool) (gexpr, error) {
 	}
 	e := decimalRange(b[0], b[1])
 	if _, none := e.(gNone); none {
-		return nil, errAt(cmpOr(hi, lo).at, "no number lies within minimum and maximum")
+		return nil, errAt(cmp.Or(hi, lo).at, "no number lies within minimum and maximum")
 	}
 	return c.named("number", e, n.path), nil
 }

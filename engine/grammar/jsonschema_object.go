@@ -1,6 +1,7 @@
 package grammar
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -98,7 +99,7 @@ func (c *compiler) compileObject(n *jsonNode) (gexpr, error) {
 			value = c.named("additional", value, addl.path)
 		}
 		ws := c.prim("ws")
-		extra = c.named("additional-kv", seq(keyExcluding(declared), ws, lit(":"), ws, value), cmpOr(addl, n).path)
+		extra = c.named("additional-kv", seq(keyExcluding(declared), ws, lit(":"), ws, value), cmp.Or(addl, n).path)
 	}
 	_, noExtra := extra.(gNone)
 
@@ -309,7 +310,7 @@ func (c *compiler) compileArray(n *jsonNode) (gexpr, error) {
 		}
 	}
 	if hi >= 0 && lo > hi {
-		return nil, errAt(cmpOr(n.get("minItems"), n), "minItems is more than the array can hold")
+		return nil, errAt(cmp.Or(n.get("minItems"), n), "minItems is more than the array can hold")
 	}
 	// Counts spelled out in the grammar.
 	if need := lo - len(slots); need > maxRepeat {

@@ -1,6 +1,7 @@
 package grammar
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -57,7 +58,7 @@ func (c *compiler) compileString(n *jsonNode) (gexpr, error) {
 		if format != nil {
 			hint = format.text
 		}
-		return c.named(hint, seq(quote, content, quote), cmpOr(pattern, format).path), nil
+		return c.named(hint, seq(quote, content, quote), cmp.Or(pattern, format).path), nil
 	}
 	if !hasLo && !hasHi {
 		return c.prim("json-string"), nil
