@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"cmp"
+	"errors"
 	"math/big"
 	"slices"
 	"strings"
@@ -283,6 +284,10 @@ func (c *compiler) compileAnyOf(n, branches *jsonNode) (gexpr, error) {
 		} else {
 			e, err = c.compile(b)
 		}
+		var se *SchemaError
+		if errors.As(err, &se) && se.Reason == reasonNoCommonType {
+			continue // a branch of another type than the schema's: it adds nothing
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -290,6 +295,10 @@ func (c *compiler) compileAnyOf(n, branches *jsonNode) (gexpr, error) {
 	}
 	return alt(alts...), nil
 }
+
+// reasonNoCommonType is the refusal of an allOf whose branches share no
+// type; within an anyOf branch it only removes the branch.
+const reasonNoCommonType = "allOf branches allow no common type"
 
 // compileAllOf merges the parts into one schema and compiles it. Merging
 // covers what schemas written for generation use allOf for: a $ref to a
@@ -481,7 +490,7 @@ func (c *compiler) mergeKeyword(key string, x, y *jsonNode) (*jsonNode, error) {
 			}
 		}
 		if len(out.items) == 0 {
-			return nil, errAt(y, "allOf branches allow no common type")
+			return nil, errAt(y, reasonNoCommonType)
 		}
 		return out, nil
 	case key == "properties" && x.kind == jsonObject && y.kind == jsonObject:

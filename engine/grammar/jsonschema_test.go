@@ -162,6 +162,12 @@ var schemaCases = []schemaCase{
 		reject: []string{`{"kids":[]}`, `{"kids":[{"kids":[]}],"n":1}`, `{"kids":[{"kids":[],"n":1},{"kids":[],"n":1},{"kids":[],"n":1}],"n":1}`},
 	},
 	{
+		name:   "anyOf branches of another type than the schema's",
+		schema: `{"type":"string","anyOf":[{"maxLength":2},{"type":"null"}]}`,
+		accept: []string{`"ab"`, `""`},
+		reject: []string{`null`, `"abc"`},
+	},
+	{
 		name:   "anyOf beside properties",
 		schema: `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"integer"}},"anyOf":[{"required":["a"]},{"required":["b"]}]}`,
 		accept: []string{`{"a":1}`, `{"b":2}`, `{"a":1,"b":2}`},
