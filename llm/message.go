@@ -45,6 +45,10 @@ type ToolDef struct {
 	Description string `json:"description,omitempty"`
 	// InputSchema is a JSON Schema object for the tool's input.
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	// Strict asks, as OpenAI's strict function calling does, that every
+	// call's input has exactly the properties the schema declares. A
+	// driver that controls sampling enforces it when it forces a call.
+	Strict bool `json:"strict,omitempty"`
 }
 
 // Message is one element of a conversation. Exactly one of Content,

@@ -37,16 +37,18 @@ func parseToolDef(r json.RawMessage) (ToolDef, error) {
 		Description string          `json:"description"`
 		InputSchema json.RawMessage `json:"input_schema"`
 		Parameters  json.RawMessage `json:"parameters"`
+		Strict      bool            `json:"strict"`
 		Function    *struct {
 			Name        string          `json:"name"`
 			Description string          `json:"description"`
 			Parameters  json.RawMessage `json:"parameters"`
+			Strict      bool            `json:"strict"`
 		} `json:"function"`
 	}
 	if err := json.Unmarshal(r, &v); err != nil {
 		return ToolDef{}, err
 	}
-	def := ToolDef{Name: v.Name, Description: v.Description, InputSchema: v.InputSchema}
+	def := ToolDef{Name: v.Name, Description: v.Description, InputSchema: v.InputSchema, Strict: v.Strict}
 	if len(def.InputSchema) == 0 {
 		def.InputSchema = v.Parameters
 	}
@@ -54,7 +56,7 @@ func parseToolDef(r json.RawMessage) (ToolDef, error) {
 		if v.Type != "" && v.Type != "function" {
 			return ToolDef{}, fmt.Errorf("unsupported tool type %q", v.Type)
 		}
-		def = ToolDef{Name: v.Function.Name, Description: v.Function.Description, InputSchema: v.Function.Parameters}
+		def = ToolDef{Name: v.Function.Name, Description: v.Function.Description, InputSchema: v.Function.Parameters, Strict: v.Function.Strict}
 	}
 	if def.Name == "" {
 		return ToolDef{}, fmt.Errorf("tool has no name")

@@ -27,6 +27,9 @@ type Call struct {
 	// engine.MaxTopLogprobs) for the most likely tokens of each step.
 	Logprobs    bool
 	TopLogprobs int
+	// Grammar, in GBNF (llama.cpp's grammar field), constrains the
+	// answer's text; see package grammar.
+	Grammar string
 }
 
 // samplingFor fills base with the call's settings.

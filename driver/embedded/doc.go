@@ -44,7 +44,17 @@
 // (none leaves the tools out; required and a named function are honoured
 // by starting the answer with the opening of a call, so the model can
 // only complete it), enable_thinking for templates that read it, and
-// frequency and presence penalties. [Driver.Prepare] renders and
+// frequency and presence penalties, log-probabilities, and a GBNF grammar.
+//
+// Constrained answers: a request's ResponseFormat (JSON mode, or a JSON
+// Schema), a Call's Grammar, or a forced tool call makes the engine
+// sample only tokens that keep the answer inside a grammar (package
+// engine/grammar), so the answer parses whatever the model is: a forced
+// call is the call syntax of the model's template with the name of one
+// of the tools and arguments valid against its schema (strictly, for
+// tools marked Strict). A constrained answer skips a reasoning block
+// the prompt opened. A schema or grammar that cannot be enforced is an
+// *llm.RequestError. [Driver.Prepare] renders and
 // tokenizes a call without running it, so that a server can answer a bad
 // request or an overflowing prompt with a status code before it commits
 // to a streamed answer.

@@ -38,6 +38,10 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 	if err != nil {
 		return nil, err
 	}
+	constrained, err := constraint(c, &r)
+	if err != nil {
+		return nil, err
+	}
 	tokens := d.eng.EncodePrompt(r.prompt)
 	if n := d.eng.Info().ContextLength; len(tokens) > n {
 		return nil, &llm.ContextOverflowError{Required: len(tokens), Available: n}
@@ -67,6 +71,7 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 
 		Logprobs:    c.Logprobs,
 		TopLogprobs: c.TopLogprobs,
+		Grammar:     constrained,
 	}}, nil
 }
 

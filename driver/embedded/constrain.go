@@ -1,0 +1,128 @@
+package embedded
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/engine/grammar"
+	"github.com/tetherllm/tether/llm"
+)
+
+// constraint returns the grammar c's answer must follow, or nil: the
+// call's GBNF grammar, its response format, or, for a forced tool call,
+// the call's syntax with arguments valid against the tool's schema. The
+// engine samples only tokens the grammar allows, so the answer parses
+// whatever the model would have written. A constrained answer skips the
+// reasoning block a prompt opened, as a forced call does.
+func constraint(c Call, r *rendered) (*grammar.Grammar, error) {
+	format := c.ResponseFormat != nil && c.ResponseFormat.Type != llm.FormatText
+	forced := r.syntax != syntaxNone && (c.ToolChoice.Mode == llm.ToolRequired || c.ToolChoice.Mode == llm.ToolNamed)
+	switch n := btoi(c.Grammar != "") + btoi(format) + btoi(forced); {
+	case n == 0:
+		return nil, nil
+	case n > 1:
+		return nil, &llm.RequestError{Reason: "only one of a grammar, a response format and a forced tool call can constrain an answer"}
+	case forced:
+		return toolCallGrammar(c, r)
+	}
+	r.closeThinking()
+	if c.Grammar != "" {
+		g, err := grammar.Parse(c.Grammar)
+		if err != nil {
+			return nil, &llm.RequestError{Reason: "grammar: " + strings.TrimPrefix(err.Error(), "grammar: ")}
+		}
+		return g, nil
+	}
+	if c.ResponseFormat.Type == llm.FormatJSONObject {
+		return grammar.JSONObject(), nil
+	}
+	g, err := grammar.FromJSONSchema(c.ResponseFormat.Schema, grammar.SchemaOptions{Strict: c.ResponseFormat.Strict})
+	if err != nil {
+		return nil, &llm.RequestError{Reason: "response_format: " + err.Error()}
+	}
+	return g, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// toolCallGrammar is the rest of a forced call after the prefill that
+// forceCall wrote: for any tool, the name of one of them and its
+// arguments; for a named tool, its arguments; then the call's close.
+func toolCallGrammar(c Call, r *rendered) (*grammar.Grammar, error) {
+	argsKey, lead, closing := "arguments", "\n"+`{"name": "`, "}\n</tool_call>"
+	switch r.syntax {
+	case chat.ToolSyntaxLlama3:
+		argsKey, lead, closing = "parameters", "", "}"
+	case syntaxText:
+		argsKey = "input"
+	}
+	parts := map[string]string{}
+	var alts []string
+	for i, t := range c.Tools {
+		if c.ToolChoice.Mode == llm.ToolNamed && t.Name != c.ToolChoice.Name {
+			continue
+		}
+		schema := bytes.TrimSpace(t.InputSchema)
+		if len(schema) == 0 || string(schema) == "null" {
+			schema = []byte(`{"type":"object"}`)
+		}
+		src, err := grammar.SchemaToGBNF(schema, grammar.SchemaOptions{Strict: t.Strict})
+		if err != nil {
+			return nil, &llm.RequestError{Reason: fmt.Sprintf("tools[%d] (%s): %v", i, t.Name, err)}
+		}
+		rule := fmt.Sprintf("tool%d", i)
+		parts[rule] = src
+		if c.ToolChoice.Mode == llm.ToolNamed {
+			alts = append(alts, rule)
+		} else {
+			alts = append(alts, gbnfLiteral(jsonStringBody(t.Name)+`", "`+argsKey+`": `)+" "+rule)
+		}
+	}
+	root := "(" + strings.Join(alts, " | ") + ") " + gbnfLiteral(closing)
+	if c.ToolChoice.Mode == llm.ToolRequired && lead != "" {
+		root = gbnfLiteral(lead) + " " + root
+	}
+	g, err := grammar.Compose(root, parts)
+	if err != nil {
+		return nil, &llm.RequestError{Reason: "the tools' schemas make no usable grammar: " + err.Error()}
+	}
+	return g, nil
+}
+
+// gbnfLiteral is s as a GBNF string literal.
+func gbnfLiteral(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// closeThinking ends a reasoning block the prompt opened, so that a
+// constrained answer starts at once.
+func (r *rendered) closeThinking() {
+	if r.prompt.Thinking != chat.ThinkingOpen {
+		return
+	}
+	const end = "</think>\n\n"
+	r.prompt.Text += end
+	r.prefill += end
+}
+
