@@ -52,16 +52,16 @@
 //
 // # Cost
 //
-// Building a Vocab for a 152k-token vocabulary takes tens of
-// milliseconds and holds the trie (about 16 bytes a node, 450k nodes)
-// plus the tokens' bytes. A mask costs, the first time a state is met,
+// Building a Vocab for a 152k-token vocabulary takes a few tenths of a
+// second and holds the trie (about 16 bytes a node, 450k nodes) plus
+// the tokens' bytes. A mask costs, the first time a state is met,
 // up to about a millisecond when nearly every token is allowed (the
 // first character of a JSON string in a new context) and tens of
 // microseconds when few are; after that, a cache hit of about a
 // microsecond. Averaged over whole JSON generations on a 152k-token
-// vocabulary with a fresh matcher each time, about 0.05–0.2 ms a token,
+// vocabulary with a fresh matcher each time, about 0.03–0.2 ms a token,
 // against a decode step of about 30 ms for a 0.5B model; see
 // BenchmarkMask and docs/design.md. A matcher's caches are bounded (16k
-// states, 64 cached masks); past the bound it drops them and goes on
-// from its current state.
+// states, 64 masks kept least-recently-used); past the bound it drops
+// them and goes on from its current state.
 package grammar

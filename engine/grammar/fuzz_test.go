@@ -1,6 +1,9 @@
 package grammar
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // FuzzParse checks that any text either parses or fails with an error,
 // and that a parsed grammar answers Accepts without panicking.
@@ -88,6 +91,58 @@ func FuzzMatcher(f *testing.F) {
 				break
 			}
 			text = append(text, v.tokens[id]...)
+		}
+	})
+}
+
+// FuzzVocab builds vocabularies of fuzzed tokens (split at 0x00) and
+// checks every mask along a walk against the tokens' bytes.
+func FuzzVocab(f *testing.F) {
+	f.Add([]byte("{\x00\"\x00a\x00ab\x00\"}\x00\xc3\x00\xa9\x00é\x00 \x00"), uint8(3))
+	f.Add([]byte("\xff\x00\xe2\x82\x00\xac\x00\x00\x00{\"a\":1}"), uint8(1))
+	g, err := Parse(jsonGBNF)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, eogAt uint8) {
+		toks := bytes.Split(data, []byte{0})
+		if len(toks) > 300 {
+			return
+		}
+		v := NewVocab(toks, []int32{int32(eogAt), -5, 1 << 20})
+		mt := g.NewMatcher(v)
+		mask := make([]uint64, v.MaskWords())
+		for range 20 {
+			mt.Allowed(mask)
+			next := int32(-1)
+			for id := range int32(v.Len()) {
+				in := mask[id/64]&(1<<(id%64)) != 0
+				if v.isEOG[id] {
+					if in != mt.CanEnd() {
+						t.Fatalf("end token allowed %v, CanEnd %v", in, mt.CanEnd())
+					}
+					continue
+				}
+				s, ok := mt.state, len(v.tokens[id]) > 0
+				for _, b := range v.tokens[id] {
+					if s = mt.m.next(s, b); s < 0 {
+						ok = false
+						break
+					}
+				}
+				if ok != in {
+					t.Fatalf("token %q: mask %v, bytes %v", v.tokens[id], in, ok)
+				}
+				if in && next < 0 {
+					next = id
+				}
+			}
+			if next < 0 {
+				return
+			}
+			if err := mt.Accept(next); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
