@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // SchemaOptions changes how a schema is compiled.
@@ -33,8 +34,11 @@ type SchemaError struct {
 
 func (e *SchemaError) Error() string {
 	at := e.Path
-	if at == "" {
+	switch {
+	case at == "":
 		at = "the root"
+	case strings.ContainsFunc(at, unicode.IsControl):
+		at = strconv.Quote(at) // keep the message on one line
 	}
 	return fmt.Sprintf("json schema: %s (at %s)", e.Reason, at)
 }

@@ -36,7 +36,6 @@ var unsupported = map[string]string{
 	"contains":              "",
 	"minContains":           "",
 	"maxContains":           "",
-	"multipleOf":            "",
 	"$dynamicRef":           "",
 	"$recursiveRef":         "",
 	"uniqueItems":           "",
@@ -75,6 +74,7 @@ var typeKeywords = map[string]typeSet{
 	"minItems": tArray, "maxItems": tArray,
 	"minLength": tString, "maxLength": tString, "pattern": tString, "format": tString,
 	"minimum": tNumber, "maximum": tNumber, "exclusiveMinimum": tNumber, "exclusiveMaximum": tNumber,
+	"multipleOf": tNumber,
 }
 
 // compile returns an expression for the JSON texts a schema accepts.

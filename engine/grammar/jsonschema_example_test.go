@@ -24,7 +24,7 @@ func ExampleFromJSONSchema() {
 	fmt.Println(g.Accepts(`{"city": "Oslo", "days": 30}`))
 	fmt.Println(g.Accepts(`{"days": 3, "city": "Oslo"}`)) // members in schema order
 
-	_, err = grammar.FromJSONSchema([]byte(`{"type": "object", "properties": {"n": {"type": "integer", "multipleOf": 5}}}`), grammar.SchemaOptions{})
+	_, err = grammar.FromJSONSchema([]byte(`{"type": "object", "properties": {"n": {"type": "integer", "not": {"const": 5}}}}`), grammar.SchemaOptions{})
 	var se *grammar.SchemaError
 	if errors.As(err, &se) {
 		fmt.Println(se.Path, "—", se.Reason)
@@ -33,5 +33,5 @@ func ExampleFromJSONSchema() {
 	// true
 	// false
 	// false
-	// /properties/n/multipleOf — keyword "multipleOf" is not supported
+	// /properties/n/not — keyword "not" is not supported
 }

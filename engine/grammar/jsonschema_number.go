@@ -82,8 +82,21 @@ func (c *compiler) compileNumber(n *jsonNode, integerOnly bool) (gexpr, error) {
 	if err != nil {
 		return nil, err
 	}
+	step := int64(1)
+	if m := n.get("multipleOf"); m != nil {
+		r := m.rat()
+		if m.kind != jsonNumber || r == nil || r.Sign() <= 0 {
+			return nil, errAt(m, "multipleOf must be a number above 0")
+		}
+		if !r.IsInt() || !r.Num().IsInt64() {
+			return nil, errAt(m, "multipleOf is only supported as an integer")
+		}
+		// The multiples of an integer are integers: numbers are
+		// generated as integers.
+		step, integerOnly = r.Num().Int64(), true
+	}
 	if integerOnly {
-		if lo == nil && hi == nil {
+		if lo == nil && hi == nil && step == 1 {
 			return c.prim("json-integer"), nil
 		}
 		var ilo, ihi *int64
@@ -103,6 +116,9 @@ func (c *compiler) compileNumber(n *jsonNode, integerOnly bool) (gexpr, error) {
 		}
 		if ilo != nil && ihi != nil && *ilo > *ihi {
 			return nil, errAt(hi.at, "no integer lies within minimum and maximum")
+		}
+		if step > 1 {
+			return c.multiples(n, step, ilo, ihi)
 		}
 		return c.named("integer", intRange(ilo, ihi), n.path), nil
 	}
@@ -125,6 +141,33 @@ func (c *compiler) compileNumber(n *jsonNode, integerOnly bool) (gexpr, error) {
 		return nil, errAt(cmp.Or(hi, lo).at, "no number lies within minimum and maximum")
 	}
 	return c.named("number", e, n.path), nil
+}
+
+// maxMultiples bounds the multiples a multipleOf range spells out.
+const maxMultiples = 1000
+
+// multiples lists the multiples of step within [lo, hi], which must both
+// be bounded and hold at most maxMultiples of them.
+func (c *compiler) multiples(n *jsonNode, step int64, lo, hi *int64) (gexpr, error) {
+	at := n.get("multipleOf")
+	if lo == nil || hi == nil {
+		return nil, errAt(at, "multipleOf is only supported between a minimum and a maximum")
+	}
+	first := *lo / step * step
+	if first < *lo {
+		first += step
+	}
+	if *hi >= first && (*hi-first)/step >= maxMultiples {
+		return nil, errAt(at, "multipleOf over more than %d multiples is not supported", maxMultiples)
+	}
+	var alts []gexpr
+	for v := first; v <= *hi; v += step {
+		alts = append(alts, lit(strconv.FormatInt(v, 10)))
+	}
+	if len(alts) == 0 {
+		return nil, errAt(at, "no multiple lies within minimum and maximum")
+	}
+	return c.named("multiple", alt(alts...), n.path), nil
 }
 
 func floorRat(r *big.Rat) int64 {

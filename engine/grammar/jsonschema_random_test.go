@@ -112,6 +112,10 @@ func (g *schemaGen) leaf() string {
 		return fmt.Sprintf(`{"type":"integer","%s":%d,"%s":%d}`, g.pick("minimum", "exclusiveMinimum"), lo,
 			g.pick("maximum", "exclusiveMaximum"), lo+2+g.rng.IntN(1500))
 	case 4:
+		if g.rng.IntN(2) == 0 {
+			lo := g.rng.IntN(200) - 100
+			return fmt.Sprintf(`{"type":"%s","minimum":%d,"maximum":%d,"multipleOf":%d}`, g.pick("integer", "number"), lo, lo+g.rng.IntN(300), 1+g.rng.IntN(12))
+		}
 		return fmt.Sprintf(`{"type":"integer","minimum":%d.5}`, g.rng.IntN(200)-100)
 	case 5:
 		lo := g.rng.IntN(11) - 5

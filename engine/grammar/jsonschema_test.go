@@ -206,6 +206,12 @@ var schemaCases = []schemaCase{
 		},
 	},
 	{
+		name:   "multipleOf",
+		schema: `{"type":"array","items":{"type":"number","minimum":-12,"maximum":20,"multipleOf":5}}`,
+		accept: []string{`[-10,-5,0,5,20]`},
+		reject: []string{`[-15]`, `[3]`, `[2.5]`, `[25]`, `[5.0]` /* valid, but multiples are written as integers */},
+	},
+	{
 		name:   "string lengths and escapes",
 		schema: `{"type":"array","items":{"type":"string","minLength":2,"maxLength":3}}`,
 		accept: []string{`["ab","abc","\n\t","\"\\/","\u00e9\u4E2D","é中","😀😀","\u0041b"]`},
@@ -381,7 +387,11 @@ func TestSchemaRefusals(t *testing.T) {
 		{"if", `{"if":{"type":"string"},"then":{"minLength":1}}`, "/if", `"if" is not supported`},
 		{"patternProperties", `{"patternProperties":{"^x":{}}}`, "/patternProperties", "not supported"},
 		{"uniqueItems", `{"type":"array","uniqueItems":true}`, "/uniqueItems", "not supported"},
-		{"multipleOf", `{"type":"integer","multipleOf":3}`, "/multipleOf", "not supported"},
+		{"multipleOf unbounded", `{"type":"integer","multipleOf":3}`, "/multipleOf", "between a minimum and a maximum"},
+		{"multipleOf fraction", `{"type":"number","multipleOf":0.5,"minimum":0,"maximum":2}`, "/multipleOf", "only supported as an integer"},
+		{"multipleOf wide", `{"type":"integer","multipleOf":5,"minimum":0,"maximum":1000000}`, "/multipleOf", "more than 1000 multiples"},
+		{"multipleOf none", `{"type":"integer","multipleOf":5,"minimum":1,"maximum":4}`, "/multipleOf", "no multiple"},
+		{"multipleOf zero", `{"type":"integer","multipleOf":0,"minimum":1,"maximum":4}`, "/multipleOf", "above 0"},
 		{"contains", `{"type":"array","contains":{"const":1}}`, "/contains", "not supported"},
 		{"propertyNames", `{"propertyNames":{"maxLength":3}}`, "/propertyNames", "not supported"},
 		{"long fraction bound", `{"type":"object","properties":{"age":{"type":"number","minimum":1e-40}}}`, "/properties/age/minimum", "more than 32 fraction digits"},
@@ -463,8 +473,8 @@ func TestSchemaIgnoresAnnotations(t *testing.T) {
 }
 
 func TestSchemaErrorMessage(t *testing.T) {
-	_, err := SchemaToGBNF([]byte(`{"properties":{"age":{"type":"integer","multipleOf":2}}}`), SchemaOptions{})
-	want := `json schema: keyword "multipleOf" is not supported (at /properties/age/multipleOf)`
+	_, err := SchemaToGBNF([]byte(`{"properties":{"age":{"type":"integer","not":{"const":2}}}}`), SchemaOptions{})
+	want := `json schema: keyword "not" is not supported (at /properties/age/not)`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
