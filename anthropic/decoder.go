@@ -268,7 +268,7 @@ func stopReasonOf(reason string, calls bool) llm.StopReason {
 	switch {
 	case calls:
 		return llm.StopToolUse
-	case reason == StopMaxTokens, reason == "model_context_window_exceeded":
+	case reason == StopMaxTokens, reason == StopContextWindow:
 		return llm.StopMaxTokens
 	case reason == StopStopSequence:
 		return llm.StopStopSequence

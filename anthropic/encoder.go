@@ -124,15 +124,33 @@ func (e *Encoder) Add(ev llm.Event) []StreamEvent {
 		out = append(out, StreamEvent{Type: EventContentBlockDelta, Index: e.index(), Delta: &Delta{Type: DeltaInputJSON, PartialJSON: string(input)}})
 		out = e.close(out)
 	case llm.EventDone:
-		out = e.close(out)
 		if r := ev.Response; r != nil {
 			e.finish(r)
 		}
-		d := &Delta{StopReason: e.msg.StopReason, StopSequence: e.msg.StopSequence}
-		u := e.msg.Usage
-		out = append(out, StreamEvent{Type: EventMessageDelta, Delta: d, Usage: &u}, StreamEvent{Type: EventMessageStop})
+		out = e.end(out)
 	}
 	return out
+}
+
+// StopContextWindow is the stop reason of an answer that filled the
+// model's context window.
+const StopContextWindow = "model_context_window_exceeded"
+
+// Stop ends the answer for a reason the generation's events cannot say
+// (StopContextWindow: the context filled up), with outputTokens
+// generated, and returns the stream's last events.
+func (e *Encoder) Stop(reason string, outputTokens int) []StreamEvent {
+	e.msg.StopReason = &reason
+	e.msg.Usage.OutputTokens = outputTokens
+	return e.end(nil)
+}
+
+// end closes the open block and the message.
+func (e *Encoder) end(out []StreamEvent) []StreamEvent {
+	out = e.close(out)
+	d := &Delta{StopReason: e.msg.StopReason, StopSequence: e.msg.StopSequence}
+	u := e.msg.Usage
+	return append(out, StreamEvent{Type: EventMessageDelta, Delta: d, Usage: &u}, StreamEvent{Type: EventMessageStop})
 }
 
 func (e *Encoder) finish(r *llm.Response) {

@@ -97,7 +97,9 @@
 //
 // Answers: a msg_ id, content blocks in the order the model wrote them
 // (thinking, text, tool_use with toolu_ ids), stop_reason end_turn,
-// max_tokens, stop_sequence or tool_use, stop_sequence (the matched
+// max_tokens, stop_sequence, tool_use, or model_context_window_exceeded
+// for an answer that ran into the end of the context (what it wrote is
+// kept, streamed or not), stop_sequence (the matched
 // sequence when the request has one; null with several, as the engine
 // does not say which matched), usage with input_tokens (the whole
 // prompt; cache_read_input_tokens and cache_creation_input_tokens are

@@ -227,6 +227,21 @@ func (a *messagesAnswer) finished(ctx context.Context, resp *llm.Response, err e
 	return nil
 }
 
+// filledContext reports whether err is a generation running into the end
+// of the context window, after a prompt that fit; if so it records the
+// answer's end and returns the stream's last events. Anthropic ends such
+// an answer with the stop reason model_context_window_exceeded and keeps
+// what was written.
+func (a *messagesAnswer) filledContext(ctx context.Context, err error) ([]anthropic.StreamEvent, bool) {
+	var ov *llm.ContextOverflowError
+	if !errors.As(err, &ov) || ov.Available <= 0 {
+		return nil, false
+	}
+	generated := max(ov.Available-a.sw.promptTokens, 0)
+	a.finished(ctx, &llm.Response{Usage: llm.Usage{InputTokens: a.sw.promptTokens, OutputTokens: generated}}, nil)
+	return a.enc.Stop(anthropic.StopContextWindow, generated), true
+}
+
 func (a *messagesAnswer) complete(ctx context.Context, events iter.Seq2[llm.Event, error]) *msgError {
 	var resp *llm.Response
 	var err error
@@ -244,8 +259,10 @@ func (a *messagesAnswer) complete(ctx context.Context, events iter.Seq2[llm.Even
 	if err == nil && resp == nil {
 		err = errors.New("the generation ended without an answer")
 	}
-	if e := a.finished(ctx, resp, err); e != nil {
-		return e
+	if _, ok := a.filledContext(ctx, err); !ok {
+		if e := a.finished(ctx, resp, err); e != nil {
+			return e
+		}
 	}
 	writeMsgJSON(a.sw, http.StatusOK, a.enc.Response())
 	return nil
@@ -263,7 +280,8 @@ func event(sse *sseWriter, ev anthropic.StreamEvent) error {
 // stream writes the answer as Anthropic's server-sent events:
 // message_start, a ping, each block's content_block_start, deltas and
 // content_block_stop, message_delta with the stop reason and usage, and
-// message_stop. While nothing comes (the request waits for a slot or its
+// message_stop. An answer that fills the context window ends with the
+// stop reason model_context_window_exceeded. While nothing comes (the request waits for a slot or its
 // prompt is being read), ": ping" comments keep the connection alive. A
 // failure after the start is an error event.
 func (a *messagesAnswer) stream(ctx context.Context, cancel context.CancelFunc, events iter.Seq2[llm.Event, error]) *apiError {
@@ -283,6 +301,12 @@ func (a *messagesAnswer) stream(ctx context.Context, cancel context.CancelFunc, 
 		}
 		return ev.Kind == llm.EventDone
 	})
+	if last, ok := a.filledContext(ctx, err); ok {
+		for _, se := range last {
+			event(sse, se)
+		}
+		return nil
+	}
 	if err != nil {
 		failed = a.finished(ctx, nil, err)
 	}

@@ -108,6 +108,11 @@ func TestAnthropicClient(t *testing.T) {
 		if _, err := c.Complete(ctx, long); !errors.As(err, &ov) || ov.Available != 512 || ov.Required <= 512 {
 			t.Errorf("overflow: %v", err)
 		}
+		filling := req
+		filling.Messages, filling.MaxTokens = []llm.Message{llm.UserMessage(strings.Repeat("word ", 95))}, 400
+		if full, err := c.Complete(ctx, filling); err != nil || full.StopReason != llm.StopMaxTokens || full.Text == "" || full.Usage.Total() != 512 {
+			t.Errorf("answer filling the context: %v %v", full, err)
+		}
 		seeded := req
 		seeded.Seed = llm.Ptr[int64](1)
 		var re *llm.RequestError

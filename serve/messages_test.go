@@ -503,3 +503,31 @@ func TestMessagesCancel(t *testing.T) {
 	}
 	waitFor(t, "the engine to be idle", ts.engineIdle)
 }
+
+// TestMessagesContextWindow checks an answer that runs into the end of
+// the context: Anthropic's stop reason model_context_window_exceeded,
+// with what was written, complete and streamed.
+func TestMessagesContextWindow(t *testing.T) {
+	ts := startServer(t, Config{})
+	body := messagesBody(map[string]any{"max_tokens": 400, "messages": []any{map[string]any{"role": "user", "content": strings.Repeat("word ", 95)}}})
+	m := ts.post(t, "/v1/messages", body, nil).message(t)
+	if m.StopReason == nil || *m.StopReason != "model_context_window_exceeded" || len(m.Content) != 1 || m.Content[0].Text == "" ||
+		m.Usage.InputTokens+m.Usage.OutputTokens != 512 {
+		t.Fatalf("answer %+v", m)
+	}
+	body["stream"] = true
+	evs := readEvents(t, ts.post(t, "/v1/messages", body, nil).body)
+	var text strings.Builder
+	for _, ev := range evs {
+		switch ev.name {
+		case "error":
+			t.Errorf("error event %v", ev.data)
+		case "content_block_delta":
+			text.WriteString(ev.data["delta"].(map[string]any)["text"].(string))
+		}
+	}
+	md := evs[len(evs)-2]
+	if md.name != "message_delta" || md.data["delta"].(map[string]any)["stop_reason"] != "model_context_window_exceeded" || text.String() != m.Content[0].Text {
+		t.Errorf("stream ends with %v; text %q, complete %q", md, text.String(), m.Content[0].Text)
+	}
+}
