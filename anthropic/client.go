@@ -281,6 +281,9 @@ func NewRequest(req llm.Request, reasoning bool) *Request {
 		system = append(system, req.System)
 	}
 	add := func(role string, b ContentBlock) {
+		if b.Type == BlockText && b.Text == "" {
+			return // the API refuses empty text blocks
+		}
 		if n := len(w.Messages); n > 0 && w.Messages[n-1].Role == role {
 			w.Messages[n-1].Content = append(w.Messages[n-1].Content, b)
 			return
@@ -308,7 +311,11 @@ func NewRequest(req llm.Request, reasoning bool) *Request {
 			}
 		case llm.RoleTool:
 			r := m.ToolResult
-			add("user", ContentBlock{Type: BlockToolResult, ToolUseID: r.ToolUseID, Content: Content{{Type: BlockText, Text: r.Content}}, IsError: r.IsError})
+			b := ContentBlock{Type: BlockToolResult, ToolUseID: r.ToolUseID, IsError: r.IsError}
+			if r.Content != "" {
+				b.Content = Content{{Type: BlockText, Text: r.Content}}
+			}
+			add("user", b)
 		}
 	}
 	if len(system) > 0 {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tetherllm/tether/anthropic"
@@ -75,7 +77,7 @@ func itoa64(n int64) string {
 // call at most.
 func messagesCall(req *anthropic.Request, count bool) (c embedded.Call, single bool, e *msgError) {
 	if count {
-		for _, f := range anthropic.ExtraFields(toRaw(req.Present)) {
+		for _, f := range slices.Sorted(maps.Keys(req.Present)) {
 			if !countFields[f] {
 				return c, false, msgInvalid("%s: not allowed in a count_tokens request", f)
 			}
@@ -159,14 +161,6 @@ func messagesCall(req *anthropic.Request, count bool) (c embedded.Call, single b
 		return c, false, msgErrorFor(err)
 	}
 	return c, single, nil
-}
-
-func toRaw(present map[string]bool) map[string]json.RawMessage {
-	m := make(map[string]json.RawMessage, len(present))
-	for k := range present {
-		m[k] = nil
-	}
-	return m
 }
 
 func quoteString(s string) string {
