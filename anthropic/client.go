@@ -272,8 +272,9 @@ func (c *Client) wireRequest(req llm.Request) (*Request, error) {
 // before the first other message join the system prompt; later ones
 // become user text (the API has no system role in messages). Consecutive
 // messages of one role share a message: a tool use joins the assistant
-// message before it, tool results and user text the user message. With
-// reasoning set, assistant Reasoning goes back as thinking blocks.
+// message before it, tool results and user text the user message. Empty
+// text is left out (the API refuses empty text blocks). With reasoning
+// set, assistant Reasoning goes back as thinking blocks.
 func NewRequest(req llm.Request, reasoning bool) *Request {
 	w := &Request{MaxTokens: req.MaxTokens, StopSequences: req.Stop, Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK}
 	var system []string
