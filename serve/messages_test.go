@@ -5,13 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/llm"
 )
 
 // post sends a JSON body to path with the given headers.
@@ -141,6 +144,11 @@ func TestMessages(t *testing.T) {
 	}
 	if len(cut.Content) != 1 || cut.Content[0].Text != whole[:strings.Index(whole, stop)] {
 		t.Errorf("cut answer %+v at %q, whole %q", cut.Content, stop, whole)
+	}
+	// With several sequences the engine does not say which matched.
+	two := ts.post(t, "/v1/messages", messagesBody(map[string]any{"stop_sequences": []string{stop, "never in a lower-case answer: Q"}}), nil).message(t)
+	if two.StopReason == nil || *two.StopReason != "stop_sequence" || two.StopSequence != nil {
+		t.Errorf("two stop sequences: %+v", two)
 	}
 }
 
@@ -529,5 +537,73 @@ func TestMessagesContextWindow(t *testing.T) {
 	md := evs[len(evs)-2]
 	if md.name != "message_delta" || md.data["delta"].(map[string]any)["stop_reason"] != "model_context_window_exceeded" || text.String() != m.Content[0].Text {
 		t.Errorf("stream ends with %v; text %q, complete %q", md, text.String(), m.Content[0].Text)
+	}
+}
+
+// TestMessagesQueueFull checks that a request beyond the slots and the
+// queue is refused at once as Anthropic refuses it when overloaded: 529,
+// overloaded_error, Retry-After; tether's client reads it as overload.
+func TestMessagesQueueFull(t *testing.T) {
+	ts := startServer(t, Config{MaxQueue: -1, Engine: engineCtx(4096)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	lines, _ := ts.sseLines(t, ctx, "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": -1, "ignore_eos": true}), "")
+	<-lines
+	a := ts.post(t, "/v1/messages", messagesBody(nil), nil)
+	a.msgError(t, 529, "overloaded_error")
+	if a.header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q", a.header.Get("Retry-After"))
+	}
+	c := anthropicClient(t, ts, "")
+	_, err := c.Complete(context.Background(), llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, MaxTokens: 2})
+	var rl *llm.RateLimitedError
+	if !errors.As(err, &rl) || !rl.Overloaded || rl.RetryAfter != time.Second || !llm.Retryable(err) {
+		t.Errorf("client: %v", err)
+	}
+	// count_tokens takes no slot.
+	if n := ts.post(t, "/v1/messages/count_tokens", messagesBody(map[string]any{"max_tokens": nil, "temperature": nil}), nil); n.status != http.StatusOK {
+		t.Errorf("count_tokens while full: %d %s", n.status, n.body)
+	}
+	cancel()
+	for range lines {
+	}
+}
+
+// TestSingleToolUse checks disable_parallel_tool_use: of several calls,
+// only the first is answered, in the events and in the response, with
+// ids in Anthropic's form.
+func TestSingleToolUse(t *testing.T) {
+	calls := []llm.ToolCall{{ID: "call_a1", Name: "f", Input: json.RawMessage(`{}`)}, {ID: "call_a2", Name: "g", Input: json.RawMessage(`{"x":1}`)}}
+	gen := func(yield func(llm.Event, error) bool) {
+		for _, c := range calls {
+			if !yield(llm.Event{Kind: llm.EventToolCallStart, ToolCall: &llm.ToolCall{ID: c.ID, Name: c.Name}}, nil) ||
+				!yield(llm.Event{Kind: llm.EventToolCallEnd, ToolCall: &c}, nil) {
+				return
+			}
+		}
+		yield(llm.Event{Kind: llm.EventDone, Response: &llm.Response{ToolCalls: calls, StopReason: llm.StopToolUse}}, nil)
+	}
+	for _, single := range []bool{true, false} {
+		a := &messagesAnswer{single: single}
+		var ids []string
+		var done *llm.Response
+		for ev := range a.filter(gen) {
+			switch ev.Kind {
+			case llm.EventToolCallEnd:
+				ids = append(ids, ev.ToolCall.ID)
+			case llm.EventDone:
+				done = ev.Response
+			}
+		}
+		want := []string{"toolu_a1", "toolu_a2"}
+		if single {
+			want = want[:1]
+		}
+		if strings.Join(ids, " ") != strings.Join(want, " ") || len(done.ToolCalls) != len(want) || done.ToolCalls[0].ID != "toolu_a1" {
+			t.Errorf("single=%v: events %v, response %s", single, ids, done)
+		}
+	}
+	if calls[0].ID != "call_a1" {
+		t.Errorf("the filter changed the driver's calls: %v", calls)
 	}
 }
