@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -30,7 +31,7 @@ func readMessagesRequest(r *http.Request, limit int64) (*anthropic.Request, *msg
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, &msgError{status: http.StatusRequestEntityTooLarge, typ: anthropic.ErrRequestTooLong,
-				message: "the request body is larger than the server's limit of " + itoa64(limit) + " bytes"}
+				message: fmt.Sprintf("the request body is larger than the server's limit of %d bytes", limit)}
 		}
 		return nil, msgInvalid("cannot read the request body: %v", err)
 	}
@@ -66,11 +67,6 @@ func decodeMessagesRequest(data []byte) (*anthropic.Request, *msgError) {
 	return &req, nil
 }
 
-func itoa64(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 // messagesCall turns a request into the driver's call. count says it is
 // a count_tokens request, which has only the fields that shape the
 // prompt. single reports disable_parallel_tool_use: answer with one tool
@@ -95,7 +91,7 @@ func messagesCall(req *anthropic.Request, count bool) (c embedded.Call, single b
 		return c, false, msgInvalid("messages: at least one message is required")
 	}
 	if last := len(req.Messages) - 1; req.Messages[last].Role == "assistant" {
-		return c, false, msgUnsupported("messages["+itoa64(int64(last))+"]",
+		return c, false, msgUnsupported(fmt.Sprintf("messages[%d]", last),
 			"a final assistant message, which Anthropic continues (prefill); end with a user message")
 	}
 	var err error
