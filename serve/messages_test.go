@@ -609,3 +609,11 @@ func TestSingleToolUse(t *testing.T) {
 		t.Errorf("the filter changed the driver's calls: %v", calls)
 	}
 }
+
+// TestMessagesTooLarge checks a body over the server's limit.
+func TestMessagesTooLarge(t *testing.T) {
+	ts := startServer(t, Config{MaxBodyBytes: 200})
+	body := messagesBody(map[string]any{"system": strings.Repeat("x", 300)})
+	ts.post(t, "/v1/messages", body, nil).msgError(t, http.StatusRequestEntityTooLarge, "request_too_large")
+	ts.post(t, "/v1/messages/count_tokens", body, nil).msgError(t, http.StatusRequestEntityTooLarge, "request_too_large")
+}
