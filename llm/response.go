@@ -14,6 +14,8 @@ const (
 	StopToolUse      StopReason = "tool_use"
 	StopMaxTokens    StopReason = "max_tokens"
 	StopStopSequence StopReason = "stop_sequence"
+	// StopContextWindow: the answer filled the model's context window.
+	StopContextWindow StopReason = "model_context_window_exceeded"
 )
 
 // Usage counts the tokens of one request.

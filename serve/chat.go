@@ -101,7 +101,7 @@ func finishReason(r llm.StopReason) string {
 	switch r {
 	case llm.StopToolUse:
 		return "tool_calls"
-	case llm.StopMaxTokens:
+	case llm.StopMaxTokens, llm.StopContextWindow:
 		return "length"
 	}
 	return "stop"

@@ -13,6 +13,8 @@
 //
 //	POST /v1/chat/completions  (also /chat/completions)  chat, streamed or not
 //	POST /v1/completions       (also /completions)       raw prompt, no template
+//	POST /v1/messages                                    Anthropic's Messages API
+//	POST /v1/messages/count_tokens                       the prompt's length in tokens
 //	GET  /v1/models            (also /models)            one model; public
 //	GET  /v1/models/{id}       (also /models/{id})       that model; public
 //	GET  /health               (also /v1/health)         503 loading, 200 ready; public
@@ -114,6 +116,66 @@
 // llama.cpp's n_prompt_tokens and n_ctx; the prompt is never truncated.
 // An answer that fills the window ends there with finish_reason
 // "length" and the text so far, as OpenAI and llama-server end it.
+//
+// # Messages API
+//
+// POST /v1/messages speaks Anthropic's Messages API on the pipeline of
+// chat completions, so that agents built on Anthropic's SDKs run on a
+// local model. Requests: model, max_tokens (required), system (a string
+// or text blocks), messages with user and assistant roles whose content
+// is a string or text, tool_use, tool_result (content a string or text
+// blocks; is_error) and thinking blocks, tools (name, description,
+// input_schema), tool_choice (auto, any, tool with its name, none;
+// disable_parallel_tool_use keeps the first call only), thinking
+// ({"type":"enabled","budget_tokens":N} or disabled), stop_sequences,
+// temperature, top_p, top_k, stream. metadata and cache_control are
+// accepted and have no effect (the engine reuses a cached prompt prefix
+// by itself). Text blocks of one message join with a blank line.
+// Everything else is refused with a 400 that names the field by its JSON
+// path: image and document blocks, redacted_thinking, server tools,
+// citations, service_tier and other fields, and a final assistant
+// message (Anthropic continues it; tether does not prefill).
+//
+// Thinking maps to the chat template's enable_thinking: on when enabled,
+// off when disabled or not asked for, as Anthropic's models think only
+// when asked. budget_tokens must be at least 1 and below max_tokens; it
+// is not enforced apart from max_tokens, which bounds thinking and
+// answer together. A model whose template ignores enable_thinking thinks
+// as it always does. Reasoning comes back as thinking blocks, first;
+// their signature is "sha256:" and the hex SHA-256 digest of the
+// thinking text (anthropic.Signature) — a plain digest, not Anthropic's
+// encrypted proof — and is not checked when the block is sent back,
+// where the thinking becomes the assistant message's reasoning.
+//
+// Answers: a msg_ id, content blocks in the order the model wrote them
+// (thinking, text, tool_use with toolu_ ids), stop_reason end_turn,
+// max_tokens, stop_sequence, tool_use, or model_context_window_exceeded
+// for an answer that ran into the end of the context (what it wrote is
+// kept, streamed or not), stop_sequence (the matched
+// sequence when the request has one; null with several, as the engine
+// does not say which matched), usage with input_tokens (the whole
+// prompt; cache_read_input_tokens and cache_creation_input_tokens are
+// 0) and output_tokens. Streams are Anthropic's events: message_start,
+// ping, then per block content_block_start, content_block_delta
+// (text_delta, thinking_delta then signature_delta, input_json_delta
+// with a tool's whole input) and content_block_stop, then message_delta
+// with stop_reason and usage, and message_stop; ": ping" comments while
+// a request waits. POST /v1/messages/count_tokens takes the fields that
+// shape the prompt (model, system, messages, tools, tool_choice,
+// thinking) and answers {"input_tokens": N}, a prompt longer than the
+// context included.
+//
+// Errors on these endpoints are Anthropic's: {"type":"error","error":
+// {"type":…,"message":…}} with invalid_request_error (400; a prompt
+// longer than the context is "prompt is too long: N tokens > M
+// maximum"), authentication_error (401; the key as x-api-key or a
+// bearer token), not_found_error (404, an unknown model, as chat
+// completions answer it), request_too_large (413), overloaded_error
+// (529 with Retry-After when the queue is full; 503 while the model
+// loads or the server shuts down) and api_error (500); in a stream
+// already started, an error event. anthropic-version is accepted
+// whatever its value. A wrong method is answered by the shared router,
+// in OpenAI's shape.
 //
 // # Serving under load
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -213,7 +214,7 @@ func (s *Server) routeTable() map[string]route {
 	health := route{method: http.MethodGet, public: true, early: true, handler: (*Server).health}
 	models := route{method: http.MethodGet, public: true, early: true, handler: (*Server).listModels}
 	s.modelRoute = route{method: http.MethodGet, public: true, early: true, handler: (*Server).retrieveModel}
-	return map[string]route{
+	table := map[string]route{
 		"/v1/chat/completions": chat,
 		"/chat/completions":    chat,
 		"/v1/completions":      completions,
@@ -227,6 +228,8 @@ func (s *Server) routeTable() map[string]route {
 		"/detokenize":          {method: http.MethodPost, handler: (*Server).detokenize},
 		"/metrics":             {method: http.MethodGet, early: true, handler: (*Server).serveMetrics},
 	}
+	maps.Copy(table, messagesRoutes())
+	return table
 }
 
 // ServeHTTP routes a request through the checks every endpoint shares:

@@ -125,4 +125,3 @@ func (r *rendered) closeThinking() {
 	r.prompt.Text += end
 	r.prefill += end
 }
-

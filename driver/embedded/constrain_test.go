@@ -175,4 +175,3 @@ func withFormat(r llm.Request, f *llm.ResponseFormat) llm.Request {
 	r.ResponseFormat = f
 	return r
 }
-

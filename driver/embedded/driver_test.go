@@ -201,8 +201,7 @@ func TestContextOverflow(t *testing.T) {
 		}
 	})
 	t.Run("generation", func(t *testing.T) {
-		// Filling the window ends the answer as max_tokens does, with
-		// the text so far: 64 tokens evaluated, and a last one sampled
+		// Filling the window ends the answer with the text so far: 64 tokens evaluated, and a last one sampled
 		// from the full window's logits.
 		var deltas int
 		var resp *llm.Response
@@ -217,8 +216,8 @@ func TestContextOverflow(t *testing.T) {
 				resp = ev.Response
 			}
 		}
-		if resp == nil || resp.StopReason != llm.StopMaxTokens || resp.Text == "" || resp.Usage.Total() != 65 {
-			t.Fatalf("answer %v, want max_tokens with the text of a full 64-token window", resp)
+		if resp == nil || resp.StopReason != llm.StopContextWindow || resp.Text == "" || resp.Usage.Total() != 65 {
+			t.Fatalf("answer %v, want %s with the text of a full 64-token window", resp, llm.StopContextWindow)
 		}
 		if deltas == 0 {
 			t.Errorf("no text streamed")

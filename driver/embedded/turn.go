@@ -242,8 +242,10 @@ func stopReason(r engine.StopReason, calls bool) llm.StopReason {
 	switch {
 	case calls:
 		return llm.StopToolUse
-	case r == engine.StopMaxTokens || r == engine.StopContext:
+	case r == engine.StopMaxTokens:
 		return llm.StopMaxTokens
+	case r == engine.StopContext:
+		return llm.StopContextWindow
 	case r == engine.StopString:
 		return llm.StopStopSequence
 	}
