@@ -145,7 +145,7 @@ func TestLlamaServerCompleteAndClose(t *testing.T) {
 		t.Fatalf("model %q is not a per-launch alias", info.Model)
 	}
 	argv, _ := faultInfo(t, d)
-	for _, want := range []string{"-m", model, "--jinja", "-c", "4096", "-ngl", "999", "--api-key", "--alias", info.Model} {
+	for _, want := range []string{"-m", model, "--jinja", "-c", "4096", "-ngl", "999", "--alias", info.Model} {
 		if !slices.Contains(argv, want) {
 			t.Errorf("argv %q lacks %q", argv, want)
 		}
@@ -158,6 +158,49 @@ func TestLlamaServerCompleteAndClose(t *testing.T) {
 	}
 	if _, err := d.Complete(context.Background(), ask("hi")); !errors.Is(err, llm.ErrClosed) {
 		t.Fatalf("Complete after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestAPIKeyIsNeverOnTheCommandLine checks, for every backend that takes a
+// key, that the key reaches the server (the launch proves it: the probe
+// requires the server to refuse requests without it) through the
+// environment or a file, and that no word of the server's command line
+// holds it: /proc/PID/cmdline is readable by every local user.
+func TestAPIKeyIsNeverOnTheCommandLine(t *testing.T) {
+	model := modelGGUF(t, 2048)
+	fs := faultServer(t)
+	tests := []struct {
+		name    string
+		opts    Options
+		envName string
+	}{
+		{"llama-server", Options{Backend: "llama-server", Profiles: backend.Options{Program: fs}}, "LLAMA_API_KEY"},
+		{"vllm", Options{Backend: "vllm", Profiles: backend.Options{Program: fs}}, "VLLM_API_KEY"},
+		{"tether", Options{Backend: "tether", Profiles: backendOptions(fs)}, "TETHER_API_KEY"},
+		{"custom with a key file", Options{Backend: "custom", Profiles: customOptions(
+			fs+" -m {model} --host {host} --port {port} --api-key-file {api_key_file} --alias {alias}", "")}, "TETHER_API_KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Model = model
+			d := launch(t, tt.opts)
+			key := d.current.launch.APIKey
+			if key == "" {
+				t.Fatal("no per-launch key")
+			}
+			argv, environ := faultInfo(t, d, tt.envName)
+			for _, word := range argv {
+				if strings.Contains(word, key) {
+					t.Fatalf("the key is on the command line: %q", argv)
+				}
+			}
+			if environ[tt.envName] != key {
+				t.Fatalf("%s = %q, want the launch's key", tt.envName, environ[tt.envName])
+			}
+			if _, err := d.Complete(context.Background(), ask("hi")); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

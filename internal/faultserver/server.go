@@ -269,8 +269,16 @@ func (s *server) routes() http.Handler {
 	return s.middleware(mux)
 }
 
-// public are the paths llama-server serves without an API key.
+// public are the paths llama-server serves without an API key; vLLM checks
+// the key on everything under /v1, its model list included.
 var public = map[string]bool{"/health": true, "/v1/health": true, "/models": true, "/v1/models": true, "/fault/info": true}
+
+func (s *server) isPublic(path string) bool {
+	if s.opts.Form == "vllm" && strings.HasPrefix(path, "/v1/") {
+		return false
+	}
+	return public[path]
+}
 
 // middleware logs every request, checks the API key and answers 503 while
 // loading, in llama-server's order.
@@ -281,7 +289,7 @@ func (s *server) middleware(next http.Handler) http.Handler {
 		defer func() {
 			s.log.printf("srv  log_server_r: request: %s %s %s %d", r.Method, r.URL.Path, r.RemoteAddr, rec.status)
 		}()
-		if s.opts.apiKey != "" && !public[r.URL.Path] && !s.authorized(r) {
+		if s.opts.apiKey != "" && !s.isPublic(r.URL.Path) && !s.authorized(r) {
 			writeError(rec, http.StatusUnauthorized, "Invalid API Key", "authentication_error")
 			return
 		}
