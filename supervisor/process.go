@@ -65,12 +65,19 @@ type Config struct {
 	// Probe tells readiness ([HTTPHealth.Probe] for most servers).
 	Probe Probe
 	// ReadyBudget is how long start-up may go without a sign of progress
-	// (a new state, higher loading progress, new output) before it fails
-	// with [llm.StartupTimeoutError]. Default: 30 s; see [ReadyBudget] for
-	// the seed's size-aware rule and its operator override.
+	// before it fails with [llm.StartupTimeoutError]. Progress is a new
+	// state, a higher loading progress from the probe, or output that is
+	// news: a line unlike the lines before it (a line that differs from an
+	// earlier one only in its numbers — a time, a counter, an address — is
+	// alike, so the probes' own echoes in the server's request log and a
+	// heartbeat are not progress) or with a higher percentage than the
+	// last line of its kind ("loading 40%"). Default: 30 s; see
+	// [ReadyBudget] for the seed's size-aware rule and its operator
+	// override.
 	ReadyBudget time.Duration
 	// ReadyCap bounds start-up as a whole, however much progress it shows.
-	// Default: no cap.
+	// Default: [ReadyCeiling] of ReadyBudget (ten times it); negative
+	// means no cap.
 	ReadyCap time.Duration
 	// PollMin and PollMax bound the interval between probes: polling
 	// starts at PollMin and backs off by half each time to PollMax, and
@@ -115,12 +122,21 @@ type Config struct {
 	// Logger receives the supervisor's own messages. Default:
 	// slog.Default().
 	Logger *slog.Logger
+
+	// clock times the start-up budget and cap; tests replace it.
+	clock clock
 }
 
 // withDefaults fills in every zero value once, so nothing later re-checks.
 func (c Config) withDefaults() Config {
 	if c.ReadyBudget <= 0 {
 		c.ReadyBudget = DefaultReadyBudget
+	}
+	if c.ReadyCap == 0 {
+		c.ReadyCap = ReadyCeiling(c.ReadyBudget)
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
 	}
 	if c.PollMin <= 0 {
 		c.PollMin = DefaultPollMin

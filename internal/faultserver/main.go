@@ -48,6 +48,7 @@
 //	no-progress         leave the progress out of /health (loading shows only in the log)
 //	bind=after-load     bind only once loaded, as some servers do (default: bind first, like llama-server)
 //	quiet               log nothing but crashes (no startup, progress or request lines)
+//	heartbeat=D         log "still loading, heartbeat N at TIME" every D until ready
 //	crash=LINE          write LINE to stderr and exit, e.g. "cudaMalloc failed: out of memory"
 //	crash-after=D       crash D after start instead of at once (the server listens and loads meanwhile)
 //	crash-code=N        exit status for crashes (default 1)

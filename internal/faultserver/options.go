@@ -57,6 +57,7 @@ type options struct {
 	NCtxTrain       int           `json:"-"`
 	MaxLife         time.Duration `json:"-"`
 	Linger          bool          `json:"-"`
+	Heartbeat       time.Duration `json:"-"`
 }
 
 // toolCall is one scripted tool call.
@@ -114,6 +115,7 @@ var faults = map[string]func(o *options, v string) error{
 	"n-ctx-train":      intSetter(func(o *options) *int { return &o.NCtxTrain }, 1),
 	"max-life":         durationSetter(func(o *options) *time.Duration { return &o.MaxLife }),
 	"linger":           boolSetter(func(o *options) *bool { return &o.Linger }),
+	"heartbeat":        durationSetter(func(o *options) *time.Duration { return &o.Heartbeat }),
 }
 
 // boolFaults are the faults a bare flag turns on.

@@ -66,6 +66,9 @@ func run(o *options) int {
 	})
 	s.log.printf("build: faultserver (%s stand-in), pid %d", o.Form, os.Getpid())
 	s.log.printf("system_info: n_threads = 2 | ngl = %d | jinja = %t", o.NGL, o.Jinja)
+	if o.Heartbeat > 0 {
+		go s.heartbeat()
+	}
 	if o.Grandchild != "" {
 		if err := s.startGrandchild(); err != nil {
 			s.log.always("faultserver: grandchild: " + err.Error())
@@ -137,6 +140,17 @@ func (s *server) load() {
 				s.log.printf("llama_model_load: loading tensors %3d%%", int(p*100))
 			}
 		}
+	}
+}
+
+// heartbeat says it is alive every opts.Heartbeat until it is ready, with
+// a counter and the time, as a server stuck in its load might.
+func (s *server) heartbeat() {
+	t := time.NewTicker(s.opts.Heartbeat)
+	defer t.Stop()
+	for n := 1; !s.ready.Load(); n++ {
+		now := <-t.C
+		s.log.printf("faultserver: still loading, heartbeat %d at %s", n, now.Format("15:04:05.000"))
 	}
 }
 
