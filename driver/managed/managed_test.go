@@ -495,3 +495,40 @@ func TestContextWindowSources(t *testing.T) {
 		})
 	}
 }
+
+// A server stuck loading that logs every readiness probe, as tether serve
+// does, ends with the typed start-up timeout under the operator's budget:
+// the probes' echoes are not progress. (The context bounds the test; a
+// start-up that never times out ends with the context's error instead.)
+func TestStuckServerThatLogsProbesTimesOut(t *testing.T) {
+	model := modelGGUF(t, 2048)
+	fs := faultServer(t)
+	dir := t.TempDir()
+	script(t, dir, "stuck", fmt.Sprintf(`exec %s --fault-load=1h --fault-no-progress "$@"`, fs))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := Launch(ctx, Options{Model: model, Backend: "tether", Profiles: backendOptions(filepath.Join(dir, "stuck")),
+		Getenv: env(map[string]string{supervisor.ReadyTimeoutEnv: "1"})})
+	var te *llm.StartupTimeoutError
+	if !errors.As(err, &te) || te.Budget != time.Second {
+		t.Fatalf("Launch: %v, want a start-up timeout of 1s", err)
+	}
+	if !strings.Contains(te.LogTail, "GET /health") {
+		t.Fatalf("the server did not log the probes, the test proves nothing: %q", te.LogTail)
+	}
+}
+
+// A model path that is a FIFO is refused before anything reads it: reading
+// it would block until someone writes to it.
+func TestModelThatIsAFIFOIsRefused(t *testing.T) {
+	onPath(t, "llama-server")
+	fifo := filepath.Join(t.TempDir(), "model.gguf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	_, err := Launch(context.Background(), Options{Model: fifo, Backend: "llama-server", Getenv: env(nil)})
+	var mf *llm.ModelFileError
+	if !errors.As(err, &mf) || !strings.Contains(mf.Error(), "not a regular file") {
+		t.Fatalf("Launch: %v, want a model file error", err)
+	}
+}
