@@ -69,9 +69,11 @@ func TestRandomIDsAreRarelyNews(t *testing.T) {
 // Loading progress is news each time it rises, whatever else changes.
 func TestRisingPercentagesAreNews(t *testing.T) {
 	for name, form := range map[string]func(pct int) string{
-		"llama.cpp":   func(p int) string { return fmt.Sprintf("llama_model_load: loading tensors %3d%%\n", p) },
-		"vLLM shards": func(p int) string { return fmt.Sprintf("Loading safetensors checkpoint shards:  %d%% Completed | %d/4 [00:%02d<00:09,  1.2s/it]\n", p, p/25, p/10) },
-		"decimal":     func(p int) string { return fmt.Sprintf("progress %d.5%%\n", p) },
+		"llama.cpp": func(p int) string { return fmt.Sprintf("llama_model_load: loading tensors %3d%%\n", p) },
+		"vLLM shards": func(p int) string {
+			return fmt.Sprintf("Loading safetensors checkpoint shards:  %d%% Completed | %d/4 [00:%02d<00:09,  1.2s/it]\n", p, p/25, p/10)
+		},
+		"decimal": func(p int) string { return fmt.Sprintf("progress %d.5%%\n", p) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			var lines []string
