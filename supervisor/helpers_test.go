@@ -184,7 +184,14 @@ func (e *events) list() []Event {
 // launches a server and is then killed with SIGKILL. It prints the pids of
 // the server and its grandchild and waits to be killed.
 func runParent(mode string) int {
-	f := faultServer(&parentTB{}, "--fault-grandchild=group")
+	if mode == "adopt" {
+		return runAdoptingParent()
+	}
+	grandchild := "--fault-grandchild=group"
+	if mode == "escape" {
+		grandchild = "--fault-grandchild=escape"
+	}
+	f := faultServer(&parentTB{}, grandchild)
 	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
 	f.cfg.NoWatchdog = mode == "no-watchdog"
 	p, err := Launch(context.Background(), f.cfg)

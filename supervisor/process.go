@@ -33,6 +33,9 @@ const (
 	drainWait = 50 * time.Millisecond
 	// killWait bounds the wait for a process to disappear after SIGKILL.
 	killWait = 5 * time.Second
+	// cleanupWait bounds the wait for a server's descendants, killed when
+	// it exits, to end.
+	cleanupWait = 2 * time.Second
 	// foreignWait is how long start-up waits, after a foreign server
 	// answered, for our own server to fail to bind and say so.
 	foreignWait = time.Second
@@ -41,6 +44,11 @@ const (
 	errorTailLines = 20
 	errorTailBytes = 4 << 10
 )
+
+// NoCgroupEnv, set to 1, keeps servers out of cgroups of their own even
+// where this process could create them (for systems that manage cgroups
+// otherwise, and to test the fallback). Cgroups are Linux only.
+const NoCgroupEnv = "TETHER_NO_CGROUP"
 
 // Config describes one server process. Program and Probe are required;
 // every other zero value means the default given with the field.
@@ -172,7 +180,8 @@ type Process struct {
 
 	state atomic.Int32
 
-	closeOutput func() // closes the pipes' read ends, once
+	contain     *containment // finds descendants outside the process group
+	closeOutput func()       // closes the pipes' read ends, once
 	drained     chan struct{}
 	logFile     *os.File // nil if none
 	watchdog    *os.File // write end of the watchdog's pipe, or nil
@@ -256,24 +265,37 @@ func (p *Process) spawn() error {
 		errR.Close()
 	})
 
-	cmd := exec.Command(p.path, p.cfg.Args...)
-	cmd.Env = append(os.Environ(), p.cfg.Env...)
-	cmd.Dir = p.cfg.Dir
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.SysProcAttr = sysProcAttr()
+	p.contain = newContainment(p.cfg.Backend)
+	command := func() *exec.Cmd {
+		cmd := exec.Command(p.path, p.cfg.Args...)
+		cmd.Env = append(os.Environ(), p.cfg.Env...)
+		cmd.Dir = p.cfg.Dir
+		cmd.Stdout, cmd.Stderr = outW, errW
+		cmd.SysProcAttr = sysProcAttr()
+		p.contain.apply(cmd.SysProcAttr)
+		return cmd
+	}
 
 	started := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread ends with this goroutine, after
 		// the child has been reaped.
 		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
+		cmd := command()
+		err := cmd.Start()
+		if err != nil && p.contain.startFailed() {
+			p.cfg.Logger.Debug("tether: cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
+			cmd = command()
+			err = cmd.Start()
+		}
+		if err != nil {
 			started <- err
 			return
 		}
 		p.started = time.Now()
 		p.proc = cmd.Process
 		p.pid = cmd.Process.Pid
+		p.contain.started(p.pid)
 		if !p.cfg.NoWatchdog {
 			p.startWatchdog()
 		}
@@ -296,18 +318,21 @@ func (p *Process) spawn() error {
 		wg.Wait()
 		close(p.drained)
 	}()
-	p.cfg.Logger.Debug("tether: server started", "backend", p.cfg.Backend, "pid", p.pid, "program", p.path)
+	p.cfg.Logger.Debug("tether: server started", "backend", p.cfg.Backend, "pid", p.pid, "program", p.path, "contained by", p.contain.kind())
 	return nil
 }
 
 func (p *Process) startWatchdog() {
-	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace)
+	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace, p.contain.watchdogArg())
 	if err != nil {
 		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "pid", p.pid, "err", err)
 		return
 	}
 	p.watchdog = w
-	go cmd.Wait() // reap it; it ends with the process group
+	go func() { // reap it; it ends with the process group
+		cmd.Wait()
+		unmarkSpawned(cmd.Process.Pid)
+	}()
 }
 
 // exited runs once, on the spawning goroutine, when the child has been
@@ -316,6 +341,7 @@ func (p *Process) startWatchdog() {
 // records why the child ended.
 func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	killLeftovers(p.pid)
+	p.contain.killAll()
 	select {
 	case <-p.drained:
 	case <-time.After(drainWait):
@@ -328,6 +354,8 @@ func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	if p.logFile != nil {
 		p.logFile.Close()
 	}
+	// Killed processes take a moment to end; when Stop returns, they have.
+	p.contain.cleanup(cleanupWait)
 
 	wasReady := State(p.state.Load()) == StateReady
 	if p.stopRequested.Load() {
@@ -440,6 +468,7 @@ func (p *Process) stop() {
 	default:
 	}
 	terminate(p.proc, p.pid, false)
+	p.contain.term()
 	grace := time.NewTimer(p.cfg.StopGrace)
 	defer grace.Stop()
 	select {
@@ -449,6 +478,7 @@ func (p *Process) stop() {
 	case <-p.hurry:
 	}
 	terminate(p.proc, p.pid, true)
+	p.contain.killAll()
 	select {
 	case <-p.done:
 	case <-time.After(killWait):

@@ -187,6 +187,7 @@ func (w *readiness) run(ctx context.Context) error {
 				default:
 				}
 				p.cfg.Logger.Debug("tether: server ready", "backend", cfg.Backend, "pid", p.pid, "after", time.Since(p.started))
+				p.contain.note() // the processes it started are known now
 				return nil
 			}
 			if probeSoon {

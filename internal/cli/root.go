@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tetherllm/tether/supervisor"
 )
 
 // streams are the standard files a command uses, and where it says how
@@ -34,6 +36,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		signal.Stop(sigs)
 		close(sigs)
 	}()
+	// Descendants of the servers tether starts that leave their process
+	// group are re-parented to tether when orphaned, so that they are
+	// stopped with their server where no cgroup holds them. tether's only
+	// children are those servers (and their watchdogs), which is what
+	// this process-wide setting asks for. Linux only; elsewhere the
+	// process group is what there is.
+	_ = supervisor.AdoptOrphans()
 	deadline := newShutdownDeadline()
 	go watchSignals(sigs, cancel, stderr, deadline, time.After, os.Exit)
 	return Run(ctx, args, streams{in: stdin, out: stdout, err: stderr, shutdown: deadline})

@@ -61,6 +61,7 @@
 //	flood-to=WHERE      stdout, stderr or both (default both)
 //	grandchild=group    start a child that stays in our process group, ignores SIGTERM and holds our stdout and stderr
 //	grandchild=escape   the same, but in a session of its own (out of the group)
+//	grandchild-after=D  start the grandchild D after start rather than at once
 //	ignore-sigterm      ignore SIGTERM (default: exit 0 on SIGTERM, after term-delay)
 //	term-delay=D        take D to shut down after SIGTERM
 //	answer=TEXT         the answer's text (default "Hello from faultserver.")

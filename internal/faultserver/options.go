@@ -58,6 +58,7 @@ type options struct {
 	MaxLife         time.Duration `json:"-"`
 	Linger          bool          `json:"-"`
 	Heartbeat       time.Duration `json:"-"`
+	GrandchildAfter time.Duration `json:"-"`
 }
 
 // toolCall is one scripted tool call.
@@ -116,6 +117,7 @@ var faults = map[string]func(o *options, v string) error{
 	"max-life":         durationSetter(func(o *options) *time.Duration { return &o.MaxLife }),
 	"linger":           boolSetter(func(o *options) *bool { return &o.Linger }),
 	"heartbeat":        durationSetter(func(o *options) *time.Duration { return &o.Heartbeat }),
+	"grandchild-after": durationSetter(func(o *options) *time.Duration { return &o.GrandchildAfter }),
 }
 
 // boolFaults are the faults a bare flag turns on.

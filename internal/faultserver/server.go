@@ -69,7 +69,13 @@ func run(o *options) int {
 	if o.Heartbeat > 0 {
 		go s.heartbeat()
 	}
-	if o.Grandchild != "" {
+	if o.Grandchild != "" && o.GrandchildAfter > 0 {
+		time.AfterFunc(o.GrandchildAfter, func() {
+			if err := s.startGrandchild(); err != nil {
+				s.log.always("faultserver: grandchild: " + err.Error())
+			}
+		})
+	} else if o.Grandchild != "" {
 		if err := s.startGrandchild(); err != nil {
 			s.log.always("faultserver: grandchild: " + err.Error())
 			return 1

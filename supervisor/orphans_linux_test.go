@@ -1,0 +1,187 @@
+//go:build linux
+
+package supervisor
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tetherllm/tether/internal/testbin"
+)
+
+// gone reports whether pid has ended, waiting for its exit (through a
+// pidfd: an event, not polling) up to d.
+func gone(pid int, d time.Duration) bool {
+	e, ok := readProc(pid)
+	if !ok || e.zombie {
+		return true
+	}
+	return waitGoneFor(e, d)
+}
+
+// containments are the two ways descendants outside the process group are
+// found: a cgroup where this machine allows one, the process tree
+// otherwise.
+var containments = []struct {
+	name     string
+	noCgroup string
+}{
+	{"cgroup", ""},
+	{"process tree", "1"},
+}
+
+func TestEscapedGrandchildIsStopped(t *testing.T) {
+	for _, c := range containments {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(NoCgroupEnv, c.noCgroup)
+			t.Run("by Stop, which does not wait on the pipes it holds", func(t *testing.T) {
+				f := faultServer(t, "--fault-grandchild=escape")
+				p := f.launch(t)
+				t.Logf("contained by %s", p.contain.kind())
+				gc := f.info(t).GrandchildPID
+				killOnCleanup(t, gc)
+				if gc == 0 || !alive(gc) {
+					t.Fatalf("no grandchild (pid %d)", gc)
+				}
+				start := time.Now()
+				if err := p.Stop(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if took := time.Since(start); took > promptly {
+					t.Fatalf("Stop took %v with an escaped grandchild holding the pipes", took)
+				}
+				// Stop returns once the descendants have ended: one look.
+				if alive(gc) {
+					t.Fatalf("escaped grandchild %d outlived Stop", gc)
+				}
+			})
+			t.Run("when the server crashes", func(t *testing.T) {
+				f := faultServer(t, "--fault-grandchild=escape", "--fault-crash-after=500ms", "--fault-crash=boom")
+				p := f.launch(t)
+				gc := f.info(t).GrandchildPID
+				killOnCleanup(t, gc)
+				<-p.Done()
+				if alive(gc) {
+					t.Fatalf("escaped grandchild %d outlived the crashed server", gc)
+				}
+			})
+		})
+	}
+}
+
+// The cgroup is removed once the server is gone.
+func TestCgroupIsRemoved(t *testing.T) {
+	if _, err := cgroupBase(); err != nil {
+		t.Skipf("no cgroup v2 here: %v", err)
+	}
+	f := faultServer(t, "--fault-grandchild=escape")
+	p := f.launch(t)
+	if p.contain.cg == nil {
+		t.Skip("this process cannot create cgroups")
+	}
+	dir := p.contain.cg.dir
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatal(err)
+	}
+	p.Stop(context.Background())
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("cgroup %s left behind: %v", dir, err)
+	}
+}
+
+// A parent killed with SIGKILL leaves no descendant behind, including one
+// that left the process group: the watchdog kills the server's cgroup.
+func TestParentKilledLeavesNoEscapedGrandchild(t *testing.T) {
+	if _, err := cgroupBase(); err != nil {
+		t.Skipf("no cgroup v2 here (the process-tree fallback does not cover this case): %v", err)
+	}
+	parent, child, grandchild, _ := startParent(t, "escape")
+	if !alive(child) || !alive(grandchild) {
+		t.Fatalf("server %d or grandchild %d died before the parent", child, grandchild)
+	}
+	parent.Process.Signal(syscall.SIGKILL)
+	parent.Wait()
+	if !gone(child, goneDeadline) {
+		t.Fatalf("server %d outlived its parent", child)
+	}
+	// The watchdog's grace (a second, rounded up from the test's) comes
+	// first.
+	if !gone(grandchild, goneDeadline) {
+		t.Fatalf("escaped grandchild %d outlived the parent", grandchild)
+	}
+}
+
+// runAdoptingParent is the test binary as a program that adopts orphans and
+// has no cgroup: its server starts an escaping grandchild after it is ready
+// (so no listing of the server's descendants has seen it) and then
+// crashes, orphaning the grandchild to us. It prints the grandchild's pid,
+// then "ended" once the server has ended.
+func runAdoptingParent() int {
+	os.Setenv(NoCgroupEnv, "1")
+	if err := AdoptOrphans(); err != nil {
+		fmt.Fprintln(os.Stderr, "parent:", err)
+		return 1
+	}
+	f := faultServer(&parentTB{}, "--fault-grandchild=escape", "--fault-grandchild-after=200ms", "--fault-crash-after=1s", "--fault-crash=boom")
+	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
+	p, err := Launch(context.Background(), f.cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parent:", err)
+		return 1
+	}
+	gc := 0
+	for range 100 { // the grandchild starts 200 ms in
+		if gc = f.info(&parentTB{}).GrandchildPID; gc != 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "%d\n", gc)
+	w.Flush()
+	<-p.Done()
+	fmt.Fprintf(w, "ended\n")
+	w.Flush()
+	time.Sleep(time.Minute)
+	return 0
+}
+
+func TestAdoptedOrphansAreKilled(t *testing.T) {
+	bin := testbin.Build(t, testbin.FaultServer)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), parentModeEnv+"=adopt", "TETHER_SUPERVISOR_TEST_BIN="+bin)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	r := bufio.NewReader(out)
+	var gc int
+	if line, err := r.ReadString('\n'); err != nil {
+		t.Fatalf("parent said nothing: %v", err)
+	} else if _, err := fmt.Sscan(line, &gc); err != nil || gc == 0 {
+		t.Fatalf("parent said %q", line)
+	}
+	killOnCleanup(t, gc)
+	if !alive(gc) {
+		t.Fatalf("grandchild %d not running", gc)
+	}
+	if line, err := r.ReadString('\n'); err != nil || strings.TrimSpace(line) != "ended" {
+		t.Fatalf("parent said %q, %v", line, err)
+	}
+	// The parent killed and reaped it before saying "ended".
+	if alive(gc) {
+		t.Fatalf("orphaned grandchild %d outlived its server", gc)
+	}
+}
