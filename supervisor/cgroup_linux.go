@@ -111,6 +111,7 @@ func newCgroup(name string) (*cgroup, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepOnce.Do(func() { sweepStaleCgroups(base) })
 	dir := filepath.Join(base, fmt.Sprintf("tether-%d-%d-%s", os.Getpid(), cgroupSeq.Add(1), name))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
@@ -125,6 +126,33 @@ func newCgroup(name string) (*cgroup, error) {
 		return nil, err
 	}
 	return &cgroup{dir: dir, fd: fd}, nil
+}
+
+var sweepOnce sync.Once
+
+// sweepStaleCgroups removes the empty cgroups of tether processes that are
+// gone: a process killed with SIGKILL whose watchdog could not run (none was
+// started) leaves its servers' cgroups behind once they have exited. A
+// cgroup that still holds processes is left alone.
+func sweepStaleCgroups(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "tether-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			os.Remove(filepath.Join(base, e.Name())) // fails if populated
+		}
+	}
 }
 
 // procs lists the processes in the cgroup.

@@ -158,6 +158,9 @@ func killOnCleanup(t testing.TB, pid int) {
 	t.Cleanup(func() {
 		if pid > 0 && alive(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
+			for i := 0; i < 200 && alive(pid); i++ { // so that its cgroup empties
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
 	})
 }
@@ -241,7 +244,11 @@ func startParent(t *testing.T, mode string) (cmd *exec.Cmd, child, grandchild in
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		sweepCgroups() // a parent without a watchdog leaves its server's
+	})
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("parent said nothing: %v", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -183,5 +184,46 @@ func TestAdoptedOrphansAreKilled(t *testing.T) {
 	// The parent killed and reaped it before saying "ended".
 	if alive(gc) {
 		t.Fatalf("orphaned grandchild %d outlived its server", gc)
+	}
+}
+
+// The empty cgroup of a tether process that died without its watchdog is
+// removed by the next process that creates one; a populated one, or one of
+// a live process, is kept.
+func TestStaleCgroupsAreSwept(t *testing.T) {
+	base, err := cgroupBase()
+	if err != nil {
+		t.Skipf("no cgroup v2 here: %v", err)
+	}
+	probe, err := newCgroup("probe")
+	if err != nil {
+		t.Skipf("this process cannot create cgroups: %v", err)
+	}
+	probe.remove(0)
+	dead := exec.Command("/bin/true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(base, fmt.Sprintf("tether-%d-1-llama-server", dead.Process.Pid))
+	live := filepath.Join(base, fmt.Sprintf("tether-%d-1-llama-server", os.Getppid()))
+	for _, d := range []string{stale, live} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(d) })
+	}
+	sweepStaleCgroups(base)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale cgroup kept: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Fatalf("a live process's cgroup removed: %v", err)
+	}
+}
+
+// sweepCgroups removes the empty cgroups of helper parents that were killed.
+func sweepCgroups() {
+	if base, err := cgroupBase(); err == nil {
+		sweepStaleCgroups(base)
 	}
 }
