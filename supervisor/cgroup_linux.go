@@ -112,7 +112,13 @@ func newCgroup(name string) (*cgroup, error) {
 		return nil, err
 	}
 	sweepOnce.Do(func() { sweepStaleCgroups(base) })
-	dir := filepath.Join(base, fmt.Sprintf("tether-%d-%d-%s", os.Getpid(), cgroupSeq.Add(1), name))
+	clean := strings.Map(func(r rune) rune {
+		if r < 128 && (isWordByte(byte(r)) || r == '.' || r == '-') {
+			return r
+		}
+		return '_'
+	}, name)
+	dir := filepath.Join(base, fmt.Sprintf("tether-%d-%d-%.40s", os.Getpid(), cgroupSeq.Add(1), clean))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -213,6 +219,9 @@ func (c *cgroup) waitEmpty(d time.Duration) bool {
 		}
 	}
 }
+
+// closeFD releases the directory once the child has been born in it.
+func (c *cgroup) closeFD() { c.fd.Close() }
 
 // remove deletes the cgroup once it is empty; it reports whether it could.
 func (c *cgroup) remove(d time.Duration) bool {

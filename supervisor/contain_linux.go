@@ -63,6 +63,9 @@ func (c *containment) startFailed() (retry bool) {
 
 func (c *containment) started(pid int) {
 	c.pid = pid
+	if c.cg != nil {
+		c.cg.closeFD()
+	}
 	spawned.Store(pid, true)
 	if e, ok := readProc(pid); ok {
 		c.start = e.start

@@ -227,3 +227,16 @@ func sweepCgroups() {
 		sweepStaleCgroups(base)
 	}
 }
+
+func TestUnescapeMount(t *testing.T) {
+	for in, want := range map[string]string{
+		`/sys/fs/cgroup`:           "/sys/fs/cgroup",
+		`/mnt/with\040space`:       "/mnt/with space",
+		`/tab\011and\134backslash`: "/tab\tand\\backslash",
+		`/short\04`:                `/short\04`,
+	} {
+		if got := unescapeMount(in); got != want {
+			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
