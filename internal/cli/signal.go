@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -29,7 +30,18 @@ func (e errInterrupted) Error() string {
 	if e.sig == nil {
 		return "tether: interrupted"
 	}
-	return fmt.Sprintf("tether: interrupted (%s)", e.sig)
+	return fmt.Sprintf("tether: interrupted (%s)", signalName(e.sig))
+}
+
+// signalName is a signal as operators write it.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
 }
 
 func (errInterrupted) Unwrap() error { return context.Canceled }
@@ -83,9 +95,9 @@ func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, w io.Wr
 		if !ok {
 			return // the command finished; Main is returning
 		}
-		fmt.Fprintf(w, "tether: %s again: exiting now\n", again)
+		fmt.Fprintf(w, "tether: %s again: exiting now\n", signalName(again))
 	case <-after(grace):
-		fmt.Fprintf(w, "tether: still stopping %s after %s: exiting now\n", sig, grace)
+		fmt.Fprintf(w, "tether: still stopping %s after %s: exiting now\n", signalName(sig), grace)
 	}
 	exit(ExitInterrupted)
 }

@@ -53,7 +53,7 @@ func TestFirstSignalCancelsWithItsName(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || exitCode(err) != ExitInterrupted {
 		t.Fatalf("%v: exit code %d, want %d", err, exitCode(err), ExitInterrupted)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "interrupted") || !strings.Contains(msg, "terminated") || strings.Contains(msg, "context canceled") {
+	if msg := err.Error(); !strings.Contains(msg, "interrupted") || !strings.Contains(msg, "SIGTERM") || strings.Contains(msg, "context canceled") {
 		t.Fatalf("message %q", msg)
 	}
 	if d := <-h.asked; d != time.Minute {
