@@ -96,6 +96,11 @@ func (c *containment) note() {
 	if c.cg != nil || c.pid == 0 {
 		return
 	}
+	// Once the server has been reaped its pid may be another process's,
+	// whose children are none of ours.
+	if e, ok := readProc(c.pid); !ok || e.start != c.start || e.zombie {
+		return
+	}
 	found := descendants(c.pid)
 	c.mu.Lock()
 	for _, e := range found {
