@@ -211,3 +211,16 @@ func killAdopted(since uint64) {
 func markSpawned(pid int) { spawned.Store(pid, true) }
 
 func unmarkSpawned(pid int) { spawned.Delete(pid) }
+
+// CgroupsAvailable reports whether servers started from this process get a
+// cgroup v2 of their own, and so whether their descendants that leave the
+// process group are stopped even when this process is killed with SIGKILL;
+// the error says why not.
+func CgroupsAvailable() error {
+	cg, err := newCgroup("probe")
+	if err != nil {
+		return err
+	}
+	cg.remove(0)
+	return nil
+}

@@ -29,3 +29,6 @@ func AdoptOrphans() error { return errors.ErrUnsupported }
 func markSpawned(int) {}
 
 func unmarkSpawned(int) {}
+
+// CgroupsAvailable is Linux only.
+func CgroupsAvailable() error { return errors.ErrUnsupported }

@@ -79,13 +79,11 @@ func TestEscapedGrandchildIsStopped(t *testing.T) {
 
 // The cgroup is removed once the server is gone.
 func TestCgroupIsRemoved(t *testing.T) {
-	if _, err := cgroupBase(); err != nil {
-		t.Skipf("no cgroup v2 here: %v", err)
-	}
+	requireCgroups(t, "nothing to remove")
 	f := faultServer(t, "--fault-grandchild=escape")
 	p := f.launch(t)
 	if p.contain.cg == nil {
-		t.Skip("this process cannot create cgroups")
+		t.Fatal("the server has no cgroup although this process can create one")
 	}
 	dir := p.contain.cg.dir
 	if _, err := os.Stat(dir); err != nil {
@@ -100,9 +98,7 @@ func TestCgroupIsRemoved(t *testing.T) {
 // A parent killed with SIGKILL leaves no descendant behind, including one
 // that left the process group: the watchdog kills the server's cgroup.
 func TestParentKilledLeavesNoEscapedGrandchild(t *testing.T) {
-	if _, err := cgroupBase(); err != nil {
-		t.Skipf("no cgroup v2 here (the process-tree fallback does not cover this case): %v", err)
-	}
+	requireCgroups(t, "the process-tree fallback does not cover this case")
 	parent, child, grandchild, _ := startParent(t, "escape")
 	if !alive(child) || !alive(grandchild) {
 		t.Fatalf("server %d or grandchild %d died before the parent", child, grandchild)
@@ -191,15 +187,8 @@ func TestAdoptedOrphansAreKilled(t *testing.T) {
 // removed by the next process that creates one; a populated one, or one of
 // a live process, is kept.
 func TestStaleCgroupsAreSwept(t *testing.T) {
-	base, err := cgroupBase()
-	if err != nil {
-		t.Skipf("no cgroup v2 here: %v", err)
-	}
-	probe, err := newCgroup("probe")
-	if err != nil {
-		t.Skipf("this process cannot create cgroups: %v", err)
-	}
-	probe.remove(0)
+	requireCgroups(t, "nothing to sweep")
+	base, _ := cgroupBase()
 	dead := exec.Command("/bin/true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
@@ -238,5 +227,14 @@ func TestUnescapeMount(t *testing.T) {
 		if got := unescapeMount(in); got != want {
 			t.Errorf("unescapeMount(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// requireCgroups skips a test where this process cannot give servers
+// cgroups of their own (no cgroup v2, no write access, an old kernel).
+func requireCgroups(t *testing.T, why string) {
+	t.Helper()
+	if err := CgroupsAvailable(); err != nil {
+		t.Skipf("no cgroup for servers here (%v): %s", err, why)
 	}
 }
