@@ -3,7 +3,9 @@
 package supervisor
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,10 +33,19 @@ type containment struct {
 
 	mu   sync.Mutex
 	seen map[procEntry]bool // descendants listed so far, by key()
+	// tell, if set, passes newly listed descendants to the watchdog, which
+	// kills them (if still the same processes) when this process dies.
+	tell func(text string)
+	done chan struct{} // closed when the server has exited
 }
 
+// relistEvery is how often the fallback lists a running server's
+// descendants, so that the watchdog knows those started since it became
+// ready.
+const relistEvery = 2 * time.Second
+
 func newContainment(backend string) *containment {
-	c := &containment{seen: map[procEntry]bool{}}
+	c := &containment{seen: map[procEntry]bool{}, done: make(chan struct{})}
 	if cg, err := newCgroup(backend); err == nil {
 		c.cg = cg
 	}
@@ -102,10 +113,45 @@ func (c *containment) note() {
 		return
 	}
 	found := descendants(c.pid)
+	var news strings.Builder
 	c.mu.Lock()
 	for _, e := range found {
-		c.seen[e.key()] = true
+		if !c.seen[e.key()] {
+			c.seen[e.key()] = true
+			fmt.Fprintf(&news, "%d %d\n", e.pid, e.start)
+		}
 	}
+	tell := c.tell
+	c.mu.Unlock()
+	if news.Len() > 0 && tell != nil {
+		tell(news.String())
+	}
+}
+
+// watch relists the server's descendants now and then while it runs (the
+// fallback only), until it exits.
+func (c *containment) watch() {
+	if c.cg != nil {
+		return
+	}
+	go func() {
+		t := time.NewTicker(relistEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.done:
+				return
+			case <-t.C:
+				c.note()
+			}
+		}
+	}()
+}
+
+// setTell sets where newly listed descendants are reported.
+func (c *containment) setTell(f func(string)) {
+	c.mu.Lock()
+	c.tell = f
 	c.mu.Unlock()
 }
 
@@ -148,6 +194,7 @@ func (c *containment) each(f func(procEntry)) {
 // waits (up to d) for the cgroup to empty and removes it.
 func (c *containment) cleanup(d time.Duration) {
 	spawned.Delete(c.pid)
+	close(c.done)
 	if c.cg != nil {
 		c.cg.remove(d)
 		return

@@ -22,6 +22,8 @@ func (*containment) note()                      {}
 func (*containment) term()                      {}
 func (*containment) killAll()                   {}
 func (*containment) cleanup(time.Duration)      {}
+func (*containment) watch()                     {}
+func (*containment) setTell(func(string))       {}
 
 // AdoptOrphans is Linux only.
 func AdoptOrphans() error { return errors.ErrUnsupported }

@@ -190,11 +190,18 @@ func runParent(mode string) int {
 	if mode == "adopt" {
 		return runAdoptingParent()
 	}
-	grandchild := "--fault-grandchild=group"
-	if mode == "escape" {
-		grandchild = "--fault-grandchild=escape"
+	args := []string{"--fault-grandchild=group"}
+	switch mode {
+	case "escape":
+		args = []string{"--fault-grandchild=escape"}
+	case "escape-tree":
+		args = []string{"--fault-grandchild=escape"}
+		os.Setenv(NoCgroupEnv, "1")
+	case "late-escape-tree": // a grandchild born after the server is ready
+		args = []string{"--fault-grandchild=escape", "--fault-grandchild-after=300ms"}
+		os.Setenv(NoCgroupEnv, "1")
 	}
-	f := faultServer(&parentTB{}, grandchild)
+	f := faultServer(&parentTB{}, args...)
 	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
 	f.cfg.NoWatchdog = mode == "no-watchdog"
 	p, err := Launch(context.Background(), f.cfg)
@@ -210,6 +217,13 @@ func runParent(mode string) int {
 	}
 	wg.Wait()
 	fi := f.info(&parentTB{})
+	for i := 0; fi.GrandchildPID == 0 && i < 200; i++ { // a late one
+		time.Sleep(10 * time.Millisecond)
+		fi = f.info(&parentTB{})
+	}
+	if strings.HasSuffix(mode, "-tree") {
+		waitListed(p, fi.GrandchildPID) // and so told to the watchdog
+	}
 	w := bufio.NewWriter(os.Stdout)
 	fmt.Fprintf(w, "%d %d %s\n", p.PID(), fi.GrandchildPID, f.base)
 	w.Flush()

@@ -238,3 +238,43 @@ func requireCgroups(t *testing.T, why string) {
 		t.Skipf("no cgroup for servers here (%v): %s", err, why)
 	}
 }
+
+// waitListed waits (in a helper parent) until the server's containment has
+// listed pid among its descendants: at once for one born before the server
+// was ready, within relistEvery for a later one.
+func waitListed(p *Process, pid int) {
+	for range 1000 {
+		p.contain.mu.Lock()
+		listed := false
+		for e := range p.contain.seen {
+			listed = listed || e.pid == pid
+		}
+		p.contain.mu.Unlock()
+		if listed {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Fprintf(os.Stderr, "parent: grandchild %d never listed\n", pid)
+	os.Exit(1)
+}
+
+// Without a cgroup, the descendants the process tree has shown are given to
+// the watchdog, which kills them when the parent is killed with SIGKILL:
+// one born before the server was ready, and one born after (found by the
+// periodic relisting).
+func TestParentKilledWithoutCgroupLeavesNoListedGrandchild(t *testing.T) {
+	for _, mode := range []string{"escape-tree", "late-escape-tree"} {
+		t.Run(mode, func(t *testing.T) {
+			parent, child, grandchild, _ := startParent(t, mode)
+			if !alive(child) || !alive(grandchild) {
+				t.Fatalf("server %d or grandchild %d died before the parent", child, grandchild)
+			}
+			parent.Process.Signal(syscall.SIGKILL)
+			parent.Wait()
+			if !gone(grandchild, goneDeadline) {
+				t.Fatalf("escaped grandchild %d outlived the parent", grandchild)
+			}
+		})
+	}
+}

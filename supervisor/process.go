@@ -185,6 +185,7 @@ type Process struct {
 	drained     chan struct{}
 	logFile     *os.File // nil if none
 	watchdog    *os.File // write end of the watchdog's pipe, or nil
+	watchdogMu  sync.Mutex
 
 	stopRequested atomic.Bool
 	stopOnce      sync.Once
@@ -299,6 +300,7 @@ func (p *Process) spawn() error {
 		if !p.cfg.NoWatchdog {
 			p.startWatchdog()
 		}
+		p.contain.watch()
 		started <- nil
 		waitErr := cmd.Wait()
 		p.exited(cmd.ProcessState, waitErr)
@@ -329,6 +331,13 @@ func (p *Process) startWatchdog() {
 		return
 	}
 	p.watchdog = w
+	p.contain.setTell(func(text string) {
+		p.watchdogMu.Lock()
+		defer p.watchdogMu.Unlock()
+		if p.watchdog != nil {
+			p.watchdog.Write([]byte(text))
+		}
+	})
 	go func() { // reap it; it ends with the process group
 		cmd.Wait()
 		unmarkSpawned(cmd.Process.Pid)
@@ -348,9 +357,12 @@ func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	}
 	p.closeOutput()
 	<-p.drained
+	p.watchdogMu.Lock()
 	if p.watchdog != nil {
 		p.watchdog.Close()
+		p.watchdog = nil
 	}
+	p.watchdogMu.Unlock()
 	if p.logFile != nil {
 		p.logFile.Close()
 	}
