@@ -22,10 +22,11 @@ import (
 // own, which every descendant inherits and none can leave: cgroup.kill ends
 // them all, and the watchdog uses it too, so even a SIGKILL of this process
 // leaves nothing behind. Elsewhere it falls back to the process tree: the
-// server's descendants are listed (from /proc) when it becomes ready and
-// when it is stopped, and those still alive when it exits are killed; with
-// [AdoptOrphans], descendants orphaned by a dying parent are re-parented to
-// this process and killed as well.
+// server's descendants are listed (from /proc) when it becomes ready, every
+// relistEvery while it runs and when it is stopped; those still alive when
+// it exits are killed, and the watchdog is told of each, to kill them if
+// this process dies. With [AdoptOrphans], descendants orphaned by a dying
+// parent are re-parented to this process and killed as well.
 type containment struct {
 	cg    *cgroup // nil: the fallback
 	pid   int
