@@ -14,15 +14,22 @@ var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // Custom runs any server from a command template, such as
 //
-//	my-server --model {model} --listen {host}:{port} --key {api_key}
+//	my-server --model {model} --listen {host}:{port} --key-file {api_key_file}
 //
 // The template is split into words as a shell would (single and double
 // quotes, backslash escapes) but no shell runs it; then each word's
-// placeholders are replaced: {model}, {host}, {port}, {api_key}, {alias},
-// {ctx}. {port} is required. A template that passes {api_key} gets a
-// per-launch key, which the driver sends; one that passes {alias} must
-// list that alias at /v1/models. healthPath defaults to /health, which
-// must answer 200 when the server is ready (503 while it loads).
+// placeholders are replaced: {model}, {host}, {port}, {api_key},
+// {api_key_file}, {alias}, {ctx}. {port} is required. A template that
+// passes {api_key} or {api_key_file} gets a per-launch key, which the
+// driver sends; one that passes {alias} must list that alias at
+// /v1/models. healthPath defaults to /health, which must answer 200 when
+// the server is ready (503 while it loads).
+//
+// {api_key} puts the key on the command line, where every local user can
+// read it (/proc/PID/cmdline); {api_key_file} is instead the path of a
+// file only the owner can read, holding the key and a newline. Either way
+// the key is also in the server's environment as TETHER_API_KEY, which
+// only the owner can read, for servers that take it from there.
 func Custom(template, healthPath string) (Profile, error) {
 	words, err := splitWords(template)
 	if err != nil {
@@ -35,10 +42,10 @@ func Custom(template, healthPath string) (Profile, error) {
 	for _, w := range words {
 		for _, m := range placeholder.FindAllStringSubmatch(w, -1) {
 			switch m[1] {
-			case "model", "host", "port", "api_key", "alias", "ctx":
+			case "model", "host", "port", "api_key", "api_key_file", "alias", "ctx":
 				used[m[1]] = true
 			default:
-				return Profile{}, fmt.Errorf("tether: server command: unknown placeholder {%s} (known: {model} {host} {port} {api_key} {alias} {ctx})", m[1])
+				return Profile{}, fmt.Errorf("tether: server command: unknown placeholder {%s} (known: {model} {host} {port} {api_key} {api_key_file} {alias} {ctx})", m[1])
 			}
 		}
 	}
@@ -60,7 +67,7 @@ func Custom(template, healthPath string) (Profile, error) {
 		Args: func(l Launch) ([]string, error) {
 			values := map[string]string{
 				"model": l.Model, "host": l.Host, "port": l.portString(),
-				"api_key": l.APIKey, "alias": l.Alias, "ctx": strconv.Itoa(l.ContextSize),
+				"api_key": l.APIKey, "api_key_file": l.APIKeyFile, "alias": l.Alias, "ctx": strconv.Itoa(l.ContextSize),
 			}
 			args := make([]string, 0, len(words)-1)
 			for _, w := range words[1:] {
@@ -70,7 +77,8 @@ func Custom(template, healthPath string) (Profile, error) {
 			}
 			return withExtra(args, l), nil
 		},
-		APIKey:        used["api_key"],
+		Env:           keyEnv("TETHER_API_KEY"),
+		APIKey:        used["api_key"] || used["api_key_file"],
 		Alias:         used["alias"],
 		SetsContext:   used["ctx"],
 		HealthPath:    healthPath,

@@ -30,6 +30,9 @@ type Launch struct {
 	Socket string
 	// APIKey is the per-launch secret, for profiles with APIKey.
 	APIKey string
+	// APIKeyFile, when APIKey is set, is a file (mode 0600) holding it and
+	// a newline, for servers that read their key from a file.
+	APIKeyFile string
 	// ContextSize asks the server for this context window; 0 leaves the
 	// server's default.
 	ContextSize int

@@ -26,9 +26,6 @@ func Tether(program string) Profile {
 			} else {
 				args = append(args, "--host", l.Host, "--port", l.portString())
 			}
-			if l.APIKey != "" {
-				args = append(args, "--api-key", l.APIKey)
-			}
 			if l.Alias != "" {
 				args = append(args, "--alias", l.Alias)
 			}
@@ -40,6 +37,7 @@ func Tether(program string) Profile {
 			}
 			return withExtra(args, l), nil
 		},
+		Env:           keyEnv("TETHER_API_KEY"),
 		APIKey:        true,
 		Alias:         true,
 		UnixSocket:    true,
@@ -95,14 +93,12 @@ func LlamaServer() Profile {
 			if l.Threads > 0 {
 				args = append(args, "-t", strconv.Itoa(l.Threads))
 			}
-			if l.APIKey != "" {
-				args = append(args, "--api-key", l.APIKey)
-			}
 			if l.Alias != "" {
 				args = append(args, "--alias", l.Alias)
 			}
 			return withExtra(args, l), nil
 		},
+		Env:           keyEnv("LLAMA_API_KEY"),
 		APIKey:        true,
 		Alias:         true,
 		SetsContext:   true,
@@ -126,9 +122,6 @@ func VLLM() Profile {
 		InstallHint: "pip install vllm",
 		Args: func(l Launch) ([]string, error) {
 			args := []string{"serve", l.Model, "--host", l.Host, "--port", l.portString()}
-			if l.APIKey != "" {
-				args = append(args, "--api-key", l.APIKey)
-			}
 			if l.Alias != "" {
 				args = append(args, "--served-model-name", l.Alias)
 			}
@@ -137,6 +130,7 @@ func VLLM() Profile {
 			}
 			return withExtra(args, l), nil
 		},
+		Env:           keyEnv("VLLM_API_KEY"),
 		APIKey:        true,
 		Alias:         true,
 		SetsContext:   true,
@@ -146,6 +140,19 @@ func VLLM() Profile {
 		ReadyLines:    []string{"Application startup complete"},
 		ToolMode:      openai.ToolsText,
 		ContextWindow: modelsContext,
+	}
+}
+
+// keyEnv passes the per-launch API key in the environment variable name,
+// which the server reads when its --api-key flag is absent. A command line
+// is readable by every local user (/proc/PID/cmdline, ps); a process's
+// environment only by its owner.
+func keyEnv(name string) func(Launch) []string {
+	return func(l Launch) []string {
+		if l.APIKey == "" {
+			return nil
+		}
+		return []string{name + "=" + l.APIKey}
 	}
 }
 

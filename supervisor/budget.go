@@ -46,6 +46,22 @@ func ReadyTimeoutSecs(modelSize int64, override string) (uint64, error) {
 	return baselineReadySecs + extra, nil
 }
 
+// readyCeilingFactor is how many budgets start-up may take however much
+// progress it shows.
+const readyCeilingFactor = 10
+
+// ReadyCeiling is the default hard limit on start-up for a budget: ten
+// times it (5 min for the 30 s baseline, 20 s for an override of 2 s). The
+// budget is a stall timer that progress extends; the ceiling ends a start-up
+// that shows progress for ever. Reading the model at 50 MB/s fits in it for
+// every model up to 100 GiB.
+func ReadyCeiling(budget time.Duration) time.Duration {
+	if budget > math.MaxInt64/readyCeilingFactor {
+		return time.Duration(math.MaxInt64)
+	}
+	return budget * readyCeilingFactor
+}
+
 // ReadyBudget is [ReadyTimeoutSecs] as a duration, with the override read
 // from the environment. Use it as [Config.ReadyBudget].
 func ReadyBudget(modelSize int64) (time.Duration, error) {

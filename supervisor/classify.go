@@ -71,6 +71,8 @@ var exitPatterns = []struct {
 		"nvidia driver on your system is too old",
 	}},
 	{llm.CauseBadModel, []string{
+		"bad model file",
+		"invalid model file",
 		"invalid magic",
 		"bad magic",
 		"failed to read magic",

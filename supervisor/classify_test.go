@@ -59,6 +59,7 @@ var classifyCorpus = []struct {
 	{"missing file", "gguf_init_from_file: failed to open GGUF file '/m/missing.gguf' (No such file or directory)\nllama_model_load_from_file_impl: failed to load model", llm.CauseBadModel},
 	{"unknown arch", "llama_model_load: error loading model: error loading model architecture: unknown model architecture: 'mamba9'", llm.CauseBadModel},
 	{"truncated", "llama_model_load: error loading model: tensor 'blk.31.ffn_down.weight' data is not within the file bounds, model is corrupted or incomplete", llm.CauseBadModel},
+	{"custom server", "bad model file", llm.CauseBadModel},
 	{"wrong tensor count", "llama_model_load: error loading model: done_getting_tensors: wrong number of tensors; expected 292, got 291", llm.CauseBadModel},
 	{"ollama unsupported", "Error: llama runner process has terminated: this model is not supported by your version of Ollama. You may need to upgrade", llm.CauseBadModel},
 	{"vLLM config", "OSError: /models/x does not appear to have a file named config.json. Checkout 'https://huggingface.co//models/x/tree/None' for available files.", llm.CauseBadModel},

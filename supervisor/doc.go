@@ -8,9 +8,11 @@
 // server is ready. Readiness is a state machine — spawned, listening,
 // loading (with progress), ready, or failed — driven by a backend-supplied
 // [Probe] such as [HTTPHealth]. The start-up budget is a stall timer: every
-// state change, every progress report and every new line of output extends
-// it, so a big model that is loading is never killed, while a server that
-// hangs is cut off. Polling starts at a millisecond and backs off to 100 ms;
+// state change, every progress report and every line of output that is news
+// (unlike the lines before it, or with a higher percentage) extends it, so a
+// big model that is loading is never killed, while a server that hangs is
+// cut off even if it logs each readiness probe or prints a heartbeat. A
+// ceiling ([ReadyCeiling], ten budgets) bounds start-up as a whole. Polling starts at a millisecond and backs off to 100 ms;
 // a line of output announcing readiness ([Config.ReadyLines]) triggers a
 // probe at once, so a server that logs when it becomes ready is seen within
 // a millisecond or two.
@@ -32,6 +34,15 @@
 // unix a small watchdog (/bin/sh, in the child's process group, reading a
 // pipe only the parent holds) sees the parent's death as end-of-file and
 // sends SIGTERM, then SIGKILL, to the whole group, grandchildren included.
+//
+// Descendants that leave the process group (setsid) are found too, on
+// Linux: where this process may create cgroups, each server is born into a
+// cgroup v2 of its own, which Stop, the exit and the watchdog kill as a
+// whole (cgroup.kill); elsewhere the server's process tree is listed from
+// /proc when it becomes ready, every 2 s, and when it is stopped — those
+// listed are killed with it, and given to the watchdog for the case this
+// process dies — and with [AdoptOrphans] orphaned descendants are
+// re-parented to this process and killed with their server.
 //
 // [Instance] keeps one server running across crashes: [Instance.EnsureRunning]
 // starts it, or restarts it with backoff, from a single flight that

@@ -158,6 +158,9 @@ func killOnCleanup(t testing.TB, pid int) {
 	t.Cleanup(func() {
 		if pid > 0 && alive(pid) {
 			syscall.Kill(pid, syscall.SIGKILL)
+			for i := 0; i < 200 && alive(pid); i++ { // so that its cgroup empties
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
 	})
 }
@@ -184,7 +187,21 @@ func (e *events) list() []Event {
 // launches a server and is then killed with SIGKILL. It prints the pids of
 // the server and its grandchild and waits to be killed.
 func runParent(mode string) int {
-	f := faultServer(&parentTB{}, "--fault-grandchild=group")
+	if mode == "adopt" {
+		return runAdoptingParent()
+	}
+	args := []string{"--fault-grandchild=group"}
+	switch mode {
+	case "escape":
+		args = []string{"--fault-grandchild=escape"}
+	case "escape-tree":
+		args = []string{"--fault-grandchild=escape"}
+		os.Setenv(NoCgroupEnv, "1")
+	case "late-escape-tree": // a grandchild born after the server is ready
+		args = []string{"--fault-grandchild=escape", "--fault-grandchild-after=300ms"}
+		os.Setenv(NoCgroupEnv, "1")
+	}
+	f := faultServer(&parentTB{}, args...)
 	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
 	f.cfg.NoWatchdog = mode == "no-watchdog"
 	p, err := Launch(context.Background(), f.cfg)
@@ -200,6 +217,13 @@ func runParent(mode string) int {
 	}
 	wg.Wait()
 	fi := f.info(&parentTB{})
+	for i := 0; fi.GrandchildPID == 0 && i < 200; i++ { // a late one
+		time.Sleep(10 * time.Millisecond)
+		fi = f.info(&parentTB{})
+	}
+	if strings.HasSuffix(mode, "-tree") {
+		waitListed(p, fi.GrandchildPID) // and so told to the watchdog
+	}
 	w := bufio.NewWriter(os.Stdout)
 	fmt.Fprintf(w, "%d %d %s\n", p.PID(), fi.GrandchildPID, f.base)
 	w.Flush()
@@ -234,7 +258,11 @@ func startParent(t *testing.T, mode string) (cmd *exec.Cmd, child, grandchild in
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		sweepCgroups() // a parent without a watchdog leaves its server's
+	})
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		t.Fatalf("parent said nothing: %v", err)

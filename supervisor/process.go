@@ -33,6 +33,9 @@ const (
 	drainWait = 50 * time.Millisecond
 	// killWait bounds the wait for a process to disappear after SIGKILL.
 	killWait = 5 * time.Second
+	// cleanupWait bounds the wait for a server's descendants, killed when
+	// it exits, to end.
+	cleanupWait = 2 * time.Second
 	// foreignWait is how long start-up waits, after a foreign server
 	// answered, for our own server to fail to bind and say so.
 	foreignWait = time.Second
@@ -41,6 +44,11 @@ const (
 	errorTailLines = 20
 	errorTailBytes = 4 << 10
 )
+
+// NoCgroupEnv, set to 1, keeps servers out of cgroups of their own even
+// where this process could create them (for systems that manage cgroups
+// otherwise, and to test the fallback). Cgroups are Linux only.
+const NoCgroupEnv = "TETHER_NO_CGROUP"
 
 // Config describes one server process. Program and Probe are required;
 // every other zero value means the default given with the field.
@@ -65,12 +73,19 @@ type Config struct {
 	// Probe tells readiness ([HTTPHealth.Probe] for most servers).
 	Probe Probe
 	// ReadyBudget is how long start-up may go without a sign of progress
-	// (a new state, higher loading progress, new output) before it fails
-	// with [llm.StartupTimeoutError]. Default: 30 s; see [ReadyBudget] for
-	// the seed's size-aware rule and its operator override.
+	// before it fails with [llm.StartupTimeoutError]. Progress is a new
+	// state, a higher loading progress from the probe, or output that is
+	// news: a line unlike the lines before it (a line that differs from an
+	// earlier one only in its numbers — a time, a counter, an address — is
+	// alike, so the probes' own echoes in the server's request log and a
+	// heartbeat are not progress) or with a higher percentage than the
+	// last line of its kind ("loading 40%"). Default: 30 s; see
+	// [ReadyBudget] for the seed's size-aware rule and its operator
+	// override.
 	ReadyBudget time.Duration
 	// ReadyCap bounds start-up as a whole, however much progress it shows.
-	// Default: no cap.
+	// Default: [ReadyCeiling] of ReadyBudget (ten times it); negative
+	// means no cap.
 	ReadyCap time.Duration
 	// PollMin and PollMax bound the interval between probes: polling
 	// starts at PollMin and backs off by half each time to PollMax, and
@@ -115,12 +130,21 @@ type Config struct {
 	// Logger receives the supervisor's own messages. Default:
 	// slog.Default().
 	Logger *slog.Logger
+
+	// clock times the start-up budget and cap; tests replace it.
+	clock clock
 }
 
 // withDefaults fills in every zero value once, so nothing later re-checks.
 func (c Config) withDefaults() Config {
 	if c.ReadyBudget <= 0 {
 		c.ReadyBudget = DefaultReadyBudget
+	}
+	if c.ReadyCap == 0 {
+		c.ReadyCap = ReadyCeiling(c.ReadyBudget)
+	}
+	if c.clock == nil {
+		c.clock = realClock{}
 	}
 	if c.PollMin <= 0 {
 		c.PollMin = DefaultPollMin
@@ -156,10 +180,12 @@ type Process struct {
 
 	state atomic.Int32
 
-	closeOutput func() // closes the pipes' read ends, once
+	contain     *containment // finds descendants outside the process group
+	closeOutput func()       // closes the pipes' read ends, once
 	drained     chan struct{}
 	logFile     *os.File // nil if none
 	watchdog    *os.File // write end of the watchdog's pipe, or nil
+	watchdogMu  sync.Mutex
 
 	stopRequested atomic.Bool
 	stopOnce      sync.Once
@@ -240,27 +266,41 @@ func (p *Process) spawn() error {
 		errR.Close()
 	})
 
-	cmd := exec.Command(p.path, p.cfg.Args...)
-	cmd.Env = append(os.Environ(), p.cfg.Env...)
-	cmd.Dir = p.cfg.Dir
-	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.SysProcAttr = sysProcAttr()
+	p.contain = newContainment(p.cfg.Backend)
+	command := func() *exec.Cmd {
+		cmd := exec.Command(p.path, p.cfg.Args...)
+		cmd.Env = append(os.Environ(), p.cfg.Env...)
+		cmd.Dir = p.cfg.Dir
+		cmd.Stdout, cmd.Stderr = outW, errW
+		cmd.SysProcAttr = sysProcAttr()
+		p.contain.apply(cmd.SysProcAttr)
+		return cmd
+	}
 
 	started := make(chan error, 1)
 	go func() {
 		// Never unlocked: the thread ends with this goroutine, after
 		// the child has been reaped.
 		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
+		cmd := command()
+		err := cmd.Start()
+		if err != nil && p.contain.startFailed() {
+			p.cfg.Logger.Debug("tether: cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
+			cmd = command()
+			err = cmd.Start()
+		}
+		if err != nil {
 			started <- err
 			return
 		}
 		p.started = time.Now()
 		p.proc = cmd.Process
 		p.pid = cmd.Process.Pid
+		p.contain.started(p.pid)
 		if !p.cfg.NoWatchdog {
 			p.startWatchdog()
 		}
+		p.contain.watch()
 		started <- nil
 		waitErr := cmd.Wait()
 		p.exited(cmd.ProcessState, waitErr)
@@ -280,18 +320,28 @@ func (p *Process) spawn() error {
 		wg.Wait()
 		close(p.drained)
 	}()
-	p.cfg.Logger.Debug("tether: server started", "backend", p.cfg.Backend, "pid", p.pid, "program", p.path)
+	p.cfg.Logger.Debug("tether: server started", "backend", p.cfg.Backend, "pid", p.pid, "program", p.path, "contained by", p.contain.kind())
 	return nil
 }
 
 func (p *Process) startWatchdog() {
-	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace)
+	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace, p.contain.watchdogArg())
 	if err != nil {
 		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "pid", p.pid, "err", err)
 		return
 	}
 	p.watchdog = w
-	go cmd.Wait() // reap it; it ends with the process group
+	p.contain.setTell(func(text string) {
+		p.watchdogMu.Lock()
+		defer p.watchdogMu.Unlock()
+		if p.watchdog != nil {
+			p.watchdog.Write([]byte(text))
+		}
+	})
+	go func() { // reap it; it ends with the process group
+		cmd.Wait()
+		unmarkSpawned(cmd.Process.Pid)
+	}()
 }
 
 // exited runs once, on the spawning goroutine, when the child has been
@@ -300,18 +350,24 @@ func (p *Process) startWatchdog() {
 // records why the child ended.
 func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	killLeftovers(p.pid)
+	p.contain.killAll()
 	select {
 	case <-p.drained:
 	case <-time.After(drainWait):
 	}
 	p.closeOutput()
 	<-p.drained
+	p.watchdogMu.Lock()
 	if p.watchdog != nil {
 		p.watchdog.Close()
+		p.watchdog = nil
 	}
+	p.watchdogMu.Unlock()
 	if p.logFile != nil {
 		p.logFile.Close()
 	}
+	// Killed processes take a moment to end; when Stop returns, they have.
+	p.contain.cleanup(cleanupWait)
 
 	wasReady := State(p.state.Load()) == StateReady
 	if p.stopRequested.Load() {
@@ -424,6 +480,7 @@ func (p *Process) stop() {
 	default:
 	}
 	terminate(p.proc, p.pid, false)
+	p.contain.term()
 	grace := time.NewTimer(p.cfg.StopGrace)
 	defer grace.Stop()
 	select {
@@ -433,6 +490,7 @@ func (p *Process) stop() {
 	case <-p.hurry:
 	}
 	terminate(p.proc, p.pid, true)
+	p.contain.killAll()
 	select {
 	case <-p.done:
 	case <-time.After(killWait):

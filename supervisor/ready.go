@@ -34,6 +34,7 @@ func (p *Process) WaitReady(ctx context.Context) error {
 	w := &readiness{p: p, cfg: &p.cfg}
 	err := w.run(ctx)
 	p.out.watching.Store(false)
+	p.out.starting.Store(false)
 	if err != nil && p.State() != StateStopped {
 		w.set(Status{State: StateFailed, Detail: err.Error()})
 	}
@@ -93,14 +94,23 @@ func (w *readiness) run(ctx context.Context) error {
 	cfg, p := w.cfg, w.p
 	w.set(Status{State: StateSpawned})
 
-	stall := time.NewTimer(cfg.ReadyBudget)
-	defer stall.Stop()
-	var capped <-chan time.Time
+	// The budget runs from the last sign of progress; the cap from the
+	// start. The deadlines are checked when the wake timer fires, so that
+	// progress costs no timer operation.
+	clk := cfg.clock
+	lastProgress := clk.Now()
+	var capAt time.Time
 	if cfg.ReadyCap > 0 {
-		t := time.NewTimer(cfg.ReadyCap - time.Since(p.started))
-		defer t.Stop()
-		capped = t.C
+		capAt = lastProgress.Add(cfg.ReadyCap - time.Since(p.started))
 	}
+	nextDeadline := func(now time.Time) time.Duration {
+		d := lastProgress.Add(cfg.ReadyBudget).Sub(now)
+		if !capAt.IsZero() {
+			d = min(d, capAt.Sub(now))
+		}
+		return d
+	}
+	wake := clk.After(nextDeadline(lastProgress))
 	next := time.NewTimer(0)
 	defer next.Stop()
 
@@ -133,13 +143,19 @@ func (w *readiness) run(ctx context.Context) error {
 			return p.startupExitErr()
 		case <-ctx.Done():
 			return fmt.Errorf("tether: waiting for %s to start: %w", cfg.Backend, ctx.Err())
-		case <-stall.C:
-			return timeout(cfg.ReadyBudget)
-		case <-capped:
-			return timeout(cfg.ReadyCap)
-		case <-p.out.activity:
-			// Output is a sign of life.
-			stall.Reset(cfg.ReadyBudget)
+		case <-wake:
+			now := clk.Now()
+			if !capAt.IsZero() && !now.Before(capAt) {
+				return timeout(cfg.ReadyCap)
+			}
+			if now.Sub(lastProgress) >= cfg.ReadyBudget {
+				return timeout(cfg.ReadyBudget)
+			}
+			wake = clk.After(nextDeadline(now))
+		case <-p.out.news:
+			// Output that is news (not an echo of our probes, not a
+			// heartbeat) is a sign of progress.
+			lastProgress = clk.Now()
 		case <-p.out.announced:
 			// The server said it is ready: look now.
 			if inFlight {
@@ -159,7 +175,7 @@ func (w *readiness) run(ctx context.Context) error {
 			// Progress extends the budget; a new state also means the
 			// next one may be near, so polling starts over fast.
 			if stateChanged, progressed := w.advance(r.st); progressed {
-				stall.Reset(cfg.ReadyBudget)
+				lastProgress = clk.Now()
 				if stateChanged {
 					interval = cfg.PollMin
 				}
@@ -171,6 +187,7 @@ func (w *readiness) run(ctx context.Context) error {
 				default:
 				}
 				p.cfg.Logger.Debug("tether: server ready", "backend", cfg.Backend, "pid", p.pid, "after", time.Since(p.started))
+				p.contain.note() // the processes it started are known now
 				return nil
 			}
 			if probeSoon {

@@ -24,10 +24,17 @@ type outputLog struct {
 	pending [2][]byte
 	total   int64
 	sink    io.Writer
+	// newsSeen says whether the chunk being written held news.
+	newsSeen bool
 
-	// activity receives a value (without blocking) whenever output
-	// arrives: a sign of life for the start-up budget.
-	activity chan struct{}
+	// news receives a value (without blocking) when output shows that
+	// start-up is getting somewhere: a line unlike those before it (see
+	// newsFilter), or an unfinished line that grows (llama.cpp prints a
+	// dot for each step of its load, with no newline until the end).
+	// Only while starting is set.
+	news     chan struct{}
+	starting atomic.Bool
+	filter   newsFilter
 	// readyLines are phrases that announce readiness; while watching is
 	// set, a committed line holding one sends a value on announced.
 	readyLines [][]byte
@@ -39,7 +46,7 @@ func newOutputLog(size int, sink io.Writer, readyLines []string) *outputLog {
 	o := &outputLog{
 		buf:       make([]byte, size),
 		sink:      sink,
-		activity:  make(chan struct{}, 1),
+		news:      make(chan struct{}, 1),
 		announced: make(chan struct{}, 1),
 	}
 	for _, l := range readyLines {
@@ -48,6 +55,7 @@ func newOutputLog(size int, sink io.Writer, readyLines []string) *outputLog {
 		}
 	}
 	o.watching.Store(len(o.readyLines) > 0)
+	o.starting.Store(true)
 	return o
 }
 
@@ -58,6 +66,7 @@ func (o *outputLog) maxPending() int { return max(len(o.buf)/4, 1) }
 func (o *outputLog) write(stream int, p []byte) {
 	o.mu.Lock()
 	o.total += int64(len(p))
+	o.newsSeen = false
 	if nl := bytes.LastIndexByte(p, '\n'); nl >= 0 {
 		if pend := o.pending[stream]; len(pend) > 0 {
 			// Finish the held-back line first, in one piece, so that
@@ -72,15 +81,23 @@ func (o *outputLog) write(stream int, p []byte) {
 			p = p[nl+1:]
 		}
 	}
+	if len(p) > 0 && len(o.pending[stream]) > 0 {
+		// An unfinished line grows. Only from its second piece on: a
+		// line may reach us in two writes, its text and then its end.
+		o.newsSeen = true
+	}
 	o.pending[stream] = append(o.pending[stream], p...)
 	if len(o.pending[stream]) >= o.maxPending() {
 		o.commit(o.pending[stream])
 		o.pending[stream] = o.pending[stream][:0]
 	}
+	news := o.newsSeen && o.starting.Load()
 	o.mu.Unlock()
-	select {
-	case o.activity <- struct{}{}:
-	default:
+	if news {
+		select {
+		case o.news <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -96,6 +113,13 @@ func (o *outputLog) flush(stream int) {
 
 // commit appends whole lines to the ring and the sink. o.mu is held.
 func (o *outputLog) commit(p []byte) {
+	if o.starting.Load() {
+		for line := range bytes.Lines(p) {
+			if o.filter.isNews(line) {
+				o.newsSeen = true
+			}
+		}
+	}
 	if o.watching.Load() {
 		for _, l := range o.readyLines {
 			if bytes.Contains(p, l) {

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -91,14 +92,45 @@ func TestOutputLogSinkGetsEverythingInLines(t *testing.T) {
 	}
 }
 
-func TestOutputLogSignalsActivity(t *testing.T) {
-	o := newOutputLog(16, nil, nil)
+func TestOutputLogSignalsNews(t *testing.T) {
+	o := newOutputLog(1024, nil, nil)
+	news := func() bool {
+		select {
+		case <-o.news:
+			return true
+		default:
+			return false
+		}
+	}
 	o.write(0, []byte("x"))
-	o.write(0, []byte("y")) // must not block although nobody listens
-	select {
-	case <-o.activity:
-	default:
-		t.Fatal("no activity signalled")
+	if news() {
+		t.Fatal("the start of a line is news before it ends or grows")
+	}
+	o.write(0, []byte("y"))
+	o.write(0, []byte("z")) // must not block although nobody listens
+	if !news() {
+		t.Fatal("a growing unfinished line is not news")
+	}
+	o.write(0, []byte("\n"))
+	if !news() {
+		t.Fatal("the first line is not news")
+	}
+	o.write(1, []byte("heartbeat 1 at 12:00:01\n"))
+	news()
+	for i := range 100 {
+		o.write(1, fmt.Appendf(nil, "heartbeat %d at 12:00:%02d\n", i+2, i%60))
+		if news() {
+			t.Fatalf("heartbeat %d counted as news", i+2)
+		}
+	}
+	o.write(1, []byte("loading 10%\n"))
+	if !news() {
+		t.Fatal("loading progress is not news")
+	}
+	o.starting.Store(false)
+	o.write(1, []byte("a line never seen\n"))
+	if news() {
+		t.Fatal("news signalled after start-up")
 	}
 }
 

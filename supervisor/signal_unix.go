@@ -43,18 +43,36 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 	return ps.ExitCode(), ""
 }
 
-// watchdogScript waits for end-of-file on its stdin — the read end of a pipe
-// whose write end only the parent holds, so EOF means the parent closed it or
-// died — then sends SIGTERM to the process group given as $0, waits $1
-// seconds, and sends SIGKILL. It runs inside that group and ignores SIGTERM,
-// so that our own group-wide SIGTERM does not remove it early; the final
-// SIGKILL ends it too. Only the kill forms every POSIX shell knows are used
-// (dash's kill has no "--").
-const watchdogScript = `trap '' TERM INT HUP; read x; kill -TERM -$0 2>/dev/null; sleep $1; kill -KILL -$0 2>/dev/null`
+// watchdogScript reads its stdin — the read end of a pipe whose write end
+// only the parent holds — until end-of-file, which means the parent closed it
+// or died. Each line it reads names a descendant of the server that may have
+// left the process group, as "PID STARTTIME" (the start time in clock ticks,
+// field 22 of /proc/PID/stat, so that a reused pid is never hit). At EOF it
+// sends SIGTERM to the process group given as $0, to every process in the
+// cgroup given as $2 (if any) and to the named descendants, waits $1
+// seconds, kills the cgroup (cgroup.kill) and removes it, sends SIGKILL to
+// the named descendants, and last to the group. It runs inside that group
+// and ignores SIGTERM, so that our own group-wide SIGTERM does not remove it
+// early; the final SIGKILL ends it too. It is not in the cgroup, which it
+// must outlive. Only what every POSIX shell has is used (dash's kill has no
+// "--").
+const watchdogScript = `trap '' TERM INT HUP
+named=
+while read pid start; do named="$named $pid:$start"; done
+same() { l=$(cat /proc/$1/stat 2>/dev/null) || return 1; l=${l##*) }; set -- $2 $l; [ "$1" = "${21}" ]; }
+signal() { for e in $named; do same ${e%%:*} ${e#*:} && kill -$1 ${e%%:*} 2>/dev/null; done; }
+kill -TERM -$0 2>/dev/null
+if [ -n "$2" ]; then for p in $(cat "$2/cgroup.procs" 2>/dev/null); do kill -TERM $p 2>/dev/null; done; fi
+signal TERM
+sleep $1
+if [ -n "$2" ]; then echo 1 > "$2/cgroup.kill"; i=0; while [ $i -lt 50 ] && ! rmdir "$2"; do sleep 0.1; i=$((i+1)); done; fi 2>/dev/null
+signal KILL
+kill -KILL -$0 2>/dev/null`
 
-// startWatchdog starts the watchdog for the process group pgid and returns
-// the write end of its pipe; closing it (or dying) sets the watchdog off.
-func startWatchdog(pgid int, grace time.Duration) (*os.File, *exec.Cmd, error) {
+// startWatchdog starts the watchdog for the process group pgid (and the
+// cgroup directory cgroup, if not "") and returns the write end of its
+// pipe; closing it (or dying) sets the watchdog off.
+func startWatchdog(pgid int, grace time.Duration, cgroup string) (*os.File, *exec.Cmd, error) {
 	const shell = "/bin/sh"
 	if _, err := os.Stat(shell); err != nil {
 		return nil, nil, errors.New("tether: no " + shell + " for the watchdog")
@@ -64,7 +82,7 @@ func startWatchdog(pgid int, grace time.Duration) (*os.File, *exec.Cmd, error) {
 		return nil, nil, err
 	}
 	secs := int((grace + time.Second - 1) / time.Second)
-	cmd := exec.Command(shell, "-c", watchdogScript, strconv.Itoa(pgid), strconv.Itoa(max(secs, 1)))
+	cmd := exec.Command(shell, "-c", watchdogScript, strconv.Itoa(pgid), strconv.Itoa(max(secs, 1)), cgroup)
 	cmd.Stdin = r
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	// No parent-death signal: the watchdog must outlive us.
@@ -75,5 +93,6 @@ func startWatchdog(pgid int, grace time.Duration) (*os.File, *exec.Cmd, error) {
 		w.Close()
 		return nil, nil, err
 	}
+	markSpawned(cmd.Process.Pid)
 	return w, cmd, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -124,6 +125,13 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	}
 	cleanups = append(cleanups, func() { os.RemoveAll(stateDir) })
 	launch.StateDir = stateDir
+	if launch.APIKey != "" {
+		// The state directory is private (0700), the file 0600.
+		launch.APIKeyFile = filepath.Join(stateDir, "api-key")
+		if err := os.WriteFile(launch.APIKeyFile, []byte(launch.APIKey+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("tether: API key file: %w", err)
+		}
+	}
 
 	args, err := p.Args(launch)
 	if err != nil {

@@ -145,7 +145,7 @@ func TestLlamaServerCompleteAndClose(t *testing.T) {
 		t.Fatalf("model %q is not a per-launch alias", info.Model)
 	}
 	argv, _ := faultInfo(t, d)
-	for _, want := range []string{"-m", model, "--jinja", "-c", "4096", "-ngl", "999", "--api-key", "--alias", info.Model} {
+	for _, want := range []string{"-m", model, "--jinja", "-c", "4096", "-ngl", "999", "--alias", info.Model} {
 		if !slices.Contains(argv, want) {
 			t.Errorf("argv %q lacks %q", argv, want)
 		}
@@ -158,6 +158,49 @@ func TestLlamaServerCompleteAndClose(t *testing.T) {
 	}
 	if _, err := d.Complete(context.Background(), ask("hi")); !errors.Is(err, llm.ErrClosed) {
 		t.Fatalf("Complete after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestAPIKeyIsNeverOnTheCommandLine checks, for every backend that takes a
+// key, that the key reaches the server (the launch proves it: the probe
+// requires the server to refuse requests without it) through the
+// environment or a file, and that no word of the server's command line
+// holds it: /proc/PID/cmdline is readable by every local user.
+func TestAPIKeyIsNeverOnTheCommandLine(t *testing.T) {
+	model := modelGGUF(t, 2048)
+	fs := faultServer(t)
+	tests := []struct {
+		name    string
+		opts    Options
+		envName string
+	}{
+		{"llama-server", Options{Backend: "llama-server", Profiles: backend.Options{Program: fs}}, "LLAMA_API_KEY"},
+		{"vllm", Options{Backend: "vllm", Profiles: backend.Options{Program: fs}}, "VLLM_API_KEY"},
+		{"tether", Options{Backend: "tether", Profiles: backendOptions(fs)}, "TETHER_API_KEY"},
+		{"custom with a key file", Options{Backend: "custom", Profiles: customOptions(
+			fs+" -m {model} --host {host} --port {port} --api-key-file {api_key_file} --alias {alias}", "")}, "TETHER_API_KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Model = model
+			d := launch(t, tt.opts)
+			key := d.current.launch.APIKey
+			if key == "" {
+				t.Fatal("no per-launch key")
+			}
+			argv, environ := faultInfo(t, d, tt.envName)
+			for _, word := range argv {
+				if strings.Contains(word, key) {
+					t.Fatalf("the key is on the command line: %q", argv)
+				}
+			}
+			if environ[tt.envName] != key {
+				t.Fatalf("%s = %q, want the launch's key", tt.envName, environ[tt.envName])
+			}
+			if _, err := d.Complete(context.Background(), ask("hi")); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -450,5 +493,42 @@ func TestContextWindowSources(t *testing.T) {
 				t.Fatalf("got %d from %s, want %d from %s", n, src, c.want, c.wantSource)
 			}
 		})
+	}
+}
+
+// A server stuck loading that logs every readiness probe, as tether serve
+// does, ends with the typed start-up timeout under the operator's budget:
+// the probes' echoes are not progress. (The context bounds the test; a
+// start-up that never times out ends with the context's error instead.)
+func TestStuckServerThatLogsProbesTimesOut(t *testing.T) {
+	model := modelGGUF(t, 2048)
+	fs := faultServer(t)
+	dir := t.TempDir()
+	script(t, dir, "stuck", fmt.Sprintf(`exec %s --fault-load=1h --fault-no-progress "$@"`, fs))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := Launch(ctx, Options{Model: model, Backend: "tether", Profiles: backendOptions(filepath.Join(dir, "stuck")),
+		Getenv: env(map[string]string{supervisor.ReadyTimeoutEnv: "1"})})
+	var te *llm.StartupTimeoutError
+	if !errors.As(err, &te) || te.Budget != time.Second {
+		t.Fatalf("Launch: %v, want a start-up timeout of 1s", err)
+	}
+	if !strings.Contains(te.LogTail, "GET /health") {
+		t.Fatalf("the server did not log the probes, the test proves nothing: %q", te.LogTail)
+	}
+}
+
+// A model path that is a FIFO is refused before anything reads it: reading
+// it would block until someone writes to it.
+func TestModelThatIsAFIFOIsRefused(t *testing.T) {
+	onPath(t, "llama-server")
+	fifo := filepath.Join(t.TempDir(), "model.gguf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	_, err := Launch(context.Background(), Options{Model: fifo, Backend: "llama-server", Getenv: env(nil)})
+	var mf *llm.ModelFileError
+	if !errors.As(err, &mf) || !strings.Contains(mf.Error(), "not a regular file") {
+		t.Fatalf("Launch: %v, want a model file error", err)
 	}
 }

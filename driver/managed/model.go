@@ -42,6 +42,10 @@ func inspectModel(path string) (modelFile, error) {
 	if info.IsDir() { // vLLM and friends take model directories
 		return modelFile{path: abs, size: -1}, nil
 	}
+	if !info.Mode().IsRegular() {
+		// Reading a FIFO or a device may block for ever, or never end.
+		return modelFile{}, &llm.ModelFileError{Path: path, Reason: "not a regular file (" + info.Mode().Type().String() + ")"}
+	}
 	mf := modelFile{path: abs, size: info.Size()}
 	if !strings.EqualFold(filepath.Ext(path), ".gguf") {
 		f, err := os.Open(path)

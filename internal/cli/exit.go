@@ -61,6 +61,11 @@ func exitCode(err error) int {
 	case errors.As(err, &notFound), errors.As(err, &timeout):
 		return ExitServerStart
 	case errors.As(err, &exited):
+		if exited.Cause == llm.CauseBadModel {
+			// The server read the model file and refused it: the same
+			// class as a model file tether itself finds invalid.
+			return ExitModel
+		}
 		if exited.DuringStartup {
 			return ExitServerStart
 		}

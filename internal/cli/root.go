@@ -8,23 +8,44 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tetherllm/tether/supervisor"
 )
 
-// streams are the standard files a command uses.
+// streams are the standard files a command uses, and where it says how
+// long it may take to stop after a signal (nil in process).
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
+	shutdown *shutdownDeadline
 }
 
 // Main runs the tether command line with args and returns the exit code.
 // SIGINT and SIGTERM cancel the command's context, so servers it started
-// are shut down before it returns.
+// are shut down before it returns; a second signal, or a command that has
+// not stopped within its deadline, ends the process at once (exit 130).
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Run(ctx, args, streams{in: stdin, out: stdout, err: stderr})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
+	// Descendants of the servers tether starts that leave their process
+	// group are re-parented to tether when orphaned, so that they are
+	// stopped with their server where no cgroup holds them. tether's only
+	// children are those servers (and their watchdogs), which is what
+	// this process-wide setting asks for. Linux only; elsewhere the
+	// process group is what there is.
+	_ = supervisor.AdoptOrphans()
+	deadline := newShutdownDeadline()
+	go watchSignals(sigs, cancel, stderr, deadline, time.After, os.Exit)
+	return Run(ctx, args, streams{in: stdin, out: stdout, err: stderr, shutdown: deadline})
 }
 
 // Run runs the command line under ctx.
@@ -36,7 +57,7 @@ func Run(ctx context.Context, args []string, s streams) int {
 		return ExitOK
 	}
 	if ctx.Err() != nil {
-		err = ctx.Err()
+		err = interrupted(ctx)
 	}
 	printError(s.err, err)
 	return exitCode(err)

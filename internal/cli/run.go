@@ -59,10 +59,12 @@ apr, llama-server, ollama, vllm, custom (--server-cmd "prog --port {port}
 Environment: APR_SERVE_READY_TIMEOUT_S (start-up budget, seconds),
 APR_AGENT_MAX_TOKENS_CAP (default 1024), APR_AGENT_TEMPERATURE,
 APR_AGENT_TOP_K, APR_AGENT_TOP_P, APR_AGENT_REPEAT_PENALTY,
-APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800).
+APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800),
+TETHER_NO_CGROUP=1 (on Linux, no cgroup of its own for the server).
 
-Exit codes: 0 ok, 2 bad usage, 3 model or input file problem, 4 server
-did not start, 5 request failed, 130 interrupted.`,
+Exit codes: 0 ok, 2 bad usage, 3 model or input file problem (also when
+the server refuses the model file), 4 server did not start, 5 request
+failed, 130 interrupted (a second signal exits at once).`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd.Context(), s, f, args, cmd.Flags().Changed("temperature"))

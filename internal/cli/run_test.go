@@ -93,7 +93,9 @@ func TestRunJSON(t *testing.T) {
 
 func TestRunExitCodes(t *testing.T) {
 	fakeServers(t, map[string]string{
-		"apr": `--fault-crash='error loading model: invalid magic'`,
+		"apr":          `--fault-crash='error loading model: invalid magic'`,
+		"vllm":         `--fault-crash='cudaMalloc failed: out of memory'`,
+		"model-server": `--fault-crash='bad model file'`,
 	})
 	model := tinyModel(t)
 	badTools := filepath.Join(t.TempDir(), "tools.json")
@@ -111,8 +113,11 @@ func TestRunExitCodes(t *testing.T) {
 		{"custom without cmd", []string{"run", "--model", model, "--backend", "custom", "hi"}, ExitUsage, "--server-cmd"},
 		{"missing model", []string{"run", "--model", "/nonexistent.gguf", "hi"}, ExitModel, "no such file"},
 		{"bad tools", []string{"run", "--model", model, "--tools", badTools, "hi"}, ExitModel, "tools"},
-		{"server missing", []string{"run", "--model", model, "--backend", "vllm", "hi"}, ExitServerStart, "vllm not found"},
-		{"server crash", []string{"run", "--model", model, "--backend", "apr", "hi"}, ExitServerStart, "invalid magic"},
+		{"server missing", []string{"run", "--model", model, "--backend", "ollama", "hi"}, ExitServerStart, "ollama not found"},
+		{"server refuses the model", []string{"run", "--model", model, "--backend", "apr", "hi"}, ExitModel, "invalid magic"},
+		{"custom server refuses the model", []string{"run", "--model", model, "--backend", "custom",
+			"--server-cmd", "model-server --port {port} -m {model}", "hi"}, ExitModel, "bad model file"},
+		{"server crash", []string{"run", "--model", model, "--backend", "vllm", "hi"}, ExitServerStart, "out of memory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := tether(t, context.Background(), c.args...)

@@ -63,9 +63,11 @@ HTTP API: /v1/chat/completions (streaming, tools, reasoning), /v1/completions,
 
 The listener opens before the model loads: /health answers 503 "Loading model"
 until it is ready. When it is, one line starting "tether serve: ready" is
-printed to standard error. SIGINT or SIGTERM stops the server gracefully:
-requests in flight may finish within --grace, the rest are cancelled, and the
-exit status is 0.
+printed to standard error. SIGINT or SIGTERM stops the server gracefully, at
+any time, also while the model loads: requests in flight may finish within
+--grace, the rest are cancelled, and the exit status is 0. A second signal,
+or a shutdown still running 10 s after the grace, ends the process at once
+with exit status 130.
 
 A --host ending in ".sock" serves on that unix socket (mode 0600) instead of
 TCP. The default host is loopback; binding another address without an API key
@@ -206,15 +208,38 @@ func runServe(ctx context.Context, s streams, model string, f serveFlags) error 
 	url := serve.URL(ln)
 	fmt.Fprintf(s.err, "tether serve: listening on %s; loading %s\n", url, model)
 
+	// Stopping takes the grace period, then up to a few seconds for the
+	// requests cancelled after it.
+	s.shutdown.set(f.grace + forceSlack)
 	serveCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(serveCtx, ln) }()
 
-	if err := srv.Load(); err != nil {
+	// The load runs on its own: reading a model can block for as long as
+	// the file takes to arrive (a FIFO, a network disk), and a signal must
+	// still stop the server meanwhile. A load that is abandoned ends with
+	// the process.
+	loaded := make(chan error, 1)
+	go func() { loaded <- srv.Load() }()
+	select {
+	case err := <-loaded:
+		if err != nil {
+			stop()
+			<-served
+			return err
+		}
+	case err := <-served:
+		if err != nil {
+			return err // the listener failed
+		}
+		fmt.Fprintln(s.err, "tether serve: stopped before the model finished loading")
+		return nil
+	case <-ctx.Done():
 		stop()
 		<-served
-		return err
+		fmt.Fprintln(s.err, "tether serve: stopped before the model finished loading")
+		return nil
 	}
 	info, _ := srv.Info()
 	if ctx.Err() == nil {

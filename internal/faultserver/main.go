@@ -6,7 +6,7 @@
 //
 // # Command lines
 //
-//	llama-server -m FILE [--host H] [--port P] [-c N] [-ngl N] [--jinja] [--api-key K] [--alias A]
+//	llama-server -m FILE [--host H] [--port P] [-c N] [-ngl N] [--jinja] [--api-key K | --api-key-file F] [--alias A]
 //	apr serve run MODEL --port P --host H [--gpu]
 //	tether serve run MODEL --host H --port P
 //	vllm serve MODEL [--host H] [--port P] [--uds PATH] [--api-key K] [--served-model-name A] [--max-model-len N]
@@ -14,7 +14,10 @@
 // A --host ending in ".sock" (llama-server's convention) or --uds PATH
 // serves on that unix socket. Other flags are accepted and ignored; an
 // unknown flag followed by a word takes that word as its value. The default
-// address is 127.0.0.1:8080.
+// address is 127.0.0.1:8080. Without --api-key (or --api-key-file, whose
+// first line is the key) the key comes from the environment, as the real
+// servers take it: LLAMA_API_KEY for llama-server, VLLM_API_KEY for vLLM,
+// TETHER_API_KEY for the "serve run" form.
 //
 // # Endpoints
 //
@@ -26,8 +29,9 @@
 // POST /v1/chat/completions answers with a scripted answer, at once or as
 // server-sent events, honouring stream_options.include_usage and
 // max_tokens. With --api-key every endpoint but health and the model list
-// (llama.cpp's public ones) and /fault/info requires "Authorization: Bearer
-// K" and answers 401 otherwise. While loading, every endpoint but health and
+// (llama.cpp's public ones; the vLLM form, like vLLM, also protects the
+// model list) and /fault/info requires "Authorization: Bearer K" and answers
+// 401 otherwise. While loading, every endpoint but health and
 // /fault/info answers 503. GET /fault/info reports the server's pid, its
 // grandchild's pid, its argv, the parsed flags and, for ?env=A,B, those
 // environment variables. Every request is logged to stderr, synchronously,
@@ -44,6 +48,7 @@
 //	no-progress         leave the progress out of /health (loading shows only in the log)
 //	bind=after-load     bind only once loaded, as some servers do (default: bind first, like llama-server)
 //	quiet               log nothing but crashes (no startup, progress or request lines)
+//	heartbeat=D         log "still loading, heartbeat N at TIME" every D until ready
 //	crash=LINE          write LINE to stderr and exit, e.g. "cudaMalloc failed: out of memory"
 //	crash-after=D       crash D after start instead of at once (the server listens and loads meanwhile)
 //	crash-code=N        exit status for crashes (default 1)
@@ -56,6 +61,7 @@
 //	flood-to=WHERE      stdout, stderr or both (default both)
 //	grandchild=group    start a child that stays in our process group, ignores SIGTERM and holds our stdout and stderr
 //	grandchild=escape   the same, but in a session of its own (out of the group)
+//	grandchild-after=D  start the grandchild D after start rather than at once
 //	ignore-sigterm      ignore SIGTERM (default: exit 0 on SIGTERM, after term-delay)
 //	term-delay=D        take D to shut down after SIGTERM
 //	answer=TEXT         the answer's text (default "Hello from faultserver.")

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,6 +57,8 @@ type options struct {
 	NCtxTrain       int           `json:"-"`
 	MaxLife         time.Duration `json:"-"`
 	Linger          bool          `json:"-"`
+	Heartbeat       time.Duration `json:"-"`
+	GrandchildAfter time.Duration `json:"-"`
 }
 
 // toolCall is one scripted tool call.
@@ -113,6 +116,8 @@ var faults = map[string]func(o *options, v string) error{
 	"n-ctx-train":      intSetter(func(o *options) *int { return &o.NCtxTrain }, 1),
 	"max-life":         durationSetter(func(o *options) *time.Duration { return &o.MaxLife }),
 	"linger":           boolSetter(func(o *options) *bool { return &o.Linger }),
+	"heartbeat":        durationSetter(func(o *options) *time.Duration { return &o.Heartbeat }),
+	"grandchild-after": durationSetter(func(o *options) *time.Duration { return &o.GrandchildAfter }),
 }
 
 // boolFaults are the faults a bare flag turns on.
@@ -141,6 +146,24 @@ var serverFlags = map[string]func(o *options, v string) error{
 	"--alias":             func(o *options, v string) error { o.Alias = v; return nil },
 	"--served-model-name": func(o *options, v string) error { o.Alias = v; return nil },
 	"--uds":               func(o *options, v string) error { o.Socket = v; return nil },
+	"--api-key-file":      func(o *options, v string) error { return o.readKeyFile(v) },
+}
+
+// keyEnv is the environment variable each form reads its API key from when
+// no flag gives one: llama.cpp's --api-key is declared with
+// set_env("LLAMA_API_KEY"), vLLM reads VLLM_API_KEY, and tether serve (the
+// "serve run" form, shared with apr, which has no key) TETHER_API_KEY.
+var keyEnv = map[string]string{"llama-server": "LLAMA_API_KEY", "vllm": "VLLM_API_KEY", "apr": "TETHER_API_KEY"}
+
+// readKeyFile reads llama-server's --api-key-file: the first line is the key.
+func (o *options) readKeyFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--api-key-file: %w", err)
+	}
+	key, _, _ := strings.Cut(string(data), "\n")
+	o.apiKey, o.APIKeySet = key, key != ""
+	return nil
 }
 
 var boolFlags = map[string]func(o *options){
@@ -222,6 +245,11 @@ func parseArgs(args []string, getenv func(string) string) (*options, error) {
 		if !hasValue && i+1 < len(args) && takesAsValue(args[i+1]) {
 			i++
 			o.Ignored = append(o.Ignored, args[i])
+		}
+	}
+	if !o.APIKeySet {
+		if key := getenv(keyEnv[o.Form]); key != "" {
+			o.apiKey, o.APIKeySet = key, true
 		}
 	}
 	if strings.HasSuffix(o.Host, ".sock") {

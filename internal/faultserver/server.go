@@ -66,7 +66,16 @@ func run(o *options) int {
 	})
 	s.log.printf("build: faultserver (%s stand-in), pid %d", o.Form, os.Getpid())
 	s.log.printf("system_info: n_threads = 2 | ngl = %d | jinja = %t", o.NGL, o.Jinja)
-	if o.Grandchild != "" {
+	if o.Heartbeat > 0 {
+		go s.heartbeat()
+	}
+	if o.Grandchild != "" && o.GrandchildAfter > 0 {
+		time.AfterFunc(o.GrandchildAfter, func() {
+			if err := s.startGrandchild(); err != nil {
+				s.log.always("faultserver: grandchild: " + err.Error())
+			}
+		})
+	} else if o.Grandchild != "" {
 		if err := s.startGrandchild(); err != nil {
 			s.log.always("faultserver: grandchild: " + err.Error())
 			return 1
@@ -137,6 +146,17 @@ func (s *server) load() {
 				s.log.printf("llama_model_load: loading tensors %3d%%", int(p*100))
 			}
 		}
+	}
+}
+
+// heartbeat says it is alive every opts.Heartbeat until it is ready, with
+// a counter and the time, as a server stuck in its load might.
+func (s *server) heartbeat() {
+	t := time.NewTicker(s.opts.Heartbeat)
+	defer t.Stop()
+	for n := 1; !s.ready.Load(); n++ {
+		now := <-t.C
+		s.log.printf("faultserver: still loading, heartbeat %d at %s", n, now.Format("15:04:05.000"))
 	}
 }
 
@@ -269,8 +289,16 @@ func (s *server) routes() http.Handler {
 	return s.middleware(mux)
 }
 
-// public are the paths llama-server serves without an API key.
+// public are the paths llama-server serves without an API key; vLLM checks
+// the key on everything under /v1, its model list included.
 var public = map[string]bool{"/health": true, "/v1/health": true, "/models": true, "/v1/models": true, "/fault/info": true}
+
+func (s *server) isPublic(path string) bool {
+	if s.opts.Form == "vllm" && strings.HasPrefix(path, "/v1/") {
+		return false
+	}
+	return public[path]
+}
 
 // middleware logs every request, checks the API key and answers 503 while
 // loading, in llama-server's order.
@@ -281,7 +309,7 @@ func (s *server) middleware(next http.Handler) http.Handler {
 		defer func() {
 			s.log.printf("srv  log_server_r: request: %s %s %s %d", r.Method, r.URL.Path, r.RemoteAddr, rec.status)
 		}()
-		if s.opts.apiKey != "" && !public[r.URL.Path] && !s.authorized(r) {
+		if s.opts.apiKey != "" && !s.isPublic(r.URL.Path) && !s.authorized(r) {
 			writeError(rec, http.StatusUnauthorized, "Invalid API Key", "authentication_error")
 			return
 		}

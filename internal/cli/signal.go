@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// defaultForceAfter is how long a command may take to stop after the first
+// signal before the process ends without waiting for it. tether run stops
+// its server within the server's grace period and a bounded wait after
+// SIGKILL (a few seconds); commands that take longer say so through
+// [shutdownDeadline.set].
+const defaultForceAfter = 15 * time.Second
+
+// forceSlack is what tether serve adds to its --grace: the requests still
+// running after the grace are cancelled and waited for, up to 5 s.
+const forceSlack = 10 * time.Second
+
+// errInterrupted is the error of a command cut short by a signal (or, in
+// process, by its context ending). It wraps context.Canceled, which
+// [exitCode] maps to 130.
+type errInterrupted struct{ sig os.Signal }
+
+func (e errInterrupted) Error() string {
+	if e.sig == nil {
+		return "tether: interrupted"
+	}
+	return fmt.Sprintf("tether: interrupted (%s)", signalName(e.sig))
+}
+
+// signalName is a signal as operators write it.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+func (errInterrupted) Unwrap() error { return context.Canceled }
+
+// interrupted is the error to report for a command whose context ended:
+// the signal that ended it, if one did, never a bare "context canceled".
+func interrupted(ctx context.Context) error {
+	var e errInterrupted
+	if cause, ok := context.Cause(ctx).(errInterrupted); ok {
+		e = cause
+	}
+	return e
+}
+
+// shutdownDeadline is how long the running command may take to stop after
+// the first signal. A nil *shutdownDeadline (commands run in process by
+// tests) ignores set.
+type shutdownDeadline struct{ d atomic.Int64 }
+
+func newShutdownDeadline() *shutdownDeadline {
+	s := &shutdownDeadline{}
+	s.d.Store(int64(defaultForceAfter))
+	return s
+}
+
+func (s *shutdownDeadline) set(d time.Duration) {
+	if s != nil {
+		s.d.Store(int64(d))
+	}
+}
+
+func (s *shutdownDeadline) get() time.Duration { return time.Duration(s.d.Load()) }
+
+// watchSignals turns signals into the command's end. The first cancels the
+// command's context (with the signal as the cause) so that it stops
+// cleanly: servers it started are stopped, requests in flight may finish.
+// A second signal, or the deadline passing after the first, ends the
+// process at once through exit: whatever the command is blocked on (a model
+// file that never finishes reading, a server that ignores SIGTERM), the
+// operator's signal is obeyed. after is time.After outside tests.
+func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, w io.Writer,
+	deadline *shutdownDeadline, after func(time.Duration) <-chan time.Time, exit func(int)) {
+	sig, ok := <-sigs
+	if !ok {
+		return
+	}
+	cancel(errInterrupted{sig})
+	grace := deadline.get()
+	select {
+	case again, ok := <-sigs:
+		if !ok {
+			return // the command finished; Main is returning
+		}
+		fmt.Fprintf(w, "tether: %s again: exiting now\n", signalName(again))
+	case <-after(grace):
+		fmt.Fprintf(w, "tether: still stopping %s after %s: exiting now\n", signalName(sig), grace)
+	}
+	exit(ExitInterrupted)
+}
