@@ -221,7 +221,12 @@ func runServe(ctx context.Context, s streams, model string, f serveFlags) error 
 	// still stop the server meanwhile. A load that is abandoned ends with
 	// the process.
 	loaded := make(chan error, 1)
-	go func() { loaded <- srv.Load() }()
+	go func() {
+		if holdLoad != nil {
+			holdLoad()
+		}
+		loaded <- srv.Load()
+	}()
 	select {
 	case err := <-loaded:
 		if err != nil {

@@ -40,21 +40,29 @@ var (
 // build; Go's build cache makes every build after the first a link.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	return BuildTags(t, pkg, "")
+}
+
+// BuildTags is Build with build tags (a comma-separated list), for
+// programs that tests drive through hooks the product leaves out.
+func BuildTags(t testing.TB, pkg, tags string) string {
+	t.Helper()
+	key := pkg + "\x00" + tags
 	mu.Lock()
-	b, ok := builds[pkg]
+	b, ok := builds[key]
 	if !ok {
 		b = &build{}
-		builds[pkg] = b
+		builds[key] = b
 	}
 	mu.Unlock()
-	b.once.Do(func() { b.path, b.err = goBuild(pkg) })
+	b.once.Do(func() { b.path, b.err = goBuild(pkg, tags) })
 	if b.err != nil {
 		t.Fatalf("testbin: build %s: %v", pkg, b.err)
 	}
 	return b.path
 }
 
-func goBuild(pkg string) (string, error) {
+func goBuild(pkg, tags string) (string, error) {
 	goTool, err := goCommand()
 	if err != nil {
 		return "", err
@@ -63,7 +71,7 @@ func goBuild(pkg string) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(pkg + "\x00" + runtime.Version() + "\x00" + mustGetwd()))
+	sum := sha256.Sum256([]byte(pkg + "\x00" + tags + "\x00" + runtime.Version() + "\x00" + mustGetwd()))
 	name := strings.TrimSuffix(filepath.Base(pkg), ".go") + "-" + hex.EncodeToString(sum[:6])
 	if runtime.GOOS == "windows" {
 		name += ".exe"
@@ -75,7 +83,7 @@ func goBuild(pkg string) (string, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	cmd := exec.Command(goTool, "build", "-o", tmp.Name(), pkg)
+	cmd := exec.Command(goTool, "build", "-tags", tags, "-o", tmp.Name(), pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v\n%s", err, out)
 	}
