@@ -101,14 +101,12 @@ func statusError(status int, header http.Header, body []byte) error {
 	return &llm.HTTPError{StatusCode: status, Message: info.Message}
 }
 
-// streamError turns an error object sent inside a stream into an error.
-// Its code, when it is an HTTP status, classifies it; otherwise it counts
-// as a server failure (500).
+// streamError turns an error object sent inside a stream (or a 200 that
+// holds one) into an error. Its code classifies it: an HTTP status as
+// llama.cpp sends it, or else the string codes and types of OpenAI and
+// tether serve; anything else counts as a server failure (500).
 func streamError(info errorInfo) error {
-	status, err := strconv.Atoi(info.Code)
-	if err != nil || status < 400 || status > 599 {
-		status = http.StatusInternalServerError
-	}
+	status := statusOf(info)
 	if info.Message == "" {
 		info.Message = "error in the middle of the stream"
 	}
@@ -122,6 +120,24 @@ func streamError(info errorInfo) error {
 		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, Message: info.Message}
 	}
 	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+}
+
+// statusOf is the HTTP status an error object stands for.
+func statusOf(info errorInfo) int {
+	if status, err := strconv.Atoi(info.Code); err == nil && status >= 400 && status <= 599 {
+		return status
+	}
+	switch {
+	case info.Code == "rate_limit_exceeded" || info.Type == "rate_limit_error":
+		return http.StatusTooManyRequests
+	case info.Code == "server_shutting_down" || info.Code == "model_loading" || info.Type == "unavailable_error" || info.Type == "overloaded_error":
+		return http.StatusServiceUnavailable
+	case info.Type == "authentication_error":
+		return http.StatusUnauthorized
+	case info.Type == "invalid_request_error":
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 var (

@@ -26,12 +26,21 @@ type (
 		Timings           *timings     `json:"timings,omitempty"`
 	}
 	chatChoice struct {
-		Index        int      `json:"index"`
-		Message      *chatOut `json:"message,omitempty"`
-		Delta        *chatOut `json:"delta,omitempty"`
-		Logprobs     any      `json:"logprobs"`
-		FinishReason *string  `json:"finish_reason"`
+		Index        int         `json:"index"`
+		Message      *messageOut `json:"message,omitempty"`
+		Delta        *chatOut    `json:"delta,omitempty"`
+		Logprobs     any         `json:"logprobs"`
+		FinishReason *string     `json:"finish_reason"`
 	}
+	// messageOut is a whole answer's message: its content is null,
+	// never absent, when the answer is only tool calls, as OpenAI's is.
+	messageOut struct {
+		Role             string        `json:"role"`
+		Content          *string       `json:"content"`
+		ReasoningContent string        `json:"reasoning_content,omitempty"`
+		ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
+	}
+	// chatOut is a stream's delta: only what the chunk adds.
 	chatOut struct {
 		Role             string        `json:"role,omitempty"`
 		Content          *string       `json:"content,omitempty"`
@@ -215,7 +224,7 @@ func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[llm.Event, e
 	if e := a.finished(ctx, resp, err); e != nil {
 		return e
 	}
-	msg := &chatOut{Role: "assistant", ReasoningContent: resp.Reasoning}
+	msg := &messageOut{Role: "assistant", ReasoningContent: resp.Reasoning}
 	if resp.Text != "" || len(resp.ToolCalls) == 0 {
 		msg.Content = ptr(resp.Text)
 	}

@@ -27,7 +27,7 @@ func decodeBody(r *http.Request, limit int64, v any) *apiError {
 // decodeJSON is decodeBody's parsing, apart for fuzzing.
 func decodeJSON(data []byte, v any) *apiError {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return badRequest("", "the request body is empty; send a JSON object")
+		return badJSON("the request body is empty; send a JSON object")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -40,11 +40,11 @@ func decodeJSON(data []byte, v any) *apiError {
 			field := strings.TrimPrefix(typeErr.Field, "samplingFields.") // an embedded struct's name is no JSON field
 			return badRequest(field, "%s must be %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
 		case errors.As(err, &typeErr):
-			return badRequest("", "the request body must be a JSON object, not %s", typeErr.Value)
+			return badJSON("the request body must be a JSON object, not %s", typeErr.Value)
 		case errors.As(err, &syntaxErr):
-			return badRequest("", "the request body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
+			return badJSON("the request body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
 		}
-		return badRequest("", "the request body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
+		return badJSON("the request body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
 }

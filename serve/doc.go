@@ -99,6 +99,12 @@
 // forced call is as well-formed as the model makes it; a malformed one
 // comes back as text with finish_reason "stop" or "length".
 //
+// Errors are OpenAI's object, {"error":{"message", "type", "param",
+// "code"}}, on every endpoint and inside streams, and code is always a
+// string ("invalid_value", "model_loading"; llama-server sends the status
+// as a number there). A whole answer's message has "content": null, not
+// "" and not absent, beside tool_calls, as OpenAI's does.
+//
 // Context: a prompt longer than the context window, or an answer that
 // would run past it, is a 400 with type exceed_context_size_error, code
 // context_length_exceeded and llama.cpp's n_prompt_tokens and n_ctx (in

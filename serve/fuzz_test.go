@@ -68,7 +68,16 @@ func checkRefusal(t *testing.T, e *apiError) {
 	if e.Status < 400 || e.Status > 499 || e.Message == "" || e.Type == "" {
 		t.Fatalf("refusal %+v is not a 4xx with a message and type", e)
 	}
-	if _, err := json.Marshal(e.body()); err != nil {
+	b, err := json.Marshal(e.body())
+	if err != nil {
 		t.Fatalf("error body does not encode: %v", err)
+	}
+	var v struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil || v.Error.Code == "" {
+		t.Fatalf("error code is not a string: %s", b)
 	}
 }
