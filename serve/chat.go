@@ -141,7 +141,7 @@ const retryAfter = 1
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
 	var req chatRequest
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req); e != nil {
+	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req, chatFields); e != nil {
 		return e
 	}
 	if e := s.checkModel(req.Model); e != nil {
@@ -161,7 +161,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 	}
 	sw := w.(*statusWriter)
 	sw.promptTokens = turn.PromptTokens()
-	a := &chatAnswer{s: s, sw: sw, start: start, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage()}
+	a := &chatAnswer{s: s, sw: sw, start: start, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
+		oneCall: req.ParallelToolCalls != nil && !*req.ParallelToolCalls}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	if req.Stream {
@@ -180,6 +181,9 @@ type chatAnswer struct {
 	usage   bool
 	first   bool // the first output has been seen
 	calls   int
+	// oneCall keeps only the model's first tool call
+	// (parallel_tool_calls: false), as llama-server does.
+	oneCall bool
 }
 
 func (a *chatAnswer) sawOutput() {
@@ -224,6 +228,9 @@ func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[llm.Event, e
 	if e := a.finished(ctx, resp, err); e != nil {
 		return e
 	}
+	if a.oneCall && len(resp.ToolCalls) > 1 {
+		resp.ToolCalls = resp.ToolCalls[:1]
+	}
 	msg := &messageOut{Role: "assistant", ReasoningContent: resp.Reasoning}
 	if resp.Text != "" || len(resp.ToolCalls) == 0 {
 		msg.Content = ptr(resp.Text)
@@ -261,6 +268,9 @@ func (a *chatAnswer) stream(ctx context.Context, cancel context.CancelFunc, even
 	var failed *apiError
 	err := pump(ctx, cancel, sse, a.s.cfg.PingInterval, events, func(ev llm.Event) bool {
 		a.sawOutput()
+		if a.oneCall && a.calls > 0 && (ev.Kind == llm.EventToolCallStart || ev.Kind == llm.EventToolCallEnd) {
+			return false // parallel_tool_calls false: the first call only
+		}
 		switch ev.Kind {
 		case llm.EventTextDelta:
 			sse.data(a.chunk(chatOut{Content: ptr(ev.Text)}, nil))

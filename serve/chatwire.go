@@ -28,7 +28,6 @@ type samplingFields struct {
 	MaxCompletionTokens *int     `json:"max_completion_tokens"`
 	NPredict            *int     `json:"n_predict"`
 	Stop                stopList `json:"stop"`
-	N                   *int     `json:"n"`
 	// LogitBias is OpenAI's {"token id": bias} (-100 bans a token) or
 	// llama.cpp's [[id, bias], …] with false for a ban.
 	LogitBias     json.RawMessage `json:"logit_bias"`
@@ -65,9 +64,6 @@ func (f *samplingFields) maxTokens() (int, *apiError) {
 // common checks what every generation request shares and fills the
 // request's sampling settings.
 func (f *samplingFields) common(req *llm.Request) *apiError {
-	if f.N != nil && *f.N != 1 {
-		return unsupported("n", "n other than 1 (one choice per request)")
-	}
 	if e := f.Stop.check(); e != nil {
 		return e
 	}
@@ -139,16 +135,15 @@ func (f *samplingFields) includeUsage() bool {
 	return f.StreamOptions != nil && f.StreamOptions.IncludeUsage
 }
 
-// chatRequest is the body of POST /v1/chat/completions. Fields tether
-// does not know are ignored, as OpenAI-compatible servers do.
+// chatRequest is the body of POST /v1/chat/completions. The fields it
+// does not hold are ignored or refused as chatFields says.
 type chatRequest struct {
 	samplingFields
 	Model              string                     `json:"model"`
 	Messages           []chatMessage              `json:"messages"`
 	Tools              []chatTool                 `json:"tools"`
 	ToolChoice         json.RawMessage            `json:"tool_choice"`
-	Logprobs           *bool                      `json:"logprobs"`
-	ResponseFormat     *struct{ Type string }     `json:"response_format"`
+	ParallelToolCalls  *bool                      `json:"parallel_tool_calls"`
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
 }
 
@@ -184,12 +179,6 @@ type chatTool struct {
 // call turns the request into the driver's call.
 func (r *chatRequest) call() (embedded.Call, *apiError) {
 	var c embedded.Call
-	if r.Logprobs != nil && *r.Logprobs {
-		return c, unsupported("logprobs", "logprobs")
-	}
-	if r.ResponseFormat != nil && r.ResponseFormat.Type != "" && r.ResponseFormat.Type != "text" {
-		return c, unsupported("response_format", "response_format "+quoteJSON(r.ResponseFormat.Type)+" (there is no constrained decoding)")
-	}
 	if e := r.common(&c.Request); e != nil {
 		return c, e
 	}

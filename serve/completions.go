@@ -19,11 +19,9 @@ import (
 // special-token text parsed), with no chat template.
 type completionRequest struct {
 	samplingFields
-	Model    string          `json:"model"`
-	Prompt   json.RawMessage `json:"prompt"`
-	Echo     bool            `json:"echo"`
-	Logprobs *int            `json:"logprobs"`
-	Suffix   *string         `json:"suffix"`
+	Model  string          `json:"model"`
+	Prompt json.RawMessage `json:"prompt"`
+	Echo   bool            `json:"echo"`
 }
 
 type (
@@ -126,17 +124,11 @@ func (f *samplingFields) sampling() (sample.Params, *apiError) {
 func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
 	var req completionRequest
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req); e != nil {
+	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req, completionFields); e != nil {
 		return e
 	}
 	if e := s.checkModel(req.Model); e != nil {
 		return e
-	}
-	switch {
-	case req.Logprobs != nil && *req.Logprobs > 0:
-		return unsupported("logprobs", "logprobs")
-	case req.Suffix != nil && *req.Suffix != "":
-		return unsupported("suffix", "suffix (fill in the middle)")
 	}
 	sampling, e := req.sampling()
 	if e != nil {

@@ -11,8 +11,9 @@ import (
 
 // decodeBody reads a request's JSON body into v. A body over the size
 // limit is a 413; an empty one, bad JSON or a field of the wrong type a
-// 400 that names the field.
-func decodeBody(r *http.Request, limit int64, v any) *apiError {
+// 400 that names the field; a field fields does not accept a 400 that
+// names it (see checkFields).
+func decodeBody(r *http.Request, limit int64, v any, fields []requestField) *apiError {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -21,7 +22,7 @@ func decodeBody(r *http.Request, limit int64, v any) *apiError {
 		}
 		return badRequest("", "cannot read the request body: %v", err)
 	}
-	return decodeJSON(data, v)
+	return decodeRequest(data, v, fields)
 }
 
 // decodeJSON is decodeBody's parsing, apart for fuzzing.

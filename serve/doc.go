@@ -80,9 +80,22 @@
 // finish_reason (stop, length, tool_calls) and timings, a usage chunk
 // when stream_options.include_usage is set, and [DONE]. While a streamed
 // request waits for a slot or its prompt is read, ": ping" comments keep
-// proxies from dropping the connection. Unsupported features are refused
-// with 400, never silently ignored: n > 1, logprobs, non-text
-// response_format, image or audio content.
+// proxies from dropping the connection.
+//
+// Request fields: every field of a chat or text completion request, of
+// its messages, tools, stream_options and chat_template_kwargs, is
+// listed in serve/fields.go as supported (honoured), ignored (accepted
+// because ignoring it cannot change the answer: user, store, metadata,
+// service_tier, prompt_cache_key, cache_prompt, …, each with its reason)
+// or refused. A refused field is a 400 with code unsupported_parameter
+// and param naming it, unless its value asks for nothing tether lacks
+// (n: 1, logprobs: false, response_format {"type": "text"}, a disabled
+// llama.cpp sampler): functions, function_call, n > 1, logprobs,
+// top_logprobs, response_format, grammar, json_schema, strict tools,
+// llama.cpp's other samplers, image or audio content. A field in no list
+// is a 400 with code unknown_parameter naming it. Nothing is silently
+// ignored. parallel_tool_calls false keeps the model's first call only,
+// as llama-server does; up to 16 stop strings are honoured.
 //
 // Tools: definitions go to the chat template when it renders tools
 // (Qwen2.5, Qwen3, Llama 3.x, Jinja templates that print them), else they

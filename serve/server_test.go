@@ -107,8 +107,11 @@ func TestModelNames(t *testing.T) {
 	})
 	t.Run("strict", func(t *testing.T) {
 		ts := startServer(t, Config{Alias: "tiny", StrictModel: true})
-		for _, path := range []string{"/v1/chat/completions", "/v1/completions"} {
-			a := ts.call(t, http.MethodPost, path, chatBody(map[string]any{"model": "gpt-4", "prompt": "hi"}), "")
+		for path, body := range map[string]any{
+			"/v1/chat/completions": chatBody(map[string]any{"model": "gpt-4"}),
+			"/v1/completions":      map[string]any{"model": "gpt-4", "prompt": "hi"},
+		} {
+			a := ts.call(t, http.MethodPost, path, body, "")
 			if a.status != http.StatusNotFound {
 				t.Fatalf("%s unknown model: %d %s", path, a.status, a.body)
 			}
