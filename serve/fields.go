@@ -72,7 +72,7 @@ var (
 	refusedN              = refused("n", "one choice per request", "1")
 	refusedGrammar        = refused("grammar", "there is no constrained decoding", `""`)
 	refusedJSONSchema     = refused("json_schema", "there is no constrained decoding", "{}")
-	refusedResponseFormat = refused("response_format", "there is no constrained decoding; only {\"type\": \"text\"}", `{"type":"text"}`)
+	refusedResponseFormat = refused("response_format", "there is no constrained decoding", `{"type":"text"}`)
 )
 
 // samplingRequestFields are the fields of samplingFields and the
@@ -110,7 +110,7 @@ var samplingRequestFields = []requestField{
 	refused("dynatemp_exponent", "dynamic temperature is not implemented", "1"),
 	refused("penalize_nl", "the newline penalty switch is not implemented", "false"),
 	refused("min_keep", "min_keep is not implemented", "0"),
-	refused("samplers", "the sampler order is fixed (penalties, top-k, top-p, min-p, temperature)"),
+	refused("samplers", "the sampler chain is fixed"),
 	refused("n_probs", "log-probabilities are not computed", "0"),
 	refused("post_sampling_probs", "log-probabilities are not computed", "false"),
 	refused("n_keep", "tether never shifts the context; a request that does not fit is refused", "0"),
@@ -126,7 +126,10 @@ var samplingRequestFields = []requestField{
 }
 
 // chatFields are the fields of a chat completion request.
-var chatFields = slices.Concat(samplingRequestFields, []requestField{
+var chatFields = slices.Concat(samplingRequestFields, chatOwnFields)
+
+// chatOwnFields are the fields only chat completions have.
+var chatOwnFields = []requestField{
 	supported("model"),
 	{name: "messages", status: fieldSupported, elems: messageFields},
 	{name: "tools", status: fieldSupported, elems: toolFields},
@@ -153,7 +156,7 @@ var chatFields = slices.Concat(samplingRequestFields, []requestField{
 	refused("parse_tool_calls", "tool calls are always parsed; tool_choice \"none\" leaves the tools out", "true"),
 	refused("add_generation_prompt", "the generation prompt is always added", "true"),
 	refused("chat_template", "the chat template is the model's own"),
-})
+}
 
 // messageFields are the fields of a chat message.
 var messageFields = []requestField{
@@ -175,12 +178,15 @@ var toolFields = []requestField{
 }
 
 // completionFields are the fields of a text completion request.
-var completionFields = slices.Concat(samplingRequestFields, []requestField{
+var completionFields = slices.Concat(samplingRequestFields, completionOwnFields)
+
+// completionOwnFields are the fields only text completions have.
+var completionOwnFields = []requestField{
 	supported("model"), supported("prompt"), supported("echo"),
 	refused("logprobs", "log-probabilities are not computed", "0"),
 	refused("suffix", "fill in the middle is not supported", `""`),
 	refused("best_of", "one candidate per request", "1"),
-})
+}
 
 // tokenizeFields and detokenizeFields are the fields of POST /tokenize
 // and /detokenize.
