@@ -21,6 +21,7 @@ import (
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
 )
@@ -276,6 +277,6 @@ func BenchmarkStreamChunk(b *testing.B) {
 	sse := startSSE(a.sw)
 	for b.Loop() {
 		rec.Body.Reset()
-		sse.data(a.chunk(chatOut{Content: ptr(" token")}, nil))
+		sse.data(a.chunk(&oaiwire.Delta{Content: oaiwire.Ptr(" token")}, nil))
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -23,25 +24,6 @@ type completionRequest struct {
 	Prompt json.RawMessage `json:"prompt"`
 	Echo   bool            `json:"echo"`
 }
-
-type (
-	textCompletion struct {
-		ID                string       `json:"id"`
-		Object            string       `json:"object"`
-		Created           int64        `json:"created"`
-		Model             string       `json:"model"`
-		SystemFingerprint string       `json:"system_fingerprint"`
-		Choices           []textChoice `json:"choices"`
-		Usage             *usage       `json:"usage,omitempty"`
-		Timings           *timings     `json:"timings,omitempty"`
-	}
-	textChoice struct {
-		Text         string  `json:"text"`
-		Index        int     `json:"index"`
-		Logprobs     any     `json:"logprobs"`
-		FinishReason *string `json:"finish_reason"`
-	}
-)
 
 // prompt reads the prompt: a string, or token ids, alone or as the only
 // element of an array (one prompt per request).
@@ -186,10 +168,10 @@ func textFinish(r engine.StopReason) string {
 	return "stop"
 }
 
-func (a *chatAnswer) textCompletion(text string, finish *string) textCompletion {
-	return textCompletion{
+func (a *chatAnswer) textCompletion(text string, finish *string) oaiwire.TextCompletion {
+	return oaiwire.TextCompletion{
 		ID: a.id, Object: "text_completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Choices: []textChoice{{Text: text, Index: 0, FinishReason: finish}},
+		Choices: []oaiwire.TextChoice{{Text: text, Index: 0, FinishReason: finish}},
 	}
 }
 
@@ -220,7 +202,7 @@ func (a *chatAnswer) completeText(ctx context.Context, gen func(func(engine.Toke
 		return e
 	}
 	out := a.textCompletion(b.String(), ptr(textFinish(sum.Reason)))
-	out.Usage, out.Timings = usageOf(resp), timingsOf(resp)
+	out.Usage, out.Timings = oaiwire.UsageOf(resp), oaiwire.TimingsOf(resp)
 	writeJSON(a.sw, http.StatusOK, out)
 	return nil
 }
@@ -244,11 +226,11 @@ func (a *chatAnswer) streamText(ctx context.Context, cancel context.CancelFunc, 
 			return true
 		}
 		last := a.textCompletion(tok.Text, ptr(textFinish(tok.Summary.Reason)))
-		last.Timings = timingsOf(resp)
+		last.Timings = oaiwire.TimingsOf(resp)
 		sse.data(last)
 		if a.usage {
 			u := a.textCompletion("", nil)
-			u.Choices, u.Usage = []textChoice{}, usageOf(resp)
+			u.Choices, u.Usage = []oaiwire.TextChoice{}, oaiwire.UsageOf(resp)
 			sse.data(u)
 		}
 		sse.done()
