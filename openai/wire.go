@@ -13,9 +13,9 @@ import (
 // itself, if any.
 func errorObject(r *oaiwire.ChatCompletion) (errorInfo, bool) {
 	if len(r.Error) > 0 && string(r.Error) != "null" {
-		var obj wireError
+		var obj oaiwire.Error
 		if json.Unmarshal(r.Error, &obj) == nil {
-			return obj.info(), true
+			return infoOf(&obj), true
 		}
 		var s string
 		if json.Unmarshal(r.Error, &s) == nil {

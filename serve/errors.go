@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tetherllm/tether/engine"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -36,16 +37,16 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Message }
 
-// body is the JSON error object.
-func (e *apiError) body() map[string]any {
-	obj := map[string]any{"message": e.Message, "type": e.Type, "param": nil, "code": e.code()}
+// body is the JSON error answer.
+func (e *apiError) body() oaiwire.ErrorBody {
+	obj := oaiwire.Error{Message: e.Message, Type: e.Type, Code: oaiwire.Code(e.code())}
 	if e.Param != "" {
-		obj["param"] = e.Param
+		obj.Param = &e.Param
 	}
 	if e.NCtx > 0 {
-		obj["n_prompt_tokens"], obj["n_ctx"] = e.NPromptTokens, e.NCtx
+		obj.NPromptTokens, obj.NCtx = e.NPromptTokens, e.NCtx
 	}
-	return map[string]any{"error": obj}
+	return oaiwire.ErrorBody{Error: obj}
 }
 
 // code is e's string code: its own, or one that names its status.

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,9 +101,15 @@ func TestErrorAnswers(t *testing.T) {
 func TestErrorCodeIsAString(t *testing.T) {
 	for status := 400; status < 600; status++ {
 		e := &apiError{Status: status, Type: "x", Message: "m"}
-		code, ok := e.body()["error"].(map[string]any)["code"].(string)
-		if !ok || code == "" || strings.ContainsAny(code, " 0123456789") {
-			t.Errorf("status %d: code %#v", status, e.body()["error"].(map[string]any)["code"])
+		b, _ := json.Marshal(e.body())
+		var v struct {
+			Error struct {
+				Code any `json:"code"`
+			} `json:"error"`
+		}
+		json.Unmarshal(b, &v)
+		if code, ok := v.Error.Code.(string); !ok || code == "" || strings.ContainsAny(code, " 0123456789") {
+			t.Errorf("status %d: code %#v", status, v.Error.Code)
 		}
 	}
 }

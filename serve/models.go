@@ -7,6 +7,7 @@ import (
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -56,9 +57,12 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request, m *loadedModel) 
 	case s.loadErr.Load() != nil:
 		writeError(w, loadFailed(*s.loadErr.Load()))
 	default:
-		body := errLoading.body()
-		body["progress"] = 0.0
-		writeJSON(w, http.StatusServiceUnavailable, body)
+		// llama-server's loading answer adds a progress fraction; the
+		// engine loads in one step, so it stays 0 until ready.
+		writeJSON(w, http.StatusServiceUnavailable, struct {
+			oaiwire.ErrorBody
+			Progress float64 `json:"progress"`
+		}{errLoading.body(), 0})
 	}
 	return nil
 }
