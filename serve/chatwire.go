@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tetherllm/tether/driver/embedded"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -140,40 +141,11 @@ func (f *samplingFields) includeUsage() bool {
 type chatRequest struct {
 	samplingFields
 	Model              string                     `json:"model"`
-	Messages           []chatMessage              `json:"messages"`
-	Tools              []chatTool                 `json:"tools"`
+	Messages           []oaiwire.RequestMessage   `json:"messages"`
+	Tools              []oaiwire.Tool             `json:"tools"`
 	ToolChoice         json.RawMessage            `json:"tool_choice"`
 	ParallelToolCalls  *bool                      `json:"parallel_tool_calls"`
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
-}
-
-type chatMessage struct {
-	Role             string          `json:"role"`
-	Content          json.RawMessage `json:"content"`
-	Name             string          `json:"name"`
-	ToolCalls        []chatToolCall  `json:"tool_calls"`
-	ToolCallID       string          `json:"tool_call_id"`
-	ReasoningContent *string         `json:"reasoning_content"`
-}
-
-type chatToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name string `json:"name"`
-		// Arguments is a JSON string holding the input (OpenAI), or the
-		// input object itself (some clients).
-		Arguments json.RawMessage `json:"arguments"`
-	} `json:"function"`
-}
-
-type chatTool struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
 }
 
 // call turns the request into the driver's call.
@@ -213,7 +185,7 @@ func (r *chatRequest) call() (embedded.Call, *apiError) {
 // (or developer) messages become the system prompt, an assistant message
 // with tool calls becomes its text and one tool use per call, and a tool
 // message a tool result named after the call it answers.
-func conversation(in []chatMessage) (string, []llm.Message, *apiError) {
+func conversation(in []oaiwire.RequestMessage) (string, []llm.Message, *apiError) {
 	if len(in) == 0 {
 		return "", nil, badRequest("messages", "messages must hold at least one message")
 	}
@@ -237,10 +209,7 @@ func conversation(in []chatMessage) (string, []llm.Message, *apiError) {
 		case "user":
 			out = append(out, llm.UserMessage(text))
 		case "assistant":
-			reasoning := ""
-			if m.ReasoningContent != nil {
-				reasoning = *m.ReasoningContent
-			}
+			reasoning := m.ReasoningContent
 			if text != "" || len(m.ToolCalls) == 0 {
 				out = append(out, llm.Message{Role: llm.RoleAssistant, Content: text, Reasoning: reasoning})
 				reasoning = ""
@@ -323,21 +292,19 @@ func contentText(raw json.RawMessage, param string) (string, *apiError) {
 	return "", badRequest(param, "%s must be a string, null or an array of content parts", param)
 }
 
-// toolCall reads one call of an assistant message.
-func toolCall(tc chatToolCall, param string) (llm.ToolCall, *apiError) {
+// toolCall reads one call of an assistant message. Its arguments are a
+// JSON string holding the input (OpenAI), or the input itself (some
+// clients).
+func toolCall(tc oaiwire.ToolCall, param string) (llm.ToolCall, *apiError) {
 	if tc.Type != "" && tc.Type != "function" {
 		return llm.ToolCall{}, badRequest(param+".type", "tool call type %s is not supported (want \"function\")", quoteJSON(tc.Type))
 	}
 	if tc.Function.Name == "" {
 		return llm.ToolCall{}, badRequest(param+".function.name", "a tool call needs a function name")
 	}
-	args := bytes.TrimSpace(tc.Function.Arguments)
-	if len(args) > 0 && args[0] == '"' {
-		var s string
-		if json.Unmarshal(args, &s) != nil {
-			return llm.ToolCall{}, badRequest(param+".function.arguments", "the arguments are not a valid JSON string")
-		}
-		args = bytes.TrimSpace([]byte(s))
+	args := bytes.TrimSpace([]byte(tc.Function.Arguments.Text))
+	if tc.Function.Arguments.Object != nil {
+		args = tc.Function.Arguments.Object
 	}
 	if len(args) == 0 || string(args) == "null" {
 		args = []byte("{}")
@@ -351,7 +318,7 @@ func toolCall(tc chatToolCall, param string) (llm.ToolCall, *apiError) {
 // maxToolName bounds a tool's name (OpenAI allows 64 characters).
 const maxToolName = 256
 
-func toolDefs(in []chatTool) ([]llm.ToolDef, *apiError) {
+func toolDefs(in []oaiwire.Tool) ([]llm.ToolDef, *apiError) {
 	defs := make([]llm.ToolDef, 0, len(in))
 	seen := map[string]bool{}
 	for i, t := range in {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -17,7 +18,6 @@ import (
 // the supported fields are exactly those the structs decode, no name is
 // listed twice, and every field that is not supported says why.
 func TestFieldTables(t *testing.T) {
-	var tool chatTool
 	for _, c := range []struct {
 		name   string
 		fields []requestField
@@ -25,9 +25,9 @@ func TestFieldTables(t *testing.T) {
 	}{
 		{"chat", chatFields, reflect.TypeFor[chatRequest]()},
 		{"completion", completionFields, reflect.TypeFor[completionRequest]()},
-		{"message", messageFields, reflect.TypeFor[chatMessage]()},
-		{"tool", toolFields, reflect.TypeFor[chatTool]()},
-		{"tool function", fieldProps(toolFields, "function"), reflect.TypeOf(tool.Function).Elem()},
+		{"message", messageFields, reflect.TypeFor[oaiwire.RequestMessage]()},
+		{"tool", toolFields, reflect.TypeFor[oaiwire.Tool]()},
+		{"tool function", fieldProps(toolFields, "function"), reflect.TypeFor[oaiwire.FunctionDef]()},
 		{"stream_options", fieldProps(chatFields, "stream_options"), reflect.TypeOf(samplingFields{}.StreamOptions).Elem()},
 	} {
 		got, want := fieldNames(c.fields, fieldSupported), jsonFieldNames(c.typ)

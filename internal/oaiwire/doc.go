@@ -7,6 +7,9 @@
 // reasoning; tool-call arguments as a string or an object; vLLM's
 // stop_reason; an error object in place of a chunk).
 //
+// The request's messages and tools (RequestMessage, Tool) are shared the
+// same way: the client encodes them, the server decodes them.
+//
 // The encoders (MessageOf, Deltas, UsageOf, TimingsOf, FinishReason)
 // turn tether's llm answers and events into the wire shapes; turning the
 // wire shapes back into an llm.Response is the client's work (package
