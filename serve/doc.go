@@ -20,7 +20,7 @@
 //	POST /tokenize, /detokenize                          llama-server's shapes
 //	GET  /metrics                                        Prometheus text
 //
-// With an API key, every endpoint but /health and /v1/models (the public
+// With an API key, every endpoint but /health and /v1/models[/{id}] (the public
 // ones of llama-server) needs "Authorization: Bearer KEY" or "X-Api-Key:
 // KEY"; /props refuses requests without it, which is how a supervisor
 // proves the server on a port is the one it launched. Keys are compared

@@ -70,7 +70,7 @@ exit status is 0.
 A --host ending in ".sock" serves on that unix socket (mode 0600) instead of
 TCP. The default host is loopback; binding another address without an API key
 prints a warning. The key may also come from TETHER_API_KEY; with a key, every
-endpoint but /health and /v1/models needs "Authorization: Bearer KEY".
+endpoint but /health and /v1/models[/{id}] needs "Authorization: Bearer KEY".
 
 Any model name in a request is served by MODEL unless --strict-model is given.
 Browsers may call the server only from the origins of --cors-origin (CORS is off
