@@ -203,42 +203,39 @@ func checkFields(data []byte, fields []requestField) *apiError {
 }
 
 func checkObject(data []byte, fields []requestField, prefix string) *apiError {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(data, &obj) != nil {
-		return nil // not an object: decoding the request reported it, or the value is of another form
+	var refusal *apiError
+	eachField(data, func(name string, value []byte) bool {
+		refusal = checkField(name, value, fields, prefix)
+		return refusal == nil
+	})
+	return refusal
+}
+
+// checkField checks one field of an object: whether it is listed, and
+// for a refused one its value, and the fields inside it.
+func checkField(name string, value []byte, fields []requestField, prefix string) *apiError {
+	param := prefix + name
+	i := slices.IndexFunc(fields, func(f requestField) bool { return f.name == name })
+	if i < 0 {
+		e := badRequest(param, "unknown field %s: tether serve neither honours nor knowingly ignores it (docs/serve.md lists the fields it knows)", quoteJSON(param))
+		e.Code = "unknown_parameter"
+		return e
 	}
-	names := make([]string, 0, len(obj))
-	for name := range obj {
-		names = append(names, name)
-	}
-	slices.Sort(names) // the same request always gets the same refusal
-	for _, name := range names {
-		param := prefix + name
-		i := slices.IndexFunc(fields, func(f requestField) bool { return f.name == name })
-		if i < 0 {
-			e := badRequest(param, "unknown field %s: tether serve neither honours nor knowingly ignores it (docs/serve.md lists the fields it knows)", quoteJSON(param))
-			e.Code = "unknown_parameter"
-			return e
-		}
-		f, value := fields[i], obj[name]
-		switch {
-		case f.status == fieldRefused && !neutral(value, f.neutral):
-			e := badRequest(param, "%s = %s is not supported by tether serve: %s", param, snippet(value), f.why)
-			e.Code = "unsupported_parameter"
-			return e
-		case f.props != nil:
-			if e := checkObject(value, f.props, param+"."); e != nil {
-				return e
-			}
-		case f.elems != nil:
-			var elems []json.RawMessage
-			json.Unmarshal(value, &elems)
-			for j, el := range elems {
-				if e := checkObject(el, f.elems, fmt.Sprintf("%s[%d].", param, j)); e != nil {
-					return e
-				}
-			}
-		}
+	f := fields[i]
+	switch {
+	case f.status == fieldRefused && !neutral(value, f.neutral):
+		e := badRequest(param, "%s = %s is not supported by tether serve: %s", param, snippet(value), f.why)
+		e.Code = "unsupported_parameter"
+		return e
+	case f.props != nil:
+		return checkObject(value, f.props, param+".")
+	case f.elems != nil:
+		var refusal *apiError
+		eachElem(value, func(j int, el []byte) bool {
+			refusal = checkObject(el, f.elems, fmt.Sprintf("%s[%d].", param, j))
+			return refusal == nil
+		})
+		return refusal
 	}
 	return nil
 }
