@@ -39,7 +39,7 @@ const retryAfter = 1
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
 	var req chatRequest
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req, chatFields); e != nil {
+	if e := decodeFields(r, s.cfg.MaxBodyBytes, &req, chatFields); e != nil {
 		return e
 	}
 	if e := s.checkModel(req.Model); e != nil {

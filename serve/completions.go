@@ -106,7 +106,7 @@ func (f *samplingFields) sampling() (sample.Params, *apiError) {
 func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
 	var req completionRequest
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req, completionFields); e != nil {
+	if e := decodeFields(r, s.cfg.MaxBodyBytes, &req, completionFields); e != nil {
 		return e
 	}
 	if e := s.checkModel(req.Model); e != nil {

@@ -11,18 +11,35 @@ import (
 
 // decodeBody reads a request's JSON body into v. A body over the size
 // limit is a 413; an empty one, bad JSON or a field of the wrong type a
-// 400 that names the field; a field fields does not accept a 400 that
-// names it (see checkFields).
-func decodeBody(r *http.Request, limit int64, v any, fields []requestField) *apiError {
+// 400 that names the field.
+func decodeBody(r *http.Request, limit int64, v any) *apiError {
+	data, e := readBody(r, limit)
+	if e != nil {
+		return e
+	}
+	return decodeJSON(data, v)
+}
+
+// decodeFields is decodeBody, and a field that fields does not accept
+// is a 400 that names it too (see checkFields).
+func decodeFields(r *http.Request, limit int64, v any, fields []requestField) *apiError {
+	data, e := readBody(r, limit)
+	if e != nil {
+		return e
+	}
+	return decodeRequest(data, v, fields)
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return tooLarge(limit)
+			return nil, tooLarge(limit)
 		}
-		return badRequest("", "cannot read the request body: %v", err)
+		return nil, badRequest("", "cannot read the request body: %v", err)
 	}
-	return decodeRequest(data, v, fields)
+	return data, nil
 }
 
 // decodeJSON is decodeBody's parsing, apart for fuzzing.
