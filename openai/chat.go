@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -195,18 +196,20 @@ func isEventStream(resp *http.Response, body *bufio.Reader) bool {
 
 // readAnswer reads a complete (not streamed) answer.
 func (c *Client) readAnswer(data []byte, t *turn) (*llm.Response, error) {
-	var r chatResponse
+	var r oaiwire.ChatCompletion
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, &llm.ProtocolError{Reason: "answer is not JSON (" + bodySnippet(data) + ")", Err: err}
 	}
-	if info, ok := r.errorObject(); ok {
+	if info, ok := errorObject(&r); ok {
 		return nil, streamError(info)
 	}
 	if len(r.Choices) == 0 {
 		return nil, &llm.ProtocolError{Reason: "answer has no choices"}
 	}
 	ch := &r.Choices[0]
-	t.apply(&ch.Message)
+	if ch.Message != nil {
+		t.apply(ch.Message.Delta())
+	}
 	t.setChoice(ch)
 	t.setUsage(&r)
 	return t.done()
@@ -263,7 +266,7 @@ func (c *Client) handleEvent(ev sseEvent, t *turn) (done bool, err error) {
 	if string(data) == "[DONE]" {
 		return true, nil
 	}
-	var chunk chatResponse
+	var chunk oaiwire.ChatCompletion
 	if err := json.Unmarshal(data, &chunk); err != nil {
 		if ev.name == "error" {
 			return false, streamError(errorInfo{Message: bodySnippet(data)})
@@ -282,7 +285,7 @@ func (c *Client) handleEvent(ev sseEvent, t *turn) (done bool, err error) {
 		}
 		return false, nil
 	}
-	if info, ok := chunk.errorObject(); ok {
+	if info, ok := errorObject(&chunk); ok {
 		return false, streamError(info)
 	}
 	for i := range chunk.Choices {
@@ -290,7 +293,9 @@ func (c *Client) handleEvent(ev sseEvent, t *turn) (done bool, err error) {
 		if ch.Index != 0 {
 			continue // only the first choice is asked for
 		}
-		t.apply(&ch.Delta)
+		if ch.Delta != nil {
+			t.apply(ch.Delta)
+		}
 		t.setChoice(ch)
 	}
 	t.setUsage(&chunk)

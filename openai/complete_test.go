@@ -149,6 +149,21 @@ func TestHTTPErrors(t *testing.T) {
 		{"200 with an error object", 200, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":503,"message":"busy"}}`, func(t *testing.T, err error) {
 			asError[*llm.RateLimitedError](t, err)
 		}},
+		{"200 with tether's shutting-down error", 200, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"server_shutting_down","message":"the server is shutting down","type":"unavailable_error"}}`, func(t *testing.T, err error) {
+			if e := asError[*llm.RateLimitedError](t, err); !e.Overloaded || e.StatusCode != 503 {
+				t.Errorf("got %+v", e)
+			}
+		}},
+		{"200 with a string rate-limit code", 200, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"rate_limit_exceeded","message":"slow down"}}`, func(t *testing.T, err error) {
+			if e := asError[*llm.RateLimitedError](t, err); e.Overloaded || e.StatusCode != 429 {
+				t.Errorf("got %+v", e)
+			}
+		}},
+		{"200 with an invalid request type", 200, map[string]string{"Content-Type": "application/json"}, `{"error":{"code":"invalid_value","message":"bad","type":"invalid_request_error"}}`, func(t *testing.T, err error) {
+			if e := asError[*llm.HTTPError](t, err); e.StatusCode != 400 {
+				t.Errorf("got %+v", e)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -24,21 +25,9 @@ type errorInfo struct {
 	ContextTokens int
 }
 
-// wireError is the OpenAI error object, with llama.cpp's additions.
-type wireError struct {
-	Message       string          `json:"message"`
-	Type          string          `json:"type"`
-	Code          json.RawMessage `json:"code"`
-	NPromptTokens int             `json:"n_prompt_tokens"`
-	NCtx          int             `json:"n_ctx"`
-}
-
-func (w *wireError) info() errorInfo {
-	code := strings.Trim(string(w.Code), `"`)
-	if code == "null" {
-		code = ""
-	}
-	return errorInfo{Message: w.Message, Type: w.Type, Code: code, PromptTokens: w.NPromptTokens, ContextTokens: w.NCtx}
+// infoOf is what an error object says.
+func infoOf(w *oaiwire.Error) errorInfo {
+	return errorInfo{Message: w.Message, Type: w.Type, Code: string(w.Code), PromptTokens: w.NPromptTokens, ContextTokens: w.NCtx}
 }
 
 // parseErrorBody reads an error answer: {"error":{…}} (OpenAI, llama.cpp,
@@ -49,19 +38,19 @@ func parseErrorBody(body []byte) errorInfo {
 		Error   json.RawMessage `json:"error"`
 		Message string          `json:"message"`
 		Type    string          `json:"type"`
-		Code    json.RawMessage `json:"code"`
+		Code    oaiwire.Code    `json:"code"`
 		Detail  json.RawMessage `json:"detail"`
 	}
 	if json.Unmarshal(body, &v) == nil {
-		var obj wireError
+		var obj oaiwire.Error
 		var s string
 		switch {
 		case len(v.Error) > 0 && v.Error[0] == '{' && json.Unmarshal(v.Error, &obj) == nil:
-			return obj.info()
+			return infoOf(&obj)
 		case json.Unmarshal(v.Error, &s) == nil && s != "":
 			return errorInfo{Message: s}
 		case v.Message != "":
-			return (&wireError{Message: v.Message, Type: v.Type, Code: v.Code}).info()
+			return infoOf(&oaiwire.Error{Message: v.Message, Type: v.Type, Code: v.Code})
 		case json.Unmarshal(v.Detail, &s) == nil && s != "":
 			return errorInfo{Message: s}
 		case len(v.Detail) > 0 && string(v.Detail) != "null":
@@ -101,14 +90,12 @@ func statusError(status int, header http.Header, body []byte) error {
 	return &llm.HTTPError{StatusCode: status, Message: info.Message}
 }
 
-// streamError turns an error object sent inside a stream into an error.
-// Its code, when it is an HTTP status, classifies it; otherwise it counts
-// as a server failure (500).
+// streamError turns an error object sent inside a stream (or a 200 that
+// holds one) into an error. Its code classifies it: an HTTP status as
+// llama.cpp sends it, or else the string codes and types of OpenAI and
+// tether serve; anything else counts as a server failure (500).
 func streamError(info errorInfo) error {
-	status, err := strconv.Atoi(info.Code)
-	if err != nil || status < 400 || status > 599 {
-		status = http.StatusInternalServerError
-	}
+	status := statusOf(info)
 	if info.Message == "" {
 		info.Message = "error in the middle of the stream"
 	}
@@ -122,6 +109,24 @@ func streamError(info errorInfo) error {
 		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, Message: info.Message}
 	}
 	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+}
+
+// statusOf is the HTTP status an error object stands for.
+func statusOf(info errorInfo) int {
+	if status, err := strconv.Atoi(info.Code); err == nil && status >= 400 && status <= 599 {
+		return status
+	}
+	switch {
+	case info.Code == "rate_limit_exceeded" || info.Type == "rate_limit_error":
+		return http.StatusTooManyRequests
+	case info.Code == "server_shutting_down" || info.Code == "model_loading" || info.Type == "unavailable_error" || info.Type == "overloaded_error":
+		return http.StatusServiceUnavailable
+	case info.Type == "authentication_error":
+		return http.StatusUnauthorized
+	case info.Type == "invalid_request_error":
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 var (

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/llm"
+
+	"github.com/tetherllm/tether/internal/oaiwire"
 )
 
 // Streamed argument fragments merge to the same calls however they are
@@ -24,7 +26,7 @@ func FuzzCallDeltas(f *testing.F) {
 		}
 		want, wantErr := whole.finish()
 
-		var frags []*wireCallDelta
+		var frags []*oaiwire.ToolCall
 		pending := make([][]string, len(args))
 		for i, s := range args {
 			pending[i] = split(r, s)
@@ -72,11 +74,8 @@ func FuzzCallDeltas(f *testing.F) {
 	})
 }
 
-func delta(index int, id, name, args string) *wireCallDelta {
-	d := &wireCallDelta{Index: &index, ID: id}
-	d.Function.Name = name
-	d.Function.Arguments, _ = json.Marshal(args)
-	return d
+func delta(index int, id, name, args string) *oaiwire.ToolCall {
+	return &oaiwire.ToolCall{Index: &index, ID: id, Function: oaiwire.Function{Name: name, Arguments: oaiwire.Arguments{Text: args}}}
 }
 
 func split(r *rand.Rand, s string) []string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/toolcall"
 )
@@ -11,20 +12,20 @@ import (
 // chatRequest is the body of POST /v1/chat/completions. Optional fields
 // are sent only when set, so the server's defaults apply otherwise.
 type chatRequest struct {
-	Model         string         `json:"model,omitempty"`
-	Messages      []wireMessage  `json:"messages"`
-	Tools         []wireTool     `json:"tools,omitempty"`
-	MaxTokens     int            `json:"max_tokens,omitempty"`
-	Temperature   *float64       `json:"temperature,omitempty"`
-	TopK          *int           `json:"top_k,omitempty"`
-	TopP          *float64       `json:"top_p,omitempty"`
-	MinP          *float64       `json:"min_p,omitempty"`
-	RepeatPenalty *float64       `json:"repeat_penalty,omitempty"`
-	RepeatLastN   *int           `json:"repeat_last_n,omitempty"`
-	Seed          *int64         `json:"seed,omitempty"`
-	Stop          []string       `json:"stop,omitempty"`
-	Stream        bool           `json:"stream"`
-	StreamOptions *streamOptions `json:"stream_options,omitempty"`
+	Model         string                   `json:"model,omitempty"`
+	Messages      []oaiwire.RequestMessage `json:"messages"`
+	Tools         []oaiwire.Tool           `json:"tools,omitempty"`
+	MaxTokens     int                      `json:"max_tokens,omitempty"`
+	Temperature   *float64                 `json:"temperature,omitempty"`
+	TopK          *int                     `json:"top_k,omitempty"`
+	TopP          *float64                 `json:"top_p,omitempty"`
+	MinP          *float64                 `json:"min_p,omitempty"`
+	RepeatPenalty *float64                 `json:"repeat_penalty,omitempty"`
+	RepeatLastN   *int                     `json:"repeat_last_n,omitempty"`
+	Seed          *int64                   `json:"seed,omitempty"`
+	Stop          []string                 `json:"stop,omitempty"`
+	Stream        bool                     `json:"stream"`
+	StreamOptions *streamOptions           `json:"stream_options,omitempty"`
 	// ToolChoice is "none", "required" or a named function; "auto", the
 	// default, is not sent.
 	ToolChoice     any                 `json:"tool_choice,omitempty"`
@@ -84,38 +85,6 @@ type streamOptions struct {
 	IncludeUsage bool `json:"include_usage"`
 }
 
-type wireMessage struct {
-	Role string `json:"role"`
-	// Content is null for an assistant message that only calls tools.
-	Content          *string        `json:"content"`
-	ReasoningContent string         `json:"reasoning_content,omitempty"`
-	ToolCalls        []wireToolCall `json:"tool_calls,omitempty"`
-	ToolCallID       string         `json:"tool_call_id,omitempty"`
-}
-
-type wireToolCall struct {
-	ID       string       `json:"id"`
-	Type     string       `json:"type"`
-	Function wireFunction `json:"function"`
-}
-
-type wireFunction struct {
-	Name string `json:"name"`
-	// Arguments is the input as a JSON string, as OpenAI sends it.
-	Arguments string `json:"arguments"`
-}
-
-type wireTool struct {
-	Type     string        `json:"type"`
-	Function wireToolShape `json:"function"`
-}
-
-type wireToolShape struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters"`
-}
-
 // buildRequest turns an llm.Request into the wire body.
 func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
 	body := chatRequest{
@@ -161,7 +130,7 @@ func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
 		if len(params) == 0 || string(params) == "null" {
 			params = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
-		body.Tools = append(body.Tools, wireTool{Type: "function", Function: wireToolShape{Name: t.Name, Description: t.Description, Parameters: params}})
+		body.Tools = append(body.Tools, oaiwire.Tool{Type: "function", Function: &oaiwire.FunctionDef{Name: t.Name, Description: t.Description, Parameters: params, Strict: t.Strict}})
 	}
 	return body
 }
@@ -169,10 +138,10 @@ func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
 // nativeMessages renders the history with OpenAI's tool_calls and tool
 // messages. An assistant's text and the calls that follow it, and calls
 // in a row, become one assistant message, as OpenAI expects.
-func (c *Client) nativeMessages(system string, history []llm.Message) []wireMessage {
-	msgs := make([]wireMessage, 0, len(history)+1)
+func (c *Client) nativeMessages(system string, history []llm.Message) []oaiwire.RequestMessage {
+	msgs := make([]oaiwire.RequestMessage, 0, len(history)+1)
 	if system != "" {
-		msgs = append(msgs, wireMessage{Role: "system", Content: &system})
+		msgs = append(msgs, oaiwire.RequestMessage{Role: "system", Content: oaiwire.StringContent(system)})
 	}
 	for _, m := range history {
 		switch {
@@ -182,17 +151,16 @@ func (c *Client) nativeMessages(system string, history []llm.Message) []wireMess
 				// OpenAI has no error flag; say it in the text.
 				content = "Error: " + content
 			}
-			msgs = append(msgs, wireMessage{Role: "tool", Content: &content, ToolCallID: m.ToolResult.ToolUseID})
+			msgs = append(msgs, oaiwire.RequestMessage{Role: "tool", Content: oaiwire.StringContent(content), ToolCallID: m.ToolResult.ToolUseID})
 		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
-			call := wireToolCall{ID: m.ToolCall.ID, Type: "function", Function: wireFunction{Name: m.ToolCall.Name, Arguments: arguments(m.ToolCall.Input)}}
+			call := oaiwire.ToolCall{ID: m.ToolCall.ID, Type: "function", Function: oaiwire.Function{Name: m.ToolCall.Name, Arguments: oaiwire.Arguments{Text: arguments(m.ToolCall.Input)}}}
 			if last := len(msgs) - 1; last >= 0 && msgs[last].Role == "assistant" {
 				msgs[last].ToolCalls = append(msgs[last].ToolCalls, call)
 				continue
 			}
-			msgs = append(msgs, wireMessage{Role: "assistant", ToolCalls: []wireToolCall{call}, ReasoningContent: c.reasoning(m)})
+			msgs = append(msgs, oaiwire.RequestMessage{Role: "assistant", ToolCalls: []oaiwire.ToolCall{call}, ReasoningContent: c.reasoning(m)})
 		default:
-			content := m.Content
-			msgs = append(msgs, wireMessage{Role: string(m.Role), Content: &content, ReasoningContent: c.reasoning(m)})
+			msgs = append(msgs, oaiwire.RequestMessage{Role: string(m.Role), Content: oaiwire.StringContent(m.Content), ReasoningContent: c.reasoning(m)})
 		}
 	}
 	return msgs
@@ -218,10 +186,11 @@ func arguments(input json.RawMessage) string {
 // blocks in user messages. Messages of the same role in a row are joined
 // by a blank line, as chat templates that insist on alternating roles
 // require.
-func (c *Client) textMessages(system string, history []llm.Message) []wireMessage {
-	msgs := make([]wireMessage, 0, len(history)+1)
+func (c *Client) textMessages(system string, history []llm.Message) []oaiwire.RequestMessage {
+	type message struct{ role, text string }
+	joined := make([]message, 0, len(history)+1)
 	if system != "" {
-		msgs = append(msgs, wireMessage{Role: "system", Content: &system})
+		joined = append(joined, message{"system", system})
 	}
 	for _, m := range history {
 		role, text := string(m.Role), m.Content
@@ -234,12 +203,15 @@ func (c *Client) textMessages(system string, history []llm.Message) []wireMessag
 		if m.Role == llm.RoleAssistant && c.opts.ReasoningInHistory && m.Reasoning != "" {
 			text = "<think>\n" + m.Reasoning + "\n</think>\n\n" + text
 		}
-		if last := len(msgs) - 1; last >= 0 && msgs[last].Role == role && role != "system" {
-			joined := joinText(*msgs[last].Content, text)
-			msgs[last].Content = &joined
+		if last := len(joined) - 1; last >= 0 && joined[last].role == role && role != "system" {
+			joined[last].text = joinText(joined[last].text, text)
 			continue
 		}
-		msgs = append(msgs, wireMessage{Role: role, Content: &text})
+		joined = append(joined, message{role, text})
+	}
+	msgs := make([]oaiwire.RequestMessage, len(joined))
+	for i, m := range joined {
+		msgs[i] = oaiwire.RequestMessage{Role: m.role, Content: oaiwire.StringContent(m.text)}
 	}
 	return msgs
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -32,7 +33,7 @@ type callAccumulator struct {
 }
 
 // add merges one fragment and returns its call.
-func (a *callAccumulator) add(d *wireCallDelta) *nativeCall {
+func (a *callAccumulator) add(d *oaiwire.ToolCall) *nativeCall {
 	var c *nativeCall
 	if d.Index != nil {
 		c = a.byIndex[*d.Index]
@@ -64,16 +65,10 @@ func (a *callAccumulator) add(d *wireCallDelta) *nativeCall {
 	if c.name == "" {
 		c.name = d.Function.Name
 	}
-	args := bytes.TrimSpace(d.Function.Arguments)
-	switch {
-	case len(args) == 0 || string(args) == "null":
-	case args[0] == '"':
-		var s string
-		if json.Unmarshal(args, &s) == nil {
-			c.args.WriteString(s)
-		}
-	default:
-		c.object = append(c.object[:0], args...)
+	if args := d.Function.Arguments; args.Object != nil {
+		c.object = append(c.object[:0], args.Object...)
+	} else {
+		c.args.WriteString(args.Text)
 	}
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/think"
 	"github.com/tetherllm/tether/toolcall"
@@ -36,8 +37,8 @@ type turn struct {
 	nativeIDs   map[string]bool
 	finish      string
 	stopReason  json.RawMessage
-	usage       *wireUsage
-	timings     *wireTimings
+	usage       *oaiwire.Usage
+	timings     *oaiwire.Timings
 	start       time.Time
 	firstOutput time.Time
 }
@@ -54,15 +55,15 @@ func (t *turn) send(ev llm.Event) {
 }
 
 // apply adds one message or delta.
-func (t *turn) apply(w *wireContent) {
-	if r := w.reasoning(); r != "" {
+func (t *turn) apply(w *oaiwire.Delta) {
+	if r := w.Thinking(); r != "" {
 		t.output()
 		t.reasoning.WriteString(r)
 		t.send(llm.Event{Kind: llm.EventReasoningDelta, Text: r})
 	}
-	if w.Content != "" {
+	if w.Content != nil && *w.Content != "" {
 		t.output()
-		t.addContent(string(w.Content))
+		t.addContent(string(*w.Content))
 	}
 	for i := range w.ToolCalls {
 		t.output()
@@ -131,7 +132,7 @@ func (t *turn) sendCall(call llm.ToolCall) {
 	t.send(llm.Event{Kind: llm.EventToolCallEnd, ToolCall: &call})
 }
 
-func (t *turn) addCallDelta(d *wireCallDelta) {
+func (t *turn) addCallDelta(d *oaiwire.ToolCall) {
 	c := t.native.add(d)
 	if c.started || c.name == "" {
 		return
@@ -149,7 +150,7 @@ func (t *turn) addCallDelta(d *wireCallDelta) {
 }
 
 // setChoice records a chunk's or message's finish and stop reasons.
-func (t *turn) setChoice(ch *wireChoice) {
+func (t *turn) setChoice(ch *oaiwire.Choice) {
 	if ch.FinishReason != nil && *ch.FinishReason != "" {
 		t.finish = *ch.FinishReason
 	}
@@ -158,7 +159,7 @@ func (t *turn) setChoice(ch *wireChoice) {
 	}
 }
 
-func (t *turn) setUsage(r *chatResponse) {
+func (t *turn) setUsage(r *oaiwire.ChatCompletion) {
 	if r.Usage != nil {
 		t.usage = r.Usage
 	}

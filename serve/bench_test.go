@@ -21,6 +21,7 @@ import (
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
 )
@@ -276,6 +277,46 @@ func BenchmarkStreamChunk(b *testing.B) {
 	sse := startSSE(a.sw)
 	for b.Loop() {
 		rec.Body.Reset()
-		sse.data(a.chunk(0, chatOut{Content: ptr(" token")}, nil))
+		sse.data(a.chunk(0, &oaiwire.Delta{Content: oaiwire.Ptr(" token")}, nil))
 	}
+}
+
+// BenchmarkDecodeChatRequest is the cost of reading a long conversation
+// (200 messages, about 1 MB): decoding alone, the field check alone, and
+// both, as a request is read.
+func BenchmarkDecodeChatRequest(b *testing.B) {
+	msgs := make([]any, 200)
+	for i := range msgs {
+		msgs[i] = map[string]any{"role": "user", "content": strings.Repeat("tell me the weather ", 250)}
+	}
+	body, err := json.Marshal(map[string]any{"model": "m", "messages": msgs, "temperature": 0.2, "max_tokens": 100, "user": "u"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			var req chatRequest
+			if e := decodeJSON(body, &req); e != nil {
+				b.Fatal(e)
+			}
+		}
+	})
+	b.Run("fields", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if e := checkFields(body, chatFields); e != nil {
+				b.Fatal(e)
+			}
+		}
+	})
+	b.Run("decode+fields", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			var req chatRequest
+			if e := decodeRequest(body, &req, chatFields); e != nil {
+				b.Fatal(e)
+			}
+		}
+	})
 }

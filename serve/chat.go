@@ -10,102 +10,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
-
-// The answer's wire shapes: OpenAI's chat completion and chunk, with
-// reasoning_content and llama.cpp's timings.
-type (
-	chatCompletion struct {
-		ID                string       `json:"id"`
-		Object            string       `json:"object"`
-		Created           int64        `json:"created"`
-		Model             string       `json:"model"`
-		SystemFingerprint string       `json:"system_fingerprint"`
-		Choices           []chatChoice `json:"choices"`
-		Usage             *usage       `json:"usage,omitempty"`
-		Timings           *timings     `json:"timings,omitempty"`
-	}
-	chatChoice struct {
-		Index        int      `json:"index"`
-		Message      *chatOut `json:"message,omitempty"`
-		Delta        *chatOut `json:"delta,omitempty"`
-		Logprobs     any      `json:"logprobs"`
-		FinishReason *string  `json:"finish_reason"`
-	}
-	chatOut struct {
-		Role             string        `json:"role,omitempty"`
-		Content          *string       `json:"content,omitempty"`
-		ReasoningContent string        `json:"reasoning_content,omitempty"`
-		ToolCalls        []toolCallOut `json:"tool_calls,omitempty"`
-	}
-	toolCallOut struct {
-		Index    *int   `json:"index,omitempty"`
-		ID       string `json:"id,omitempty"`
-		Type     string `json:"type,omitempty"`
-		Function struct {
-			Name      string `json:"name,omitempty"`
-			Arguments string `json:"arguments"`
-		} `json:"function"`
-	}
-	usage struct {
-		PromptTokens        int `json:"prompt_tokens"`
-		CompletionTokens    int `json:"completion_tokens"`
-		TotalTokens         int `json:"total_tokens"`
-		PromptTokensDetails struct {
-			CachedTokens int `json:"cached_tokens"`
-		} `json:"prompt_tokens_details"`
-	}
-	// timings is llama.cpp's timings object.
-	timings struct {
-		CacheN              int     `json:"cache_n"`
-		PromptN             int     `json:"prompt_n"`
-		PromptMS            float64 `json:"prompt_ms"`
-		PromptPerTokenMS    float64 `json:"prompt_per_token_ms"`
-		PromptPerSecond     float64 `json:"prompt_per_second"`
-		PredictedN          int     `json:"predicted_n"`
-		PredictedMS         float64 `json:"predicted_ms"`
-		PredictedPerTokenMS float64 `json:"predicted_per_token_ms"`
-		PredictedPerSecond  float64 `json:"predicted_per_second"`
-	}
-)
-
-func usageOf(r *llm.Response) *usage {
-	u := &usage{PromptTokens: r.Usage.InputTokens, CompletionTokens: r.Usage.OutputTokens, TotalTokens: r.Usage.Total()}
-	u.PromptTokensDetails.CachedTokens = max(r.Usage.InputTokens-r.Timings.PromptTokens, 0)
-	return u
-}
-
-func timingsOf(r *llm.Response) *timings {
-	t := r.Timings
-	out := &timings{
-		CacheN:      max(r.Usage.InputTokens-t.PromptTokens, 0),
-		PromptN:     t.PromptTokens,
-		PromptMS:    t.PromptMS,
-		PredictedN:  t.GeneratedTokens,
-		PredictedMS: t.GenerationMS,
-	}
-	if t.PromptTokens > 0 && t.PromptMS > 0 {
-		out.PromptPerTokenMS = t.PromptMS / float64(t.PromptTokens)
-		out.PromptPerSecond = t.PromptTokensPerSecond()
-	}
-	if t.GeneratedTokens > 0 && t.GenerationMS > 0 {
-		out.PredictedPerTokenMS = t.GenerationMS / float64(t.GeneratedTokens)
-		out.PredictedPerSecond = t.GenerationTokensPerSecond()
-	}
-	return out
-}
-
-// finishReason is OpenAI's name for a stop reason.
-func finishReason(r llm.StopReason) string {
-	switch r {
-	case llm.StopToolUse:
-		return "tool_calls"
-	case llm.StopMaxTokens, llm.StopContextWindow:
-		return "length"
-	}
-	return "stop"
-}
 
 func newID(prefix string) string {
 	var b [12]byte
@@ -133,7 +40,7 @@ const retryAfter = 1
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
 	var req chatRequest
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req); e != nil {
+	if e := decodeFields(r, s.cfg.MaxBodyBytes, &req, chatFields); e != nil {
 		return e
 	}
 	if e := s.checkModel(req.Model); e != nil {
@@ -161,7 +68,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 		w.(*statusWriter).promptTokens = turn.PromptTokens()
 	}
 	a := &chatAnswer{s: s, sw: w.(*statusWriter), start: start, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
-		choices: len(streams), logprobs: call.Logprobs}
+		oneCall: req.ParallelToolCalls != nil && !*req.ParallelToolCalls, choices: len(streams), logprobs: call.Logprobs}
 	events := mergeChoices(cancel, streams)
 	if req.Stream {
 		return a.stream(ctx, cancel, events)
@@ -178,6 +85,9 @@ type chatAnswer struct {
 	created int64
 	usage   bool
 	first   bool // the first output has been seen
+	// oneCall keeps only the model's first tool call
+	// (parallel_tool_calls: false), as llama-server does.
+	oneCall bool
 	// choices is n; logprobs says whether the answer carries them.
 	choices  int
 	logprobs bool
@@ -246,22 +156,15 @@ func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[choiceItem[l
 	if e := a.finished(ctx, sum, err); e != nil {
 		return e
 	}
-	out := chatCompletion{
+	out := oaiwire.ChatCompletion{
 		ID: a.id, Object: "chat.completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Usage: usageOf(sum), Timings: timingsOf(sum),
+		Usage: oaiwire.UsageOf(sum), Timings: oaiwire.TimingsOf(sum),
 	}
 	for i, resp := range resps {
-		msg := &chatOut{Role: "assistant", ReasoningContent: resp.Reasoning}
-		if resp.Text != "" || len(resp.ToolCalls) == 0 {
-			msg.Content = ptr(resp.Text)
+		if a.oneCall {
+			oaiwire.OneCallOnly(resp)
 		}
-		for _, c := range resp.ToolCalls {
-			var tc toolCallOut
-			tc.ID, tc.Type = c.ID, "function"
-			tc.Function.Name, tc.Function.Arguments = c.Name, string(c.Input)
-			msg.ToolCalls = append(msg.ToolCalls, tc)
-		}
-		choice := chatChoice{Index: i, Message: msg, FinishReason: ptr(finishReason(resp.StopReason))}
+		choice := oaiwire.Choice{Index: i, Message: oaiwire.MessageOf(resp), FinishReason: ptr(oaiwire.FinishReason(resp.StopReason))}
 		if a.logprobs {
 			choice.Logprobs = chatLogprobsOf(resp.Logprobs)
 		}
@@ -271,81 +174,64 @@ func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[choiceItem[l
 	return nil
 }
 
-func (a *chatAnswer) chunk(index int, delta chatOut, finish *string) chatCompletion {
-	return chatCompletion{
+func (a *chatAnswer) chunk(index int, delta *oaiwire.Delta, finish *string) oaiwire.ChatCompletion {
+	return oaiwire.ChatCompletion{
 		ID: a.id, Object: "chat.completion.chunk", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Choices: []chatChoice{{Index: index, Delta: &delta, FinishReason: finish}},
+		Choices: []oaiwire.Choice{{Index: index, Delta: delta, FinishReason: finish}},
 	}
-}
-
-// chatStream is the state of a streamed answer's choices.
-type chatStream struct {
-	calls []int // tool calls so far, per choice
-	// pending holds, per choice, the log-probabilities of tokens whose
-	// text has not been sent: they go out with the choice's next chunk.
-	pending [][]llm.TokenLogprob
-	resps   []*llm.Response
-	done    int
 }
 
 // stream writes the answer as server-sent events: a first chunk per
 // choice with the role, then content, reasoning_content and tool_calls
 // deltas, a last chunk per choice with finish_reason and timings, the
-// usage chunk if asked for, and [DONE]. While nothing comes (the request
-// waits for a slot or its prompt is being read), ": ping" comments keep
-// the connection alive.
+// usage chunk if asked for, and [DONE]. Each chunk carries the
+// log-probabilities of the tokens its choice generated since its
+// previous chunk, when they were asked for. While nothing comes (the
+// request waits for a slot or its prompt is being read), ": ping"
+// comments keep the connection alive.
 func (a *chatAnswer) stream(ctx context.Context, cancel context.CancelFunc, events iter.Seq2[choiceItem[llm.Event], error]) *apiError {
 	sse := startSSE(a.sw)
-	st := &chatStream{calls: make([]int, a.choices), pending: make([][]llm.TokenLogprob, a.choices), resps: make([]*llm.Response, a.choices)}
-	for i := range a.choices {
-		sse.data(a.chunk(i, chatOut{Role: "assistant", Content: ptr("")}, nil))
-	}
-	send := func(i int, delta chatOut, finish *string) chatCompletion {
+	deltas := make([]oaiwire.Deltas, a.choices)
+	pending := make([][]llm.TokenLogprob, a.choices)
+	resps := make([]*llm.Response, a.choices)
+	done := 0
+	send := func(i int, delta *oaiwire.Delta, finish *string) oaiwire.ChatCompletion {
 		c := a.chunk(i, delta, finish)
-		if len(st.pending[i]) > 0 {
-			c.Choices[0].Logprobs = chatLogprobsOf(st.pending[i])
-			st.pending[i] = st.pending[i][:0]
+		if len(pending[i]) > 0 {
+			c.Choices[0].Logprobs = chatLogprobsOf(pending[i])
+			pending[i] = pending[i][:0]
 		}
 		return c
+	}
+	for i := range deltas {
+		deltas[i].OneCall = a.oneCall
+		sse.data(a.chunk(i, deltas[i].First(), nil))
 	}
 	var failed *apiError
 	err := pump(ctx, cancel, sse, a.s.cfg.PingInterval, events, func(it choiceItem[llm.Event]) bool {
 		a.sawOutput()
 		i, ev := it.index, it.v
+		if d, ok := deltas[i].Of(ev); ok {
+			sse.data(send(i, d, nil))
+		}
 		switch ev.Kind {
 		case llm.EventLogprobs:
-			st.pending[i] = append(st.pending[i], ev.Logprobs...)
-		case llm.EventTextDelta:
-			sse.data(send(i, chatOut{Content: ptr(ev.Text)}, nil))
-		case llm.EventReasoningDelta:
-			sse.data(send(i, chatOut{ReasoningContent: ev.Text}, nil))
-		case llm.EventToolCallStart:
-			var tc toolCallOut
-			tc.Index, tc.ID, tc.Type = ptr(st.calls[i]), ev.ToolCall.ID, "function"
-			tc.Function.Name = ev.ToolCall.Name
-			sse.data(send(i, chatOut{ToolCalls: []toolCallOut{tc}}, nil))
-		case llm.EventToolCallEnd:
-			var tc toolCallOut
-			tc.Index = ptr(st.calls[i])
-			tc.Function.Arguments = string(ev.ToolCall.Input)
-			sse.data(send(i, chatOut{ToolCalls: []toolCallOut{tc}}, nil))
-			st.calls[i]++
+			pending[i] = append(pending[i], ev.Logprobs...)
 		case llm.EventDone:
-			resp := ev.Response
-			st.resps[i] = resp
-			last := send(i, chatOut{}, ptr(finishReason(resp.StopReason)))
-			last.Timings = timingsOf(resp)
+			resps[i] = ev.Response
+			last := send(i, &oaiwire.Delta{}, ptr(oaiwire.FinishReason(ev.Response.StopReason)))
+			last.Timings = oaiwire.TimingsOf(ev.Response)
 			sse.data(last)
-			if st.done++; st.done < a.choices {
+			if done++; done < a.choices {
 				return false
 			}
-			sum := total(st.resps)
+			sum := total(resps)
 			if failed = a.finished(ctx, sum, nil); failed != nil {
 				return true
 			}
 			if a.usage {
-				u := a.chunk(0, chatOut{}, nil)
-				u.Choices, u.Usage = []chatChoice{}, usageOf(sum)
+				u := a.chunk(0, nil, nil)
+				u.Choices, u.Usage = []oaiwire.Choice{}, oaiwire.UsageOf(sum)
 				sse.data(u)
 			}
 			sse.done()

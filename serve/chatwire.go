@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/engine"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -29,7 +30,6 @@ type samplingFields struct {
 	MaxCompletionTokens *int     `json:"max_completion_tokens"`
 	NPredict            *int     `json:"n_predict"`
 	Stop                stopList `json:"stop"`
-	N                   *int     `json:"n"`
 	// LogitBias is OpenAI's {"token id": bias} (-100 bans a token) or
 	// llama.cpp's [[id, bias], …] with false for a ban.
 	LogitBias     json.RawMessage `json:"logit_bias"`
@@ -38,6 +38,76 @@ type samplingFields struct {
 	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
+	N *int `json:"n"`
+	// Constrained decoding: OpenAI's response_format, and llama.cpp's
+	// grammar (GBNF) and json_schema (a schema alone).
+	ResponseFormat *responseFormat `json:"response_format"`
+	Grammar        string          `json:"grammar"`
+	JSONSchema     json.RawMessage `json:"json_schema"`
+}
+
+// responseFormat is OpenAI's response_format.
+type responseFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"schema"`
+		Strict *bool           `json:"strict"`
+	} `json:"json_schema"`
+}
+
+// constraint reads the request's constraint on the answer's text: a
+// response format, or llama.cpp's grammar or json_schema, at most one.
+func (f *samplingFields) constraint() (*llm.ResponseFormat, string, *apiError) {
+	schema := bytes.TrimSpace(f.JSONSchema)
+	hasSchema := len(schema) > 0 && string(schema) != "null"
+	format := f.ResponseFormat != nil && f.ResponseFormat.Type != "" && f.ResponseFormat.Type != "text"
+	if btoi(hasSchema)+btoi(format)+btoi(f.Grammar != "") > 1 {
+		return nil, "", badRequest("response_format", "only one of response_format, grammar and json_schema can constrain an answer")
+	}
+	switch {
+	case f.Grammar != "":
+		return nil, f.Grammar, nil
+	case hasSchema:
+		return &llm.ResponseFormat{Type: llm.FormatJSONSchema, Schema: json.RawMessage(schema)}, "", nil
+	case !format:
+		return nil, "", nil
+	}
+	switch rf := f.ResponseFormat; rf.Type {
+	case "json_object":
+		return &llm.ResponseFormat{Type: llm.FormatJSONObject}, "", nil
+	case "json_schema":
+		if rf.JSONSchema == nil || len(bytes.TrimSpace(rf.JSONSchema.Schema)) == 0 {
+			return nil, "", badRequest("response_format.json_schema.schema", "response_format json_schema needs json_schema.schema")
+		}
+		return &llm.ResponseFormat{Type: llm.FormatJSONSchema, Name: rf.JSONSchema.Name, Schema: rf.JSONSchema.Schema,
+			Strict: rf.JSONSchema.Strict != nil && *rf.JSONSchema.Strict}, "", nil
+	}
+	return nil, "", badRequest("response_format.type", "response_format type %s is not one of \"text\", \"json_object\", \"json_schema\"", quoteJSON(f.ResponseFormat.Type))
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// choices is n, the number of answers to the one prompt.
+func (f *samplingFields) choices() int {
+	if f.N == nil {
+		return 1
+	}
+	return *f.N
+}
+
+// choiceSeed is the seed of choice i: the request's seed moved on by i,
+// so that the choices differ and a request with a seed is repeatable.
+func (f *samplingFields) choiceSeed(i int) *int64 {
+	if f.Seed == nil || *f.Seed < 0 {
+		return f.Seed
+	}
+	return ptr(*f.Seed + int64(i))
 }
 
 // maxTokens is the answer's bound: max_completion_tokens, else max_tokens,
@@ -136,68 +206,22 @@ func (f *samplingFields) logitBias() (map[int32]float32, *apiError) {
 	return bias, nil
 }
 
-// choices is n, the number of answers to the one prompt.
-func (f *samplingFields) choices() int {
-	if f.N == nil {
-		return 1
-	}
-	return *f.N
-}
-
-// choiceSeed is the seed of choice i: the request's seed moved on by i,
-// so that the choices differ and a request with a seed is repeatable.
-func (f *samplingFields) choiceSeed(i int) *int64 {
-	if f.Seed == nil || *f.Seed < 0 {
-		return f.Seed
-	}
-	return ptr(*f.Seed + int64(i))
-}
-
 func (f *samplingFields) includeUsage() bool {
 	return f.StreamOptions != nil && f.StreamOptions.IncludeUsage
 }
 
-// chatRequest is the body of POST /v1/chat/completions. Fields tether
-// does not know are ignored, as OpenAI-compatible servers do.
+// chatRequest is the body of POST /v1/chat/completions. The fields it
+// does not hold are ignored or refused as chatFields says.
 type chatRequest struct {
 	samplingFields
 	Model              string                     `json:"model"`
-	Messages           []chatMessage              `json:"messages"`
-	Tools              []chatTool                 `json:"tools"`
+	Messages           []oaiwire.RequestMessage   `json:"messages"`
+	Tools              []oaiwire.Tool             `json:"tools"`
 	ToolChoice         json.RawMessage            `json:"tool_choice"`
+	ParallelToolCalls  *bool                      `json:"parallel_tool_calls"`
 	Logprobs           *bool                      `json:"logprobs"`
 	TopLogprobs        *int                       `json:"top_logprobs"`
-	ResponseFormat     *struct{ Type string }     `json:"response_format"`
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
-}
-
-type chatMessage struct {
-	Role             string          `json:"role"`
-	Content          json.RawMessage `json:"content"`
-	Name             string          `json:"name"`
-	ToolCalls        []chatToolCall  `json:"tool_calls"`
-	ToolCallID       string          `json:"tool_call_id"`
-	ReasoningContent *string         `json:"reasoning_content"`
-}
-
-type chatToolCall struct {
-	ID       string `json:"id"`
-	Type     string `json:"type"`
-	Function struct {
-		Name string `json:"name"`
-		// Arguments is a JSON string holding the input (OpenAI), or the
-		// input object itself (some clients).
-		Arguments json.RawMessage `json:"arguments"`
-	} `json:"function"`
-}
-
-type chatTool struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
 }
 
 // call turns the request into the driver's call.
@@ -213,14 +237,14 @@ func (r *chatRequest) call() (embedded.Call, *apiError) {
 		}
 		c.TopLogprobs = *r.TopLogprobs
 	}
-	if r.ResponseFormat != nil && r.ResponseFormat.Type != "" && r.ResponseFormat.Type != "text" {
-		return c, unsupported("response_format", "response_format "+quoteJSON(r.ResponseFormat.Type)+" (there is no constrained decoding)")
-	}
 	if e := r.common(&c.Request); e != nil {
 		return c, e
 	}
-	c.FrequencyPenalty, c.PresencePenalty, c.IgnoreEOS = r.FrequencyPenalty, r.PresencePenalty, r.IgnoreEOS
 	var e *apiError
+	if c.ResponseFormat, c.Grammar, e = r.constraint(); e != nil {
+		return c, e
+	}
+	c.FrequencyPenalty, c.PresencePenalty, c.IgnoreEOS = r.FrequencyPenalty, r.PresencePenalty, r.IgnoreEOS
 	if c.LogitBias, e = r.logitBias(); e != nil {
 		return c, e
 	}
@@ -250,7 +274,7 @@ func (r *chatRequest) call() (embedded.Call, *apiError) {
 // (or developer) messages become the system prompt, an assistant message
 // with tool calls becomes its text and one tool use per call, and a tool
 // message a tool result named after the call it answers.
-func conversation(in []chatMessage) (string, []llm.Message, *apiError) {
+func conversation(in []oaiwire.RequestMessage) (string, []llm.Message, *apiError) {
 	if len(in) == 0 {
 		return "", nil, badRequest("messages", "messages must hold at least one message")
 	}
@@ -274,10 +298,7 @@ func conversation(in []chatMessage) (string, []llm.Message, *apiError) {
 		case "user":
 			out = append(out, llm.UserMessage(text))
 		case "assistant":
-			reasoning := ""
-			if m.ReasoningContent != nil {
-				reasoning = *m.ReasoningContent
-			}
+			reasoning := m.ReasoningContent
 			if text != "" || len(m.ToolCalls) == 0 {
 				out = append(out, llm.Message{Role: llm.RoleAssistant, Content: text, Reasoning: reasoning})
 				reasoning = ""
@@ -360,21 +381,19 @@ func contentText(raw json.RawMessage, param string) (string, *apiError) {
 	return "", badRequest(param, "%s must be a string, null or an array of content parts", param)
 }
 
-// toolCall reads one call of an assistant message.
-func toolCall(tc chatToolCall, param string) (llm.ToolCall, *apiError) {
+// toolCall reads one call of an assistant message. Its arguments are a
+// JSON string holding the input (OpenAI), or the input itself (some
+// clients).
+func toolCall(tc oaiwire.ToolCall, param string) (llm.ToolCall, *apiError) {
 	if tc.Type != "" && tc.Type != "function" {
 		return llm.ToolCall{}, badRequest(param+".type", "tool call type %s is not supported (want \"function\")", quoteJSON(tc.Type))
 	}
 	if tc.Function.Name == "" {
 		return llm.ToolCall{}, badRequest(param+".function.name", "a tool call needs a function name")
 	}
-	args := bytes.TrimSpace(tc.Function.Arguments)
-	if len(args) > 0 && args[0] == '"' {
-		var s string
-		if json.Unmarshal(args, &s) != nil {
-			return llm.ToolCall{}, badRequest(param+".function.arguments", "the arguments are not a valid JSON string")
-		}
-		args = bytes.TrimSpace([]byte(s))
+	args := bytes.TrimSpace([]byte(tc.Function.Arguments.Text))
+	if tc.Function.Arguments.Object != nil {
+		args = tc.Function.Arguments.Object
 	}
 	if len(args) == 0 || string(args) == "null" {
 		args = []byte("{}")
@@ -388,7 +407,7 @@ func toolCall(tc chatToolCall, param string) (llm.ToolCall, *apiError) {
 // maxToolName bounds a tool's name (OpenAI allows 64 characters).
 const maxToolName = 256
 
-func toolDefs(in []chatTool) ([]llm.ToolDef, *apiError) {
+func toolDefs(in []oaiwire.Tool) ([]llm.ToolDef, *apiError) {
 	defs := make([]llm.ToolDef, 0, len(in))
 	seen := map[string]bool{}
 	for i, t := range in {
@@ -414,7 +433,7 @@ func toolDefs(in []chatTool) ([]llm.ToolDef, *apiError) {
 		if params[0] != '{' {
 			return nil, badRequest(param+".function.parameters", "the parameters must be a JSON Schema object")
 		}
-		defs = append(defs, llm.ToolDef{Name: name, Description: t.Function.Description, InputSchema: json.RawMessage(params)})
+		defs = append(defs, llm.ToolDef{Name: name, Description: t.Function.Description, InputSchema: json.RawMessage(params), Strict: t.Function.Strict})
 	}
 	return defs, nil
 }

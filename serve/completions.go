@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -26,27 +28,7 @@ type completionRequest struct {
 	Prompt   json.RawMessage `json:"prompt"`
 	Echo     bool            `json:"echo"`
 	Logprobs *int            `json:"logprobs"`
-	Suffix   *string         `json:"suffix"`
 }
-
-type (
-	textCompletion struct {
-		ID                string       `json:"id"`
-		Object            string       `json:"object"`
-		Created           int64        `json:"created"`
-		Model             string       `json:"model"`
-		SystemFingerprint string       `json:"system_fingerprint"`
-		Choices           []textChoice `json:"choices"`
-		Usage             *usage       `json:"usage,omitempty"`
-		Timings           *timings     `json:"timings,omitempty"`
-	}
-	textChoice struct {
-		Text         string  `json:"text"`
-		Index        int     `json:"index"`
-		Logprobs     any     `json:"logprobs"`
-		FinishReason *string `json:"finish_reason"`
-	}
-)
 
 // prompt reads the prompt: a string, or token ids, alone or as the only
 // element of an array (one prompt per request).
@@ -129,7 +111,7 @@ func (f *samplingFields) sampling() (sample.Params, *apiError) {
 func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
 	var req completionRequest
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req); e != nil {
+	if e := decodeFields(r, s.cfg.MaxBodyBytes, &req, completionFields); e != nil {
 		return e
 	}
 	if e := s.checkModel(req.Model); e != nil {
@@ -140,12 +122,18 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedMo
 		return badRequest("logprobs", "logprobs must be from 0 to %d", engine.MaxTopLogprobs)
 	case req.Logprobs != nil && req.Echo:
 		return unsupported("logprobs", "logprobs with echo (log-probabilities of the prompt)")
-	case req.Suffix != nil && *req.Suffix != "":
-		return unsupported("suffix", "suffix (fill in the middle)")
 	}
 	sampling, e := req.sampling()
 	if e != nil {
 		return e
+	}
+	format, gbnf, e := req.constraint()
+	if e != nil {
+		return e
+	}
+	constrained, err := embedded.Constraint(format, gbnf)
+	if err != nil {
+		return errorFor(err)
 	}
 	maxTokens, _ := req.maxTokens()
 	text, tokens, e := req.prompt(m.eng)
@@ -181,7 +169,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedMo
 		if seed := req.choiceSeed(i); seed != nil {
 			p.Seed = *seed
 		}
-		g := engine.Request{Tokens: tokens, Sampling: p, Stop: req.Stop, MaxTokens: maxTokens, IgnoreEOG: req.IgnoreEOS}
+		g := engine.Request{Tokens: tokens, Sampling: p, Stop: req.Stop, MaxTokens: maxTokens, IgnoreEOG: req.IgnoreEOS, Grammar: constrained}
 		if a.logprobs {
 			g.Logprobs, g.TopLogprobs = true, *req.Logprobs
 		}
@@ -221,10 +209,10 @@ func textFinish(r engine.StopReason) string {
 	return "stop"
 }
 
-func (a *textAnswer) textCompletion(index int, text string, finish *string) textCompletion {
-	return textCompletion{
+func (a *textAnswer) textCompletion(index int, text string, finish *string) oaiwire.TextCompletion {
+	return oaiwire.TextCompletion{
 		ID: a.id, Object: "text_completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Choices: []textChoice{{Text: text, Index: index, FinishReason: finish}},
+		Choices: []oaiwire.TextChoice{{Text: text, Index: index, FinishReason: finish}},
 	}
 }
 
@@ -279,13 +267,13 @@ func (a *textAnswer) complete(ctx context.Context, gen iter.Seq2[choiceItem[engi
 	if e := a.finished(ctx, resp, err); e != nil {
 		return e
 	}
-	out := textCompletion{
+	out := oaiwire.TextCompletion{
 		ID: a.id, Object: "text_completion", Created: a.created, Model: a.s.id, SystemFingerprint: a.s.fingerprint(),
-		Usage: usageOf(resp), Timings: timingsOf(resp),
+		Usage: oaiwire.UsageOf(resp), Timings: oaiwire.TimingsOf(resp),
 	}
 	for i := range states {
 		c := &states[i]
-		choice := textChoice{Text: c.text.String(), Index: i, FinishReason: ptr(textFinish(c.sum.Reason))}
+		choice := oaiwire.TextChoice{Text: c.text.String(), Index: i, FinishReason: ptr(textFinish(c.sum.Reason))}
 		if a.logprobs {
 			choice.Logprobs = &c.logprobs
 		}
@@ -306,7 +294,7 @@ func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen 
 	done := 0
 	// chunk is the next chunk of choice i, with the log-probabilities of
 	// the tokens since its last chunk.
-	chunk := func(i int, tok engine.Token, finish *string) textCompletion {
+	chunk := func(i int, tok engine.Token, finish *string) oaiwire.TextCompletion {
 		c := &states[i]
 		c.logprobs = textLogprobs{}
 		a.add(c, tok)
@@ -328,7 +316,7 @@ func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen 
 		}
 		states[i].sum = &tok.Summary
 		last := chunk(i, tok, ptr(textFinish(tok.Summary.Reason)))
-		last.Timings = timingsOf(responseOf(tok.Summary))
+		last.Timings = oaiwire.TimingsOf(responseOf(tok.Summary))
 		sse.data(last)
 		if done++; done < a.choices {
 			return false
@@ -339,7 +327,7 @@ func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen 
 		}
 		if a.usage {
 			u := a.textCompletion(0, "", nil)
-			u.Choices, u.Usage = []textChoice{}, usageOf(resp)
+			u.Choices, u.Usage = []oaiwire.TextChoice{}, oaiwire.UsageOf(resp)
 			sse.data(u)
 		}
 		sse.done()

@@ -26,7 +26,7 @@ type Config struct {
 	// threads.
 	Engine engine.Options
 	// APIKey, if set, is required as "Authorization: Bearer KEY" (or
-	// "X-Api-Key: KEY") on every endpoint but /health and /v1/models.
+	// "X-Api-Key: KEY") on every endpoint but /health and /v1/models[/{id}].
 	APIKey string
 	// CORSOrigins are the origins browsers may call the server from:
 	// "*" for any, or scheme://host[:port] as a browser sends it

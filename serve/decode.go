@@ -13,21 +13,39 @@ import (
 // limit is a 413; an empty one, bad JSON or a field of the wrong type a
 // 400 that names the field.
 func decodeBody(r *http.Request, limit int64, v any) *apiError {
+	data, e := readBody(r, limit)
+	if e != nil {
+		return e
+	}
+	return decodeJSON(data, v)
+}
+
+// decodeFields is decodeBody, and a field that fields does not accept
+// is a 400 that names it too (see checkFields).
+func decodeFields(r *http.Request, limit int64, v any, fields []requestField) *apiError {
+	data, e := readBody(r, limit)
+	if e != nil {
+		return e
+	}
+	return decodeRequest(data, v, fields)
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return tooLarge(limit)
+			return nil, tooLarge(limit)
 		}
-		return badRequest("", "cannot read the request body: %v", err)
+		return nil, badRequest("", "cannot read the request body: %v", err)
 	}
-	return decodeJSON(data, v)
+	return data, nil
 }
 
 // decodeJSON is decodeBody's parsing, apart for fuzzing.
 func decodeJSON(data []byte, v any) *apiError {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return badRequest("", "the request body is empty; send a JSON object")
+		return badJSON("the request body is empty; send a JSON object")
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -40,11 +58,11 @@ func decodeJSON(data []byte, v any) *apiError {
 			field := strings.TrimPrefix(typeErr.Field, "samplingFields.") // an embedded struct's name is no JSON field
 			return badRequest(field, "%s must be %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
 		case errors.As(err, &typeErr):
-			return badRequest("", "the request body must be a JSON object, not %s", typeErr.Value)
+			return badJSON("the request body must be a JSON object, not %s", typeErr.Value)
 		case errors.As(err, &syntaxErr):
-			return badRequest("", "the request body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
+			return badJSON("the request body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
 		}
-		return badRequest("", "the request body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
+		return badJSON("the request body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
 }

@@ -22,7 +22,7 @@
 //	POST /tokenize, /detokenize                          llama-server's shapes
 //	GET  /metrics                                        Prometheus text
 //
-// With an API key, every endpoint but /health and /v1/models (the public
+// With an API key, every endpoint but /health and /v1/models[/{id}] (the public
 // ones of llama-server) needs "Authorization: Bearer KEY" or "X-Api-Key:
 // KEY"; /props refuses requests without it, which is how a supervisor
 // proves the server on a port is the one it launched. Keys are compared
@@ -82,19 +82,42 @@
 // finish_reason (stop, length, tool_calls) and timings, a usage chunk
 // when stream_options.include_usage is set, and [DONE]. While a streamed
 // request waits for a slot or its prompt is read, ": ping" comments keep
-// proxies from dropping the connection. Unsupported features are refused
-// with 400, never silently ignored: non-text response_format, image or
-// audio content.
+// proxies from dropping the connection.
 //
 // logprobs and top_logprobs (up to 20) give each generated token's
 // log-probability under the model's distribution (before penalties and
-// temperature), with its bytes, in OpenAI's logprobs.content; streamed,
-// each chunk carries those of the tokens since the previous chunk. Text
-// completions take the legacy logprobs: N and answer with tokens,
-// token_logprobs, top_logprobs and text_offset. n (up to 16) asks for n
-// choices of the one prompt: the prompt is evaluated once and counted
-// once in usage, choice i samples with seed+i when a seed is given, and
-// streamed chunks carry their choice's index.
+// temperature, after a grammar's mask), with its bytes, in OpenAI's
+// logprobs.content; streamed, each chunk carries those of the tokens
+// since the previous chunk. Text completions take the legacy logprobs: N
+// and answer with tokens, token_logprobs, top_logprobs and text_offset.
+// n (up to 16) asks for n choices of the one prompt: the prompt is
+// evaluated once and counted once in usage, choice i samples with seed+i
+// when a seed is given, and streamed chunks carry their choice's index.
+//
+// Structured output: response_format {"type": "json_object"} or
+// {"type": "json_schema", "json_schema": {"schema": …, "strict": …}},
+// llama.cpp's json_schema (a schema alone) and grammar (GBNF), in chat
+// and text completions, make the engine sample only tokens that keep the
+// answer inside the grammar, so it always parses and fits the schema
+// (see package engine/grammar for the JSON Schema subset; a schema or
+// grammar it cannot enforce is a 400 naming what). A forced call —
+// tool_choice "required" or a named function — is constrained to the
+// template's call syntax with arguments valid against the tool's schema,
+// strictly (every declared property, no other) for tools with
+// "strict": true.
+//
+// Request fields: every field of a chat or text completion request, of
+// its messages, tools, stream_options and chat_template_kwargs, is
+// listed in serve/fields.go as supported (honoured), ignored (accepted
+// because ignoring it cannot change the answer: user, store, metadata,
+// service_tier, prompt_cache_key, cache_prompt, …, each with its reason)
+// or refused. A refused field is a 400 with code unsupported_parameter
+// and param naming it, unless its value asks for nothing tether lacks (a
+// disabled llama.cpp sampler): functions, function_call, llama.cpp's
+// other samplers, image or audio content. A field in no list is a 400
+// with code unknown_parameter naming it. Nothing is silently ignored.
+// parallel_tool_calls false keeps the model's first call only, as
+// llama-server does; up to 16 stop strings are honoured.
 //
 // Tools: definitions go to the chat template when it renders tools
 // (Qwen2.5, Qwen3, Llama 3.x, Jinja templates that print them), else they
@@ -107,9 +130,14 @@
 // the tools out of the prompt and parses nothing; "required" starts the
 // answer with the call opener (<tool_call>, or {"name": " for Llama 3);
 // {"type": "function", "function": {"name": N}} starts it with a call of
-// N, its arguments left to the model. Without constrained decoding, a
-// forced call is as well-formed as the model makes it; a malformed one
-// comes back as text with finish_reason "stop" or "length".
+// N; either way its arguments are constrained to the tool's schema (see
+// Structured output), so a forced call always parses.
+//
+// Errors are OpenAI's object, {"error":{"message", "type", "param",
+// "code"}}, on every endpoint and inside streams, and code is always a
+// string ("invalid_value", "model_loading"; llama-server sends the status
+// as a number there). A whole answer's message has "content": null, not
+// "" and not absent, beside tool_calls, as OpenAI's does.
 //
 // Context: a prompt longer than the context window is a 400 with type
 // exceed_context_size_error, code context_length_exceeded and
@@ -169,8 +197,8 @@
 // {"type":…,"message":…}} with invalid_request_error (400; a prompt
 // longer than the context is "prompt is too long: N tokens > M
 // maximum"), authentication_error (401; the key as x-api-key or a
-// bearer token), not_found_error (404, an unknown model, as chat
-// completions answer it), request_too_large (413), overloaded_error
+// bearer token), not_found_error (404, an unknown model under
+// --strict-model, as chat completions answer it), request_too_large (413), overloaded_error
 // (529 with Retry-After when the queue is full; 503 while the model
 // loads or the server shuts down) and api_error (500); in a stream
 // already started, an error event. anthropic-version is accepted

@@ -19,12 +19,15 @@ func FuzzChatRequest(f *testing.F) {
 		`{"messages":[{"role":"assistant","tool_calls":[{"function":{"name":"f","arguments":{"a":1}}}]}]}`,
 		`{"messages":[{"role":"user","content":[{"type":"image_url"}]}]}`,
 		`{"messages":"nope"}`, `[]`, `{`, `null`, `{"messages":[{}]}`, `{"max_tokens":-7}`,
+		`{"messages":[{"role":"user","content":"x","mood":1}],"user":"u","store":true,"n":1,"logprobs":false,"typical_p":1.0}`,
+		`{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f","strict":true}}],"functions":[]}`,
+		`{"messages":[{"role":"user","content":"x"}],"chat_template_kwargs":{"x":1},"stream_options":{"include_obfuscation":true},"parallel_tool_calls":false}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req chatRequest
-		if e := decodeJSON(body, &req); e != nil {
+		if e := decodeRequest(body, &req, chatFields); e != nil {
 			checkRefusal(t, e)
 			return
 		}
@@ -48,12 +51,13 @@ func FuzzCompletionRequest(f *testing.F) {
 		`{"prompt":"Once upon","max_tokens":3,"echo":true}`,
 		`{"prompt":[1,2,3],"stream":true}`, `{"prompt":[[1,2]]}`, `{"prompt":["a"]}`, `{"prompt":["a","b"]}`,
 		`{"prompt":"x","logit_bias":{"x":1}}`, `{"prompt":"x","temperature":1e400}`, `{"prompt":{}}`,
+		`{"prompt":"x","suffix":"","best_of":1,"logprobs":0,"user":"u"}`, `{"prompt":"x","suffix":"y"}`, `{"prompt":"x","mirostat":2}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req completionRequest
-		if e := decodeJSON(body, &req); e != nil {
+		if e := decodeRequest(body, &req, completionFields); e != nil {
 			checkRefusal(t, e)
 			return
 		}
@@ -68,7 +72,16 @@ func checkRefusal(t *testing.T, e *apiError) {
 	if e.Status < 400 || e.Status > 499 || e.Message == "" || e.Type == "" {
 		t.Fatalf("refusal %+v is not a 4xx with a message and type", e)
 	}
-	if _, err := json.Marshal(e.body()); err != nil {
+	b, err := json.Marshal(e.body())
+	if err != nil {
 		t.Fatalf("error body does not encode: %v", err)
+	}
+	var v struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil || v.Error.Code == "" {
+		t.Fatalf("error code is not a string: %s", b)
 	}
 }

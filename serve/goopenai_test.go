@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	goai "github.com/sashabaranov/go-openai"
@@ -89,6 +90,42 @@ func TestGoOpenAIModelNames(t *testing.T) {
 	var apiErr *goai.APIError
 	if !errors.As(err, &apiErr) || apiErr.HTTPStatusCode != 404 || apiErr.Code != "model_not_found" || apiErr.Param == nil || *apiErr.Param != "model" {
 		t.Errorf("strict, unknown model: %v (%+v)", err, apiErr)
+	}
+}
+
+// TestGoOpenAIErrors checks that go-openai reads tether's errors: the
+// status, a string code, the param.
+func TestGoOpenAIErrors(t *testing.T) {
+	ts := startServer(t, Config{APIKey: testKey, StrictModel: true})
+	ctx := context.Background()
+	msgs := []goai.ChatCompletionMessage{{Role: goai.ChatMessageRoleUser, Content: "hello"}}
+	for _, c := range []struct {
+		name   string
+		key    string
+		req    goai.ChatCompletionRequest
+		status int
+		code   string
+		param  string
+	}{
+		{"wrong key", "wrong", goai.ChatCompletionRequest{Messages: msgs}, 401, "invalid_api_key", ""},
+		{"unknown model", testKey, goai.ChatCompletionRequest{Model: "gpt-4o", Messages: msgs}, 404, "model_not_found", "model"},
+		{"no messages", testKey, goai.ChatCompletionRequest{}, 400, "invalid_value", "messages"},
+		{"bad role", testKey, goai.ChatCompletionRequest{Messages: []goai.ChatCompletionMessage{{Role: "robot", Content: "x"}}}, 400, "invalid_value", "messages[0].role"},
+		{"context overflow", testKey, goai.ChatCompletionRequest{Messages: []goai.ChatCompletionMessage{{Role: "user", Content: strings.Repeat("tell me the weather ", 200)}}}, 400, "context_length_exceeded", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := goOpenAIClient(ts, c.key).CreateChatCompletion(ctx, c.req)
+			var apiErr *goai.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("error %v is not an APIError", err)
+			}
+			if apiErr.HTTPStatusCode != c.status || apiErr.Code != c.code || apiErr.Message == "" {
+				t.Errorf("status %d code %#v message %q, want %d %q", apiErr.HTTPStatusCode, apiErr.Code, apiErr.Message, c.status, c.code)
+			}
+			if c.param != "" && (apiErr.Param == nil || *apiErr.Param != c.param) {
+				t.Errorf("param %v, want %s", apiErr.Param, c.param)
+			}
+		})
 	}
 }
 

@@ -148,6 +148,9 @@ func (a answer) errorObject(t *testing.T) map[string]any {
 	if msg, _ := obj["message"].(string); msg == "" {
 		t.Errorf("error object has no message: %s", a.body)
 	}
+	if code, _ := obj["code"].(string); code == "" {
+		t.Errorf("error code %#v is not a string: %s", obj["code"], a.body)
+	}
 	return obj
 }
 

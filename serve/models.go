@@ -7,6 +7,7 @@ import (
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -43,9 +44,10 @@ func readMeta(path string) (modelMeta, error) {
 }
 
 // health answers GET /health as llama-server does: 503 with
-// {"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}
-// while the model loads (with a "progress" fraction), 200 {"status":"ok"}
-// when it is ready, 500 if it failed to load.
+// {"error":{"code":"model_loading","message":"Loading model","type":"unavailable_error"},"progress":0}
+// while the model loads, 200 {"status":"ok"} when it is ready, 500 if it
+// failed to load. (llama-server's code is the status as a number; a
+// supervisor reads the status.)
 func (s *Server) health(w http.ResponseWriter, _ *http.Request, m *loadedModel) *apiError {
 	switch {
 	case m != nil && !s.closing.Load():
@@ -53,12 +55,14 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request, m *loadedModel) 
 	case m != nil:
 		writeError(w, errShuttingDown)
 	case s.loadErr.Load() != nil:
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]any{
-			"code": 500, "message": "the model failed to load: " + (*s.loadErr.Load()).Error(), "type": "server_error"}})
+		writeError(w, loadFailed(*s.loadErr.Load()))
 	default:
-		body := errLoading.body()
-		body["progress"] = 0.0
-		writeJSON(w, http.StatusServiceUnavailable, body)
+		// llama-server's loading answer adds a progress fraction; the
+		// engine loads in one step, so it stays 0 until ready.
+		writeJSON(w, http.StatusServiceUnavailable, struct {
+			oaiwire.ErrorBody
+			Progress float64 `json:"progress"`
+		}{errLoading.body(), 0})
 	}
 	return nil
 }

@@ -261,7 +261,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.Error("tether serve: handler panic", "endpoint", endpoint, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if !rw.wrote {
-				writeError(rw, &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: "internal error"})
+				writeError(rw, errInternal)
 			}
 		}
 		status := rw.status
@@ -313,7 +313,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, rt route, known b
 		return errUnauthorized
 	case !rt.early && s.model.Load() == nil:
 		if err := s.loadErr.Load(); err != nil {
-			return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: "the model failed to load: " + (*err).Error()}
+			return loadFailed(*err)
 		}
 		return errLoading
 	}

@@ -15,9 +15,9 @@ func TestHealthWhileLoading(t *testing.T) {
 		t.Fatalf("/health while loading: %d %s", a.status, a.body)
 	}
 	v := a.json(t)
-	obj, _ := v["error"].(map[string]any)
-	if obj["code"] != 503.0 || obj["message"] != "Loading model" || obj["type"] != "unavailable_error" {
-		t.Errorf("loading body %s, want llama.cpp's shape", a.body)
+	obj := a.errorObject(t)
+	if obj["code"] != "model_loading" || obj["message"] != "Loading model" || obj["type"] != "unavailable_error" {
+		t.Errorf("loading body %s, want llama.cpp's shape with a string code", a.body)
 	}
 	if _, ok := v["progress"].(float64); !ok {
 		t.Errorf("loading body has no progress: %s", a.body)
@@ -53,11 +53,11 @@ func TestLoadFailure(t *testing.T) {
 		t.Fatal("Load of a missing file succeeded")
 	}
 	a := ts.call(t, http.MethodGet, "/health", nil, "")
-	if a.status != http.StatusInternalServerError || !strings.Contains(string(a.body), "nonexistent") {
+	if a.status != http.StatusInternalServerError || !strings.Contains(string(a.body), "nonexistent") || a.errorObject(t)["code"] != "model_load_failed" {
 		t.Errorf("/health after a failed load: %d %s", a.status, a.body)
 	}
 	chat := ts.call(t, http.MethodPost, "/v1/chat/completions", chatBody(nil), "")
-	if chat.status != http.StatusInternalServerError {
+	if chat.status != http.StatusInternalServerError || chat.errorObject(t)["code"] != "model_load_failed" {
 		t.Errorf("chat after a failed load: %d %s", chat.status, chat.body)
 	}
 }
@@ -107,8 +107,11 @@ func TestModelNames(t *testing.T) {
 	})
 	t.Run("strict", func(t *testing.T) {
 		ts := startServer(t, Config{Alias: "tiny", StrictModel: true})
-		for _, path := range []string{"/v1/chat/completions", "/v1/completions"} {
-			a := ts.call(t, http.MethodPost, path, chatBody(map[string]any{"model": "gpt-4", "prompt": "hi"}), "")
+		for path, body := range map[string]any{
+			"/v1/chat/completions": chatBody(map[string]any{"model": "gpt-4"}),
+			"/v1/completions":      map[string]any{"model": "gpt-4", "prompt": "hi"},
+		} {
+			a := ts.call(t, http.MethodPost, path, body, "")
 			if a.status != http.StatusNotFound {
 				t.Fatalf("%s unknown model: %d %s", path, a.status, a.body)
 			}
@@ -161,7 +164,9 @@ func TestPanicIsAnswered(t *testing.T) {
 	if a.status != http.StatusInternalServerError {
 		t.Fatalf("panic answered %d %s", a.status, a.body)
 	}
-	a.errorObject(t)
+	if obj := a.errorObject(t); obj["code"] != "internal_error" {
+		t.Errorf("panic answered %v", obj)
+	}
 	if ok := ts.call(t, http.MethodGet, "/health", nil, ""); ok.status != http.StatusOK {
 		t.Errorf("server unhealthy after a panic: %d", ok.status)
 	}
@@ -204,9 +209,11 @@ func TestGracefulShutdown(t *testing.T) {
 		for l := range lines {
 			all = append(all, l)
 		}
-		if last := lastData(all); !strings.Contains(last, "shutting down") {
+		last := lastData(all)
+		if !strings.Contains(last, "shutting down") {
 			t.Errorf("a cancelled stream ended with %q, want a shutting-down error", last)
 		}
+		answer{status: 200, body: []byte(strings.TrimPrefix(last, "data: "))}.errorObject(t)
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("shutdown took %s with a grace of 100ms", d)
 		}

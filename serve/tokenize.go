@@ -18,7 +18,7 @@ func (s *Server) tokenize(w http.ResponseWriter, r *http.Request, m *loadedModel
 		ParseSpecial *bool   `json:"parse_special"`
 		WithPieces   bool    `json:"with_pieces"`
 	}
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req); e != nil {
+	if e := decodeFields(r, s.cfg.MaxBodyBytes, &req, tokenizeFields); e != nil {
 		return e
 	}
 	if req.Content == nil {
@@ -62,7 +62,7 @@ func (s *Server) detokenize(w http.ResponseWriter, r *http.Request, m *loadedMod
 	var req struct {
 		Tokens []int64 `json:"tokens"`
 	}
-	if e := decodeBody(r, s.cfg.MaxBodyBytes, &req); e != nil {
+	if e := decodeFields(r, s.cfg.MaxBodyBytes, &req, detokenizeFields); e != nil {
 		return e
 	}
 	tok := m.eng.Tokenizer()

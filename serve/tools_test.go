@@ -174,9 +174,14 @@ func TestToolChoice(t *testing.T) {
 	for _, choice := range []any{"required", "auto", nil} {
 		got := ts.call(t, "POST", "/v1/chat/completions", body(choice), "").json(t)
 		ch := got["choices"].([]any)[0].(map[string]any)
-		calls, _ := ch["message"].(map[string]any)["tool_calls"].([]any)
+		msg := ch["message"].(map[string]any)
+		calls, _ := msg["tool_calls"].([]any)
 		if ch["finish_reason"] != "tool_calls" || len(calls) != 1 {
 			t.Errorf("tool_choice %v: %v", choice, got)
+		}
+		// Beside tool calls, content is null, as OpenAI sends it.
+		if content, ok := msg["content"]; !ok || content != nil {
+			t.Errorf("tool_choice %v: content %#v (present %v), want null", choice, content, ok)
 		}
 	}
 }

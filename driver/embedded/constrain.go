@@ -28,17 +28,30 @@ func constraint(c Call, r *rendered) (*grammar.Grammar, error) {
 		return toolCallGrammar(c, r)
 	}
 	r.closeThinking()
-	if c.Grammar != "" {
-		g, err := grammar.Parse(c.Grammar)
+	return Constraint(c.ResponseFormat, c.Grammar)
+}
+
+// Constraint compiles a response format, or a GBNF grammar, into the
+// grammar the engine samples under (nil for none or a text format). What
+// cannot be enforced is an *llm.RequestError.
+func Constraint(f *llm.ResponseFormat, gbnf string) (*grammar.Grammar, error) {
+	if gbnf != "" {
+		g, err := grammar.Parse(gbnf)
 		if err != nil {
 			return nil, &llm.RequestError{Reason: "grammar: " + strings.TrimPrefix(err.Error(), "grammar: ")}
 		}
 		return g, nil
 	}
-	if c.ResponseFormat.Type == llm.FormatJSONObject {
+	switch {
+	case f == nil || f.Type == llm.FormatText:
+		return nil, nil
+	case f.Type == llm.FormatJSONObject:
 		return grammar.JSONObject(), nil
 	}
-	g, err := grammar.FromJSONSchema(c.ResponseFormat.Schema, grammar.SchemaOptions{Strict: c.ResponseFormat.Strict})
+	if err := f.Validate(); err != nil {
+		return nil, &llm.RequestError{Reason: err.Error()}
+	}
+	g, err := grammar.FromJSONSchema(f.Schema, grammar.SchemaOptions{Strict: f.Strict})
 	if err != nil {
 		return nil, &llm.RequestError{Reason: "response_format: " + err.Error()}
 	}

@@ -72,7 +72,13 @@ with exit status 130.
 A --host ending in ".sock" serves on that unix socket (mode 0600) instead of
 TCP. The default host is loopback; binding another address without an API key
 prints a warning. The key may also come from TETHER_API_KEY; with a key, every
-endpoint but /health and /v1/models needs "Authorization: Bearer KEY".`,
+endpoint but /health and /v1/models[/{id}] needs "Authorization: Bearer KEY".
+
+Any model name in a request is served by MODEL unless --strict-model is given.
+Browsers may call the server only from the origins of --cors-origin (CORS is off
+by default). On a loopback --host, requests whose Host header is not a loopback
+name, --host or an --allowed-host are refused (403), against DNS rebinding;
+behind a reverse proxy that forwards its public Host, name it with --allowed-host.`,
 		Example: `  tether serve run qwen2.5-0.5b-instruct-q8_0.gguf
   tether serve run model.gguf --port 0 --api-key "$KEY" --parallel 4
   tether serve run model.gguf --host /tmp/tether.sock`,

@@ -45,7 +45,7 @@ func TestServeRunUsage(t *testing.T) {
 
 func TestServeHelp(t *testing.T) {
 	code, out := runServeCLI(t, "serve", "run", "--help")
-	for _, flag := range []string{"--host", "--port", "--api-key", "--ctx", "--threads", "--parallel", "--alias", "--gpu", "--max-queue", "--grace"} {
+	for _, flag := range []string{"--host", "--port", "--api-key", "--ctx", "--threads", "--parallel", "--alias", "--gpu", "--max-queue", "--grace", "--strict-model", "--cors-origin", "--allowed-host"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("help lacks %s", flag)
 		}
