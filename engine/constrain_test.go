@@ -149,3 +149,37 @@ func TestConstrainedDecodeLoopDoesNotAllocate(t *testing.T) {
 		t.Errorf("constrained decoding allocated %.2f times per token (%s)", best, desc)
 	}
 }
+
+// TestLazyGrammar: a grammar with a trigger leaves sampling free until
+// the text holds the trigger, then constrains what follows it; without
+// the trigger the generation is what it is unconstrained.
+func TestLazyGrammar(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 512})
+	g := mustGrammar(t, `root ::= "[" [0-9]{3} "]"`)
+	free := complete(t, e, Request{Text: prompt, MaxTokens: 8, IgnoreEOG: true})
+	var trigger string
+	var tok int32 = -1
+	for id := range int32(e.Tokenizer().NumTokens()) {
+		if p := e.Tokenizer().Piece(id, false); len(p) >= 2 && !strings.Contains(free.Text, p) && !e.Tokenizer().IsEOG(id) {
+			trigger, tok = p, id
+			break
+		}
+	}
+	if tok < 0 {
+		t.Fatal("no token to trigger with")
+	}
+	lazy := complete(t, e, Request{Text: prompt, MaxTokens: 8, IgnoreEOG: true, Grammar: g, GrammarTrigger: trigger})
+	if lazy.Text != free.Text {
+		t.Errorf("without the trigger: %q, unconstrained %q", lazy.Text, free.Text)
+	}
+	for seed := range int64(8) {
+		// The bias makes the model write the trigger first; after it only
+		// the grammar's text can follow.
+		p := sample.Params{Temperature: 1, Seed: seed, LogitBias: map[int32]float32{tok: 30}}
+		r := complete(t, e, Request{Text: prompt, Sampling: p, MaxTokens: 20, Grammar: g, GrammarTrigger: trigger})
+		rest, ok := strings.CutPrefix(r.Text, trigger)
+		if !ok || !g.Accepts(rest) || r.Summary.Reason != StopEOG {
+			t.Fatalf("seed %d: %q (%s), want %q and then the grammar's text", seed, r.Text, r.Summary.Reason, trigger)
+		}
+	}
+}

@@ -37,6 +37,11 @@ type Request struct {
 	// Stop strings and MaxTokens still apply, so the text may stop
 	// short of a whole sentence.
 	Grammar *grammar.Grammar
+	// GrammarTrigger makes the grammar lazy: sampling is free until the
+	// generated text contains GrammarTrigger, and the grammar then
+	// constrains the text after it (a tool call that the model chose to
+	// open). Before the trigger, end-of-generation tokens end as usual.
+	GrammarTrigger string
 }
 
 // StopReason says why a generation ended normally.

@@ -105,8 +105,12 @@ type generation struct {
 	text []byte
 	// piece is scratch for the text a token completes.
 	piece []byte
-	// matcher follows req.Grammar; nil when unconstrained.
+	// matcher follows req.Grammar; nil when unconstrained. While lazy,
+	// the grammar waits for req.GrammarTrigger, and seen holds the end
+	// of the text generated so far, as long as the trigger at most.
 	matcher *grammar.Matcher
+	lazy    bool
+	seen    []byte
 
 	slot      *slot
 	done      int   // prompt tokens in the cache
@@ -404,7 +408,7 @@ func (s *scheduler) next(g *generation, logits []float32) {
 	}
 	g.sampler.Accept(tok)
 	g.generated++
-	grammarDone, err := g.follow(tok)
+	grammarDone, err := g.follow(tok, s.tok.Piece(tok, false))
 	if err != nil {
 		s.fail(g, err)
 		return

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tetherllm/tether/engine/chat"
@@ -16,19 +17,33 @@ import (
 // engine samples only tokens the grammar allows, so the answer parses
 // whatever the model would have written. A constrained answer skips the
 // reasoning block a prompt opened, as a forced call does.
-func constraint(c Call, r *rendered) (*grammar.Grammar, error) {
+//
+// When the model may choose (tool_choice auto) and a tool is strict, the
+// grammar is lazy: it waits for the trigger, the opening of a call, and
+// then holds the call to the tools' schemas.
+func constraint(c Call, r *rendered) (g *grammar.Grammar, trigger string, _ error) {
 	format := c.ResponseFormat != nil && c.ResponseFormat.Type != llm.FormatText
 	forced := r.syntax != syntaxNone && (c.ToolChoice.Mode == llm.ToolRequired || c.ToolChoice.Mode == llm.ToolNamed)
 	switch n := btoi(c.Grammar != "") + btoi(format) + btoi(forced); {
-	case n == 0:
-		return nil, nil
 	case n > 1:
-		return nil, &llm.RequestError{Reason: "only one of a grammar, a response format and a forced tool call can constrain an answer"}
+		return nil, "", &llm.RequestError{Reason: "only one of a grammar, a response format and a forced tool call can constrain an answer"}
 	case forced:
-		return toolCallGrammar(c, r)
+		g, err := toolCallGrammar(c, r, c.ToolChoice)
+		return g, "", err
+	case n == 1:
+		r.closeThinking()
+		g, err := Constraint(c.ResponseFormat, c.Grammar)
+		return g, "", err
+	case r.syntax == syntaxNone || c.ToolChoice.Mode != llm.ToolAuto || !slices.ContainsFunc(c.Tools, func(t llm.ToolDef) bool { return t.Strict }):
+		return nil, "", nil
 	}
-	r.closeThinking()
-	return Constraint(c.ResponseFormat, c.Grammar)
+	// The opening forceCall would write for any tool.
+	trigger = "<tool_call>"
+	if r.syntax == chat.ToolSyntaxLlama3 {
+		trigger = `{"name": "`
+	}
+	g, err := toolCallGrammar(c, r, llm.ToolChoice{Mode: llm.ToolRequired})
+	return g, trigger, err
 }
 
 // Constraint compiles a response format, or a GBNF grammar, into the
@@ -65,10 +80,10 @@ func btoi(b bool) int {
 	return 0
 }
 
-// toolCallGrammar is the rest of a forced call after the prefill that
-// forceCall wrote: for any tool, the name of one of them and its
-// arguments; for a named tool, its arguments; then the call's close.
-func toolCallGrammar(c Call, r *rendered) (*grammar.Grammar, error) {
+// toolCallGrammar is the rest of a call after the opening that
+// forceCall writes for choice: for any tool, the name of one of them and
+// its arguments; for a named tool, its arguments; then the call's close.
+func toolCallGrammar(c Call, r *rendered, choice llm.ToolChoice) (*grammar.Grammar, error) {
 	argsKey, lead, closing := "arguments", "\n"+`{"name": "`, "}\n</tool_call>"
 	switch r.syntax {
 	case chat.ToolSyntaxLlama3:
@@ -79,7 +94,7 @@ func toolCallGrammar(c Call, r *rendered) (*grammar.Grammar, error) {
 	parts := map[string]string{}
 	var alts []string
 	for i, t := range c.Tools {
-		if c.ToolChoice.Mode == llm.ToolNamed && t.Name != c.ToolChoice.Name {
+		if choice.Mode == llm.ToolNamed && t.Name != choice.Name {
 			continue
 		}
 		schema := bytes.TrimSpace(t.InputSchema)
@@ -92,14 +107,14 @@ func toolCallGrammar(c Call, r *rendered) (*grammar.Grammar, error) {
 		}
 		rule := fmt.Sprintf("tool%d", i)
 		parts[rule] = src
-		if c.ToolChoice.Mode == llm.ToolNamed {
+		if choice.Mode == llm.ToolNamed {
 			alts = append(alts, rule)
 		} else {
 			alts = append(alts, gbnfLiteral(jsonStringBody(t.Name)+`", "`+argsKey+`": `)+" "+rule)
 		}
 	}
 	root := "(" + strings.Join(alts, " | ") + ") " + gbnfLiteral(closing)
-	if c.ToolChoice.Mode == llm.ToolRequired && lead != "" {
+	if choice.Mode == llm.ToolRequired && lead != "" {
 		root = gbnfLiteral(lead) + " " + root
 	}
 	g, err := grammar.Compose(root, parts)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -174,4 +175,30 @@ func TestConstraintErrors(t *testing.T) {
 func withFormat(r llm.Request, f *llm.ResponseFormat) llm.Request {
 	r.ResponseFormat = f
 	return r
+}
+
+// TestStrictToolUnderAuto: with tool_choice auto, a strict tool's call is
+// held to its schema once the model opens it. engine/synth's tool-call
+// model writes a call with a city only; the strict schema also requires
+// days, which the grammar makes it write.
+func TestStrictToolUnderAuto(t *testing.T) {
+	tool := llm.ToolDef{Name: synth.ToolName, Strict: true, InputSchema: json.RawMessage(
+		`{"type":"object","properties":{"city":{"type":"string","maxLength":12},"days":{"type":"integer","minimum":1,"maximum":3}},"required":["city"],"additionalProperties":false}`)}
+	strict := compileSchema(t, `{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer","minimum":1,"maximum":3}},"required":["city","days"],"additionalProperties":false}`)
+	for _, arch := range []string{synth.ArchQwen2, synth.ArchLlama} {
+		d, err := Open(toolCallModel(t, arch), Options{Engine: engine.Options{ContextLength: 1024, Threads: 2}, Sampling: greedy()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := llm.Request{Messages: []llm.Message{llm.UserMessage("What is the weather in Paris?")}, Tools: []llm.ToolDef{tool}, MaxTokens: 64}
+		resp, err := d.Complete(context.Background(), req)
+		d.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.ToolCalls) != 1 || resp.StopReason != llm.StopToolUse {
+			t.Fatalf("%s: %v", arch, resp)
+		}
+		validate(t, strict, string(resp.ToolCalls[0].Input))
+	}
 }

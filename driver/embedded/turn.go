@@ -38,7 +38,7 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 	if err != nil {
 		return nil, err
 	}
-	constrained, err := constraint(c, &r)
+	constrained, trigger, err := constraint(c, &r)
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +72,8 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 		Logprobs:    c.Logprobs,
 		TopLogprobs: c.TopLogprobs,
 		Grammar:     constrained,
+
+		GrammarTrigger: trigger,
 	}}, nil
 }
 

@@ -48,3 +48,22 @@ func FuzzCompose(f *testing.F) {
 		}
 	})
 }
+
+func TestAcceptBytes(t *testing.T) {
+	g, err := Parse(`root ::= "ab" [0-9]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewVocab([][]byte{[]byte("a"), []byte("b"), []byte("7")}, nil)
+	m := g.NewMatcher(v)
+	if err := m.AcceptBytes([]byte("ax")); err == nil {
+		t.Fatal("AcceptBytes took text the grammar refuses")
+	}
+	// A refusal leaves the matcher where it was.
+	if err := m.AcceptBytes([]byte("ab")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Accept(2); err != nil || !m.Done() {
+		t.Errorf("after ab and 7: %v, done %v", err, m.Done())
+	}
+}

@@ -145,6 +145,27 @@ func (mt *Matcher) Accept(id int32) error {
 	return nil
 }
 
+// AcceptBytes advances past text that was generated while the matcher
+// was not applied (the rest of a token that completed a lazy grammar's
+// trigger); it fails, and leaves the matcher as it was, if the grammar
+// does not continue with it.
+func (mt *Matcher) AcceptBytes(text []byte) error {
+	if mt.ended {
+		return fmt.Errorf("%w: text after the end of generation", ErrTokenRejected)
+	}
+	if mt.m.oversized() {
+		mt.dropCaches(mt.state)
+	}
+	s := mt.state
+	for _, b := range text {
+		if s = mt.m.next(s, b); s < 0 {
+			return fmt.Errorf("%w: %q", ErrTokenRejected, text)
+		}
+	}
+	mt.state = s
+	return nil
+}
+
 // dropCaches empties the machine and the masks, keeping state s as the
 // current state.
 func (mt *Matcher) dropCaches(s int32) {
