@@ -106,7 +106,7 @@ func (e *Engine) newGeneration(ctx context.Context, req Request) (*generation, e
 	gctx, cancel := context.WithCancelCause(ctx)
 	return &generation{
 		matcher: matcher, lazy: matcher != nil && req.GrammarTrigger != "",
-		ctx:     gctx, cancel: func() { cancel(context.Canceled) }, cancelCause: cancel, req: req, prompt: prompt,
+		ctx: gctx, cancel: func() { cancel(context.Canceled) }, cancelCause: cancel, req: req, prompt: prompt,
 		sampler: smp,
 		stop:    sample.NewStopMatcher(req.Stop),
 		dec:     e.tok.NewStreamDecoder(false),
