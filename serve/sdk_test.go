@@ -168,6 +168,56 @@ func TestOpenAINodeSDK(t *testing.T) {
 			t.Errorf("choices %+v", r.Choices)
 		}
 	})
+	// Structured output: the random model can only write what the
+	// grammar allows, so the SDKs' own parsing and validation pass.
+	t.Run("json mode", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Finish string         `json:"finish"`
+			Value  map[string]any `json:"value"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "jsonMode", &r)
+		r.check(t, "jsonMode")
+		if r.Finish != "stop" || r.Value == nil {
+			t.Errorf("JSON mode: %+v", r)
+		}
+	})
+	t.Run("parse with a zod schema", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Finish string `json:"finish"`
+			Parsed *struct {
+				Name string   `json:"name"`
+				Age  int      `json:"age"`
+				Tags []string `json:"tags"`
+			} `json:"parsed"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "parse", &r)
+		r.check(t, "parse")
+		if r.Finish != "stop" || r.Parsed == nil || len(r.Parsed.Name) > 12 || r.Parsed.Age < 0 || r.Parsed.Age > 150 || len(r.Parsed.Tags) > 3 {
+			t.Errorf(".parse(): %+v", r)
+		}
+	})
+	t.Run("required strict tool", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Finish  string  `json:"finish"`
+			Content *string `json:"content"`
+			Calls   []struct {
+				Name string `json:"name"`
+				Args struct {
+					City *string `json:"city"`
+					Days *int    `json:"days"`
+				} `json:"args"`
+			} `json:"calls"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "requiredTool", &r)
+		r.check(t, "requiredTool")
+		if r.Finish != "tool_calls" || r.Content != nil || len(r.Calls) != 1 || r.Calls[0].Name != "get_weather" ||
+			r.Calls[0].Args.City == nil || len(*r.Calls[0].Args.City) > 16 || r.Calls[0].Args.Days == nil || *r.Calls[0].Args.Days < 1 || *r.Calls[0].Args.Days > 7 {
+			t.Errorf("forced call: %+v", r)
+		}
+	})
 	t.Run("bad key", func(t *testing.T) {
 		var r sdkError
 		nodeSDK(t, ts, "openai.mjs", "badKey", &r)
@@ -181,6 +231,36 @@ func TestOpenAINodeSDK(t *testing.T) {
 // OpenAI-compatible provider.
 func TestVercelAISDK(t *testing.T) {
 	ts := startServer(t, Config{APIKey: testKey})
+	t.Run("generateObject", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Object *struct {
+				Name string `json:"name"`
+				Age  int    `json:"age"`
+			} `json:"object"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "aiObject", &r)
+		r.check(t, "aiObject")
+		if r.Object == nil || len(r.Object.Name) > 12 {
+			t.Errorf("generateObject: %+v", r)
+		}
+	})
+	t.Run("required tool", func(t *testing.T) {
+		var r struct {
+			sdkError
+			Calls []struct {
+				Name  string `json:"name"`
+				Input struct {
+					City *string `json:"city"`
+				} `json:"input"`
+			} `json:"calls"`
+		}
+		nodeSDK(t, ts, "openai.mjs", "aiTool", &r)
+		r.check(t, "aiTool")
+		if len(r.Calls) == 0 || r.Calls[0].Name != "get_weather" || r.Calls[0].Input.City == nil {
+			t.Errorf("tool call: %+v", r)
+		}
+	})
 	for _, scenario := range []string{"aiText", "aiStream"} {
 		t.Run(scenario, func(t *testing.T) {
 			var r struct {
