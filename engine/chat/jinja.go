@@ -7,6 +7,7 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/loaders"
 )
 
 // jinjaTemplate renders a chat template with gonja, set up as HF
@@ -17,6 +18,8 @@ import (
 // are replaced.
 type jinjaTemplate struct {
 	tpl      *exec.Template
+	cfg      *config.Config
+	loader   loaders.Loader
 	source   string
 	specials Specials
 	shape    jinjaShape
@@ -33,34 +36,35 @@ func newJinja(source string, sp Specials) (*jinjaTemplate, error) {
 	if err := checkNesting(source); err != nil {
 		return nil, err
 	}
-	if err := checkMacroRecursion(source); err != nil {
-		return nil, err
-	}
 	cfg := config.New()
 	cfg.TrimBlocks = true
 	cfg.LeftStripBlocks = true
-	tpl, err := parseTemplate(source, cfg)
+	loader := &oneTemplateLoader{source: source}
+	tpl, err := parseTemplate(source, cfg, loader)
 	if err != nil {
 		return nil, err
 	}
-	t := &jinjaTemplate{tpl: tpl, source: source, specials: sp, thinks: strings.Contains(source, "<think>")}
+	t := &jinjaTemplate{tpl: tpl, cfg: cfg, loader: loader, source: source, specials: sp, thinks: strings.Contains(source, "<think>")}
 	t.stops = templateStops(source, sp)
-	t.shape, t.native = probeToolShape(t)
+	if t.shape, t.native, err = probeToolShape(t); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
 // parseTemplate parses with gonja, turning its panics into errors: the
 // template comes from a model file, which may be hostile.
-func parseTemplate(source string, cfg *config.Config) (tpl *exec.Template, err error) {
+func parseTemplate(source string, cfg *config.Config, loader loaders.Loader) (tpl *exec.Template, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			tpl, err = nil, &TemplateError{Family: FamilyJinja, Msg: "does not parse", Err: fmt.Errorf("%v", r)}
 		}
 	}()
-	tpl, err = exec.NewTemplate(templateID, cfg, &oneTemplateLoader{source: source}, jinjaEnvironment)
+	tpl, err = exec.NewTemplate(templateID, cfg, loader, jinjaEnvironment)
 	if err != nil {
 		return nil, &TemplateError{Family: FamilyJinja, Msg: "does not parse", Err: shortError(err)}
 	}
+	instrument(tpl.Root())
 	return tpl, nil
 }
 
@@ -112,17 +116,27 @@ func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape
 		raised = msg
 		return "", errors.New(msg)
 	}
+	budget := newBudget(conversationSize(conv))
+	budget.bind(data)
 	w := &limitedWriter{max: maxRenderOutput}
 	defer func() {
-		switch r := recover(); r.(type) {
+		switch r := recover().(type) {
 		case nil:
-		case outputTooLarge:
-			out, err = "", &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("output exceeds %d bytes", maxRenderOutput)}
+		case limitExceeded:
+			out, err = "", &TemplateError{Family: FamilyJinja, Msg: "stopped", Err: r.err}
 		default:
 			out, err = "", &TemplateError{Family: FamilyJinja, Msg: "failed", Err: fmt.Errorf("%v", r)}
 		}
 	}()
-	if err := t.tpl.Execute(w, exec.NewContext(data)); err != nil {
+	env := &exec.Environment{
+		Filters:           jinjaEnvironment.Filters,
+		ControlStructures: jinjaEnvironment.ControlStructures,
+		Tests:             jinjaEnvironment.Tests,
+		Methods:           jinjaEnvironment.Methods,
+		Context:           jinjaEnvironment.Context.Inherit().Update(exec.NewContext(data)),
+	}
+	renderer := exec.NewRenderer(env, w, t.cfg, &renderLoader{Loader: t.loader, budget: budget}, t.tpl)
+	if err := renderer.Execute(); err != nil {
 		if raised != "" {
 			return "", &TemplateError{Family: FamilyJinja, Msg: raised, Raised: true}
 		}

@@ -28,18 +28,26 @@ var jinjaEnvironment = func() *exec.Environment {
 			panic(err) // gonja renamed a built-in: a programming error
 		}
 	}
+	for _, name := range filterNames(filters) {
+		fn, _ := filters.Get(name)
+		if err := filters.Replace(name, guardFilter(name, fn)); err != nil {
+			panic(err)
+		}
+	}
 	methods := builtins.Methods
-	methods.Dict = overrideMethods(methods.Dict, []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}, map[string]exec.Method[map[string]any]{
+	dictMethodNames := []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}
+	methods.Dict = guardDictMethods(overrideMethods(methods.Dict, dictMethodNames, map[string]exec.Method[map[string]any]{
 		"keys":   dictKeys,
 		"values": dictValues,
 		"items":  dictItems,
-	})
-	methods.Str = overrideMethods(methods.Str, strMethodNames, map[string]exec.Method[string]{
+	}), dictMethodNames)
+	methods.Str = guardStrMethods(overrideMethods(methods.Str, strMethodNames, map[string]exec.Method[string]{
 		"strip":  strStrip(true, true),
 		"lstrip": strStrip(true, false),
 		"rstrip": strStrip(false, true),
 		"split":  strSplit,
-	})
+	}), strMethodNames)
+	methods.List = guardListMethods(methods.List, []string{"append", "reverse", "copy"})
 	structures := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	if err := structures.Register("generation", generationParser); err != nil {
 		panic(err)
@@ -52,6 +60,18 @@ var jinjaEnvironment = func() *exec.Environment {
 		Methods:           methods,
 	}
 }()
+
+// filterNames lists the filters of a set. gonja keeps them in an
+// unexported map; every one must be guarded, including any a later gonja
+// adds.
+func filterNames(set *exec.FilterSet) []string {
+	m := reflect.ValueOf(set).Elem().FieldByName("filters")
+	names := make([]string, 0, m.Len())
+	for _, k := range m.MapKeys() {
+		names = append(names, k.String())
+	}
+	return names
+}
 
 // generationBlock is transformers' {% generation %} … {% endgeneration %},
 // which marks the assistant's tokens for training and prints its body.

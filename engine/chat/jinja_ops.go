@@ -1,0 +1,415 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nikolalohinski/gonja/v2/exec"
+)
+
+// The operators that build values (+, *, ~), the iterable of a for loop
+// and the value of a set are rewritten into calls of these functions
+// (see instrument), which do what gonja does after checking the budget.
+// Their names are not identifiers a template can write.
+const (
+	opAdd    = "·add"
+	opMul    = "·mul"
+	opConcat = "·concat"
+	opIter   = "·iter"
+	opStore  = "·store"
+)
+
+// bind adds the render's budget and its operators to the variables.
+func (b *evalBudget) bind(data map[string]any) {
+	data[budgetKey] = b
+	data[opAdd] = b.add
+	data[opMul] = b.mul
+	data[opConcat] = b.concat
+	data[opIter] = b.iter
+	data[opStore] = b.store
+}
+
+func twoArgs(params *exec.VarArgs) (*exec.Value, *exec.Value) {
+	return params.Args[0], params.Args[1]
+}
+
+// text is a value's printed form, after checking that it prints within
+// bounds.
+func (b *evalBudget) text(v *exec.Value) string {
+	if !v.IsString() {
+		b.printable(v)
+	}
+	return v.String()
+}
+
+// add is gonja's +: lists concatenate, numbers add, and a string on either
+// side makes both strings.
+func (b *evalBudget) add(params *exec.VarArgs) *exec.Value {
+	left, right := twoArgs(params)
+	if left.IsList() {
+		if !right.IsList() {
+			return exec.AsValue(fmt.Errorf("unable to concatenate list to %s", right))
+		}
+		l, r := resolved(left), resolved(right)
+		n := l.Len() + r.Len()
+		b.builtList(n)
+		out := make([]any, 0, n)
+		for i := range l.Len() {
+			out = append(out, l.Index(i).Interface())
+		}
+		for i := range r.Len() {
+			out = append(out, r.Index(i).Interface())
+		}
+		return exec.AsValue(out)
+	}
+	if left.IsFloat() || right.IsFloat() {
+		return exec.AsValue(left.Float() + right.Float())
+	}
+	if left.IsString() || right.IsString() {
+		return b.join2(left, right)
+	}
+	return exec.AsValue(left.Integer() + right.Integer())
+}
+
+// concat is gonja's ~.
+func (b *evalBudget) concat(params *exec.VarArgs) *exec.Value {
+	return b.join2(twoArgs(params))
+}
+
+func (b *evalBudget) join2(left, right *exec.Value) *exec.Value {
+	l, r := b.text(left), b.text(right)
+	b.built(len(l) + len(r))
+	return exec.AsValue(l + r)
+}
+
+// mul is gonja's *, with Python's rule that a string repeated zero or
+// fewer times is empty.
+func (b *evalBudget) mul(params *exec.VarArgs) *exec.Value {
+	left, right := twoArgs(params)
+	if left.IsFloat() || right.IsFloat() {
+		return exec.AsValue(left.Float() * right.Float())
+	}
+	if left.IsString() {
+		s, n := left.String(), right.Integer()
+		if n <= 0 || s == "" {
+			return exec.AsValue("")
+		}
+		if n > maxValueBytes/len(s) {
+			exceed("string size", maxValueBytes)
+		}
+		b.built(len(s) * n)
+		return exec.AsValue(strings.Repeat(s, n))
+	}
+	return exec.AsValue(left.Integer() * right.Integer())
+}
+
+// iter is the iterable of a for loop: a step an item, charged before
+// gonja walks the items (which it does in full before running the body).
+func (b *evalBudget) iter(params *exec.VarArgs) *exec.Value {
+	v := params.Args[0]
+	switch r := resolved(v); r.Kind() {
+	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
+		b.step(r.Len())
+	case reflect.Pointer:
+		if d, ok := r.Interface().(*exec.Dict); ok {
+			b.step(len(d.Pairs))
+		}
+	}
+	return v
+}
+
+// store is the value of a set: it must not nest too deeply, nor contain
+// the dict or namespace it is stored into (its second argument, if any).
+func (b *evalBudget) store(params *exec.VarArgs) *exec.Value {
+	v := params.Args[0]
+	var target *exec.Value
+	if len(params.Args) > 1 {
+		target = params.Args[1]
+	}
+	if !v.IsString() {
+		storable(b, v, target)
+	}
+	return v
+}
+
+// result charges for what a built-in returned and refuses it if too
+// large (built-ins that could build it too large are checked before).
+func (b *evalBudget) result(v *exec.Value) {
+	switch r := resolved(v); r.Kind() {
+	case reflect.String:
+		b.built(r.Len())
+	case reflect.Slice:
+		b.builtList(r.Len())
+	}
+}
+
+// printingFilters print their input (or its items) as text.
+var printingFilters = map[string]bool{
+	"string": true, "pprint": true, "join": true, "format": true, "escape": true, "e": true,
+	"forceescape": true, "safe": true, "upper": true, "lower": true, "title": true, "capitalize": true,
+	"trim": true, "striptags": true, "replace": true, "center": true, "indent": true, "wordwrap": true,
+	"truncate": true, "urlencode": true, "urlize": true, "wordcount": true, "xmlattr": true, "tojson": true,
+}
+
+// guardFilter wraps a filter: a step a call, the input measured before a
+// filter prints it, the growth of the filters that can grow a string
+// checked before, and the result after.
+func guardFilter(name string, fn exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		b := evaluatorBudget(e)
+		if b == nil {
+			return exec.AsValue(errors.New("chat: filter called outside a budgeted render"))
+		}
+		b.step(1)
+		if printingFilters[name] {
+			if !in.IsString() {
+				b.printable(in)
+			}
+			for _, a := range params.Args {
+				if !a.IsString() {
+					b.printable(a)
+				}
+			}
+		}
+		if grow := filterGrowth[name]; grow != nil && in.IsString() {
+			b.built(grow(in.String(), params))
+		}
+		switch name {
+		case "join":
+			b.built(joinedSize(b, in, params))
+		case "list":
+			if in.IsString() {
+				b.builtList(len(in.String()))
+			}
+		}
+		out := fn(e, in, params)
+		b.result(out)
+		return out
+	}
+}
+
+// intArg is a filter's or method's argument by position or keyword.
+func intArg(params *exec.VarArgs, i int, name string, def int) int {
+	var v *exec.Value
+	if len(params.Args) > i {
+		v = params.Args[i]
+	} else if kw, ok := params.KwArgs[name]; ok {
+		v = kw
+	}
+	switch {
+	case v == nil:
+		return def
+	case v.IsInteger():
+		return v.Integer()
+	case v.IsString():
+		return len(v.String())
+	}
+	return def
+}
+
+func strArg(params *exec.VarArgs, i int, name string) (string, bool) {
+	if len(params.Args) > i {
+		return params.Args[i].String(), true
+	}
+	if kw, ok := params.KwArgs[name]; ok {
+		return kw.String(), true
+	}
+	return "", false
+}
+
+// filterGrowth bounds the size of what a string filter returns, from its
+// input and arguments.
+var filterGrowth = map[string]func(s string, params *exec.VarArgs) int{
+	"center": func(s string, p *exec.VarArgs) int { return max(len(s), intArg(p, 0, "width", 80)) },
+	"indent": func(s string, p *exec.VarArgs) int {
+		return len(s) + (strings.Count(s, "\n")+1)*max(intArg(p, 0, "width", 4), 0)
+	},
+	"wordwrap": func(s string, p *exec.VarArgs) int { return 2*len(s) + 1 },
+	"replace": func(s string, p *exec.VarArgs) int {
+		old, _ := strArg(p, 0, "old")
+		repl, _ := strArg(p, 1, "new")
+		return replacedSize(s, old, repl)
+	},
+	"format": func(s string, p *exec.VarArgs) int { return formatSize(s, p) },
+}
+
+// replacedSize bounds len(strings.ReplaceAll(s, old, repl)).
+func replacedSize(s, old, repl string) int {
+	n := utf8.RuneCountInString(s) + 1
+	if old != "" {
+		n = strings.Count(s, old)
+	}
+	if len(repl) > 0 && n > maxValueBytes/len(repl) {
+		return maxValueBytes + 1
+	}
+	return len(s) + n*len(repl)
+}
+
+// formatSize bounds what formatting s (printf or str.format style) with
+// the arguments prints: a field width is a run of digits, and the
+// arguments print at most their own size each time they are used.
+func formatSize(s string, p *exec.VarArgs) int {
+	size := len(s)
+	digits := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			digits++
+			continue
+		}
+		if digits > 8 {
+			return maxValueBytes + 1
+		}
+		if digits > 0 {
+			w := 0
+			for _, c := range s[i-digits : i] {
+				w = w*10 + int(c-'0')
+			}
+			size += w
+		}
+		digits = 0
+	}
+	fields := strings.Count(s, "%") + strings.Count(s, "{") + 1
+	args := 0
+	for _, a := range p.Args {
+		args += newMeasurer(nil, maxValueBytes).of(a).size
+	}
+	for _, a := range p.KwArgs {
+		args += newMeasurer(nil, maxValueBytes).of(a).size
+	}
+	if args > 0 && fields > maxValueBytes/args {
+		return maxValueBytes + 1
+	}
+	return size + fields*args
+}
+
+// joinedSize bounds what join prints: the items and a separator between
+// each two.
+func joinedSize(b *evalBudget, in *exec.Value, params *exec.VarArgs) int {
+	sep, _ := strArg(params, 0, "d")
+	r := resolved(in)
+	switch r.Kind() {
+	case reflect.Slice, reflect.Array:
+	default:
+		return 0
+	}
+	size := 0
+	m := newMeasurer(b, maxValueBytes)
+	for i := range r.Len() {
+		size += m.walk(r.Index(i), 1).size + len(sep)
+		if size > maxValueBytes {
+			break
+		}
+	}
+	return size
+}
+
+// guardMethods wraps the methods that can grow a value past its bounds
+// or make it contain itself. Methods see neither the render nor its
+// budget, so they check sizes without charging steps.
+func guardStrMethods(set *exec.MethodSet[string], names []string) *exec.MethodSet[string] {
+	width := func(i int, name string) func(string, *exec.VarArgs) int {
+		return func(s string, p *exec.VarArgs) int { return max(len(s), intArg(p, i, name, 0)*4) }
+	}
+	growth := map[string]func(string, *exec.VarArgs) int{
+		"center": width(0, "width"),
+		"ljust":  width(0, "width"),
+		"rjust":  width(0, "width"),
+		"zfill":  width(0, "width"),
+		"expandtabs": func(s string, p *exec.VarArgs) int {
+			tab := max(intArg(p, 0, "tabsize", 8), 1)
+			if tab > maxValueBytes/max(len(s), 1) {
+				return maxValueBytes + 1
+			}
+			return len(s) * tab
+		},
+		"replace": func(s string, p *exec.VarArgs) int {
+			old, _ := strArg(p, 0, "old")
+			repl, _ := strArg(p, 1, "new")
+			return replacedSize(s, old, repl)
+		},
+		"format":     formatSize,
+		"format_map": formatSize,
+		"join": func(s string, p *exec.VarArgs) int {
+			if len(p.Args) == 0 {
+				return 0
+			}
+			r := resolved(p.Args[0])
+			if k := r.Kind(); k != reflect.Slice && k != reflect.Array {
+				return 0
+			}
+			size := 0
+			m := newMeasurer(nil, maxValueBytes)
+			for i := range r.Len() {
+				size += m.walk(r.Index(i), 1).size + len(s)
+				if size > maxValueBytes {
+					break
+				}
+			}
+			return size
+		},
+	}
+	all := map[string]exec.Method[string]{}
+	for _, name := range names {
+		m, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		grow := growth[name]
+		all[name] = func(self string, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
+			if grow != nil && grow(self, args) > maxValueBytes {
+				exceed("string size", maxValueBytes)
+			}
+			out, err := m(self, selfValue, args)
+			if s, ok := out.(string); ok && len(s) > maxValueBytes {
+				exceed("string size", maxValueBytes)
+			}
+			return out, err
+		}
+	}
+	return exec.NewMethodSet(all)
+}
+
+func guardListMethods(set *exec.MethodSet[[]any], names []string) *exec.MethodSet[[]any] {
+	all := map[string]exec.Method[[]any]{}
+	for _, name := range names {
+		m, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		all[name] = func(self []any, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
+			for _, a := range args.Args {
+				storable(nil, a, nil)
+			}
+			out, err := m(self, selfValue, args)
+			if r := resolved(selfValue); r.Kind() == reflect.Slice && r.Len() > maxListItems {
+				exceed("list length", maxListItems)
+			}
+			return out, err
+		}
+	}
+	return exec.NewMethodSet(all)
+}
+
+func guardDictMethods(set *exec.MethodSet[map[string]any], names []string) *exec.MethodSet[map[string]any] {
+	all := map[string]exec.Method[map[string]any]{}
+	for _, name := range names {
+		m, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		all[name] = func(self map[string]any, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
+			target := exec.AsValue(selfMap(self, selfValue))
+			for _, a := range args.Args {
+				storable(nil, a, target)
+			}
+			for _, a := range args.KwArgs {
+				storable(nil, a, target)
+			}
+			return m(self, selfValue, args)
+		}
+	}
+	return exec.NewMethodSet(all)
+}
