@@ -65,9 +65,11 @@ const (
 	// themselves, which gonja's printers would follow for ever.
 	maxValueNesting = 100
 	// baseSteps is the step budget of a render of an empty
-	// conversation; each byte of the conversation adds stepsPerByte.
-	baseSteps    = 1 << 20
-	stepsPerByte = 1
+	// conversation; each byte of the conversation adds stepsPerByte. The
+	// official templates take about 30 steps a message; a step takes a
+	// few microseconds.
+	baseSteps    = 1 << 18
+	stepsPerByte = 4
 	// bytesPerStep: building a string or list costs a step per this
 	// many bytes (list items count 16 bytes), so that copying large
 	// values also draws on the budget.
