@@ -25,6 +25,8 @@ type jinjaTemplate struct {
 	shape    jinjaShape
 	native   bool
 	stops    []string
+	// control finds control-token text in the conversation (see defuser).
+	control *controlText
 	// thinks: the template mentions <think>, so its model reasons in
 	// tagged blocks.
 	thinks bool
@@ -46,6 +48,7 @@ func newJinja(source string, sp Specials) (*jinjaTemplate, error) {
 	}
 	t := &jinjaTemplate{tpl: tpl, cfg: cfg, loader: loader, source: source, specials: sp, thinks: strings.Contains(source, "<think>")}
 	t.stops = templateStops(source, sp)
+	t.control = newControlText(sp, t.stops)
 	if t.shape, t.native, err = probeToolShape(t); err != nil {
 		return nil, err
 	}
@@ -88,10 +91,12 @@ func (t *jinjaTemplate) Render(conv Conversation, opts Options) (Prompt, error) 
 	if !t.native && hasToolMessages(conv) {
 		return Prompt{}, ErrToolsUnsupported
 	}
-	text, err := t.render(conv, opts, t.shape)
+	d := &defuser{control: t.control}
+	text, err := t.renderDefused(conv, opts, t.shape, d)
 	if err != nil {
 		return Prompt{}, err
 	}
+	text, spans := d.restore(text)
 	thinking := ThinkingNone
 	tail := strings.TrimRightFunc(text, pyIsSpace)
 	switch {
@@ -102,11 +107,17 @@ func (t *jinjaTemplate) Render(conv Conversation, opts Options) (Prompt, error) 
 	case t.thinks:
 		thinking = ThinkingTagged
 	}
-	return Prompt{Text: text, Thinking: thinking}, nil
+	return Prompt{Text: text, Content: spans, Thinking: thinking}, nil
 }
 
-func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape) (out string, err error) {
-	data, release, err := t.context(conv, opts, shape)
+func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape) (string, error) {
+	return t.renderDefused(conv, opts, shape, nil)
+}
+
+// renderDefused renders with the conversation's control-token text
+// swapped for placeholders by d (none when d is nil).
+func (t *jinjaTemplate) renderDefused(conv Conversation, opts Options, shape jinjaShape, d *defuser) (out string, err error) {
+	data, release, err := t.context(conv, opts, shape, d)
 	if err != nil {
 		return "", err
 	}
@@ -148,7 +159,7 @@ func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape
 // context builds what transformers passes to a chat template: messages,
 // tools (none when there are none), add_generation_prompt, the special
 // tokens, and enable_thinking when the caller set it.
-func (t *jinjaTemplate) context(conv Conversation, opts Options, shape jinjaShape) (map[string]any, func(), error) {
+func (t *jinjaTemplate) context(conv Conversation, opts Options, shape jinjaShape, d *defuser) (map[string]any, func(), error) {
 	msgs, err := messages(conv, !shape.oneCallPerTurn)
 	if err != nil {
 		return nil, nil, err
@@ -157,7 +168,7 @@ func (t *jinjaTemplate) context(conv Conversation, opts Options, shape jinjaShap
 	if err != nil {
 		return nil, nil, err
 	}
-	reg := &orderRegistry{}
+	reg := &orderRegistry{defuse: d}
 	list := make(pyList, 0, len(msgs))
 	for _, m := range msgs {
 		list = append(list, reg.message(m, shape))
