@@ -34,6 +34,11 @@ var jinjaEnvironment = func() *exec.Environment {
 			panic(err)
 		}
 	}
+	for name, op := range operatorFilters {
+		if err := filters.Register(name, operatorFilter(op)); err != nil {
+			panic(err)
+		}
+	}
 	methods := builtins.Methods
 	dictMethodNames := []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}
 	methods.Dict = guardDictMethods(overrideMethods(methods.Dict, dictMethodNames, map[string]exec.Method[map[string]any]{
@@ -144,6 +149,10 @@ func filterList(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value 
 	return exec.AsValue(out)
 }
 
+// maxJSONIndent bounds tojson's indent, which is written once a level
+// per line.
+const maxJSONIndent = 1 << 10
+
 // filterToJSON is transformers' tojson: json.dumps(x, ensure_ascii=False,
 // indent=indent), without Jinja's HTML escaping.
 func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
@@ -161,8 +170,14 @@ func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 		}
 		indent = arg.Integer()
 	}
+	if indent > maxJSONIndent {
+		exceed("tojson indent", maxJSONIndent)
+	}
 	var b strings.Builder
 	if err := pyEncode(&b, in.Interface(), indent, 0); err != nil {
+		if errors.Is(err, errJSONTooLarge) {
+			exceed("string size", maxValueBytes)
+		}
 		return exec.AsValue(err)
 	}
 	return exec.AsSafeValue(b.String())

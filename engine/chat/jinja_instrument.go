@@ -23,13 +23,15 @@ import (
 // name. The gonja version is pinned in go.mod; the tests render every
 // official template through the instrumented tree.
 func instrument(root *nodes.Template) {
-	in := &instrumenter{seen: map[uintptr]bool{}, exprs: map[nodes.Expression]nodes.Expression{}}
+	in := &instrumenter{seen: map[uintptr]bool{}, exprs: map[nodes.Expression]nodes.Expression{}, ops: map[*nodes.FilteredExpression]string{}}
 	root.Nodes = in.body(root.Nodes)
 }
 
 type instrumenter struct {
 	seen  map[uintptr]bool
 	exprs map[nodes.Expression]nodes.Expression
+	// ops are the operator calls made so far, by operator.
+	ops map[*nodes.FilteredExpression]string
 }
 
 var (
@@ -208,28 +210,42 @@ func (in *instrumenter) expr(e nodes.Expression) nodes.Expression {
 	if b, ok := e.(*nodes.BinaryExpression); ok && b.Operator != nil && b.Operator.Token != nil {
 		switch b.Operator.Token.Type {
 		case tokens.Addition:
-			out = opCall(opAdd, b.Operator.Token, b.Left, b.Right)
+			out = in.chain(opAdd, b)
 		case tokens.Multiply:
 			out = opCall(opMul, b.Operator.Token, b.Left, b.Right)
 		case tokens.Tilde:
-			out = opCall(opConcat, b.Operator.Token, b.Left, b.Right)
+			out = in.chain(opConcat, b)
 		}
 	}
 	in.exprs[e] = out
 	return out
 }
 
-// opCall is a call of one of the guarded operators.
-func opCall(name string, pos *tokens.Token, args ...nodes.Expression) *nodes.Call {
+// chain makes a + b + c one call of the operator over all three (it folds
+// from the left, as the nested expressions would): templates build their
+// prompt from long chains of + and ~, and each call has a cost.
+func (in *instrumenter) chain(op string, b *nodes.BinaryExpression) *nodes.FilteredExpression {
+	if left, ok := b.Left.(*nodes.FilteredExpression); ok && in.ops[left] == op {
+		args := append([]nodes.Expression{left.Expression}, left.Filters[0].Args...)
+		c := opCall(op, b.Operator.Token, append(args, b.Right)...)
+		in.ops[c] = op
+		return c
+	}
+	c := opCall(op, b.Operator.Token, b.Left, b.Right)
+	in.ops[c] = op
+	return c
+}
+
+// opCall applies one of the guarded operators (a filter) to its
+// operands: the first is the filter's input.
+func opCall(name string, pos *tokens.Token, args ...nodes.Expression) *nodes.FilteredExpression {
 	if pos == nil {
 		pos = &tokens.Token{}
 	}
 	tok := *pos
 	tok.Type, tok.Val = tokens.Name, name
-	return &nodes.Call{
-		Location: pos,
-		Func:     &nodes.Name{Name: &tok},
-		Args:     args,
-		Kwargs:   map[string]nodes.Expression{},
+	return &nodes.FilteredExpression{
+		Expression: args[0],
+		Filters:    []*nodes.FilterCall{{Token: &tok, Name: name, Args: args[1:], Kwargs: map[string]nodes.Expression{}}},
 	}
 }

@@ -15,10 +15,14 @@ type measurer struct {
 	budget *evalBudget // charged a step per container; nil outside a render
 	// target, when set, is a container that the value must not contain:
 	// storing the value into it would make it contain itself.
-	target  identity
-	limit   int
+	target identity
+	limit  int
+	// walking holds the containers being measured, outermost first (at
+	// most maxValueNesting); known, made once a value has many, those
+	// measured.
+	walking []identity
 	known   map[identity]measure
-	walking map[identity]bool
+	visited int
 }
 
 type measure struct{ size, depth int }
@@ -46,9 +50,13 @@ func identityOf(v reflect.Value) (identity, bool) {
 	return identity{}, false
 }
 
-func newMeasurer(b *evalBudget, limit int) *measurer {
-	return &measurer{budget: b, limit: limit}
+func newMeasurer(b *evalBudget, limit int) measurer {
+	return measurer{budget: b, limit: limit}
 }
+
+// memoAfter is how many containers a value has before the measurer
+// remembers them: small values (the usual) are measured without a map.
+const memoAfter = 32
 
 // of measures v, refusing (a limitExceeded panic) a value that nests too
 // deeply or contains itself. Sizes stop growing past m.limit.
@@ -117,14 +125,16 @@ func (m *measurer) container(v reflect.Value, level int) measure {
 		if r, done := m.known[id]; done {
 			return r
 		}
-		if m.walking[id] {
-			exceed("value nesting (a value that contains itself)", maxValueNesting)
+		for _, w := range m.walking {
+			if w == id {
+				exceed("value nesting (a value that contains itself)", maxValueNesting)
+			}
 		}
-		if m.walking == nil {
-			m.walking, m.known = map[identity]bool{}, map[identity]measure{}
+		m.walking = append(m.walking, id)
+		defer func() { m.walking = m.walking[:len(m.walking)-1] }()
+		if m.visited++; m.visited > memoAfter && m.known == nil {
+			m.known = map[identity]measure{}
 		}
-		m.walking[id] = true
-		defer delete(m.walking, id)
 	}
 	var r measure
 	switch v.Kind() {
@@ -135,6 +145,17 @@ func (m *measurer) container(v reflect.Value, level int) measure {
 			m.budget.step(1 + v.Len()/16)
 		}
 		r.size = 2
+		if dict, ok := v.Interface().(map[string]any); ok {
+			for k, e := range dict {
+				em := m.walk(reflect.ValueOf(e), level+1)
+				r.size += len(k) + em.size + 6
+				r.depth = max(r.depth, em.depth+1)
+				if r.size > m.limit {
+					break
+				}
+			}
+			break
+		}
 		iter := v.MapRange()
 		for iter.Next() {
 			k := m.walk(iter.Key(), level+1)
@@ -160,7 +181,7 @@ func (m *measurer) container(v reflect.Value, level int) measure {
 		}
 	}
 	r.depth = max(r.depth, 1)
-	if ok {
+	if ok && m.known != nil {
 		m.known[id] = r
 	}
 	return r
@@ -189,7 +210,11 @@ func (m *measurer) pairs(pairs []*exec.Pair, level int) measure {
 // printable refuses a value whose printed form would be too large or
 // that nests too deeply to print.
 func (b *evalBudget) printable(v *exec.Value) int {
-	r := newMeasurer(b, maxValueBytes).of(v)
+	if r := resolved(v); r.Kind() != reflect.Slice && r.Kind() != reflect.Map && r.Kind() != reflect.Pointer && r.Kind() != reflect.Array {
+		return 0 // a scalar prints small
+	}
+	m := newMeasurer(b, maxValueBytes)
+	r := m.of(v)
 	if r.size > maxValueBytes {
 		exceed("string size", maxValueBytes)
 	}

@@ -11,9 +11,11 @@ import (
 )
 
 // The operators that build values (+, *, ~), the iterable of a for loop
-// and the value of a set are rewritten into calls of these functions
-// (see instrument), which do what gonja does after checking the budget.
-// Their names are not identifiers a template can write.
+// and the value of a set are rewritten into these filters (see
+// instrument), which do what gonja does after checking the budget: the
+// first operand is the filter's input, the others its arguments. (A
+// filter, because gonja calls one directly, where it calls a function by
+// reflection.) Their names are not identifiers a template can write.
 const (
 	opAdd    = "·add"
 	opMul    = "·mul"
@@ -22,18 +24,31 @@ const (
 	opStore  = "·store"
 )
 
-// bind adds the render's budget and its operators to the variables.
+// bind adds the render's budget to the variables.
 func (b *evalBudget) bind(data map[string]any) {
 	data[budgetKey] = b
-	data[opAdd] = b.add
-	data[opMul] = b.mul
-	data[opConcat] = b.concat
-	data[opIter] = b.iter
-	data[opStore] = b.store
 }
 
-func twoArgs(params *exec.VarArgs) (*exec.Value, *exec.Value) {
-	return params.Args[0], params.Args[1]
+// operatorFilters are the guarded operators, as filters.
+var operatorFilters = map[string]func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value{
+	opAdd:    (*evalBudget).add,
+	opMul:    (*evalBudget).mul,
+	opConcat: (*evalBudget).concat,
+	opIter:   (*evalBudget).iter,
+	opStore:  (*evalBudget).store,
+}
+
+func operatorFilter(op func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		if in.IsError() {
+			return in
+		}
+		b := evaluatorBudget(e)
+		if b == nil {
+			return exec.AsValue(errors.New("chat: operator outside a budgeted render"))
+		}
+		return op(b, in, params)
+	}
 }
 
 // text is a value's printed form, after checking that it prints within
@@ -45,10 +60,38 @@ func (b *evalBudget) text(v *exec.Value) string {
 	return v.String()
 }
 
-// add is gonja's +: lists concatenate, numbers add, and a string on either
-// side makes both strings.
-func (b *evalBudget) add(params *exec.VarArgs) *exec.Value {
-	left, right := twoArgs(params)
+// add is gonja's + over a chain of operands, folded from the left.
+// A run of strings is joined at once.
+func (b *evalBudget) add(first *exec.Value, params *exec.VarArgs) *exec.Value {
+	args := params.Args
+	acc := first
+	for i := 0; i < len(args); {
+		if acc.IsString() && args[i].IsString() {
+			parts := []string{acc.String()}
+			size := len(parts[0])
+			for ; i < len(args) && args[i].IsString(); i++ {
+				parts = append(parts, args[i].String())
+				size += len(parts[len(parts)-1])
+				if size > maxValueBytes {
+					exceed("string size", maxValueBytes)
+				}
+			}
+			b.built(size)
+			acc = exec.AsValue(strings.Join(parts, ""))
+			continue
+		}
+		acc = b.add2(acc, args[i])
+		if acc.IsError() {
+			return acc
+		}
+		i++
+	}
+	return acc
+}
+
+// add2 is gonja's +: lists concatenate, numbers add, and a string on
+// either side makes both strings.
+func (b *evalBudget) add2(left, right *exec.Value) *exec.Value {
 	if left.IsList() {
 		if !right.IsList() {
 			return exec.AsValue(fmt.Errorf("unable to concatenate list to %s", right))
@@ -74,9 +117,19 @@ func (b *evalBudget) add(params *exec.VarArgs) *exec.Value {
 	return exec.AsValue(left.Integer() + right.Integer())
 }
 
-// concat is gonja's ~.
-func (b *evalBudget) concat(params *exec.VarArgs) *exec.Value {
-	return b.join2(twoArgs(params))
+// concat is gonja's ~ over a chain of operands: all printed and joined.
+func (b *evalBudget) concat(first *exec.Value, params *exec.VarArgs) *exec.Value {
+	parts := make([]string, 0, len(params.Args)+1)
+	size := 0
+	for _, a := range append([]*exec.Value{first}, params.Args...) {
+		parts = append(parts, b.text(a))
+		size += len(parts[len(parts)-1])
+		if size > maxValueBytes {
+			exceed("string size", maxValueBytes)
+		}
+	}
+	b.built(size)
+	return exec.AsValue(strings.Join(parts, ""))
 }
 
 func (b *evalBudget) join2(left, right *exec.Value) *exec.Value {
@@ -87,8 +140,8 @@ func (b *evalBudget) join2(left, right *exec.Value) *exec.Value {
 
 // mul is gonja's *, with Python's rule that a string repeated zero or
 // fewer times is empty.
-func (b *evalBudget) mul(params *exec.VarArgs) *exec.Value {
-	left, right := twoArgs(params)
+func (b *evalBudget) mul(left *exec.Value, params *exec.VarArgs) *exec.Value {
+	right := params.Args[0]
 	if left.IsFloat() || right.IsFloat() {
 		return exec.AsValue(left.Float() * right.Float())
 	}
@@ -108,8 +161,7 @@ func (b *evalBudget) mul(params *exec.VarArgs) *exec.Value {
 
 // iter is the iterable of a for loop: a step an item, charged before
 // gonja walks the items (which it does in full before running the body).
-func (b *evalBudget) iter(params *exec.VarArgs) *exec.Value {
-	v := params.Args[0]
+func (b *evalBudget) iter(v *exec.Value, _ *exec.VarArgs) *exec.Value {
 	switch r := resolved(v); r.Kind() {
 	case reflect.String, reflect.Slice, reflect.Array, reflect.Map:
 		b.step(r.Len())
@@ -123,11 +175,10 @@ func (b *evalBudget) iter(params *exec.VarArgs) *exec.Value {
 
 // store is the value of a set: it must not nest too deeply, nor contain
 // the dict or namespace it is stored into (its second argument, if any).
-func (b *evalBudget) store(params *exec.VarArgs) *exec.Value {
-	v := params.Args[0]
+func (b *evalBudget) store(v *exec.Value, params *exec.VarArgs) *exec.Value {
 	var target *exec.Value
-	if len(params.Args) > 1 {
-		target = params.Args[1]
+	if len(params.Args) > 0 {
+		target = params.Args[0]
 	}
 	if !v.IsString() {
 		storable(b, v, target)
@@ -146,12 +197,13 @@ func (b *evalBudget) result(v *exec.Value) {
 	}
 }
 
-// printingFilters print their input (or its items) as text.
+// printingFilters print their input (or its items) as text with gonja's
+// printer. (tojson has its own, which stops at the size bound.)
 var printingFilters = map[string]bool{
 	"string": true, "pprint": true, "join": true, "format": true, "escape": true, "e": true,
 	"forceescape": true, "safe": true, "upper": true, "lower": true, "title": true, "capitalize": true,
 	"trim": true, "striptags": true, "replace": true, "center": true, "indent": true, "wordwrap": true,
-	"truncate": true, "urlencode": true, "urlize": true, "wordcount": true, "xmlattr": true, "tojson": true,
+	"truncate": true, "urlencode": true, "urlize": true, "wordcount": true, "xmlattr": true,
 }
 
 // guardFilter wraps a filter: a step a call, the input measured before a
@@ -273,11 +325,12 @@ func formatSize(s string, p *exec.VarArgs) int {
 	}
 	fields := strings.Count(s, "%") + strings.Count(s, "{") + 1
 	args := 0
+	m := newMeasurer(nil, maxValueBytes)
 	for _, a := range p.Args {
-		args += newMeasurer(nil, maxValueBytes).of(a).size
+		args += m.of(a).size
 	}
 	for _, a := range p.KwArgs {
-		args += newMeasurer(nil, maxValueBytes).of(a).size
+		args += m.of(a).size
 	}
 	if args > 0 && fields > maxValueBytes/args {
 		return maxValueBytes + 1

@@ -173,6 +173,8 @@ func (r *orderRegistry) message(m message, shape jinjaShape) map[string]any {
 	return r.object(keys, vals)
 }
 
+var errJSONTooLarge = fmt.Errorf("tojson: output exceeds %d bytes", maxValueBytes)
+
 // maxEncodeDepth bounds tojson on values a template built itself.
 const maxEncodeDepth = 1000
 
@@ -181,6 +183,11 @@ const maxEncodeDepth = 1000
 func pyEncode(b *strings.Builder, v any, indent, level int) error {
 	if level > maxEncodeDepth {
 		return errors.New("tojson: value nested too deeply")
+	}
+	if b.Len() > maxValueBytes {
+		// A value that shares its parts prints each time: a list holding
+		// the same list twice, sixty deep, prints 2^60 times.
+		return errJSONTooLarge
 	}
 	switch x := v.(type) {
 	case nil:
