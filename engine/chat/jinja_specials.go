@@ -26,7 +26,10 @@ import (
 // tokens: <|…|> (ChatML, Llama 3, Phi), <｜…｜> (DeepSeek), <s> and </s>,
 // Gemma's turn markers, Mistral's [INST]-style markers, and the
 // placeholders' own characters (so that text cannot forge a placeholder).
-const controlTokenText = `<\|[^\s|<>]{0,64}\|>|<｜[^\s｜]{0,64}｜>|</?s>|<(?:start|end)_of_turn>|<(?:bos|eos|pad|unk|mask)>` +
+// None holds a character that printers escape (quotes, backslashes,
+// control characters): the placeholder would print unescaped where the
+// text it stands for would not.
+const controlTokenText = `<\|[^\s|<>"'\\\x00-\x1f\x7f]{0,64}\|>|<｜[^\s｜"'\\\x00-\x1f\x7f]{0,64}｜>|</?s>|<(?:start|end)_of_turn>|<(?:bos|eos|pad|unk|mask)>` +
 	`|\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_RESULTS|TOOL_CALLS|TOOL_CONTENT)\]` +
 	`|` + placeholderOpen + `|` + placeholderClose
 
@@ -48,7 +51,7 @@ func newControlText(sp Specials, stops []string) *controlText {
 	alts := []string{controlTokenText}
 	first := "<[" + placeholderOpen + placeholderClose
 	for _, s := range append([]string{sp.BOS, sp.EOS}, stops...) {
-		if s == "" {
+		if s == "" || strings.ContainsAny(s, "\"'\\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			continue
 		}
 		alts = append(alts, regexp.QuoteMeta(s))
