@@ -127,8 +127,8 @@ func (t *jinjaTemplate) renderDefused(conv Conversation, opts Options, shape jin
 		raised = msg
 		return "", errors.New(msg)
 	}
-	budget := newBudget(conversationSize(conv))
-	budget.bind(data)
+	kit := renderKits.Get().(*renderKit)
+	defer renderKits.Put(kit)
 	w := &limitedWriter{max: maxRenderOutput}
 	defer func() {
 		switch r := recover().(type) {
@@ -139,14 +139,7 @@ func (t *jinjaTemplate) renderDefused(conv Conversation, opts Options, shape jin
 			out, err = "", &TemplateError{Family: FamilyJinja, Msg: "failed", Err: fmt.Errorf("%v", r)}
 		}
 	}()
-	env := &exec.Environment{
-		Filters:           jinjaEnvironment.Filters,
-		ControlStructures: jinjaEnvironment.ControlStructures,
-		Tests:             jinjaEnvironment.Tests,
-		Methods:           jinjaEnvironment.Methods,
-		Context:           jinjaEnvironment.Context.Inherit().Update(exec.NewContext(data)),
-	}
-	renderer := exec.NewRenderer(env, w, t.cfg, &renderLoader{Loader: t.loader, budget: budget}, t.tpl)
+	renderer := kit.renderer(t, w, data, stepBudget(conversationSize(conv)))
 	if err := renderer.Execute(); err != nil {
 		if raised != "" {
 			return "", &TemplateError{Family: FamilyJinja, Msg: raised, Raised: true}

@@ -93,8 +93,10 @@ func exceed(limit string, max int) {
 	panic(limitExceeded{&LimitError{Limit: limit, Max: max}})
 }
 
-func newBudget(conversationBytes int) *evalBudget {
-	return &evalBudget{maxSteps: baseSteps + stepsPerByte*conversationBytes}
+// stepBudget is the step budget of a render of a conversation of so many
+// bytes.
+func stepBudget(conversationBytes int) int {
+	return baseSteps + stepsPerByte*conversationBytes
 }
 
 func (b *evalBudget) step(n int) {
@@ -134,22 +136,6 @@ func budgetOf(r *exec.Renderer) *evalBudget {
 		return l.budget
 	}
 	panic(limitExceeded{&LimitError{Limit: "unbudgeted render", Max: 0}}) // a programming error
-}
-
-// budgetKey names the budget among a render's variables, for filters,
-// which see the variables but not the renderer. It is not an identifier
-// a template can write.
-const budgetKey = "·budget"
-
-func evaluatorBudget(e *exec.Evaluator) *evalBudget {
-	if e != nil && e.Environment != nil {
-		if v, ok := e.Environment.Context.Get(budgetKey); ok {
-			if b, ok := v.(*evalBudget); ok {
-				return b
-			}
-		}
-	}
-	return nil
 }
 
 // guardNode wraps each node of a parsed template: executing it costs a

@@ -51,6 +51,11 @@ var hostileTemplates = map[string]string{
 	"output of a macro":                     `{% macro m() %}{% for i in range(65536) %}{{ 'x' * 1000 }}{% endfor %}{% endmacro %}{% set s = m() %}`,
 	"output of a set block":                 `{% set s %}{% for i in range(65536) %}{{ 'x' * 1000 }}{% endfor %}{% endset %}`,
 	"output":                                `{% for i in range(65536) %}{{ 'x' * 1000 }}{% endfor %}`,
+	"method on a long string in a loop":     `{% set s = 'a' * 30000000 %}{% for i in range(65536) %}{% set _ = s.replace('a', 'b') %}{% endfor %}`,
+	"filter on a long string in a loop":     `{% set s = 'a' * 30000000 %}{% for i in range(65536) %}{% set _ = s | upper %}{% endfor %}`,
+	"filter on a long list in a loop":       `{% set l = range(65536) | list %}{% for i in range(65536) %}{% set _ = l | sort | length %}{% endfor %}`,
+	"comparison of long strings in a loop":  `{% set s = 'a' * 30000000 %}{% set t = 'a' * 30000000 %}{% for i in range(65536) %}{% if s == t %}{% endif %}{% endfor %}`,
+	"search of a long string in a loop":     `{% set s = 'a' * 30000000 %}{% for i in range(65536) %}{% if 'b' in s %}{% endif %}{% endfor %}`,
 }
 
 func TestJinjaBudgetStopsHostileTemplates(t *testing.T) {
@@ -105,14 +110,16 @@ func TestJinjaBudgetStopsAtRender(t *testing.T) {
 func TestJinjaBudgetAllowsOrdinaryTemplates(t *testing.T) {
 	conv := Conversation{Messages: []llm.Message{llm.UserMessage("Hi")}}
 	for src, want := range map[string]string{
-		`{% macro fact(n) %}{% if n > 1 %}{{ n * fact(n - 1) | int }}{% else %}1{% endif %}{% endmacro %}{{ fact(5) }}`:       "120",
-		`{% macro count(n) %}{% if n > 0 %}{{ count(n - 1) }}.{% endif %}{% endmacro %}{{ count(50) | length }}`:              "50",
-		`{{ 'ab' * 3 }}|{{ 'ab' * 0 }}|{{ 'ab' * -1 }}|{{ 2 * 3 }}|{{ 1.5 * 2 }}`:                                             "ababab|||6|3.0",
-		`{{ 'a' + 'b' }}|{{ 1 + 2 }}|{{ [1] + [2, 3] }}|{{ 'a' ~ 1 }}|{{ 1.5 + 1 }}`:                                          "ab|3|[1, 2, 3]|a1|2.5",
-		`{% set ns = namespace(l=[]) %}{% for i in range(3) %}{% set ns.l = ns.l + [i] %}{% endfor %}{{ ns.l }}`:              "[0, 1, 2]",
-		`{% set ns = namespace(a=1) %}{% set ns.b = [ns.a, 2] %}{{ ns.b | tojson }}`:                                          `[1, 2]`,
-		`{% for x in [[1, [2]], [3]] recursive %}{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}{% endif %}{% endfor %}`: "123",
-		`{{ 'x'.ljust(3, '-') }}|{{ 'a b' | replace(' ', '__') }}|{{ ['a', 'b'] | join(', ') }}`:                              "x--|a__b|a, b",
+		`{% macro fact(n) %}{% if n > 1 %}{{ n * fact(n - 1) | int }}{% else %}1{% endif %}{% endmacro %}{{ fact(5) }}`:                        "120",
+		`{% macro count(n) %}{% if n > 0 %}{{ count(n - 1) }}.{% endif %}{% endmacro %}{{ count(50) | length }}`:                               "50",
+		`{{ 'ab' * 3 }}|{{ 'ab' * 0 }}|{{ 'ab' * -1 }}|{{ 2 * 3 }}|{{ 1.5 * 2 }}`:                                                              "ababab|||6|3.0",
+		`{{ 'a' + 'b' }}|{{ 1 + 2 }}|{{ [1] + [2, 3] }}|{{ 'a' ~ 1 }}|{{ 1.5 + 1 }}`:                                                           "ab|3|[1, 2, 3]|a1|2.5",
+		`{% set ns = namespace(l=[]) %}{% for i in range(3) %}{% set ns.l = ns.l + [i] %}{% endfor %}{{ ns.l }}`:                               "[0, 1, 2]",
+		`{% set ns = namespace(a=1) %}{% set ns.b = [ns.a, 2] %}{{ ns.b | tojson }}`:                                                           `[1, 2]`,
+		`{% for x in [[1, [2]], [3]] recursive %}{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}{% endif %}{% endfor %}`:                  "123",
+		`{% set a = 1 %}{% set b = 2 %}{{ a < b }}{{ a <= b }}{{ a > b }}{{ a >= b }}{{ a == b }}{{ a != b }}{{ a in [b] }}{{ a not in [b] }}`: "TrueTrueFalseFalseFalseTrueFalseTrue",
+		`{% set s = 'abc' %}{% set t = 'b' %}{{ t in s }}{{ s < t }}{{ s == 'abc' }}{{ s > t }}`:                                               "TrueTrueTrueFalse",
+		`{{ 'x'.ljust(3, '-') }}|{{ 'a b' | replace(' ', '__') }}|{{ ['a', 'b'] | join(', ') }}`:                                               "x--|a__b|a, b",
 	} {
 		tpl, err := Parse(src, Specials{})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
@@ -28,31 +29,18 @@ var jinjaEnvironment = func() *exec.Environment {
 			panic(err) // gonja renamed a built-in: a programming error
 		}
 	}
-	for _, name := range filterNames(filters) {
-		fn, _ := filters.Get(name)
-		if err := filters.Replace(name, guardFilter(name, fn)); err != nil {
-			panic(err)
-		}
-	}
-	for name, op := range operatorFilters {
-		if err := filters.Register(name, operatorFilter(op)); err != nil {
-			panic(err)
-		}
-	}
 	methods := builtins.Methods
-	dictMethodNames := []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}
-	methods.Dict = guardDictMethods(overrideMethods(methods.Dict, dictMethodNames, map[string]exec.Method[map[string]any]{
+	methods.Dict = overrideMethods(methods.Dict, setNames(methods.Dict), map[string]exec.Method[map[string]any]{
 		"keys":   dictKeys,
 		"values": dictValues,
 		"items":  dictItems,
-	}), dictMethodNames)
-	methods.Str = guardStrMethods(overrideMethods(methods.Str, strMethodNames, map[string]exec.Method[string]{
+	})
+	methods.Str = overrideMethods(methods.Str, strMethodNames, map[string]exec.Method[string]{
 		"strip":  strStrip(true, true),
 		"lstrip": strStrip(true, false),
 		"rstrip": strStrip(false, true),
 		"split":  strSplit,
-	}), strMethodNames)
-	methods.List = guardListMethods(methods.List, []string{"append", "reverse", "copy"})
+	})
 	structures := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	if err := structures.Register("generation", generationParser); err != nil {
 		panic(err)
@@ -66,16 +54,22 @@ var jinjaEnvironment = func() *exec.Environment {
 	}
 }()
 
-// filterNames lists the filters of a set. gonja keeps them in an
-// unexported map; every one must be guarded, including any a later gonja
-// adds.
-func filterNames(set *exec.FilterSet) []string {
-	m := reflect.ValueOf(set).Elem().FieldByName("filters")
-	names := make([]string, 0, m.Len())
-	for _, k := range m.MapKeys() {
-		names = append(names, k.String())
+// setNames lists the names in a gonja filter or method set. gonja keeps
+// them in an unexported map; every one must be guarded, including any a
+// later gonja adds.
+func setNames(set any) []string {
+	v := reflect.ValueOf(set).Elem()
+	for i := range v.NumField() {
+		if m := v.Field(i); m.Kind() == reflect.Map {
+			names := make([]string, 0, m.Len())
+			for _, k := range m.MapKeys() {
+				names = append(names, k.String())
+			}
+			sort.Strings(names)
+			return names
+		}
 	}
-	return names
+	return nil
 }
 
 // generationBlock is transformers' {% generation %} … {% endgeneration %},

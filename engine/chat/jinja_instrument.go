@@ -2,6 +2,7 @@ package chat
 
 import (
 	"reflect"
+	"slices"
 	"unsafe"
 
 	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
@@ -215,10 +216,33 @@ func (in *instrumenter) expr(e nodes.Expression) nodes.Expression {
 			out = opCall(opMul, b.Operator.Token, b.Left, b.Right)
 		case tokens.Tilde:
 			out = in.chain(opConcat, b)
+		case tokens.Equals, tokens.Ne, tokens.LowerThan, tokens.LowerThanOrEqual, tokens.GreaterThan, tokens.GreaterThanOrEqual:
+			// Comparing with a literal is cheap (lengths differ, or the
+			// literal is short); comparing two long strings is not.
+			if !literal(b.Left) && !literal(b.Right) {
+				out = opCall(opCompare, b.Operator.Token, b.Left, &nodes.String{Location: b.Operator.Token, Val: b.Operator.Token.Val}, b.Right)
+			}
+		case tokens.In:
+			if !literal(b.Right) {
+				out = opCall(opCompare, b.Operator.Token, b.Left, &nodes.String{Location: b.Operator.Token, Val: "in"}, b.Right)
+			}
 		}
 	}
 	in.exprs[e] = out
 	return out
+}
+
+// literal: an expression whose value is written in the template.
+func literal(e nodes.Expression) bool {
+	switch x := e.(type) {
+	case *nodes.String, *nodes.Integer, *nodes.Float, *nodes.Bool, *nodes.None:
+		return true
+	case *nodes.List:
+		return !slices.ContainsFunc(x.Val, func(e nodes.Expression) bool { return !literal(e) })
+	case *nodes.Tuple:
+		return !slices.ContainsFunc(x.Val, func(e nodes.Expression) bool { return !literal(e) })
+	}
+	return false
 }
 
 // chain makes a + b + c one call of the operator over all three (it folds

@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -22,30 +21,25 @@ const (
 	opConcat = "·concat"
 	opIter   = "·iter"
 	opStore  = "·store"
+	// opCompare is a comparison (==, !=, <, <=, >, >=, in) of values
+	// that are not literals: its cost grows with their length.
+	opCompare = "·compare"
 )
-
-// bind adds the render's budget to the variables.
-func (b *evalBudget) bind(data map[string]any) {
-	data[budgetKey] = b
-}
 
 // operatorFilters are the guarded operators, as filters.
 var operatorFilters = map[string]func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value{
-	opAdd:    (*evalBudget).add,
-	opMul:    (*evalBudget).mul,
-	opConcat: (*evalBudget).concat,
-	opIter:   (*evalBudget).iter,
-	opStore:  (*evalBudget).store,
+	opAdd:     (*evalBudget).add,
+	opMul:     (*evalBudget).mul,
+	opConcat:  (*evalBudget).concat,
+	opIter:    (*evalBudget).iter,
+	opStore:   (*evalBudget).store,
+	opCompare: (*evalBudget).compare,
 }
 
-func operatorFilter(op func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value) exec.FilterFunction {
-	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+func operatorFilter(b *evalBudget, op func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value) exec.FilterFunction {
+	return func(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 		if in.IsError() {
 			return in
-		}
-		b := evaluatorBudget(e)
-		if b == nil {
-			return exec.AsValue(errors.New("chat: operator outside a budgeted render"))
 		}
 		return op(b, in, params)
 	}
@@ -173,6 +167,42 @@ func (b *evalBudget) iter(v *exec.Value, _ *exec.VarArgs) *exec.Value {
 	return v
 }
 
+// compare is gonja's comparison operators (the operator is the first
+// argument, the right operand the second), charged for the operands'
+// length.
+func (b *evalBudget) compare(left *exec.Value, params *exec.VarArgs) *exec.Value {
+	op, right := params.Args[0].String(), params.Args[1]
+	b.step(1 + inputCost(left) + inputCost(right))
+	switch op {
+	case "==":
+		return exec.AsValue(left.EqualValueTo(right))
+	case "!=":
+		return exec.AsValue(!left.EqualValueTo(right))
+	case "in":
+		return exec.AsValue(right.Contains(left))
+	}
+	var less, equal bool
+	switch {
+	case left.IsFloat() || right.IsFloat():
+		less, equal = left.Float() < right.Float(), left.Float() == right.Float()
+	case left.IsString() || right.IsString():
+		less, equal = left.String() < right.String(), left.String() == right.String()
+	default:
+		less, equal = left.Integer() < right.Integer(), left.Integer() == right.Integer()
+	}
+	switch op {
+	case "<":
+		return exec.AsValue(less)
+	case "<=":
+		return exec.AsValue(less || equal)
+	case ">":
+		return exec.AsValue(!less && !equal)
+	case ">=":
+		return exec.AsValue(!less)
+	}
+	return exec.AsValue(fmt.Errorf("unknown operator %q", op))
+}
+
 // store is the value of a set: it must not nest too deeply, nor contain
 // the dict or namespace it is stored into (its second argument, if any).
 func (b *evalBudget) store(v *exec.Value, params *exec.VarArgs) *exec.Value {
@@ -206,16 +236,12 @@ var printingFilters = map[string]bool{
 	"truncate": true, "urlencode": true, "urlize": true, "wordcount": true, "xmlattr": true,
 }
 
-// guardFilter wraps a filter: a step a call, the input measured before a
-// filter prints it, the growth of the filters that can grow a string
-// checked before, and the result after.
-func guardFilter(name string, fn exec.FilterFunction) exec.FilterFunction {
+// guardFilter wraps a filter: a step a call and more for a large input,
+// the input measured before a filter prints it, the growth of the filters
+// that can grow a string checked before, and the result after.
+func guardFilter(b *evalBudget, name string, fn exec.FilterFunction) exec.FilterFunction {
 	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
-		b := evaluatorBudget(e)
-		if b == nil {
-			return exec.AsValue(errors.New("chat: filter called outside a budgeted render"))
-		}
-		b.step(1)
+		b.step(1 + inputCost(in))
 		if printingFilters[name] {
 			if !in.IsString() {
 				b.printable(in)
@@ -359,10 +385,22 @@ func joinedSize(b *evalBudget, in *exec.Value, params *exec.VarArgs) int {
 	return size
 }
 
-// guardMethods wraps the methods that can grow a value past its bounds
-// or make it contain itself. Methods see neither the render nor its
-// budget, so they check sizes without charging steps.
-func guardStrMethods(set *exec.MethodSet[string], names []string) *exec.MethodSet[string] {
+// inputCost is the steps a built-in's work on a value costs beyond its
+// call: a step per bytesPerStep of a string, per 16 items of a list.
+func inputCost(v *exec.Value) int {
+	switch r := resolved(v); r.Kind() {
+	case reflect.String:
+		return r.Len() / bytesPerStep
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return r.Len() / 16
+	}
+	return 0
+}
+
+// guardStrMethods wraps the string methods: a step a call and more for a
+// long string, and the growth of those that can grow a string checked
+// before.
+func guardStrMethods(b *evalBudget, set *exec.MethodSet[string], names []string) *exec.MethodSet[string] {
 	width := func(i int, name string) func(string, *exec.VarArgs) int {
 		return func(s string, p *exec.VarArgs) int { return max(len(s), intArg(p, i, name, 0)*4) }
 	}
@@ -412,12 +450,20 @@ func guardStrMethods(set *exec.MethodSet[string], names []string) *exec.MethodSe
 		}
 		grow := growth[name]
 		all[name] = func(self string, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
-			if grow != nil && grow(self, args) > maxValueBytes {
-				exceed("string size", maxValueBytes)
+			b.step(1 + len(self)/bytesPerStep)
+			if grow != nil {
+				b.built(grow(self, args))
 			}
 			out, err := m(self, selfValue, args)
-			if s, ok := out.(string); ok && len(s) > maxValueBytes {
-				exceed("string size", maxValueBytes)
+			switch o := out.(type) {
+			case string:
+				b.built(len(o))
+			case []string:
+				b.builtList(len(o))
+			case pyList:
+				b.builtList(len(o))
+			case []any:
+				b.builtList(len(o))
 			}
 			return out, err
 		}
@@ -425,7 +471,9 @@ func guardStrMethods(set *exec.MethodSet[string], names []string) *exec.MethodSe
 	return exec.NewMethodSet(all)
 }
 
-func guardListMethods(set *exec.MethodSet[[]any], names []string) *exec.MethodSet[[]any] {
+// guardListMethods wraps the list methods: a step a call and more for a
+// long list; what is added must not nest too deeply.
+func guardListMethods(b *evalBudget, set *exec.MethodSet[[]any], names []string) *exec.MethodSet[[]any] {
 	all := map[string]exec.Method[[]any]{}
 	for _, name := range names {
 		m, ok := set.Get(name)
@@ -433,8 +481,9 @@ func guardListMethods(set *exec.MethodSet[[]any], names []string) *exec.MethodSe
 			continue
 		}
 		all[name] = func(self []any, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
+			b.step(1 + len(self)/16)
 			for _, a := range args.Args {
-				storable(nil, a, nil)
+				storable(b, a, nil)
 			}
 			out, err := m(self, selfValue, args)
 			if r := resolved(selfValue); r.Kind() == reflect.Slice && r.Len() > maxListItems {
@@ -446,7 +495,10 @@ func guardListMethods(set *exec.MethodSet[[]any], names []string) *exec.MethodSe
 	return exec.NewMethodSet(all)
 }
 
-func guardDictMethods(set *exec.MethodSet[map[string]any], names []string) *exec.MethodSet[map[string]any] {
+// guardDictMethods wraps the dict methods: a step a call and more for a
+// large dict; what is stored must not nest too deeply, nor contain the
+// dict.
+func guardDictMethods(b *evalBudget, set *exec.MethodSet[map[string]any], names []string) *exec.MethodSet[map[string]any] {
 	all := map[string]exec.Method[map[string]any]{}
 	for _, name := range names {
 		m, ok := set.Get(name)
@@ -454,15 +506,59 @@ func guardDictMethods(set *exec.MethodSet[map[string]any], names []string) *exec
 			continue
 		}
 		all[name] = func(self map[string]any, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
+			b.step(1 + len(self)/16)
 			target := exec.AsValue(selfMap(self, selfValue))
 			for _, a := range args.Args {
-				storable(nil, a, target)
+				storable(b, a, target)
 			}
 			for _, a := range args.KwArgs {
-				storable(nil, a, target)
+				storable(b, a, target)
 			}
 			return m(self, selfValue, args)
 		}
 	}
 	return exec.NewMethodSet(all)
+}
+
+// comparingTests compare or search their input and argument, in time
+// that grows with their length.
+var comparingTests = map[string]bool{
+	"eq": true, "equalto": true, "==": true, "ne": true, "!=": true, "in": true,
+	"ge": true, ">=": true, "gt": true, "greaterthan": true, ">": true,
+	"le": true, "<=": true, "lt": true, "lessthan": true, "<": true,
+	"lower": true, "upper": true, "sameas": true,
+}
+
+type (
+	contextTest   = func(*exec.Context, *exec.Value, *exec.VarArgs) (bool, error)
+	evaluatorTest = func(*exec.Evaluator, *exec.Value, *exec.VarArgs) (bool, error)
+)
+
+// guardTest wraps a test: a step a call, and for those that compare, a
+// step per bytesPerStep of their operands.
+func guardTest(b *evalBudget, name string, test exec.TestFunction) exec.TestFunction {
+	costly := comparingTests[name]
+	charge := func(in *exec.Value, params *exec.VarArgs) {
+		n := 1
+		if costly {
+			n += inputCost(in)
+			for _, a := range params.Args {
+				n += inputCost(a)
+			}
+		}
+		b.step(n)
+	}
+	switch fn := test.(type) {
+	case contextTest:
+		return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) (bool, error) {
+			charge(in, params)
+			return fn(e.Environment.Context, in, params)
+		}
+	case evaluatorTest:
+		return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) (bool, error) {
+			charge(in, params)
+			return fn(e, in, params)
+		}
+	}
+	return test
 }
