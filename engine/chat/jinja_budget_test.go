@@ -25,6 +25,8 @@ var hostileTemplates = map[string]string{
 	"string repetition":                     `{% set s = 'a' * 2000000000 %}`,
 	"repetition overflowing int":            `{{ 'ab' * 4611686018427387904 }}`,
 	"nested ranges":                         `{% for i in range(65536) %}{% for j in range(65536) %}{% endfor %}{% endfor %}`,
+	"nested ranges in a filter block":       `{% filter upper %}{% for i in range(65536) %}{% for j in range(65536) %}{% endfor %}{% endfor %}{% endfilter %}`,
+	"nested ranges in a with block":         `{% with r = range(65536) %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}{% endwith %}`,
 	"nested ranges printing":                `{% for i in range(65536) %}{% for j in range(65536) %}{{ j }}{% endfor %}{% endfor %}`,
 	"doubling concatenation":                `{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}`,
 	"doubling tilde":                        `{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}`,
@@ -119,6 +121,9 @@ func TestJinjaBudgetAllowsOrdinaryTemplates(t *testing.T) {
 		`{% for x in [[1, [2]], [3]] recursive %}{% if x is iterable %}{{ loop(x) }}{% else %}{{ x }}{% endif %}{% endfor %}`:                  "123",
 		`{% set a = 1 %}{% set b = 2 %}{{ a < b }}{{ a <= b }}{{ a > b }}{{ a >= b }}{{ a == b }}{{ a != b }}{{ a in [b] }}{{ a not in [b] }}`: "TrueTrueFalseFalseFalseTrueFalseTrue",
 		`{% set s = 'abc' %}{% set t = 'b' %}{{ t in s }}{{ s < t }}{{ s == 'abc' }}{{ s > t }}`:                                               "TrueTrueTrueFalse",
+		`{% for i in range(5) %}{% if i == 3 %}{% break %}{% endif %}{% if i == 1 %}{% continue %}{% endif %}{{ i }}{% endfor %}`:              "02",
+		`{% set s %}a{{ 1 + 1 }}{% endset %}{{ s }}|{% filter upper %}b{{ 'c' ~ 'd' }}{% endfilter %}`:                                         "a2|BCD",
+		`{% with x = 'a' + 'b' %}{{ x }}{% endwith %}|{% for x in 'ab' %}{{ loop.index }}{{ x }}{% else %}none{% endfor %}`:                    "ab|1a2b",
 		`{{ 'x'.ljust(3, '-') }}|{{ 'a b' | replace(' ', '__') }}|{{ ['a', 'b'] | join(', ') }}`:                                               "x--|a__b|a, b",
 	} {
 		tpl, err := Parse(src, Specials{})
