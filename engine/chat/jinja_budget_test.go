@@ -19,6 +19,7 @@ var hostileTemplates = map[string]string{
 	"recursion through an alias":            `{% macro m() %}{{ a() }}{% endmacro %}{% set a = m %}{{ m() }}`,
 	"recursion through a namespace":         `{% set ns = namespace() %}{% macro m() %}{{ ns.f() }}{% endmacro %}{% set ns.f = m %}{{ m() }}`,
 	"recursion through caller":              `{% macro m() %}{% call m() %}{{ caller() }}{% endcall %}{% endmacro %}{{ m() }}`,
+	"recursion through a block":             `{% block a %}x{{ self.a() }}{% endblock %}`,
 	"recursive loop":                        `{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}`,
 	"recursion through a filter":            `{% macro m(x) %}{{ [x] | map('string') | join(m(x)) }}{% endmacro %}{{ m(1) }}`,
 	"mutual recursion":                      `{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}`,

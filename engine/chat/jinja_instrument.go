@@ -26,6 +26,18 @@ import (
 func instrument(root *nodes.Template) {
 	in := &instrumenter{seen: map[uintptr]bool{}, exprs: map[nodes.Expression]nodes.Expression{}, ops: map[*nodes.FilteredExpression]string{}}
 	root.Nodes = in.body(root.Nodes)
+	// Blocks are kept apart from the tree, for self.name() to render.
+	for _, w := range root.Blocks {
+		in.wrapper(w)
+	}
+}
+
+func (in *instrumenter) wrapper(w *nodes.Wrapper) {
+	if w == nil || in.seen[uintptr(unsafe.Pointer(w))] {
+		return
+	}
+	in.seen[uintptr(unsafe.Pointer(w))] = true
+	w.Nodes = in.body(w.Nodes)
 }
 
 type instrumenter struct {
@@ -137,10 +149,7 @@ func (in *instrumenter) value(f reflect.Value) {
 	case tokenType:
 		return
 	case wrapperType:
-		if w := f.Interface().(*nodes.Wrapper); w != nil && !in.seen[f.Pointer()] {
-			in.seen[f.Pointer()] = true
-			w.Nodes = in.body(w.Nodes)
-		}
+		in.wrapper(f.Interface().(*nodes.Wrapper))
 		return
 	case callType:
 		// A call that must stay a call ({% call m() %}): only its parts.
