@@ -13,8 +13,9 @@ import (
 
 // A chat template comes from a model file, which may be hostile: it may
 // recurse without end (through a macro, an alias of one, an argument, a
-// caller block or a recursive loop), loop for ever, or build strings and
-// lists far larger than memory. Every render therefore runs under an
+// caller block, a block or a recursive loop), loop for ever, build
+// strings and lists far larger than memory, or scan large ones over and
+// over. Every render therefore runs under an
 // evaluation budget: a bound on how deeply template code may nest at run
 // time, on how many steps it may take, and on the size of every value it
 // builds. Going past any of them stops the render at once with a
@@ -22,8 +23,9 @@ import (
 //
 // gonja has no hooks for this, so the parsed tree is instrumented (see
 // instrument): every node a template executes passes through a guard that
-// counts depth and steps, and the operators and built-ins that build
-// values are replaced by versions that check sizes before allocating.
+// counts depth and steps, and the operators and built-ins that build or
+// scan values are replaced by versions that check sizes before allocating
+// and charge steps for the work (see jinja_ops.go, jinja_kit.go).
 
 // ErrTemplateLimit is matched (errors.Is) by every error from a render
 // that a template stopped by going past its evaluation budget: a hostile
@@ -47,9 +49,9 @@ func (e *LimitError) Error() string {
 func (e *LimitError) Is(target error) bool { return target == ErrTemplateLimit }
 
 // The budget's bounds. Each is far above what real templates use (the
-// official templates in testdata render long conversations in a few
-// thousand steps and nest a dozen deep) and far below what would exhaust
-// the Go stack, memory or patience.
+// official templates in testdata take about 30 steps a message and nest a
+// dozen deep) and far below what would exhaust the Go stack, memory or
+// patience.
 const (
 	// maxEvalDepth bounds how many template nodes may be executing at
 	// once: lexical nesting plus every level of recursion. Python's

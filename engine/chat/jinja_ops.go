@@ -9,8 +9,9 @@ import (
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
-// The operators that build values (+, *, ~), the iterable of a for loop
-// and the value of a set are rewritten into these filters (see
+// The operators that build values (+, *, ~), comparisons of values that
+// are not literals, the iterable of a for loop and the value of a set are
+// rewritten into these filters (see
 // instrument), which do what gonja does after checking the budget: the
 // first operand is the filter's input, the others its arguments. (A
 // filter, because gonja calls one directly, where it calls a function by
