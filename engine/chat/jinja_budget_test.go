@@ -148,3 +148,26 @@ func TestJinjaBudgetDeepRecursionWithDeepExpressions(t *testing.T) {
 		t.Fatalf("got %v, want ErrTemplateLimit", err)
 	}
 }
+
+// The budget grows with the conversation: every real template renders a
+// long conversation, and one with a very long message, through the Jinja
+// engine.
+func TestJinjaBudgetAllowsLongConversations(t *testing.T) {
+	var long Conversation
+	for i := range 2000 {
+		long.Messages = append(long.Messages, llm.UserMessage("question "+strings.Repeat("q", i%50)), llm.AssistantMessage("answer"))
+	}
+	long.Messages = append(long.Messages, llm.UserMessage("last"))
+	big := Conversation{Messages: []llm.Message{llm.UserMessage(strings.Repeat("Lorem ipsum dolor sit amet. ", 300000))}}
+	for _, tut := range allTemplates() {
+		jt := mustJinja(t, tut)
+		for name, conv := range map[string]Conversation{"4001 messages": long, "an 8 MB message": big} {
+			p, err := jt.Render(conv, Options{AddGenerationPrompt: true, Date: goldenDate})
+			if err != nil {
+				t.Errorf("%s, %s: %v", tut.file, name, err)
+			} else if len(p.Text) < len(conv.Messages[len(conv.Messages)-1].Content) {
+				t.Errorf("%s, %s: %d bytes rendered", tut.file, name, len(p.Text))
+			}
+		}
+	}
+}
