@@ -4,7 +4,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // A template rendered by the Jinja engine mixes its own text with the
@@ -42,25 +41,37 @@ const (
 // shapes and the tokenizer's own BOS and EOS texts.
 type controlText struct {
 	re *regexp.Regexp
-	// first holds the characters such text can start with, to pass over
-	// text that cannot contain any without running the expression.
-	first string
+	// first marks the bytes such text can start with, to pass over text
+	// that cannot contain any without running the expression.
+	first [256]bool
 }
 
 func newControlText(sp Specials, stops []string) *controlText {
+	c := &controlText{}
+	for _, s := range []string{"<", "[", placeholderOpen, placeholderClose} {
+		c.first[s[0]] = true
+	}
 	alts := []string{controlTokenText}
-	first := "<[" + placeholderOpen + placeholderClose
 	for _, s := range append([]string{sp.BOS, sp.EOS}, stops...) {
 		if s == "" || strings.ContainsAny(s, "\"'\\") || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			continue
 		}
 		alts = append(alts, regexp.QuoteMeta(s))
-		r, _ := utf8.DecodeRuneInString(s)
-		if !strings.ContainsRune(first, r) {
-			first += string(r)
+		c.first[s[0]] = true
+	}
+	c.re = regexp.MustCompile(strings.Join(alts, "|"))
+	return c
+}
+
+// mayHold reports whether s has a byte that control-token text starts
+// with.
+func (c *controlText) mayHold(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c.first[s[i]] {
+			return true
 		}
 	}
-	return &controlText{re: regexp.MustCompile(strings.Join(alts, "|")), first: first}
+	return false
 }
 
 // defuser swaps control-token text for placeholders in one render.
@@ -71,7 +82,7 @@ type defuser struct {
 
 // text returns s with its control-token text swapped for placeholders.
 func (d *defuser) text(s string) string {
-	if d == nil || !strings.ContainsAny(s, d.control.first) {
+	if d == nil || !d.control.mayHold(s) {
 		return s
 	}
 	return d.control.re.ReplaceAllStringFunc(s, func(m string) string {
