@@ -12,7 +12,8 @@ import (
 
 // instrument puts a parsed template under the evaluation budget (see
 // evalBudget): every node of every body (the template's, a loop's, a
-// branch's, a macro's, a caller's, a set block's) is wrapped in a guard,
+// branch's, a macro's, a caller's, a set block's) but plain text is
+// wrapped in a guard,
 // every loop body starts with a tick, and the expressions that build
 // values (+, *, ~, a loop's iterable, a set's value) become calls of the
 // guarded operators.
@@ -64,6 +65,12 @@ func (in *instrumenter) body(list []nodes.Node) []nodes.Node {
 	for _, n := range list {
 		switch x := n.(type) {
 		case *nodes.Comment:
+			continue
+		case *nodes.Data:
+			// Template text: it cannot recurse, and its size is the
+			// template's. The guards around it (a loop's tick, the
+			// next node) charge for it and check the output.
+			out = append(out, n)
 			continue
 		case *nodes.Output:
 			in.structure(reflect.ValueOf(x))
