@@ -235,12 +235,13 @@ func (in *instrumenter) expr(e nodes.Expression) nodes.Expression {
 		case tokens.Equals, tokens.Ne, tokens.LowerThan, tokens.LowerThanOrEqual, tokens.GreaterThan, tokens.GreaterThanOrEqual:
 			// Comparing with a literal is cheap (lengths differ, or the
 			// literal is short); comparing two long strings is not.
-			if !literal(b.Left) && !literal(b.Right) {
-				out = opCall(opCompare, b.Operator.Token, b.Left, &nodes.String{Location: b.Operator.Token, Val: b.Operator.Token.Val}, b.Right)
+			name := opCompare + b.Operator.Token.Val
+			if _, known := operatorFilters[name]; known && !literal(b.Left) && !literal(b.Right) {
+				out = opCall(name, b.Operator.Token, b.Left, b.Right)
 			}
 		case tokens.In:
 			if !literal(b.Right) {
-				out = opCall(opCompare, b.Operator.Token, b.Left, &nodes.String{Location: b.Operator.Token, Val: "in"}, b.Right)
+				out = opCall(opCompare+"in", b.Operator.Token, b.Left, b.Right)
 			}
 		}
 	}

@@ -22,19 +22,27 @@ const (
 	opConcat = "·concat"
 	opIter   = "·iter"
 	opStore  = "·store"
-	// opCompare is a comparison (==, !=, <, <=, >, >=, in) of values
-	// that are not literals: its cost grows with their length.
+	// opCompare followed by the operator (==, !=, <, <=, >, >=, in) is a
+	// comparison of values that are not literals: its cost grows with
+	// their length.
 	opCompare = "·compare"
 )
 
 // operatorFilters are the guarded operators, as filters.
 var operatorFilters = map[string]func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value{
-	opAdd:     (*evalBudget).add,
-	opMul:     (*evalBudget).mul,
-	opConcat:  (*evalBudget).concat,
-	opIter:    (*evalBudget).iter,
-	opStore:   (*evalBudget).store,
-	opCompare: (*evalBudget).compare,
+	opAdd:    (*evalBudget).add,
+	opMul:    (*evalBudget).mul,
+	opConcat: (*evalBudget).concat,
+	opIter:   (*evalBudget).iter,
+	opStore:  (*evalBudget).store,
+}
+
+func init() {
+	for _, op := range []string{"==", "!=", "<", "<=", ">", ">=", "in"} {
+		operatorFilters[opCompare+op] = func(b *evalBudget, left *exec.Value, params *exec.VarArgs) *exec.Value {
+			return b.compare(op, left, params.Args[0])
+		}
+	}
 }
 
 func operatorFilter(b *evalBudget, op func(b *evalBudget, in *exec.Value, params *exec.VarArgs) *exec.Value) exec.FilterFunction {
@@ -168,11 +176,9 @@ func (b *evalBudget) iter(v *exec.Value, _ *exec.VarArgs) *exec.Value {
 	return v
 }
 
-// compare is gonja's comparison operators (the operator is the first
-// argument, the right operand the second), charged for the operands'
+// compare is gonja's comparison operators, charged for the operands'
 // length.
-func (b *evalBudget) compare(left *exec.Value, params *exec.VarArgs) *exec.Value {
-	op, right := params.Args[0].String(), params.Args[1]
+func (b *evalBudget) compare(op string, left, right *exec.Value) *exec.Value {
 	b.step(1 + inputCost(left) + inputCost(right))
 	switch op {
 	case "==":
@@ -241,9 +247,11 @@ var printingFilters = map[string]bool{
 // the input measured before a filter prints it, the growth of the filters
 // that can grow a string checked before, and the result after.
 func guardFilter(b *evalBudget, name string, fn exec.FilterFunction) exec.FilterFunction {
+	printing, grow := printingFilters[name], filterGrowth[name]
+	join, list := name == "join", name == "list"
 	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 		b.step(1 + inputCost(in))
-		if printingFilters[name] {
+		if printing {
 			if !in.IsString() {
 				b.printable(in)
 			}
@@ -253,16 +261,14 @@ func guardFilter(b *evalBudget, name string, fn exec.FilterFunction) exec.Filter
 				}
 			}
 		}
-		if grow := filterGrowth[name]; grow != nil && in.IsString() {
+		if grow != nil && in.IsString() {
 			b.built(grow(in.String(), params))
 		}
-		switch name {
-		case "join":
+		switch {
+		case join:
 			b.built(joinedSize(b, in, params))
-		case "list":
-			if in.IsString() {
-				b.builtList(len(in.String()))
-			}
+		case list && in.IsString():
+			b.builtList(len(in.String()))
 		}
 		out := fn(e, in, params)
 		b.result(out)
