@@ -106,6 +106,10 @@ func TestJinjaBudgetStopsAtRender(t *testing.T) {
 	if _, err := tpl.Render(long, Options{}); !errors.Is(err, ErrTemplateLimit) {
 		t.Fatalf("long conversation: %v, want ErrTemplateLimit", err)
 	}
+	// A stopped render leaves nothing behind: the next has its own budget.
+	if p, err := tpl.Render(short, Options{}); err != nil || p.Text != "Hi" {
+		t.Fatalf("short conversation after a stopped one: %q, %v", p.Text, err)
+	}
 }
 
 // What templates legitimately do within the budget still renders, as
