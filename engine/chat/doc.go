@@ -91,8 +91,9 @@
 // included, runs under an evaluation budget: at most 1000 template nodes
 // executing at once (which bounds recursion through any path: a macro, an
 // alias or argument holding one, caller, a recursive loop), a step budget
-// that grows with the conversation (a step a node, a loop item, a filter
-// call, and a step per 256 bytes built), strings and outputs of at most 32
+// that grows with the conversation (a step a node, a loop item, a filter,
+// test or method call, and a step per 256 bytes built, or scanned by a
+// built-in or a comparison), strings and outputs of at most 32
 // MiB, lists of at most 2^20 items, and values nested at most 100 deep and
 // never containing themselves. gonja has no hooks for this: the parsed
 // tree is instrumented (jinja_instrument.go). A template past its budget
