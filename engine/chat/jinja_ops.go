@@ -247,7 +247,7 @@ var printingFilters = map[string]bool{
 // the input measured before a filter prints it, the growth of the filters
 // that can grow a string checked before, and the result after.
 func guardFilter(b *evalBudget, name string, fn exec.FilterFunction) exec.FilterFunction {
-	printing, grow := printingFilters[name], filterGrowth[name]
+	printing, grow, count := printingFilters[name], filterGrowth[name], countArgs[name]
 	join, list := name == "join", name == "list"
 	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 		b.step(1 + inputCost(in))
@@ -263,6 +263,9 @@ func guardFilter(b *evalBudget, name string, fn exec.FilterFunction) exec.Filter
 		}
 		if grow != nil && in.IsString() {
 			b.built(grow(in.String(), params))
+		}
+		if count != "" {
+			b.builtList(intArg(params, 0, count, 0))
 		}
 		switch {
 		case join:
@@ -304,6 +307,10 @@ func strArg(params *exec.VarArgs, i int, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// countArgs are the filters whose first argument is a count of things
+// they make (slices, a row's length, digits), by the argument's name.
+var countArgs = map[string]string{"slice": "slices", "batch": "linecount", "round": "precision"}
 
 // filterGrowth bounds the size of what a string filter returns, from its
 // input and arguments.
