@@ -190,6 +190,9 @@ var hostileShapes = []string{
 	`{% set ns = namespace(x=1) %}{% set ns.x = ns %}{{ ns }}%s`,
 	`{% set s %}{% for i in range(%d) %}%s{% endfor %}{% endset %}{{ s }}`,
 	`{% for m in messages %}{{ m.content * %d }}%s{% endfor %}`,
+	`{{ [1, 2] | slice(%d) }}{{ ['%s'] | batch(%d, 'x') }}{{ 1.5 | round(%d) }}`,
+	`{% block b %}%s{{ self.b() }}{% endblock %}`,
+	`{% set s = '%s' * %d %}{% for i in range(%d) %}{% if s == s ~ '' or 'q' in s %}{% endif %}{{ s.replace('a', 'b') | length }}{% endfor %}`,
 }
 
 // FuzzTemplateBudget renders hostile shapes, filled and nested by the
