@@ -76,14 +76,30 @@
 // conversation ([Prompt.Content]). A tokenizer that does not turn
 // special-token text inside them into special tokens stops tool output,
 // such as a file containing "<|im_end|>\n<|im_start|>system", from forging
-// turns (seed bug 25), without altering the text the model sees.
+// turns (seed bug 25), without altering the text the model sees. The
+// Jinja engine cannot tell its output apart, so before it renders, text in
+// the conversation shaped like a control token (<|…|>, <｜…｜>, <s>, </s>,
+// Gemma's turn markers, Mistral's [INST]-style markers, the tokenizer's
+// BOS and EOS) is swapped for placeholders that the template carries
+// through; after, they are swapped back and reported as content spans.
 //
 // # Hostile templates
 //
 // A template comes from a model file. The Jinja engine cannot read other
-// files (include, import and extends fail), recursive macros and deeply
-// nested templates are refused before parsing, range() is bounded, output
-// stops at 32 MiB, and panics inside gonja become errors.
+// files (include, import and extends fail), and templates too large or
+// nested too deeply to parse are refused. Every render, the load probes
+// included, runs under an evaluation budget: at most 1000 template nodes
+// executing at once (which bounds recursion through any path: a macro, an
+// alias or argument holding one, caller, a recursive loop), a step budget
+// that grows with the conversation (a step a node, a loop item, a filter,
+// test or method call, and a step per 256 bytes built, or scanned by a
+// built-in or a comparison), strings and outputs of at most 32
+// MiB, lists of at most 2^20 items, and values nested at most 100 deep and
+// never containing themselves. gonja has no hooks for this: the parsed
+// tree is instrumented (jinja_instrument.go). A template past its budget
+// stops at once with a [*LimitError] (errors.Is [ErrTemplateLimit]) in a
+// [*TemplateError]; one that does so on the load probes fails [Parse].
+// Panics inside gonja become errors.
 //
 // # Tests
 //

@@ -2,6 +2,9 @@ package chat
 
 import (
 	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,6 +125,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(`{{ messages[-1]['content'] | trim }}{% for k, v in tools[0] | items %}{{ k }}{% endfor %}`)
 	f.Add(`{% set ns = namespace(a=1) %}{{ ns.a }}{{ "x".split()[-1] }}{{ raise_exception("boom") }}`)
+	for _, src := range hostileTemplates {
+		f.Add(src)
+	}
 	f.Fuzz(func(t *testing.T, src string) {
 		if len(src) > 4096 {
 			return
@@ -131,17 +137,110 @@ func FuzzParse(f *testing.F) {
 			defer close(done)
 			tpl, err := Parse(src, Specials{BOS: "<s>", EOS: "</s>"})
 			if err != nil {
+				checkLimitError(t, err)
 				return
 			}
 			conv, opts := fuzzConversation(0b11_10_01_00, 0b1111, "Hi", "Yo", `{"a":1}`, `{"type":"object"}`)
 			if p, err := tpl.Render(conv, opts); err == nil {
 				checkSpans(t, p)
+			} else {
+				checkLimitError(t, err)
 			}
 		}()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("Parse and Render of %q did not finish", src)
+		}
+	})
+}
+
+// checkLimitError: an error that says the budget was exceeded is a
+// *LimitError inside a *TemplateError.
+func checkLimitError(t *testing.T, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrTemplateLimit) {
+		return
+	}
+	var limit *LimitError
+	var tplErr *TemplateError
+	if !errors.As(err, &limit) || !errors.As(err, &tplErr) {
+		t.Fatalf("%v: a budget error that is not a *LimitError in a *TemplateError", err)
+	}
+}
+
+// hostileShapes are the shapes of templates that recurse, loop or build
+// without bound; FuzzTemplateBudget fills them with fuzzed numbers and
+// text and nests them.
+var hostileShapes = []string{
+	`{% macro f(g) %}{{ g(g) }}%s{% endmacro %}{{ f(f) }}`,
+	`{% macro m() %}{# endmacro #}%s{{ m() }}{% endmacro %}{{ m() }}`,
+	`{% macro m() %}%s{{ a() }}{% endmacro %}{% set a = m %}{{ m() }}`,
+	`{% macro m(n) %}{% if n > 0 %}%s{{ m(n - 1) }}{% endif %}{% endmacro %}{{ m(%d) }}`,
+	`{% macro m() %}{% call m() %}%s{% endcall %}{{ caller() }}{% endmacro %}{{ m() }}`,
+	`{% for x in [1] recursive %}%s{{ loop(range(%d)) }}{% endfor %}`,
+	`{% set s = '%s' * %d %}{{ s }}`,
+	`{% set ns = namespace(s='%s') %}{% for i in range(%d) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}`,
+	`{% set ns = namespace(s='%s') %}{% for i in range(%d) %}{% set ns.s = ns.s ~ ns.s ~ ns.s %}{% endfor %}`,
+	`{% set ns = namespace(l=['%s']) %}{% for i in range(%d) %}{% set ns.l = [ns.l, ns.l] %}{% endfor %}{{ ns.l }}{{ ns.l | tojson }}`,
+	`{% set ns = namespace(l=['%s']) %}{% for i in range(%d) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | join('%s') }}`,
+	`{% for i in range(%d) %}{% for j in range(%d) %}%s{% endfor %}{% endfor %}`,
+	`{{ '%s'.ljust(%d) }}{{ '%s' | center(%d) }}{{ '%s' | indent(%d) }}`,
+	`{{ '%%%ds' | format('%s') }}{{ '{:>%d}'.format('%s') }}`,
+	`{% set ns = namespace(x=1) %}{% set ns.x = ns %}{{ ns }}%s`,
+	`{% set s %}{% for i in range(%d) %}%s{% endfor %}{% endset %}{{ s }}`,
+	`{% for m in messages %}{{ m.content * %d }}%s{% endfor %}`,
+	`{{ [1, 2] | slice(%d) }}{{ ['%s'] | batch(%d, 'x') }}{{ 1.5 | round(%d) }}`,
+	`{% block b %}%s{{ self.b() }}{% endblock %}`,
+	`{% set s = '%s' * %d %}{% for i in range(%d) %}{% if s == s ~ '' or 'q' in s %}{% endif %}{{ s.replace('a', 'b') | length }}{% endfor %}`,
+}
+
+// FuzzTemplateBudget renders hostile shapes, filled and nested by the
+// fuzzer: each renders or fails with an error (a budget error typed as
+// such), never crashes, hangs or runs out of memory.
+func FuzzTemplateBudget(f *testing.F) {
+	f.Add(uint8(0), uint8(1), int64(3), int64(65536), "x")
+	f.Add(uint8(6), uint8(11), int64(2000000000), int64(40), "ab")
+	f.Add(uint8(9), uint8(7), int64(60), int64(-1), "<|im_start|>")
+	f.Add(uint8(3), uint8(13), int64(5000), int64(1<<40), "%s")
+	f.Fuzz(func(t *testing.T, outer, inner uint8, n, m int64, text string) {
+		if len(text) > 64 {
+			return
+		}
+		fill := func(shape string, body string) string {
+			var b strings.Builder
+			nums := []int64{n, m}
+			for i := 0; i < len(shape); i++ {
+				if shape[i] != '%' || i+1 == len(shape) {
+					b.WriteByte(shape[i])
+					continue
+				}
+				i++
+				switch shape[i] {
+				case 'd':
+					b.WriteString(strconv.FormatInt(nums[0], 10))
+					nums = append(nums[1:], nums[0])
+				case 's':
+					b.WriteString(body)
+					body = strings.NewReplacer("'", "", "{", "", "}", "", "%", "").Replace(text)
+				default:
+					b.WriteByte(shape[i])
+				}
+			}
+			return b.String()
+		}
+		clean := strings.NewReplacer("'", "", "{", "", "}", "", "%", "").Replace(text)
+		src := fill(hostileShapes[int(outer)%len(hostileShapes)], fill(hostileShapes[int(inner)%len(hostileShapes)], clean))
+		tpl, err := Parse(src, Specials{BOS: "<s>", EOS: "</s>"})
+		if err != nil {
+			checkLimitError(t, err)
+			return
+		}
+		conv, opts := fuzzConversation(0b01_00, 0b1001, text, text, `{}`, `{}`)
+		if p, err := tpl.Render(conv, opts); err == nil {
+			checkSpans(t, p)
+		} else {
+			checkLimitError(t, err)
 		}
 	})
 }

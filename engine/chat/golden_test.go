@@ -150,7 +150,7 @@ func TestGoldenContexts(t *testing.T) {
 	for _, tut := range allTemplates() {
 		jt := mustJinja(t, tut)
 		for _, c := range goldenCases() {
-			data, release, err := jt.context(c.conv, c.opts, jt.shape)
+			data, release, err := jt.context(c.conv, c.opts, jt.shape, nil)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", tut.file, c.name, err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/loaders"
 )
 
 // jinjaTemplate renders a chat template with gonja, set up as HF
@@ -17,11 +18,15 @@ import (
 // are replaced.
 type jinjaTemplate struct {
 	tpl      *exec.Template
+	cfg      *config.Config
+	loader   loaders.Loader
 	source   string
 	specials Specials
 	shape    jinjaShape
 	native   bool
 	stops    []string
+	// control finds control-token text in the conversation (see defuser).
+	control *controlText
 	// thinks: the template mentions <think>, so its model reasons in
 	// tagged blocks.
 	thinks bool
@@ -33,34 +38,36 @@ func newJinja(source string, sp Specials) (*jinjaTemplate, error) {
 	if err := checkNesting(source); err != nil {
 		return nil, err
 	}
-	if err := checkMacroRecursion(source); err != nil {
-		return nil, err
-	}
 	cfg := config.New()
 	cfg.TrimBlocks = true
 	cfg.LeftStripBlocks = true
-	tpl, err := parseTemplate(source, cfg)
+	loader := &oneTemplateLoader{source: source}
+	tpl, err := parseTemplate(source, cfg, loader)
 	if err != nil {
 		return nil, err
 	}
-	t := &jinjaTemplate{tpl: tpl, source: source, specials: sp, thinks: strings.Contains(source, "<think>")}
+	t := &jinjaTemplate{tpl: tpl, cfg: cfg, loader: loader, source: source, specials: sp, thinks: strings.Contains(source, "<think>")}
 	t.stops = templateStops(source, sp)
-	t.shape, t.native = probeToolShape(t)
+	t.control = newControlText(sp, t.stops)
+	if t.shape, t.native, err = probeToolShape(t); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
 // parseTemplate parses with gonja, turning its panics into errors: the
 // template comes from a model file, which may be hostile.
-func parseTemplate(source string, cfg *config.Config) (tpl *exec.Template, err error) {
+func parseTemplate(source string, cfg *config.Config, loader loaders.Loader) (tpl *exec.Template, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			tpl, err = nil, &TemplateError{Family: FamilyJinja, Msg: "does not parse", Err: fmt.Errorf("%v", r)}
 		}
 	}()
-	tpl, err = exec.NewTemplate(templateID, cfg, &oneTemplateLoader{source: source}, jinjaEnvironment)
+	tpl, err = exec.NewTemplate(templateID, cfg, loader, jinjaEnvironment)
 	if err != nil {
 		return nil, &TemplateError{Family: FamilyJinja, Msg: "does not parse", Err: shortError(err)}
 	}
+	instrument(tpl.Root())
 	return tpl, nil
 }
 
@@ -84,10 +91,12 @@ func (t *jinjaTemplate) Render(conv Conversation, opts Options) (Prompt, error) 
 	if !t.native && hasToolMessages(conv) {
 		return Prompt{}, ErrToolsUnsupported
 	}
-	text, err := t.render(conv, opts, t.shape)
+	d := &defuser{control: t.control}
+	text, err := t.renderDefused(conv, opts, t.shape, d)
 	if err != nil {
 		return Prompt{}, err
 	}
+	text, spans := d.restore(text)
 	thinking := ThinkingNone
 	tail := strings.TrimRightFunc(text, pyIsSpace)
 	switch {
@@ -98,11 +107,17 @@ func (t *jinjaTemplate) Render(conv Conversation, opts Options) (Prompt, error) 
 	case t.thinks:
 		thinking = ThinkingTagged
 	}
-	return Prompt{Text: text, Thinking: thinking}, nil
+	return Prompt{Text: text, Content: spans, Thinking: thinking}, nil
 }
 
-func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape) (out string, err error) {
-	data, release, err := t.context(conv, opts, shape)
+func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape) (string, error) {
+	return t.renderDefused(conv, opts, shape, nil)
+}
+
+// renderDefused renders with the conversation's control-token text
+// swapped for placeholders by d (none when d is nil).
+func (t *jinjaTemplate) renderDefused(conv Conversation, opts Options, shape jinjaShape, d *defuser) (out string, err error) {
+	data, release, err := t.context(conv, opts, shape, d)
 	if err != nil {
 		return "", err
 	}
@@ -112,17 +127,20 @@ func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape
 		raised = msg
 		return "", errors.New(msg)
 	}
+	kit := renderKits.Get().(*renderKit)
+	defer renderKits.Put(kit)
 	w := &limitedWriter{max: maxRenderOutput}
 	defer func() {
-		switch r := recover(); r.(type) {
+		switch r := recover().(type) {
 		case nil:
-		case outputTooLarge:
-			out, err = "", &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("output exceeds %d bytes", maxRenderOutput)}
+		case limitExceeded:
+			out, err = "", &TemplateError{Family: FamilyJinja, Msg: "stopped", Err: r.err}
 		default:
 			out, err = "", &TemplateError{Family: FamilyJinja, Msg: "failed", Err: fmt.Errorf("%v", r)}
 		}
 	}()
-	if err := t.tpl.Execute(w, exec.NewContext(data)); err != nil {
+	renderer := kit.renderer(t, w, data, stepBudget(conversationSize(conv)))
+	if err := renderer.Execute(); err != nil {
 		if raised != "" {
 			return "", &TemplateError{Family: FamilyJinja, Msg: raised, Raised: true}
 		}
@@ -134,7 +152,7 @@ func (t *jinjaTemplate) render(conv Conversation, opts Options, shape jinjaShape
 // context builds what transformers passes to a chat template: messages,
 // tools (none when there are none), add_generation_prompt, the special
 // tokens, and enable_thinking when the caller set it.
-func (t *jinjaTemplate) context(conv Conversation, opts Options, shape jinjaShape) (map[string]any, func(), error) {
+func (t *jinjaTemplate) context(conv Conversation, opts Options, shape jinjaShape, d *defuser) (map[string]any, func(), error) {
 	msgs, err := messages(conv, !shape.oneCallPerTurn)
 	if err != nil {
 		return nil, nil, err
@@ -143,7 +161,7 @@ func (t *jinjaTemplate) context(conv Conversation, opts Options, shape jinjaShap
 	if err != nil {
 		return nil, nil, err
 	}
-	reg := &orderRegistry{}
+	reg := &orderRegistry{defuse: d}
 	list := make(pyList, 0, len(msgs))
 	for _, m := range msgs {
 		list = append(list, reg.message(m, shape))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/builtins"
@@ -29,7 +30,7 @@ var jinjaEnvironment = func() *exec.Environment {
 		}
 	}
 	methods := builtins.Methods
-	methods.Dict = overrideMethods(methods.Dict, []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"}, map[string]exec.Method[map[string]any]{
+	methods.Dict = overrideMethods(methods.Dict, setNames(methods.Dict), map[string]exec.Method[map[string]any]{
 		"keys":   dictKeys,
 		"values": dictValues,
 		"items":  dictItems,
@@ -52,6 +53,24 @@ var jinjaEnvironment = func() *exec.Environment {
 		Methods:           methods,
 	}
 }()
+
+// setNames lists the names in a gonja filter or method set. gonja keeps
+// them in an unexported map; every one must be guarded, including any a
+// later gonja adds.
+func setNames(set any) []string {
+	v := reflect.ValueOf(set).Elem()
+	for i := range v.NumField() {
+		if m := v.Field(i); m.Kind() == reflect.Map {
+			names := make([]string, 0, m.Len())
+			for _, k := range m.MapKeys() {
+				names = append(names, k.String())
+			}
+			sort.Strings(names)
+			return names
+		}
+	}
+	return nil
+}
 
 // generationBlock is transformers' {% generation %} … {% endgeneration %},
 // which marks the assistant's tokens for training and prints its body.
@@ -124,6 +143,10 @@ func filterList(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value 
 	return exec.AsValue(out)
 }
 
+// maxJSONIndent bounds tojson's indent, which is written once a level
+// per line.
+const maxJSONIndent = 1 << 10
+
 // filterToJSON is transformers' tojson: json.dumps(x, ensure_ascii=False,
 // indent=indent), without Jinja's HTML escaping.
 func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
@@ -141,8 +164,14 @@ func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 		}
 		indent = arg.Integer()
 	}
+	if indent > maxJSONIndent {
+		exceed("tojson indent", maxJSONIndent)
+	}
 	var b strings.Builder
 	if err := pyEncode(&b, in.Interface(), indent, 0); err != nil {
+		if errors.Is(err, errJSONTooLarge) {
+			exceed("string size", maxValueBytes)
+		}
 		return exec.AsValue(err)
 	}
 	return exec.AsSafeValue(b.String())

@@ -21,22 +21,22 @@ const maxRenderOutput = 32 << 20
 // maxRange bounds range() so that a template cannot loop for ever.
 const maxRange = 1 << 16
 
-// limitedWriter collects output up to max bytes. Past that it panics
-// with outputTooLarge, which render recovers: gonja goes on looping after
-// a failed write, and a runaway loop must stop at once.
+// limitedWriter collects output up to max bytes. Past that it stops the
+// render (see exceed): gonja goes on looping after a failed write, and a
+// runaway loop must stop at once.
 type limitedWriter struct {
 	b   strings.Builder
 	max int
 }
 
-type outputTooLarge struct{}
-
 func (w *limitedWriter) Write(p []byte) (int, error) {
 	if w.b.Len()+len(p) > w.max {
-		panic(outputTooLarge{})
+		exceed("output size", w.max)
 	}
 	return w.b.Write(p)
 }
+
+func (w *limitedWriter) Len() int { return w.b.Len() }
 
 // oneTemplateLoader serves the chat template itself and nothing else:
 // include, import and extends must not read files on the machine.
@@ -110,66 +110,6 @@ func checkNesting(source string) error {
 	}
 	if deepest > maxNesting || deepestBlock > maxNesting {
 		return &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("template nests more than %d deep", maxNesting)}
-	}
-	return nil
-}
-
-var macroDef = regexp.MustCompile(`\{%-?\s*macro\s+([A-Za-z_][A-Za-z0-9_]*)`)
-
-// checkMacroRecursion refuses templates whose macros call themselves: gonja
-// would recurse until the Go stack overflows, which no recover catches.
-// It is conservative: any mention of a macro's own name inside its body,
-// or of another macro's, counts as a call, and a cycle is refused.
-func checkMacroRecursion(source string) error {
-	defs := macroDef.FindAllStringSubmatchIndex(source, -1)
-	if len(defs) == 0 {
-		return nil
-	}
-	bodies := map[string]string{}
-	for _, d := range defs {
-		name := source[d[2]:d[3]]
-		rest := source[d[1]:]
-		end := strings.Index(rest, "endmacro")
-		if end < 0 {
-			end = len(rest)
-		}
-		bodies[name] += rest[:end]
-	}
-	calls := map[string][]string{}
-	for name, body := range bodies {
-		for other := range bodies {
-			if regexp.MustCompile(`\b` + regexp.QuoteMeta(other) + `\s*\(`).MatchString(body) {
-				calls[name] = append(calls[name], other)
-			}
-		}
-	}
-	const (
-		unseen = iota
-		active
-		done
-	)
-	state := map[string]int{}
-	var visit func(string) bool
-	visit = func(n string) bool {
-		switch state[n] {
-		case active:
-			return true
-		case done:
-			return false
-		}
-		state[n] = active
-		for _, c := range calls[n] {
-			if visit(c) {
-				return true
-			}
-		}
-		state[n] = done
-		return false
-	}
-	for name := range bodies {
-		if visit(name) {
-			return &TemplateError{Family: FamilyJinja, Msg: fmt.Sprintf("macro %q calls itself; recursive macros are not supported", name)}
-		}
 	}
 	return nil
 }

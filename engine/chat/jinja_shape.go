@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -72,15 +73,20 @@ func toolShape(source string) jinjaShape {
 // probeToolShape decides the tool shape and whether the template renders
 // tools at all: one that prints neither the probe tool's name nor the
 // probe call's arguments has no tool support. A template that raises on
-// two calls in one turn gets one call a turn.
-func probeToolShape(t *jinjaTemplate) (jinjaShape, bool) {
+// two calls in one turn gets one call a turn. A template that goes past
+// its evaluation budget on these small conversations is hostile or
+// broken, and is refused (the error).
+func probeToolShape(t *jinjaTemplate) (jinjaShape, bool, error) {
 	const toolName, argKey, argVal = "tether_probe_tool", "tether_probe_key", "tether_probe_value"
 	shape := toolShape(t.source)
 	defs := []llm.ToolDef{{Name: toolName, Description: "probe", InputSchema: []byte(`{"type":"object","properties":{}}`)}}
 	one := Conversation{Messages: probeToolConversation(toolName, argKey, argVal), Tools: defs}
 	out, err := t.render(one, Options{AddGenerationPrompt: true, Date: probeDate}, shape)
+	if errors.Is(err, ErrTemplateLimit) {
+		return shape, false, err
+	}
 	if err != nil || !strings.Contains(out, toolName) || !strings.Contains(out, argVal) {
-		return shape, false
+		return shape, false, nil
 	}
 	two := Conversation{Tools: defs, Messages: []llm.Message{
 		llm.UserMessage("What is the weather?"),
@@ -90,7 +96,10 @@ func probeToolShape(t *jinjaTemplate) (jinjaShape, bool) {
 		probeResult("jklmnopqr", toolName, "sunny"),
 	}}
 	if _, err := t.render(two, Options{AddGenerationPrompt: true, Date: probeDate}, shape); err != nil {
+		if errors.Is(err, ErrTemplateLimit) {
+			return shape, false, err
+		}
 		shape.oneCallPerTurn = true
 	}
-	return shape, true
+	return shape, true, nil
 }

@@ -42,6 +42,9 @@ func (l pyList) GetItem(key any) (*exec.Value, bool) {
 // find them; each render removes its entries when done.
 type orderRegistry struct {
 	maps []reflect.Value
+	// defuse, when set, swaps control-token text in the conversation's
+	// strings for placeholders (see defuser).
+	defuse *defuser
 }
 
 var keyOrders sync.Map // map pointer (uintptr) -> []string
@@ -94,7 +97,7 @@ func (r *orderRegistry) value(v *jsonValue) any {
 	case jsonNumber:
 		return jinjaNumber(v.num)
 	case jsonString:
-		return v.str
+		return r.defuse.text(v.str)
 	case jsonArray:
 		out := make(pyList, len(v.arr))
 		for i, e := range v.arr {
@@ -106,7 +109,11 @@ func (r *orderRegistry) value(v *jsonValue) any {
 		for i, e := range v.vals {
 			vals[i] = r.value(e)
 		}
-		return r.object(append([]string(nil), v.keys...), vals)
+		keys := make([]string, len(v.keys))
+		for i, k := range v.keys {
+			keys[i] = r.defuse.text(k)
+		}
+		return r.object(keys, vals)
 	}
 	return nil
 }
@@ -134,7 +141,7 @@ func jinjaNumber(lit string) any {
 // message turns a template message into the map a template reads.
 func (r *orderRegistry) message(m message, shape jinjaShape) map[string]any {
 	keys := []string{"role", "content"}
-	var content any = m.content
+	var content any = r.defuse.text(m.content)
 	if m.contentNull {
 		content = nil
 		if shape.emptyContent {
@@ -147,24 +154,26 @@ func (r *orderRegistry) message(m message, shape jinjaShape) map[string]any {
 		for _, c := range m.calls {
 			var args any = r.value(c.args)
 			if shape.stringArgs {
-				args = pyDumps(c.args, 0)
+				args = r.defuse.text(pyDumps(c.args, 0))
 			}
-			fn := r.object([]string{"name", "arguments"}, []any{c.name, args})
-			calls = append(calls, r.object([]string{"id", "type", "function"}, []any{c.id, "function", fn}))
+			fn := r.object([]string{"name", "arguments"}, []any{r.defuse.text(c.name), args})
+			calls = append(calls, r.object([]string{"id", "type", "function"}, []any{r.defuse.text(c.id), "function", fn}))
 		}
 		keys, vals = append(keys, "tool_calls"), append(vals, calls)
 	}
 	if m.hasReasoning {
-		keys, vals = append(keys, "reasoning_content"), append(vals, m.reasoning)
+		keys, vals = append(keys, "reasoning_content"), append(vals, r.defuse.text(m.reasoning))
 	}
 	if m.role == "tool" {
-		keys, vals = append(keys, "tool_call_id"), append(vals, m.toolCallID)
+		keys, vals = append(keys, "tool_call_id"), append(vals, r.defuse.text(m.toolCallID))
 		if m.name != "" {
-			keys, vals = append(keys, "name"), append(vals, m.name)
+			keys, vals = append(keys, "name"), append(vals, r.defuse.text(m.name))
 		}
 	}
 	return r.object(keys, vals)
 }
+
+var errJSONTooLarge = fmt.Errorf("tojson: output exceeds %d bytes", maxValueBytes)
 
 // maxEncodeDepth bounds tojson on values a template built itself.
 const maxEncodeDepth = 1000
@@ -174,6 +183,11 @@ const maxEncodeDepth = 1000
 func pyEncode(b *strings.Builder, v any, indent, level int) error {
 	if level > maxEncodeDepth {
 		return errors.New("tojson: value nested too deeply")
+	}
+	if b.Len() > maxValueBytes {
+		// A value that shares its parts prints each time: a list holding
+		// the same list twice, sixty deep, prints 2^60 times.
+		return errJSONTooLarge
 	}
 	switch x := v.(type) {
 	case nil:

@@ -115,7 +115,9 @@ type Prompt struct {
 	// tokenizer should not turn special-token text inside them into
 	// special tokens, so that a file read by a tool cannot forge a turn
 	// (seed bug 25). Templates rendered by the Jinja engine cannot tell
-	// the two apart and leave Content nil.
+	// the two apart; there Content marks only the conversation's text
+	// that is shaped like a control token (see the package docs), and is
+	// nil when there is none.
 	Content []Span
 	// Thinking says whether the generation prefix leaves the model in,
 	// or free to open, a reasoning block.
