@@ -68,14 +68,14 @@ func (d *Driver) render(c Call) (rendered, error) {
 		}
 		p, err = tmpl.Render(chat.Conversation{System: system, Messages: textMessages(c.Messages)}, opts)
 		if err != nil {
-			return rendered{}, renderError(err)
+			return rendered{}, d.renderError(err)
 		}
 		r.prompt = p
 		if len(tools) > 0 {
 			r.syntax = syntaxText
 		}
 	default:
-		return rendered{}, renderError(err)
+		return rendered{}, d.renderError(err)
 	}
 	if c.ToolChoice.Mode == llm.ToolRequired || c.ToolChoice.Mode == llm.ToolNamed {
 		r.forceCall(c.ToolChoice)
@@ -83,7 +83,13 @@ func (d *Driver) render(c Call) (rendered, error) {
 	return r, nil
 }
 
-func renderError(err error) error {
+// renderError says why a conversation did not render: the request's
+// fault, or the model file's when its template ran over its evaluation
+// budget (a hostile or broken template).
+func (d *Driver) renderError(err error) error {
+	if errors.Is(err, chat.ErrTemplateLimit) {
+		return &llm.ModelFileError{Path: d.eng.Info().Path, Reason: "the chat template ran over its evaluation budget", Err: err}
+	}
 	return &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "chat: ")}
 }
 

@@ -2,12 +2,14 @@ package embedded
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -192,5 +194,26 @@ func TestTextMessages(t *testing.T) {
 		return a.Role == b.Role && a.Content == b.Content && a.Reasoning == b.Reasoning && a.ToolCall == nil && a.ToolResult == nil
 	}) {
 		t.Errorf("textMessages:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// TestTemplateOverBudgetIsTheModelFiles: a template that renders the
+// probe conversations at load but runs over its evaluation budget on a
+// longer message is the model file's fault, not the request's.
+func TestTemplateOverBudgetIsTheModelFiles(t *testing.T) {
+	tmpl := `{% for m in messages %}{% for c in m.content %}{% for i in range(2000) %}{% endfor %}{% endfor %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+{% endif %}`
+	path := testmodel.Write(t, testmodel.Spec{Seed: 7, Name: "tiny-slow-template", Template: tmpl, WordsOnly: true})
+	d, err := Open(path, Options{Engine: engine.Options{ContextLength: 4096, Threads: 2}})
+	if err != nil {
+		t.Skipf("the template is refused at load already: %v", err)
+	}
+	defer d.Close()
+	_, err = d.Prepare(Call{Request: llm.Request{Messages: []llm.Message{llm.UserMessage(strings.Repeat("weather ", 200))}}})
+	var mf *llm.ModelFileError
+	if !errors.As(err, &mf) {
+		t.Fatalf("Prepare: %v, want a model file error", err)
 	}
 }
