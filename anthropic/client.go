@@ -10,7 +10,6 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tetherllm/tether/internal/sse"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/toolcall"
 )
@@ -188,8 +188,8 @@ func (c *Client) run(ctx context.Context, req llm.Request, stream bool) iter.Seq
 		}
 		defer resp.Body.Close()
 		d := NewDecoder(func(ev llm.Event) bool { return yield(ev, nil) }, c.ids)
-		br := bufio.NewReaderSize(resp.Body, 64<<10)
-		if isEventStream(resp, br) {
+		br := bufio.NewReaderSize(resp.Body, sse.BufferSize)
+		if sse.IsEventStream(resp, br) {
 			err = c.readStream(ctx, rctx, br, d)
 		} else {
 			err = c.readAnswer(ctx, rctx, br, d)
@@ -395,31 +395,6 @@ func (c *Client) post(parent, ctx context.Context, path string, body []byte, str
 	return resp, nil
 }
 
-// isEventStream tells an SSE answer from a JSON one by its content type,
-// or else by its first byte that is not white space.
-func isEventStream(resp *http.Response, body *bufio.Reader) bool {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch mt {
-	case "text/event-stream":
-		return true
-	case "application/json":
-		return false
-	}
-	for i := 0; ; i++ {
-		b, err := body.Peek(i + 1)
-		if err != nil {
-			return false
-		}
-		switch b[i] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{', '[':
-			return false
-		}
-		return true
-	}
-}
-
 func (c *Client) readAnswer(parent, ctx context.Context, body io.Reader, d *Decoder) error {
 	data, err := io.ReadAll(io.LimitReader(body, maxAnswer+1))
 	if err != nil {
@@ -446,10 +421,10 @@ func (c *Client) readAnswer(parent, ctx context.Context, body io.Reader, d *Deco
 var errTruncated = errors.New("stream ended before message_stop")
 
 func (c *Client) readStream(parent, ctx context.Context, body io.Reader, d *Decoder) error {
-	sse := newSSEReader(body)
+	events := sse.NewReader(body)
 	d.measure = true
 	for !d.Done() {
-		ev, err := sse.next()
+		ev, err := events.Next()
 		if err == io.EOF {
 			break
 		}
@@ -457,13 +432,13 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, d *Deco
 			if perr := parent.Err(); perr != nil {
 				return perr
 			}
-			var le *sseLimitError
+			var le *sse.LimitError
 			if errors.As(err, &le) {
 				return &llm.ProtocolError{Reason: err.Error()}
 			}
 			return c.abortError(parent, ctx, transportError("read stream", err))
 		}
-		data := bytes.TrimSpace(ev.data)
+		data := bytes.TrimSpace(ev.Data)
 		if len(data) == 0 {
 			continue
 		}
@@ -472,7 +447,7 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, d *Deco
 			return &llm.ProtocolError{Reason: "stream event is not JSON (" + snippet(data) + ")", Err: err}
 		}
 		if se.Type == "" {
-			se.Type = ev.name
+			se.Type = ev.Name
 		}
 		if err := d.Add(se); err != nil {
 			return err
