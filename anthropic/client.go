@@ -10,14 +10,13 @@ import (
 	"io"
 	"iter"
 	"log/slog"
-	"mime"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/tetherllm/tether/internal/httpapi"
+	"github.com/tetherllm/tether/internal/sse"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/toolcall"
 )
@@ -100,52 +99,19 @@ func New(opts Options) (*Client, error) {
 	if c.opts.MaxTokens <= 0 {
 		c.opts.MaxTokens = DefaultMaxTokens
 	}
-	u, err := url.Parse(opts.BaseURL)
+	ep, err := httpapi.ParseBaseURL(opts.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("anthropic: base URL %q: %w", opts.BaseURL, err)
+		return nil, fmt.Errorf("anthropic: %w", err)
 	}
-	var socket string
-	switch u.Scheme {
-	case "http", "https":
-		if u.Host == "" {
-			return nil, fmt.Errorf("anthropic: base URL %q has no host", opts.BaseURL)
-		}
-		c.local = isLoopback(u.Hostname())
-	case "unix":
-		if socket = u.Path; socket == "" {
-			return nil, fmt.Errorf("anthropic: base URL %q names no socket path (want unix:///path/to.sock)", opts.BaseURL)
-		}
-		u = &url.URL{Scheme: "http", Host: "localhost"}
-		c.local = true
-	default:
-		return nil, fmt.Errorf("anthropic: base URL %q: want http://, https:// or unix://", opts.BaseURL)
-	}
-	path := strings.TrimRight(u.Path, "/")
-	if !strings.HasSuffix(path, "/v1") {
-		path += "/v1"
-	}
-	c.apiRoot = u.Scheme + "://" + u.Host + path
-	c.transport = newTransport(socket)
+	c.apiRoot, c.local = ep.APIRoot, ep.Local
+	c.transport = httpapi.NewTransport(ep.Socket)
 	c.http = &http.Client{Transport: c.transport}
 	return c, nil
 }
 
 // Info describes the client's model and server.
 func (c *Client) Info() llm.Info {
-	info := llm.Info{Model: c.opts.Model, ContextWindow: c.opts.ContextWindow, Privacy: c.opts.Privacy, Backend: c.opts.Backend, Address: c.opts.BaseURL}
-	if info.ContextWindow > 0 {
-		info.ContextSource = "caller"
-	}
-	if info.Backend == "" {
-		info.Backend = "remote"
-	}
-	if info.Privacy == 0 {
-		info.Privacy = llm.Standard
-		if c.local {
-			info.Privacy = llm.Sovereign
-		}
-	}
-	return info
+	return httpapi.Info(llm.Info{Model: c.opts.Model, ContextWindow: c.opts.ContextWindow, Privacy: c.opts.Privacy, Backend: c.opts.Backend, Address: c.opts.BaseURL}, c.local)
 }
 
 // Close releases idle connections; later calls fail with an error
@@ -188,8 +154,8 @@ func (c *Client) run(ctx context.Context, req llm.Request, stream bool) iter.Seq
 		}
 		defer resp.Body.Close()
 		d := NewDecoder(func(ev llm.Event) bool { return yield(ev, nil) }, c.ids)
-		br := bufio.NewReaderSize(resp.Body, 64<<10)
-		if isEventStream(resp, br) {
+		br := bufio.NewReaderSize(resp.Body, sse.BufferSize)
+		if sse.IsEventStream(resp, br) {
 			err = c.readStream(ctx, rctx, br, d)
 		} else {
 			err = c.readAnswer(ctx, rctx, br, d)
@@ -222,11 +188,11 @@ func (c *Client) CountTokens(ctx context.Context, req llm.Request) (int, error) 
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return 0, c.abortError(ctx, rctx, transportError("read answer", err))
+		return 0, c.abortError(ctx, rctx, httpapi.TransportError("read answer", err))
 	}
 	var n TokenCount
 	if err := json.Unmarshal(data, &n); err != nil {
-		return 0, &llm.ProtocolError{Reason: "count_tokens answer is not JSON (" + snippet(data) + ")", Err: err}
+		return 0, &llm.ProtocolError{Reason: "count_tokens answer is not JSON (" + httpapi.Snippet(data) + ")", Err: err}
 	}
 	return n.InputTokens, nil
 }
@@ -332,33 +298,15 @@ func NewRequest(req llm.Request, reasoning bool) *Request {
 	return w
 }
 
-var errTimeout = errors.New("anthropic: request timeout")
-
+// requestContext bounds a request by Options.Timeout.
 func (c *Client) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.opts.Timeout > 0 {
-		return context.WithTimeoutCause(ctx, c.opts.Timeout, errTimeout)
-	}
-	return context.WithCancel(ctx)
+	return httpapi.WithTimeout(ctx, c.opts.Timeout)
 }
 
 // abortError is the caller's own context error if it ended, a transport
 // error if Options.Timeout ran out, else err.
 func (c *Client) abortError(parent, ctx context.Context, err error) error {
-	if perr := parent.Err(); perr != nil {
-		return perr
-	}
-	if errors.Is(context.Cause(ctx), errTimeout) {
-		return &llm.TransportError{Op: "request", Err: fmt.Errorf("no complete answer within %s", c.opts.Timeout)}
-	}
-	return err
-}
-
-func transportError(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return &llm.TransportError{Op: op, Err: err}
+	return httpapi.AbortError(parent, ctx, c.opts.Timeout, "request", err)
 }
 
 // post sends a request to path under the API root; a non-success answer
@@ -379,58 +327,20 @@ func (c *Client) post(parent, ctx context.Context, path string, body []byte, str
 		hreq.Header.Set("x-api-key", c.opts.APIKey)
 	}
 	c.log.Debug("anthropic: request", "url", hreq.URL.String(), "stream", stream)
-	op := "POST " + hreq.URL.String()
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		return nil, c.abortError(parent, ctx, transportError(op, err))
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if perr := parent.Err(); perr != nil {
-			return nil, perr
-		}
-		return nil, statusError(resp.StatusCode, resp.Header, data)
-	}
-	return resp, nil
-}
-
-// isEventStream tells an SSE answer from a JSON one by its content type,
-// or else by its first byte that is not white space.
-func isEventStream(resp *http.Response, body *bufio.Reader) bool {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch mt {
-	case "text/event-stream":
-		return true
-	case "application/json":
-		return false
-	}
-	for i := 0; ; i++ {
-		b, err := body.Peek(i + 1)
-		if err != nil {
-			return false
-		}
-		switch b[i] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{', '[':
-			return false
-		}
-		return true
-	}
+	return httpapi.Do(parent, ctx, c.http, c.opts.Timeout, hreq, statusError)
 }
 
 func (c *Client) readAnswer(parent, ctx context.Context, body io.Reader, d *Decoder) error {
 	data, err := io.ReadAll(io.LimitReader(body, maxAnswer+1))
 	if err != nil {
-		return c.abortError(parent, ctx, transportError("read answer", err))
+		return c.abortError(parent, ctx, httpapi.TransportError("read answer", err))
 	}
 	if len(data) > maxAnswer {
 		return &llm.ProtocolError{Reason: fmt.Sprintf("answer larger than %d MiB", maxAnswer>>20)}
 	}
 	var r Response
 	if err := json.Unmarshal(data, &r); err != nil {
-		return &llm.ProtocolError{Reason: "answer is not a message (" + snippet(data) + ")", Err: err}
+		return &llm.ProtocolError{Reason: "answer is not a message (" + httpapi.Snippet(data) + ")", Err: err}
 	}
 	if r.Type == "error" {
 		return streamError(parseError(data))
@@ -446,10 +356,10 @@ func (c *Client) readAnswer(parent, ctx context.Context, body io.Reader, d *Deco
 var errTruncated = errors.New("stream ended before message_stop")
 
 func (c *Client) readStream(parent, ctx context.Context, body io.Reader, d *Decoder) error {
-	sse := newSSEReader(body)
+	events := sse.NewReader(body)
 	d.measure = true
 	for !d.Done() {
-		ev, err := sse.next()
+		ev, err := events.Next()
 		if err == io.EOF {
 			break
 		}
@@ -457,22 +367,22 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, d *Deco
 			if perr := parent.Err(); perr != nil {
 				return perr
 			}
-			var le *sseLimitError
+			var le *sse.LimitError
 			if errors.As(err, &le) {
 				return &llm.ProtocolError{Reason: err.Error()}
 			}
-			return c.abortError(parent, ctx, transportError("read stream", err))
+			return c.abortError(parent, ctx, httpapi.TransportError("read stream", err))
 		}
-		data := bytes.TrimSpace(ev.data)
+		data := bytes.TrimSpace(ev.Data)
 		if len(data) == 0 {
 			continue
 		}
 		var se StreamEvent
 		if err := json.Unmarshal(data, &se); err != nil {
-			return &llm.ProtocolError{Reason: "stream event is not JSON (" + snippet(data) + ")", Err: err}
+			return &llm.ProtocolError{Reason: "stream event is not JSON (" + httpapi.Snippet(data) + ")", Err: err}
 		}
 		if se.Type == "" {
-			se.Type = ev.name
+			se.Type = ev.Name
 		}
 		if err := d.Add(se); err != nil {
 			return err
@@ -488,40 +398,4 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, d *Deco
 		return &llm.TransportError{Op: "read stream", Err: errTruncated}
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// newTransport returns a pooled transport. Loopback servers are never
-// reached through the environment's proxy; with socket set every request
-// dials that unix socket.
-func newTransport(socket string) *http.Transport {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	t := &http.Transport{
-		Proxy: func(r *http.Request) (*url.URL, error) {
-			if isLoopback(r.URL.Hostname()) {
-				return nil, nil
-			}
-			return http.ProxyFromEnvironment(r)
-		},
-		DialContext:         dialer.DialContext,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 64,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
-	}
-	if socket != "" {
-		t.Proxy = nil
-		t.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return dialer.DialContext(ctx, "unix", socket)
-		}
-	}
-	return t
 }

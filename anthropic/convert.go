@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tetherllm/tether/internal/jsontype"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -217,7 +218,7 @@ func compactInput(raw json.RawMessage) (json.RawMessage, error) {
 		return json.RawMessage("{}"), nil
 	}
 	if raw[0] != '{' {
-		return nil, fmt.Errorf("tool input is %s, not an object", jsonKind(raw))
+		return nil, fmt.Errorf("tool input is %s, not an object", jsontype.Of(raw))
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
@@ -247,7 +248,7 @@ func (r *Request) LLMTools() ([]llm.ToolDef, error) {
 			return nil, &FieldError{Field: path + ".input_schema", Reason: "a tool needs an input_schema (a JSON Schema object)"}
 		}
 		if schema[0] != '{' {
-			return nil, &FieldError{Field: path + ".input_schema", Reason: "must be a JSON Schema object, not " + jsonKind(schema)}
+			return nil, &FieldError{Field: path + ".input_schema", Reason: "must be a JSON Schema object, not " + jsontype.Of(schema)}
 		}
 		defs = append(defs, llm.ToolDef{Name: t.Name, Description: t.Description, InputSchema: json.RawMessage(schema)})
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/tetherllm/tether/internal/jsontype"
 )
 
 // FieldError is a request or answer field that cannot be read: its JSON
@@ -31,7 +33,7 @@ type object map[string]json.RawMessage
 func readObject(data []byte) (object, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
-		return nil, &FieldError{Reason: "must be a JSON object, not " + jsonKind(data)}
+		return nil, &FieldError{Reason: "must be a JSON object, not " + jsontype.Of(data)}
 	}
 	var o object
 	if err := json.Unmarshal(data, &o); err != nil {
@@ -77,7 +79,7 @@ func inField(key string, err error, raw json.RawMessage, dst any) error {
 		if te.Field != "" {
 			field = joinPath(key, te.Field)
 		}
-		return &FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", kindName(te.Type.Kind().String()), te.Value)}
+		return &FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsontype.OfKind(te.Type.Kind()), te.Value)}
 	}
 	return &FieldError{Field: key, Reason: fmt.Sprintf("must be %s", want(dst))}
 }
@@ -109,52 +111,12 @@ func want(dst any) string {
 	return "a valid value"
 }
 
-func kindName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	case "slice", "array":
-		return "an array"
-	case "struct", "map":
-		return "an object"
-	case "float32", "float64":
-		return "a number"
-	}
-	if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") {
-		return "an integer"
-	}
-	return "a " + kind
-}
-
-// jsonKind names the type of a JSON value, for error messages.
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
 // decodeArray decodes a JSON array element by element, so that an
 // element's error names its index.
 func decodeArray[T any](raw []byte, elem func(*T, []byte) error) ([]T, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, &FieldError{Reason: "must be an array, not " + jsonKind(raw)}
+		return nil, &FieldError{Reason: "must be an array, not " + jsontype.Of(raw)}
 	}
 	out := make([]T, len(items))
 	for i, it := range items {

@@ -1,15 +1,12 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -33,21 +30,7 @@ func parseError(body []byte) ErrorObject {
 			return ErrorObject{Message: v.Message}
 		}
 	}
-	return ErrorObject{Message: snippet(body)}
-}
-
-// snippet is the start of a body, on one line, for error messages.
-func snippet(body []byte) string {
-	const limit = 512
-	body = bytes.TrimSpace(body)
-	if len(body) > limit {
-		cut := limit
-		for cut > 0 && !utf8.RuneStart(body[cut]) {
-			cut--
-		}
-		body = append(body[:cut:cut], "…"...)
-	}
-	return strings.Join(strings.Fields(string(body)), " ")
+	return ErrorObject{Message: httpapi.Snippet(body)}
 }
 
 // statusError turns a non-success answer into the llm error type callers
@@ -60,13 +43,7 @@ func statusError(status int, header http.Header, body []byte) error {
 	if err := overflowError(status, info); err != nil {
 		return err
 	}
-	switch status {
-	case http.StatusTooManyRequests:
-		return &llm.RateLimitedError{StatusCode: status, RetryAfter: retryAfter(header, time.Now()), Message: info.Message}
-	case http.StatusServiceUnavailable, 529:
-		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, RetryAfter: retryAfter(header, time.Now()), Message: info.Message}
-	}
-	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+	return httpapi.StatusError(status, header, info.Message)
 }
 
 // statusOf is the HTTP status an error type comes with.
@@ -100,13 +77,7 @@ func streamError(obj ErrorObject) error {
 	if err := overflowError(status, obj); err != nil {
 		return err
 	}
-	switch status {
-	case http.StatusTooManyRequests:
-		return &llm.RateLimitedError{StatusCode: status, Message: obj.Message}
-	case 529:
-		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, Message: obj.Message}
-	}
-	return &llm.HTTPError{StatusCode: status, Message: obj.Message}
+	return httpapi.StatusError(status, nil, obj.Message)
 }
 
 var (
@@ -130,28 +101,4 @@ func overflowError(status int, info ErrorObject) error {
 		e.Available, _ = strconv.Atoi(m[2])
 	}
 	return e
-}
-
-// retryAfter reads how long the server asks the caller to wait:
-// retry-after-ms, or Retry-After in seconds or as an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e12 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > 1e9 {
-			return 0
-		}
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

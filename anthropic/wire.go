@@ -3,6 +3,8 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/tetherllm/tether/internal/jsontype"
 )
 
 // The Messages API's wire shapes, shared by tether serve's /v1/messages
@@ -131,7 +133,7 @@ func (c *Content) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	if len(data) == 0 || data[0] != '[' {
-		return &FieldError{Reason: "must be a string or an array of content blocks, not " + jsonKind(data)}
+		return &FieldError{Reason: "must be a string or an array of content blocks, not " + jsontype.Of(data)}
 	}
 	blocks, err := decodeArray(data, func(b *ContentBlock, raw []byte) error { return b.UnmarshalJSON(raw) })
 	if err != nil {

@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"mime"
 	"net/http"
 	"time"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/internal/oaiwire"
+	"github.com/tetherllm/tether/internal/sse"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -34,15 +35,15 @@ func (c *Client) Complete(ctx context.Context, req llm.Request) (*llm.Response, 
 	}
 	defer resp.Body.Close()
 	t := newTurn(c, req, start, nil)
-	body := bufio.NewReaderSize(resp.Body, sseBuffer)
-	if isEventStream(resp, body) { // a server that streams anyway
+	body := bufio.NewReaderSize(resp.Body, sse.BufferSize)
+	if sse.IsEventStream(resp, body) { // a server that streams anyway
 		out, err := c.readStream(ctx, rctx, body, t)
 		c.logDone(start, err)
 		return out, err
 	}
 	data, err := io.ReadAll(io.LimitReader(body, maxAnswer+1))
 	if err != nil {
-		return nil, c.abortError(ctx, rctx, "read answer", transportError("read answer", err))
+		return nil, c.abortError(ctx, rctx, "read answer", httpapi.TransportError("read answer", err))
 	}
 	if len(data) > maxAnswer {
 		return nil, &llm.ProtocolError{Reason: fmt.Sprintf("answer larger than %d MiB", maxAnswer>>20)}
@@ -70,8 +71,8 @@ func (c *Client) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Even
 		}
 		defer resp.Body.Close()
 		t := newTurn(c, req, start, func(ev llm.Event) bool { return yield(ev, nil) })
-		body := bufio.NewReaderSize(resp.Body, sseBuffer)
-		if isEventStream(resp, body) {
+		body := bufio.NewReaderSize(resp.Body, sse.BufferSize)
+		if sse.IsEventStream(resp, body) {
 			_, err = c.readStream(ctx, rctx, body, t)
 			if err == nil && !t.stopped {
 				drain(resp.Body, cancel)
@@ -82,7 +83,7 @@ func (c *Client) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Even
 			var data []byte
 			data, err = io.ReadAll(io.LimitReader(body, maxAnswer))
 			if err != nil {
-				err = c.abortError(ctx, rctx, "read answer", transportError("read answer", err))
+				err = c.abortError(ctx, rctx, "read answer", httpapi.TransportError("read answer", err))
 			} else {
 				_, err = c.readAnswer(data, t)
 			}
@@ -135,20 +136,7 @@ func (c *Client) authorize(r *http.Request) {
 
 // do sends a request; a non-success answer becomes the matching error.
 func (c *Client) do(parent, ctx context.Context, hreq *http.Request) (*http.Response, error) {
-	op := hreq.Method + " " + hreq.URL.String()
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		return nil, c.abortError(parent, ctx, op, transportError(op, err))
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if perr := parent.Err(); perr != nil {
-			return nil, perr
-		}
-		return nil, statusError(resp.StatusCode, resp.Header, data)
-	}
-	return resp, nil
+	return httpapi.Do(parent, ctx, c.http, c.opts.Timeout, hreq, statusError)
 }
 
 func (c *Client) logDone(start time.Time, err error) {
@@ -168,37 +156,11 @@ func drain(body io.Reader, cancel context.CancelFunc) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 256<<10))
 }
 
-// isEventStream tells an SSE answer from a JSON one: by its content type,
-// or, for a server that labels it wrongly (text/plain, none), by its
-// first byte that is not white space.
-func isEventStream(resp *http.Response, body *bufio.Reader) bool {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch mt {
-	case "text/event-stream":
-		return true
-	case "application/json":
-		return false
-	}
-	for i := 0; ; i++ {
-		b, err := body.Peek(i + 1)
-		if err != nil {
-			return false
-		}
-		switch b[i] {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{', '[':
-			return false
-		}
-		return true
-	}
-}
-
 // readAnswer reads a complete (not streamed) answer.
 func (c *Client) readAnswer(data []byte, t *turn) (*llm.Response, error) {
 	var r oaiwire.ChatCompletion
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, &llm.ProtocolError{Reason: "answer is not JSON (" + bodySnippet(data) + ")", Err: err}
+		return nil, &llm.ProtocolError{Reason: "answer is not JSON (" + httpapi.Snippet(data) + ")", Err: err}
 	}
 	if info, ok := errorObject(&r); ok {
 		return nil, streamError(info)
@@ -220,10 +182,10 @@ var errTruncated = errors.New("stream ended before the answer did (no [DONE] and
 // readStream reads an SSE answer to its end.
 func (c *Client) readStream(parent, ctx context.Context, body io.Reader, t *turn) (*llm.Response, error) {
 	const op = "read stream"
-	sse := newSSEReader(body)
+	events := sse.NewReader(body)
 	sawDone := false
 	for !sawDone {
-		ev, err := sse.next()
+		ev, err := events.Next()
 		if err == io.EOF {
 			break
 		}
@@ -234,7 +196,7 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, t *turn
 			if ctx.Err() == nil && !isReadError(err) {
 				return nil, &llm.ProtocolError{Reason: err.Error()}
 			}
-			return nil, c.abortError(parent, ctx, op, transportError(op, err))
+			return nil, c.abortError(parent, ctx, op, httpapi.TransportError(op, err))
 		}
 		sawDone, err = c.handleEvent(ev, t)
 		if err != nil {
@@ -255,31 +217,31 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, t *turn
 
 // isReadError tells a failure of the connection from a malformed stream.
 func isReadError(err error) bool {
-	var pe *sseLimitError
+	var pe *sse.LimitError
 	return !errors.As(err, &pe)
 }
 
 // handleEvent applies one SSE event. It reports whether the event was
 // [DONE].
-func (c *Client) handleEvent(ev sseEvent, t *turn) (done bool, err error) {
-	data := bytes.TrimSpace(ev.data)
+func (c *Client) handleEvent(ev sse.Event, t *turn) (done bool, err error) {
+	data := bytes.TrimSpace(ev.Data)
 	if string(data) == "[DONE]" {
 		return true, nil
 	}
 	var chunk oaiwire.ChatCompletion
 	if err := json.Unmarshal(data, &chunk); err != nil {
-		if ev.name == "error" {
-			return false, streamError(errorInfo{Message: bodySnippet(data)})
+		if ev.Name == "error" {
+			return false, streamError(errorInfo{Message: httpapi.Snippet(data)})
 		}
 		// Data lines of several chunks run together when a server leaves
 		// out the blank lines between events: read them one by one.
 		lines := bytes.Split(data, []byte("\n"))
 		if len(lines) == 1 {
-			c.log.Debug("openai: skipping SSE data that is not JSON", "data", bodySnippet(data))
+			c.log.Debug("openai: skipping SSE data that is not JSON", "data", httpapi.Snippet(data))
 			return false, nil
 		}
 		for _, line := range lines {
-			if done, err := c.handleEvent(sseEvent{name: ev.name, data: line}, t); done || err != nil || t.stopped {
+			if done, err := c.handleEvent(sse.Event{Name: ev.Name, Data: line}, t); done || err != nil || t.stopped {
 				return done, err
 			}
 		}

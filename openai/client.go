@@ -2,16 +2,13 @@ package openai
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/toolcall"
 )
@@ -106,65 +103,27 @@ func New(opts Options) (*Client, error) {
 	if c.ids == nil {
 		c.ids = toolcall.NewIDs()
 	}
-	u, err := url.Parse(opts.BaseURL)
+	ep, err := httpapi.ParseBaseURL(opts.BaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("openai: base URL %q: %w", opts.BaseURL, err)
+		return nil, fmt.Errorf("openai: %w", err)
 	}
-	var socket string
-	switch u.Scheme {
-	case "http", "https":
-		if u.Host == "" {
-			return nil, fmt.Errorf("openai: base URL %q has no host", opts.BaseURL)
-		}
-		c.local = isLoopback(u.Hostname())
-	case "unix":
-		socket = u.Path
-		if socket == "" {
-			return nil, fmt.Errorf("openai: base URL %q names no socket path (want unix:///path/to.sock)", opts.BaseURL)
-		}
-		// The host is only a name for the Host header; the dialer
-		// ignores it.
-		u = &url.URL{Scheme: "http", Host: "localhost"}
-		c.local = true
-	default:
-		return nil, fmt.Errorf("openai: base URL %q: want http://, https:// or unix://", opts.BaseURL)
-	}
-	path := strings.TrimRight(u.Path, "/")
-	root := u.Scheme + "://" + u.Host
-	if strings.HasSuffix(path, "/v1") {
-		c.root, c.apiRoot = root+strings.TrimSuffix(path, "/v1"), root+path
-	} else {
-		c.root, c.apiRoot = root+path, root+path+"/v1"
-	}
+	c.root, c.apiRoot, c.local = ep.Root, ep.APIRoot, ep.Local
 	c.chatURL = c.apiRoot + "/chat/completions"
 	c.modelsURL = c.apiRoot + "/models"
-	c.transport = newTransport(socket)
+	c.transport = httpapi.NewTransport(ep.Socket)
 	c.http = &http.Client{Transport: c.transport}
 	return c, nil
 }
 
 // Info describes the client's model and server.
 func (c *Client) Info() llm.Info {
-	info := llm.Info{
+	return httpapi.Info(llm.Info{
 		Model:         c.opts.Model,
 		ContextWindow: c.opts.ContextWindow,
 		Privacy:       c.opts.Privacy,
 		Backend:       c.opts.Backend,
 		Address:       c.opts.BaseURL,
-	}
-	if info.ContextWindow > 0 {
-		info.ContextSource = "caller"
-	}
-	if info.Backend == "" {
-		info.Backend = "remote"
-	}
-	if info.Privacy == 0 {
-		info.Privacy = llm.Standard
-		if c.local {
-			info.Privacy = llm.Sovereign
-		}
-	}
-	return info
+	}, c.local)
 }
 
 // Close releases the client's idle connections. Later calls fail with an
@@ -175,44 +134,14 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// errTimeout is the cause of a request's context when Options.Timeout
-// ends it.
-var errTimeout = errors.New("openai: request timeout")
-
 // requestContext bounds a request by Options.Timeout.
 func (c *Client) requestContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.opts.Timeout > 0 {
-		return context.WithTimeoutCause(ctx, c.opts.Timeout, errTimeout)
-	}
-	return context.WithCancel(ctx)
+	return httpapi.WithTimeout(ctx, c.opts.Timeout)
 }
 
 // abortError turns a failure during a request into the error the caller
 // sees: the caller's own context error if it was cancelled, a transport
 // error if Options.Timeout ran out, else err.
 func (c *Client) abortError(parent, ctx context.Context, op string, err error) error {
-	if perr := parent.Err(); perr != nil {
-		return perr
-	}
-	if errors.Is(context.Cause(ctx), errTimeout) {
-		return &llm.TransportError{Op: op, Err: fmt.Errorf("no complete answer within %s", c.opts.Timeout)}
-	}
-	return err
-}
-
-// transportError wraps a failure to send or read a request.
-func transportError(op string, err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return &llm.TransportError{Op: op, Err: err}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return httpapi.AbortError(parent, ctx, c.opts.Timeout, op, err)
 }

@@ -183,32 +183,6 @@ func TestHTTPErrors(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		name, header, value string
-		want                time.Duration
-	}{
-		{"seconds", "Retry-After", "30", 30 * time.Second},
-		{"fraction", "Retry-After", "1.5", 1500 * time.Millisecond},
-		{"date", "Retry-After", now.Add(2 * time.Minute).Format(http.TimeFormat), 2 * time.Minute},
-		{"past date", "Retry-After", now.Add(-time.Minute).Format(http.TimeFormat), 0},
-		{"negative", "Retry-After", "-3", 0},
-		{"garbage", "Retry-After", "soon", 0},
-		{"milliseconds", "Retry-After-Ms", "250", 250 * time.Millisecond},
-		{"none", "X", "1", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := http.Header{}
-			h.Set(tt.header, tt.value)
-			if got := retryAfter(h, now); got != tt.want {
-				t.Errorf("retryAfter = %s, want %s", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestConnectionRefused(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

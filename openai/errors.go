@@ -1,15 +1,12 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
-	"time"
-	"unicode/utf8"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
@@ -57,21 +54,7 @@ func parseErrorBody(body []byte) errorInfo {
 			return errorInfo{Message: string(v.Detail)}
 		}
 	}
-	return errorInfo{Message: bodySnippet(body)}
-}
-
-// bodySnippet is the start of a body, on one line, for error messages.
-func bodySnippet(body []byte) string {
-	const limit = 512
-	body = bytes.TrimSpace(body)
-	if len(body) > limit {
-		cut := limit
-		for cut > 0 && !utf8.RuneStart(body[cut]) {
-			cut--
-		}
-		body = append(body[:cut:cut], "…"...)
-	}
-	return strings.Join(strings.Fields(string(body)), " ")
+	return errorInfo{Message: httpapi.Snippet(body)}
 }
 
 // statusError turns a non-success answer into the llm error type callers
@@ -81,13 +64,7 @@ func statusError(status int, header http.Header, body []byte) error {
 	if err := overflowError(status, info); err != nil {
 		return err
 	}
-	switch status {
-	case http.StatusTooManyRequests:
-		return &llm.RateLimitedError{StatusCode: status, RetryAfter: retryAfter(header, time.Now()), Message: info.Message}
-	case http.StatusServiceUnavailable, 529: // 503: llama-server "Loading model"; 529: overloaded
-		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, RetryAfter: retryAfter(header, time.Now()), Message: info.Message}
-	}
-	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+	return httpapi.StatusError(status, header, info.Message)
 }
 
 // streamError turns an error object sent inside a stream (or a 200 that
@@ -102,13 +79,7 @@ func streamError(info errorInfo) error {
 	if e := overflowError(status, info); e != nil {
 		return e
 	}
-	switch status {
-	case http.StatusTooManyRequests:
-		return &llm.RateLimitedError{StatusCode: status, Message: info.Message}
-	case http.StatusServiceUnavailable, 529:
-		return &llm.RateLimitedError{StatusCode: status, Overloaded: true, Message: info.Message}
-	}
-	return &llm.HTTPError{StatusCode: status, Message: info.Message}
+	return httpapi.StatusError(status, nil, info.Message)
 }
 
 // statusOf is the HTTP status an error object stands for.
@@ -155,28 +126,4 @@ func overflowError(status int, info errorInfo) error {
 		e.Required, _ = strconv.Atoi(m[1])
 	}
 	return e
-}
-
-// retryAfter reads how long the server asks the caller to wait:
-// retry-after-ms (OpenAI), or Retry-After in seconds or as an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e12 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > 1e9 {
-			return 0
-		}
-		return time.Duration(secs * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

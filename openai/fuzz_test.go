@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherllm/tether/internal/sse"
 	"github.com/tetherllm/tether/llm"
 
 	"github.com/tetherllm/tether/internal/oaiwire"
@@ -111,10 +112,10 @@ func FuzzStreamBody(f *testing.F) {
 			}
 			return true
 		})
-		sse := newSSEReader(strings.NewReader(body))
+		events := sse.NewReader(strings.NewReader(body))
 		var content strings.Builder
 		for {
-			ev, err := sse.next()
+			ev, err := events.Next()
 			if err != nil {
 				break
 			}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -40,7 +41,7 @@ func (c *Client) Models(ctx context.Context) ([]Model, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, &llm.ProtocolError{Reason: "model list is not JSON (" + bodySnippet(data) + ")", Err: err}
+		return nil, &llm.ProtocolError{Reason: "model list is not JSON (" + httpapi.Snippet(data) + ")", Err: err}
 	}
 	models := make([]Model, 0, len(v.Data))
 	for _, m := range v.Data {
@@ -87,7 +88,7 @@ func (c *Client) get(ctx context.Context, url string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxProbe))
 	if err != nil {
 		op := "GET " + url
-		return nil, c.abortError(ctx, rctx, op, transportError(op, err))
+		return nil, c.abortError(ctx, rctx, op, httpapi.TransportError(op, err))
 	}
 	return data, nil
 }

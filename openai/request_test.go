@@ -6,12 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -196,9 +196,9 @@ func TestProxyBypassForLoopback(t *testing.T) {
 		w.Write([]byte(`{"choices":[{"index":0,"message":{"content":"from the proxy"},"finish_reason":"stop"}]}`))
 	})
 	proxyURL, _ := url.Parse(proxy.URL)
-	old := envProxy
-	envProxy = func(*http.Request) (*url.URL, error) { return proxyURL, nil } // as if HTTP_PROXY were set
-	t.Cleanup(func() { envProxy = old })
+	old := httpapi.EnvProxy
+	httpapi.EnvProxy = func(*http.Request) (*url.URL, error) { return proxyURL, nil } // as if HTTP_PROXY were set
+	t.Cleanup(func() { httpapi.EnvProxy = old })
 
 	local := serveFixture(t, "ollama_complete.json", 0)
 	for _, base := range []string{local.URL, strings.Replace(local.URL, "127.0.0.1", "localhost", 1)} {
@@ -215,22 +215,6 @@ func TestProxyBypassForLoopback(t *testing.T) {
 	resp, err := remote.Complete(context.Background(), simpleRequest())
 	if err != nil || resp.Text != "from the proxy" || proxied.Load() != 1 {
 		t.Fatalf("remote request did not use the proxy: %v %v", resp, err)
-	}
-}
-
-func TestProxyFor(t *testing.T) {
-	old := envProxy
-	envProxy = func(*http.Request) (*url.URL, error) { return &url.URL{Scheme: "http", Host: "proxy:3128"}, nil }
-	t.Cleanup(func() { envProxy = old })
-	for host, direct := range map[string]bool{
-		"127.0.0.1:8080": true, "localhost": true, "[::1]:9": true, "127.1.2.3": true, "api.localhost": true,
-		"10.0.0.5:8000": false, "example.com": false,
-	} {
-		req := httptest.NewRequest("GET", "http://"+host+"/", nil)
-		u, _ := proxyFor(req)
-		if (u == nil) != direct {
-			t.Errorf("%s: proxy %v, want direct=%v", host, u, direct)
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
@@ -90,7 +91,7 @@ func (a *callAccumulator) finish() ([]llm.ToolCall, error) {
 		}
 		input, err := callInput(raw)
 		if err != nil {
-			return nil, &llm.ProtocolError{Reason: fmt.Sprintf("tool call %q: arguments are not valid JSON: %s", c.name, bodySnippet(raw)), Err: err}
+			return nil, &llm.ProtocolError{Reason: fmt.Sprintf("tool call %q: arguments are not valid JSON: %s", c.name, httpapi.Snippet(raw)), Err: err}
 		}
 		calls = append(calls, llm.ToolCall{ID: c.id, Name: c.name, Input: input})
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/tetherllm/tether/internal/jsontype"
 )
 
 // decodeBody reads a request's JSON body into v. A body over the size
@@ -56,7 +58,7 @@ func decodeJSON(data []byte, v any) *apiError {
 			return badRequest(fieldErr.field, "%s", fieldErr.msg)
 		case errors.As(err, &typeErr) && typeErr.Field != "":
 			field := strings.TrimPrefix(typeErr.Field, "samplingFields.") // an embedded struct's name is no JSON field
-			return badRequest(field, "%s must be %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
+			return badRequest(field, "%s must be %s, not %s", field, jsontype.OfKind(typeErr.Type.Kind()), typeErr.Value)
 		case errors.As(err, &typeErr):
 			return badJSON("the request body must be a JSON object, not %s", typeErr.Value)
 		case errors.As(err, &syntaxErr):
@@ -65,26 +67,6 @@ func decodeJSON(data []byte, v any) *apiError {
 		return badJSON("the request body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	return nil
-}
-
-// jsonType names a Go kind as a JSON type, for error messages.
-func jsonType(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	case "slice", "array":
-		return "an array"
-	case "struct", "map":
-		return "an object"
-	case "float32", "float64":
-		return "a number"
-	}
-	if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") {
-		return "an integer"
-	}
-	return "a " + kind
 }
 
 // stopList is OpenAI's stop: a string or an array of strings.

@@ -1,4 +1,4 @@
-package openai
+package sse
 
 import (
 	"errors"
@@ -11,20 +11,20 @@ import (
 type event struct{ name, data string }
 
 func readAll(r io.Reader, maxLine int) ([]event, error) {
-	s := newSSEReader(r)
+	s := NewReader(r)
 	if maxLine > 0 {
 		s.maxLine = maxLine
 	}
 	var out []event
 	for {
-		ev, err := s.next()
+		ev, err := s.Next()
 		if err == io.EOF {
 			return out, nil
 		}
 		if err != nil {
 			return out, err
 		}
-		out = append(out, event{ev.name, string(ev.data)})
+		out = append(out, event{ev.Name, string(ev.Data)})
 	}
 }
 
@@ -73,7 +73,7 @@ func TestSSEReader(t *testing.T) {
 func TestSSELimits(t *testing.T) {
 	long := "data: " + strings.Repeat("x", 100) + "\n\n"
 	_, err := readAll(strings.NewReader(long), 64)
-	var le *sseLimitError
+	var le *LimitError
 	if !errors.As(err, &le) {
 		t.Fatalf("over-long line: %v", err)
 	}

@@ -1,4 +1,4 @@
-package openai
+package httpapi
 
 import (
 	"context"
@@ -8,26 +8,27 @@ import (
 	"time"
 )
 
-// envProxy picks the proxy for hosts that are not loopback; tests replace
-// it.
-var envProxy = http.ProxyFromEnvironment
+// EnvProxy picks the proxy for hosts that are not loopback. It is
+// http.ProxyFromEnvironment, which reads the environment once; tests
+// replace it.
+var EnvProxy = http.ProxyFromEnvironment
 
-// proxyFor sends every request through the environment's proxy except
+// ProxyFor sends every request through the environment's proxy except
 // those to loopback hosts: a local server must never be reached through a
 // corporate proxy that cannot see it.
-func proxyFor(req *http.Request) (*url.URL, error) {
-	if isLoopback(req.URL.Hostname()) {
+func ProxyFor(req *http.Request) (*url.URL, error) {
+	if IsLoopback(req.URL.Hostname()) {
 		return nil, nil
 	}
-	return envProxy(req)
+	return EnvProxy(req)
 }
 
-// newTransport returns a pooled transport; with socket set it dials that
+// NewTransport returns a pooled transport; with socket set it dials that
 // unix socket for every request.
-func newTransport(socket string) *http.Transport {
+func NewTransport(socket string) *http.Transport {
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
-		Proxy:                 proxyFor,
+		Proxy:                 ProxyFor,
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
@@ -36,7 +37,8 @@ func newTransport(socket string) *http.Transport {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		// No ResponseHeaderTimeout: a long prompt can take minutes to
-		// process before the first byte. Options.Timeout bounds requests.
+		// process before the first byte. The clients' Timeout option
+		// bounds requests.
 	}
 	if socket != "" {
 		t.Proxy = nil

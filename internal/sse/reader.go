@@ -1,4 +1,4 @@
-package openai
+package sse
 
 import (
 	"bufio"
@@ -7,35 +7,42 @@ import (
 	"io"
 )
 
-// maxSSELine bounds one SSE line and one event's data. Servers put a whole
+// MaxLine bounds one SSE line and one event's data. Servers put a whole
 // chunk on one line; a tool call writing a large file can make it
 // megabytes long, but never this long.
-const maxSSELine = 64 << 20
+const MaxLine = 64 << 20
 
-// sseLimitError reports a line or an event longer than the reader allows.
-type sseLimitError struct {
-	what  string
-	limit int
+// BufferSize is the read buffer of an SSE body. Callers that peek at a
+// body with [IsEventStream] wrap it in a bufio.Reader of this size, which
+// [NewReader] then reads through without a second buffer.
+const BufferSize = 64 << 10
+
+// LimitError reports a line or an event longer than the reader allows.
+type LimitError struct {
+	What  string // "line" or "event data"
+	Limit int
 }
 
-func (e *sseLimitError) Error() string {
-	return fmt.Sprintf("SSE %s longer than %d MiB", e.what, e.limit>>20)
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("SSE %s longer than %d MiB", e.What, e.Limit>>20)
 }
 
-// sseEvent is one dispatched server-sent event.
-type sseEvent struct {
-	name string // the event: field, if any
-	data []byte // the data: lines joined by "\n"
+// Event is one dispatched server-sent event.
+type Event struct {
+	Name string // the event: field, if any
+	Data []byte // the data: lines joined by "\n"
 }
 
-// sseReader reads server-sent events as the spec describes them, and as
+// Reader reads server-sent events as the spec describes them, and as
 // servers really send them: lines end in LF, CRLF or CR (a CR at the end
 // of one read and the LF at the start of the next are one line end);
 // "data:" may or may not be followed by a space; comment lines (": ping")
 // and id and retry fields are skipped; several data lines join with "\n";
-// an event still open at the end of the body is dispatched. Lines are not
-// limited to 64 KiB as with bufio.Scanner, only to maxLine.
-type sseReader struct {
+// an event still open at the end of the body is dispatched; a line that
+// starts with "{" is taken as data (servers that leave out "data:").
+// Lines are not limited to 64 KiB as with bufio.Scanner, only to
+// [MaxLine].
+type Reader struct {
 	r       *bufio.Reader
 	maxLine int
 	skipLF  bool // the last line ended in CR: a following LF belongs to it
@@ -45,26 +52,25 @@ type sseReader struct {
 	name    string
 }
 
-// sseBuffer is the read buffer of an SSE body.
-const sseBuffer = 64 << 10
-
-func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, sseBuffer), maxLine: maxSSELine}
+// NewReader returns a reader of the events in r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, BufferSize), maxLine: MaxLine}
 }
 
-// next returns the next event, or io.EOF at the end of the body. Its data
-// is valid until the following call.
-func (s *sseReader) next() (sseEvent, error) {
+// Next returns the next event, or io.EOF at the end of the body. A line
+// or an event over the limit is a *[LimitError]; other errors are the
+// body's. Its data is valid until the following call.
+func (s *Reader) Next() (Event, error) {
 	for {
 		line, err := s.readLine()
 		if err == io.EOF {
 			if s.hasData {
 				return s.dispatch(), nil
 			}
-			return sseEvent{}, io.EOF
+			return Event{}, io.EOF
 		}
 		if err != nil {
-			return sseEvent{}, err
+			return Event{}, err
 		}
 		if len(line) == 0 {
 			if s.hasData {
@@ -89,7 +95,7 @@ func (s *sseReader) next() (sseEvent, error) {
 		switch string(field) {
 		case "data":
 			if len(s.data)+len(value)+1 > s.maxLine {
-				return sseEvent{}, &sseLimitError{"event data", s.maxLine}
+				return Event{}, &LimitError{"event data", s.maxLine}
 			}
 			if s.hasData {
 				s.data = append(s.data, '\n')
@@ -102,8 +108,8 @@ func (s *sseReader) next() (sseEvent, error) {
 	}
 }
 
-func (s *sseReader) dispatch() sseEvent {
-	ev := sseEvent{name: s.name, data: s.data}
+func (s *Reader) dispatch() Event {
+	ev := Event{Name: s.name, Data: s.data}
 	s.data, s.hasData, s.name = s.data[:0:0], false, ""
 	return ev
 }
@@ -111,7 +117,7 @@ func (s *sseReader) dispatch() sseEvent {
 // readLine returns the next line without its terminator. The line is
 // valid until the next call. It returns io.EOF only when no bytes are
 // left; a last line without a terminator is returned as a line.
-func (s *sseReader) readLine() ([]byte, error) {
+func (s *Reader) readLine() ([]byte, error) {
 	s.line = s.line[:0]
 	for {
 		if _, err := s.r.Peek(1); err != nil {
@@ -131,14 +137,14 @@ func (s *sseReader) readLine() ([]byte, error) {
 		i := bytes.IndexAny(buf, "\r\n")
 		if i < 0 {
 			if len(s.line)+len(buf) > s.maxLine {
-				return nil, &sseLimitError{"line", s.maxLine}
+				return nil, &LimitError{"line", s.maxLine}
 			}
 			s.line = append(s.line, buf...)
 			s.r.Discard(len(buf))
 			continue
 		}
 		if len(s.line)+i > s.maxLine {
-			return nil, &sseLimitError{"line", s.maxLine}
+			return nil, &LimitError{"line", s.maxLine}
 		}
 		s.line = append(s.line, buf[:i]...)
 		s.skipLF = buf[i] == '\r'
