@@ -273,7 +273,7 @@ func BenchmarkStreamChunk(b *testing.B) {
 		b.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	a := &chatAnswer{s: srv, sw: &statusWriter{ResponseWriter: rec}, id: newID("chatcmpl-"), created: time.Now().Unix()}
+	a := &chatAnswer{generationLog: generationLog{s: srv, sw: &statusWriter{ResponseWriter: rec}}, id: newID("chatcmpl-"), created: time.Now().Unix()}
 	sse := startSSE(a.sw)
 	for b.Loop() {
 		rec.Body.Reset()

@@ -67,7 +67,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 		streams[i] = turn.Stream(ctx)
 		w.(*statusWriter).promptTokens = turn.PromptTokens()
 	}
-	a := &chatAnswer{s: s, sw: w.(*statusWriter), start: start, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
+	a := &chatAnswer{generationLog: generationLog{s: s, sw: w.(*statusWriter), start: start}, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
 		oneCall: req.ParallelToolCalls != nil && !*req.ParallelToolCalls, choices: len(streams), logprobs: call.Logprobs}
 	events := mergeChoices(cancel, streams)
 	if req.Stream {
@@ -78,13 +78,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 
 // chatAnswer writes one chat completion.
 type chatAnswer struct {
-	s       *Server
-	sw      *statusWriter
-	start   time.Time
+	generationLog
 	id      string
 	created int64
 	usage   bool
-	first   bool // the first output has been seen
 	// oneCall keeps only the model's first tool call
 	// (parallel_tool_calls: false), as llama-server does.
 	oneCall bool
@@ -93,26 +90,15 @@ type chatAnswer struct {
 	logprobs bool
 }
 
-func (a *chatAnswer) sawOutput() {
-	if !a.first {
-		a.first = true
-		a.s.metrics.firstToken(time.Since(a.start))
-	}
-}
-
 // finished records a generation's end; it returns the error to answer
 // with, or nil.
 func (a *chatAnswer) finished(ctx context.Context, resp *llm.Response, err error) *apiError {
-	if err != nil {
-		cancelled := ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
-		a.s.metrics.generation(a.sw.promptTokens, 0, cancelled)
-		if cancelled {
-			return errorFor(context.Canceled)
-		}
+	switch cancelled := a.ended(ctx, resp, err); {
+	case cancelled:
+		return errorFor(context.Canceled)
+	case err != nil:
 		return errorFor(err)
 	}
-	a.sw.generatedTokens = resp.Usage.OutputTokens
-	a.s.metrics.generation(resp.Usage.InputTokens, resp.Usage.OutputTokens, false)
 	return nil
 }
 

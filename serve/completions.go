@@ -159,7 +159,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request, m *loadedMo
 	sw.promptTokens = len(tokens)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	a := &chatAnswer{s: s, sw: sw, start: start, id: newID("cmpl-"), created: start.Unix(), usage: req.includeUsage(),
+	a := &chatAnswer{generationLog: generationLog{s: s, sw: sw, start: start}, id: newID("cmpl-"), created: start.Unix(), usage: req.includeUsage(),
 		choices: req.choices(), logprobs: req.Logprobs != nil}
 	// One generation per choice; the engine evaluates their shared
 	// prompt once.

@@ -191,7 +191,7 @@ func TestParallelToolCallsFalse(t *testing.T) {
 			want = 1
 		}
 		rec := httptest.NewRecorder()
-		a := &chatAnswer{s: s, sw: &statusWriter{ResponseWriter: rec}, oneCall: oneCall, choices: 1}
+		a := &chatAnswer{generationLog: generationLog{s: s, sw: &statusWriter{ResponseWriter: rec}}, oneCall: oneCall, choices: 1}
 		if e := a.complete(context.Background(), mergeChoices(func() {}, []iter.Seq2[llm.Event, error]{events})); e != nil {
 			t.Fatal(e)
 		}
@@ -207,7 +207,7 @@ func TestParallelToolCallsFalse(t *testing.T) {
 		}
 
 		rec = httptest.NewRecorder()
-		a = &chatAnswer{s: s, sw: &statusWriter{ResponseWriter: rec}, oneCall: oneCall, choices: 1}
+		a = &chatAnswer{generationLog: generationLog{s: s, sw: &statusWriter{ResponseWriter: rec}}, oneCall: oneCall, choices: 1}
 		ctx, cancel := context.WithCancel(context.Background())
 		if e := a.stream(ctx, cancel, mergeChoices(cancel, []iter.Seq2[llm.Event, error]{events})); e != nil {
 			t.Fatal(e)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/anthropic"
+	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -63,21 +64,28 @@ func answered(w http.ResponseWriter, e *msgError) *apiError {
 	return nil
 }
 
+// messagesCallOf reads a Messages API request, after the gate (key,
+// loaded model), as the driver's call; countOnly reads only the fields
+// that shape the prompt, for count_tokens.
+func (s *Server) messagesCallOf(r *http.Request, m *loadedModel, countOnly bool) (req *anthropic.Request, call embedded.Call, single bool, e *msgError) {
+	if e = s.messagesGate(r, m); e != nil {
+		return
+	}
+	if req, e = readMessagesRequest(r, s.cfg.MaxBodyBytes); e != nil {
+		return
+	}
+	if e = s.messagesModel(req.Model); e != nil {
+		return
+	}
+	call, single, e = messagesCall(req, countOnly)
+	return
+}
+
 // countTokens answers POST /v1/messages/count_tokens: the prompt's length
 // in tokens, rendered as /v1/messages would render it. A prompt longer
 // than the context is counted too.
 func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
-	if e := s.messagesGate(r, m); e != nil {
-		return answered(w, e)
-	}
-	req, e := readMessagesRequest(r, s.cfg.MaxBodyBytes)
-	if e == nil {
-		e = s.messagesModel(req.Model)
-	}
-	if e != nil {
-		return answered(w, e)
-	}
-	call, _, e := messagesCall(req, true)
+	_, call, _, e := s.messagesCallOf(r, m, true)
 	if e != nil {
 		return answered(w, e)
 	}
@@ -102,17 +110,7 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, m *loadedMo
 // and runs it, and anthropic.Encoder turns its events into the answer.
 func (s *Server) messages(w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError {
 	start := time.Now()
-	if e := s.messagesGate(r, m); e != nil {
-		return answered(w, e)
-	}
-	req, e := readMessagesRequest(r, s.cfg.MaxBodyBytes)
-	if e == nil {
-		e = s.messagesModel(req.Model)
-	}
-	if e != nil {
-		return answered(w, e)
-	}
-	call, single, e := messagesCall(req, false)
+	req, call, single, e := s.messagesCallOf(r, m, false)
 	if e != nil {
 		return answered(w, e)
 	}
@@ -126,7 +124,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, m *loadedModel
 	}
 	sw := w.(*statusWriter)
 	sw.promptTokens = turn.PromptTokens()
-	a := &messagesAnswer{s: s, sw: sw, start: start, single: single,
+	a := &messagesAnswer{generationLog: generationLog{s: s, sw: sw, start: start}, single: single,
 		enc: anthropic.NewEncoder(newMessageID(), s.id, turn.PromptTokens(), req.StopSequences)}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
@@ -156,12 +154,9 @@ func toolUseID(id string) string {
 
 // messagesAnswer writes one answer of /v1/messages.
 type messagesAnswer struct {
-	s      *Server
-	sw     *statusWriter
-	start  time.Time
+	generationLog
 	enc    *anthropic.Encoder
 	single bool // disable_parallel_tool_use: one call at most
-	first  bool
 }
 
 // filter gives calls Anthropic's ids and, for disable_parallel_tool_use,
@@ -205,26 +200,15 @@ func (a *messagesAnswer) filter(events iter.Seq2[llm.Event, error]) iter.Seq2[ll
 	}
 }
 
-func (a *messagesAnswer) sawOutput() {
-	if !a.first {
-		a.first = true
-		a.s.metrics.firstToken(time.Since(a.start))
-	}
-}
-
 // finished records a generation's end; it returns the error to answer
 // with, or nil.
 func (a *messagesAnswer) finished(ctx context.Context, resp *llm.Response, err error) *msgError {
-	if err != nil {
-		cancelled := ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
-		a.s.metrics.generation(a.sw.promptTokens, 0, cancelled)
-		if cancelled {
-			return msgCancelled
-		}
+	switch cancelled := a.ended(ctx, resp, err); {
+	case cancelled:
+		return msgCancelled
+	case err != nil:
 		return msgErrorFor(err)
 	}
-	a.sw.generatedTokens = resp.Usage.OutputTokens
-	a.s.metrics.generation(resp.Usage.InputTokens, resp.Usage.OutputTokens, false)
 	return nil
 }
 
