@@ -407,6 +407,21 @@ func errorTail(full, decisive string) string {
 	return tail
 }
 
+// setStartupState records a start-up state unless the process has ended:
+// the wait goroutine's Failed or Stopped is final, so a probe that
+// answers just before the process dies cannot mark it ready after.
+func (p *Process) setStartupState(s State) bool {
+	for {
+		cur := p.state.Load()
+		if State(cur) >= StateFailed {
+			return false
+		}
+		if p.state.CompareAndSwap(cur, int32(s)) {
+			return true
+		}
+	}
+}
+
 // PID is the server's process id; it is also its process group id.
 func (p *Process) PID() int { return p.pid }
 

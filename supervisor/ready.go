@@ -63,7 +63,9 @@ type probeResult struct {
 
 func (w *readiness) set(st Status) {
 	w.cur = st
-	w.p.state.Store(int32(st.State))
+	if !w.p.setStartupState(st.State) {
+		return // the process has ended; its end is what is reported
+	}
 	if w.cfg.OnState != nil {
 		w.cfg.OnState(Event{Status: st, Elapsed: time.Since(w.p.started)})
 	}
@@ -213,7 +215,10 @@ func (w *readiness) probeFailed(ctx context.Context, err error) error {
 		exitErr := p.startupExitErr()
 		var sx *llm.ServerExitedError
 		if errors.As(exitErr, &sx) && sx.Cause == llm.CauseUnknown {
-			sx.Cause = llm.CausePortInUse
+			// ExitErr has published sx already: report a copy.
+			blamed := *sx
+			blamed.Cause = llm.CausePortInUse
+			return &blamed
 		}
 		return exitErr
 	case <-time.After(foreignWait):
