@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"errors"
-	"fmt"
 	"iter"
 	"path/filepath"
 	"strings"
@@ -136,15 +135,26 @@ func (d *Driver) Close() error {
 
 func (d *Driver) checkOpen() error {
 	if d.closed.Load() {
-		return fmt.Errorf("embedded: %w", llm.ErrClosed)
+		return errClosed
 	}
 	return nil
 }
 
+// closedError is a call on a closed driver, or a generation its engine's
+// closing ended: one message, matching both llm.ErrClosed and
+// engine.ErrClosed.
+type closedError struct{}
+
+var errClosed error = closedError{}
+
+func (closedError) Error() string { return "embedded: the driver is closed" }
+
+func (closedError) Is(target error) bool { return target == llm.ErrClosed || target == engine.ErrClosed }
+
 // engineError turns the engine's errors into the driver contract's.
 func engineError(err error) error {
 	if errors.Is(err, engine.ErrClosed) {
-		return fmt.Errorf("embedded: %w: %w", llm.ErrClosed, err)
+		return errClosed
 	}
 	return err
 }

@@ -332,8 +332,8 @@ func TestClose(t *testing.T) {
 				d.Close()
 			}
 		}
-		if !errors.Is(got, llm.ErrClosed) {
-			t.Errorf("a generation cut by Close ended with %v, want ErrClosed", got)
+		if !errors.Is(got, llm.ErrClosed) || !errors.Is(got, engine.ErrClosed) || got.Error() != "embedded: the driver is closed" {
+			t.Errorf("a generation cut by Close ended with %q, want one closed error", got)
 		}
 	})
 }
