@@ -149,7 +149,9 @@ var errClosed error = closedError{}
 
 func (closedError) Error() string { return "embedded: the driver is closed" }
 
-func (closedError) Is(target error) bool { return target == llm.ErrClosed || target == engine.ErrClosed }
+func (closedError) Is(target error) bool {
+	return target == llm.ErrClosed || target == engine.ErrClosed
+}
 
 // engineError turns the engine's errors into the driver contract's.
 func engineError(err error) error {
