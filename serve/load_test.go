@@ -148,19 +148,35 @@ func TestQueueFull(t *testing.T) {
 
 // TestPings checks that a streamed request waiting for a slot gets SSE
 // comments meanwhile, and that an OpenAI client reads through them.
+// generating waits until a stream has sent generated text, so that its
+// generation holds the slot: the role chunk comes before the request
+// has even reached the engine's queue.
+func generating(t *testing.T, lines <-chan string) {
+	t.Helper()
+	for l := range lines {
+		if strings.HasPrefix(l, "data: ") && strings.Contains(l, `"delta":{"content":"`) && !strings.Contains(l, `"content":""`) {
+			return
+		}
+	}
+	t.Fatal("the stream ended before it generated anything")
+}
+
 func TestPings(t *testing.T) {
 	ts := startServer(t, Config{PingInterval: 20 * time.Millisecond, Engine: engineCtx(4096)})
 	busy, cancelBusy := context.WithCancel(context.Background())
 	defer cancelBusy()
 	first, _ := ts.sseLines(t, busy, "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": -1, "ignore_eos": true}), "")
-	<-first
+	generating(t, first)
 	lines, _ := ts.sseLines(t, context.Background(), "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": 4}), "")
 	pings := 0
 	var all []string
 	timeout := time.After(20 * time.Second)
 	for pings < 2 {
 		select {
-		case l := <-lines:
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the queued stream ended without pings: %q", all)
+			}
 			all = append(all, l)
 			if l == ": ping" {
 				pings++
@@ -181,7 +197,7 @@ func TestPings(t *testing.T) {
 	busy2, cancelBusy2 := context.WithCancel(context.Background())
 	defer cancelBusy2()
 	first2, _ := ts.sseLines(t, busy2, "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": -1, "ignore_eos": true}), "")
-	<-first2
+	generating(t, first2)
 	pinged := make(chan struct{})
 	go func() {
 		<-pinged // the official client's request has waited through a ping
