@@ -47,9 +47,9 @@ type streamTooLongError struct {
 
 func (e *streamTooLongError) Error() string {
 	if e.maxTokens > 0 {
-		return fmt.Sprintf("answer stream longer than %d KiB for max_tokens %d: the server does not stop", e.limit>>10, e.maxTokens)
+		return fmt.Sprintf("answer longer than %d KiB for max_tokens %d: the server does not stop", e.limit>>10, e.maxTokens)
 	}
-	return fmt.Sprintf("answer stream longer than %d MiB", e.limit>>20)
+	return fmt.Sprintf("answer longer than %d MiB", e.limit>>20)
 }
 
 // boundedBody reads a stream body and fails with a *streamTooLongError
