@@ -263,7 +263,11 @@ func readInputFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readLimited(f, maxInputFile)
+	data, err := readLimited(f, maxInputFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
 }
 
 // readLimited reads r to its end, or fails once it gives more than limit

@@ -150,7 +150,7 @@ func TestRunRefusesUnboundedInputFiles(t *testing.T) {
 	})
 	for _, flag := range []string{"--messages", "--tools"} {
 		code, _, errs := tether(t, context.Background(), "run", "--endpoint", es.URL, flag, "/dev/zero", "hi")
-		if code != ExitModel || !strings.Contains(errs, "larger than 32 MiB") || strings.Count(errs, "\n") != 1 {
+		if code != ExitModel || !strings.Contains(errs, "/dev/zero: larger than 32 MiB") || strings.Count(errs, "\n") != 1 {
 			t.Fatalf("%s /dev/zero: exit %d, stderr %q", flag, code, errs)
 		}
 	}
