@@ -18,8 +18,64 @@ import (
 	"github.com/tetherllm/tether/llm"
 )
 
-// maxAnswer bounds a complete (not streamed) answer's body.
+// maxAnswer bounds a complete (not streamed) answer's body, and a
+// streamed one when the request sets no max_tokens.
 const maxAnswer = 256 << 20
+
+// A streamed answer to a request with max_tokens is bounded by
+// streamBase plus streamPerToken bytes for each token: a chunk of one
+// token with its JSON envelope is a few hundred bytes, so only a server
+// that keeps streaming past max_tokens (or without end) reaches it.
+const (
+	streamBase     = 1 << 20
+	streamPerToken = 16 << 10
+)
+
+// streamLimit is how many bytes of SSE body the answer to req may take.
+func streamLimit(req llm.Request) int64 {
+	if req.MaxTokens <= 0 || int64(req.MaxTokens) > (maxAnswer-streamBase)/streamPerToken {
+		return maxAnswer
+	}
+	return streamBase + int64(req.MaxTokens)*streamPerToken
+}
+
+// streamTooLongError ends a stream longer than [streamLimit] allows.
+type streamTooLongError struct {
+	limit     int64
+	maxTokens int
+}
+
+func (e *streamTooLongError) Error() string {
+	if e.maxTokens > 0 {
+		return fmt.Sprintf("answer longer than %d KiB for max_tokens %d: the server does not stop", e.limit>>10, e.maxTokens)
+	}
+	return fmt.Sprintf("answer longer than %d MiB", e.limit>>20)
+}
+
+// boundedBody reads a stream body and fails with a *streamTooLongError
+// once it has given more than the limit.
+type boundedBody struct {
+	r    io.Reader
+	left int64
+	err  *streamTooLongError
+}
+
+func newBoundedBody(r io.Reader, req llm.Request) *boundedBody {
+	limit := streamLimit(req)
+	return &boundedBody{r: r, left: limit, err: &streamTooLongError{limit: limit, maxTokens: req.MaxTokens}}
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, b.err
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
 
 // Complete sends the request and returns the whole answer.
 func (c *Client) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
@@ -35,18 +91,15 @@ func (c *Client) Complete(ctx context.Context, req llm.Request) (*llm.Response, 
 	}
 	defer resp.Body.Close()
 	t := newTurn(c, req, start, nil)
-	body := bufio.NewReaderSize(resp.Body, sse.BufferSize)
+	body := bufio.NewReaderSize(newBoundedBody(resp.Body, req), sse.BufferSize)
 	if sse.IsEventStream(resp, body) { // a server that streams anyway
 		out, err := c.readStream(ctx, rctx, body, t)
 		c.logDone(start, err)
 		return out, err
 	}
-	data, err := io.ReadAll(io.LimitReader(body, maxAnswer+1))
+	data, err := c.readBody(ctx, rctx, body)
 	if err != nil {
-		return nil, c.abortError(ctx, rctx, "read answer", httpapi.TransportError("read answer", err))
-	}
-	if len(data) > maxAnswer {
-		return nil, &llm.ProtocolError{Reason: fmt.Sprintf("answer larger than %d MiB", maxAnswer>>20)}
+		return nil, err
 	}
 	out, err := c.readAnswer(data, t)
 	c.logDone(start, err)
@@ -71,7 +124,7 @@ func (c *Client) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Even
 		}
 		defer resp.Body.Close()
 		t := newTurn(c, req, start, func(ev llm.Event) bool { return yield(ev, nil) })
-		body := bufio.NewReaderSize(resp.Body, sse.BufferSize)
+		body := bufio.NewReaderSize(newBoundedBody(resp.Body, req), sse.BufferSize)
 		if sse.IsEventStream(resp, body) {
 			_, err = c.readStream(ctx, rctx, body, t)
 			if err == nil && !t.stopped {
@@ -81,10 +134,7 @@ func (c *Client) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Even
 			// A server that ignored "stream": read the whole answer; the
 			// turn still emits its events.
 			var data []byte
-			data, err = io.ReadAll(io.LimitReader(body, maxAnswer))
-			if err != nil {
-				err = c.abortError(ctx, rctx, "read answer", httpapi.TransportError("read answer", err))
-			} else {
+			if data, err = c.readBody(ctx, rctx, body); err == nil {
 				_, err = c.readAnswer(data, t)
 			}
 		}
@@ -156,6 +206,22 @@ func drain(body io.Reader, cancel context.CancelFunc) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, 256<<10))
 }
 
+// readBody reads a whole (not streamed) answer, at most maxAnswer bytes
+// (and no more than the request's stream limit).
+func (c *Client) readBody(parent, ctx context.Context, body io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(body, maxAnswer+1))
+	var long *streamTooLongError
+	switch {
+	case errors.As(err, &long):
+		return nil, &llm.ProtocolError{Reason: long.Error()}
+	case err != nil:
+		return nil, c.abortError(parent, ctx, "read answer", httpapi.TransportError("read answer", err))
+	case len(data) > maxAnswer:
+		return nil, &llm.ProtocolError{Reason: fmt.Sprintf("answer larger than %d MiB", maxAnswer>>20)}
+	}
+	return data, nil
+}
+
 // readAnswer reads a complete (not streamed) answer.
 func (c *Client) readAnswer(data []byte, t *turn) (*llm.Response, error) {
 	var r oaiwire.ChatCompletion
@@ -215,10 +281,14 @@ func (c *Client) readStream(parent, ctx context.Context, body io.Reader, t *turn
 	return t.done()
 }
 
-// isReadError tells a failure of the connection from a malformed stream.
+// isReadError tells a failure of the connection from a malformed or
+// endless stream.
 func isReadError(err error) bool {
-	var pe *sse.LimitError
-	return !errors.As(err, &pe)
+	var (
+		pe *sse.LimitError
+		le *streamTooLongError
+	)
+	return !errors.As(err, &pe) && !errors.As(err, &le)
 }
 
 // handleEvent applies one SSE event. It reports whether the event was
@@ -237,8 +307,12 @@ func (c *Client) handleEvent(ev sse.Event, t *turn) (done bool, err error) {
 		// out the blank lines between events: read them one by one.
 		lines := bytes.Split(data, []byte("\n"))
 		if len(lines) == 1 {
-			c.log.Debug("openai: skipping SSE data that is not JSON", "data", httpapi.Snippet(data))
-			return false, nil
+			if len(data) == 0 {
+				return false, nil // an empty data line: a keep-alive
+			}
+			// A chunk that does not parse may have held text or a tool
+			// call: going on without it would return a wrong answer.
+			return false, &llm.ProtocolError{Reason: "stream chunk is not JSON (" + httpapi.Snippet(data) + ")", Err: err}
 		}
 		for _, line := range lines {
 			if done, err := c.handleEvent(sse.Event{Name: ev.Name, Data: line}, t); done || err != nil || t.stopped {

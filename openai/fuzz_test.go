@@ -96,6 +96,7 @@ func FuzzStreamBody(f *testing.F) {
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi <tool_call>{\\\"name\\\":\\\"a\\\"}\"}}]}\n\ndata: [DONE]\n\n",
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"name\":\"x\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
 		"data: {\"error\":{\"code\":\"x\"}}\n\n", "event: error\ndata: oops\n\n",
+		"data: {broken\n\ndata: [DONE]\n\n", "data:\n\n",
 		"data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"r\",\"content\":[{\"type\":\"text\",\"text\":\"t\"}]},\"finish_reason\":\"stop\"}],\"timings\":{\"prompt_n\":1}}\n\n",
 	} {
 		f.Add(s)

@@ -89,7 +89,7 @@ func OverridesFromEnv(getenv func(string) string) (Overrides, error) {
 func floatIn(dst **float64, lo, hi float64, reason string) func(string) string {
 	return func(v string) string {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < lo || f > hi {
+		if err != nil || !(f >= lo && f <= hi) { // NaN compares false: refused too
 			return reason
 		}
 		*dst = &f

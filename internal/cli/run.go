@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -59,8 +60,9 @@ apr, llama-server, ollama, vllm, custom (--server-cmd "prog --port {port}
 Environment: APR_SERVE_READY_TIMEOUT_S (start-up budget, seconds),
 APR_AGENT_MAX_TOKENS_CAP (default 1024), APR_AGENT_TEMPERATURE,
 APR_AGENT_TOP_K, APR_AGENT_TOP_P, APR_AGENT_REPEAT_PENALTY,
-APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800),
-TETHER_NO_CGROUP=1 (on Linux, no cgroup of its own for the server).
+APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800;
+each request, from sending it to the end of the answer), all of them for
+--endpoint as well, TETHER_NO_CGROUP=1 (on Linux, no cgroup of its own for the server).
 
 Exit codes: 0 ok, 2 bad usage, 3 model or input file problem (also when
 the server refuses the model file), 4 server did not start, 5 request
@@ -106,15 +108,25 @@ type runResult struct {
 }
 
 func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatureSet bool) error {
+	// The operator's overrides are checked before anything is read or
+	// launched; the managed driver applies them itself, an endpoint gets
+	// them here.
+	overrides, err := managed.OverridesFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
 	req, err := buildRequest(s, f, args, temperatureSet)
 	if err != nil {
 		return err
 	}
-	d, err := openDriver(ctx, s, f)
+	d, err := openDriver(ctx, s, f, overrides.HTTPTimeout)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if f.endpoint != "" {
+		req = overrides.Apply(req)
+	}
 
 	if f.jsonOut {
 		resp, err := d.Complete(ctx, req)
@@ -195,13 +207,13 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 		return req, usagef("--max-tokens must not be negative")
 	}
 	if temperatureSet {
-		if f.temperature < 0 {
-			return req, usagef("--temperature must not be negative")
+		if math.IsNaN(f.temperature) || math.IsInf(f.temperature, 0) || f.temperature < 0 || f.temperature > 100 {
+			return req, usagef("--temperature %v: want a number from 0 to 100", f.temperature)
 		}
 		req.Temperature = llm.Ptr(f.temperature)
 	}
 	if f.toolsFile != "" {
-		data, err := os.ReadFile(f.toolsFile)
+		data, err := readInputFile(f.toolsFile)
 		if err != nil {
 			return req, inputFileError{fmt.Errorf("tether: --tools: %w", err)}
 		}
@@ -210,7 +222,7 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 		}
 	}
 	if f.messages != "" {
-		data, err := os.ReadFile(f.messages)
+		data, err := readInputFile(f.messages)
 		if err != nil {
 			return req, inputFileError{fmt.Errorf("tether: --messages: %w", err)}
 		}
@@ -220,9 +232,9 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 	}
 	prompt := strings.Join(args, " ")
 	if prompt == "-" {
-		data, err := io.ReadAll(s.in)
+		data, err := readLimited(s.in, maxInputFile)
 		if err != nil {
-			return req, fmt.Errorf("tether: reading the prompt from stdin: %w", err)
+			return req, inputFileError{fmt.Errorf("tether: reading the prompt from stdin: %w", err)}
 		}
 		prompt = string(data)
 	}
@@ -238,8 +250,43 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 	return req, nil
 }
 
+// maxInputFile bounds a prompt, messages or tools file: as large as
+// tether serve's largest request body by default, so that what passes
+// here fits in a request.
+const maxInputFile = 32 << 20
+
+// readInputFile reads a file the user gave, refusing one larger than
+// maxInputFile (a device such as /dev/zero never ends).
+func readInputFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := readLimited(f, maxInputFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}
+
+// readLimited reads r to its end, or fails once it gives more than limit
+// bytes.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d MiB", limit>>20)
+	}
+	return data, nil
+}
+
 // openDriver attaches to --endpoint or launches a server for --model.
-func openDriver(ctx context.Context, s streams, f runFlags) (llm.Driver, error) {
+// An endpoint's requests are bounded by timeout (APR_AGENT_HTTP_TIMEOUT_S,
+// which the managed driver reads itself).
+func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duration) (llm.Driver, error) {
 	if f.endpoint != "" {
 		if f.model != "" {
 			return nil, usagef("--model and --endpoint exclude each other: launch a server, or attach to one")
@@ -248,7 +295,7 @@ func openDriver(ctx context.Context, s streams, f runFlags) (llm.Driver, error) 
 		if key == "" {
 			key = os.Getenv("TETHER_API_KEY")
 		}
-		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx})
+		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx, Timeout: timeout})
 	}
 	if f.model == "" {
 		return nil, usagef("no model: give --model FILE (or --endpoint URL to attach to a running server)")

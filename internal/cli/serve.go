@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -211,7 +214,7 @@ func runServe(ctx context.Context, s streams, model string, f serveFlags) error 
 	if err != nil {
 		return err
 	}
-	url := serve.URL(ln)
+	url := listenURL(f.host, ln)
 	fmt.Fprintf(s.err, "tether serve: listening on %s; loading %s\n", url, model)
 
 	// Stopping takes the grace period, then up to a few seconds for the
@@ -265,4 +268,21 @@ func runServe(ctx context.Context, s streams, model string, f serveFlags) error 
 	}
 	fmt.Fprintln(s.err, "tether serve: stopped")
 	return nil
+}
+
+// listenURL is the address to print for ln, opened for host: one that
+// reaches the server from this machine. A wildcard host gets the loopback
+// address of its own family: Go opens "0.0.0.0" as a dual-stack socket
+// that reports itself as [::], yet ::1 may not exist (containers without
+// IPv6) while 127.0.0.1 always reaches it.
+func listenURL(host string, ln net.Listener) string {
+	a, ok := ln.Addr().(*net.TCPAddr)
+	if !ok || !a.IP.IsUnspecified() {
+		return serve.URL(ln)
+	}
+	loopback := "127.0.0.1"
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.To4() == nil {
+		loopback = "::1"
+	}
+	return "http://" + net.JoinHostPort(loopback, strconv.Itoa(a.Port))
 }

@@ -3,10 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tetherllm/tether/engine/model"
+	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/testmodel"
 )
 
 func runServeCLI(t *testing.T, args ...string) (int, string) {
@@ -85,5 +90,17 @@ func TestServeFlagsConfig(t *testing.T) {
 	}
 	if cfg := parse(t, "--host", "/tmp/t.sock").config("m.gguf", nil); len(cfg.AllowedHosts) != 0 {
 		t.Errorf("a socket path is no host name: %q", cfg.AllowedHosts)
+	}
+}
+
+// TestServeRefusesSlotsBeyondMemory asks for 1024 slots of 2^22 tokens
+// of a tiny model (256 bytes a token: 1 TiB): a KV cache larger than the machine's memory is a clear model error
+// before anything is allocated, not a crash.
+func TestServeRefusesSlotsBeyondMemory(t *testing.T) {
+	spec := testmodel.Spec{Arch: "qwen2", Type: quant.F32, Embd: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16, FF: 128, Context: 4096}
+	path := testmodel.Write(t, spec)
+	code, out := runServeCLI(t, "serve", "run", path, "--port", "0", "--parallel", "1024", "--ctx", strconv.Itoa(model.MaxCacheTokens))
+	if code != ExitModel || !strings.Contains(out, "1024 slot(s)") || !strings.Contains(out, "more than this machine's") {
+		t.Fatalf("exit %d, output %q", code, out)
 	}
 }
