@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -52,16 +53,17 @@ func (r Request) Validate() error {
 	switch {
 	case r.MaxTokens < 0:
 		return &RequestError{Reason: "max_tokens must not be negative"}
-	case r.Temperature != nil && (*r.Temperature < 0 || *r.Temperature > 100):
+	// The comparisons are written so that NaN fails them.
+	case r.Temperature != nil && !(*r.Temperature >= 0 && *r.Temperature <= 100):
 		return &RequestError{Reason: "temperature must be between 0 and 100"}
 	case r.TopK != nil && *r.TopK < 0:
 		return &RequestError{Reason: "top_k must not be negative"}
-	case r.TopP != nil && (*r.TopP < 0 || *r.TopP > 1):
+	case r.TopP != nil && !(*r.TopP >= 0 && *r.TopP <= 1):
 		return &RequestError{Reason: "top_p must be between 0 and 1"}
-	case r.MinP != nil && (*r.MinP < 0 || *r.MinP > 1):
+	case r.MinP != nil && !(*r.MinP >= 0 && *r.MinP <= 1):
 		return &RequestError{Reason: "min_p must be between 0 and 1"}
-	case r.RepeatPenalty != nil && *r.RepeatPenalty <= 0:
-		return &RequestError{Reason: "repeat_penalty must be positive"}
+	case r.RepeatPenalty != nil && !(*r.RepeatPenalty > 0 && !math.IsInf(*r.RepeatPenalty, 1)):
+		return &RequestError{Reason: "repeat_penalty must be a positive number"}
 	case r.RepeatLastN != nil && *r.RepeatLastN < -1:
 		return &RequestError{Reason: "repeat_last_n must be -1 (whole context) or more"}
 	}

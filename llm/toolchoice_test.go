@@ -3,6 +3,7 @@ package llm
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 )
 
@@ -84,4 +85,23 @@ func FuzzToolChoiceText(f *testing.F) {
 			t.Fatalf("%q: %v wrote %q, read back as %v", s, c, b, back)
 		}
 	})
+}
+
+// TestRequestRefusesNaN: NaN and infinities fail the sampling checks,
+// which plain comparisons would let through.
+func TestRequestRefusesNaN(t *testing.T) {
+	for name, mod := range map[string]func(*Request){
+		"temperature NaN": func(r *Request) { r.Temperature = Ptr(math.NaN()) },
+		"top_p NaN":       func(r *Request) { r.TopP = Ptr(math.NaN()) },
+		"min_p NaN":       func(r *Request) { r.MinP = Ptr(math.NaN()) },
+		"repeat NaN":      func(r *Request) { r.RepeatPenalty = Ptr(math.NaN()) },
+		"repeat +Inf":     func(r *Request) { r.RepeatPenalty = Ptr(math.Inf(1)) },
+		"temperature Inf": func(r *Request) { r.Temperature = Ptr(math.Inf(1)) },
+	} {
+		r := Request{Messages: []Message{UserMessage("hi")}}
+		mod(&r)
+		if err := r.Validate(); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
 }
