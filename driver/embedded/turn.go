@@ -42,9 +42,13 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tokens := d.eng.EncodePrompt(r.prompt)
-	if n := d.eng.Info().ContextLength; len(tokens) > n {
-		return nil, &llm.ContextOverflowError{Required: len(tokens), Available: n}
+	// Tokenizing stops past the context window: the answer is an
+	// overflow whatever the rest holds, and a prompt of megabytes would
+	// otherwise cost memory in proportion to itself.
+	n := d.eng.Info().ContextLength
+	tokens, complete := d.eng.EncodePromptLimit(r.prompt, n)
+	if !complete {
+		return nil, overflow(len(tokens), n)
 	}
 	maxTokens := c.MaxTokens
 	if maxTokens == 0 {
@@ -252,4 +256,12 @@ func stopReason(r engine.StopReason, calls bool) llm.StopReason {
 		return llm.StopStopSequence
 	}
 	return llm.StopEndTurn
+}
+
+// overflow is the error for a prompt found to have more than n tokens
+// after counting counted of them: Required is a lower bound, at least
+// n+1, since counting stopped there.
+func overflow(counted, n int) *llm.ContextOverflowError {
+	return &llm.ContextOverflowError{Required: max(counted, n+1), Available: n,
+		Message: fmt.Sprintf("the prompt has more than %d tokens, the context window", n)}
 }
