@@ -253,6 +253,9 @@ func (a *textAnswer) complete(ctx context.Context, gen iter.Seq2[choiceItem[engi
 		a.sawOutput()
 		c := &states[it.index]
 		a.add(c, it.v)
+		if !it.v.Done {
+			a.generated++
+		}
 		if it.v.Done {
 			c.sum = &it.v.Summary
 		}
@@ -309,6 +312,7 @@ func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen 
 		a.sawOutput()
 		i, tok := it.index, it.v
 		if !tok.Done {
+			a.generated++
 			if tok.Text != "" || a.logprobs {
 				sse.data(chunk(i, tok, nil))
 			}

@@ -142,6 +142,9 @@
 // Context: a prompt longer than the context window is a 400 with type
 // exceed_context_size_error, code context_length_exceeded and
 // llama.cpp's n_prompt_tokens and n_ctx; the prompt is never truncated.
+// Tokenizing stops once the count passes the window, so n_prompt_tokens
+// is then a lower bound (more than n_ctx), and a prompt of megabytes
+// costs memory in proportion to the window, not to itself.
 // An answer that fills the window ends there with finish_reason
 // "length" and the text so far, as OpenAI and llama-server end it.
 //
@@ -220,5 +223,6 @@
 // Shutdown: when Serve's context ends, the listener closes, requests in
 // flight run on for up to Config.ShutdownGrace, then the rest are
 // cancelled (a stream gets a "shutting down" error event) and Serve
-// returns.
+// returns. Requests the server cancels so are logged and counted with
+// status 503 and the tokens they had generated, not as a client's 499.
 package serve

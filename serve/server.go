@@ -159,8 +159,8 @@ func (s *Server) Close() error {
 // returns nil after a shutdown asked for by ctx. It does not close the
 // model; call Close after it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	base, cancelAll := context.WithCancel(withListenAddr(context.WithoutCancel(ctx), ln))
-	defer cancelAll()
+	base, cancelAll := context.WithCancelCause(withListenAddr(context.WithoutCancel(ctx), ln))
+	defer cancelAll(errServerShutdown)
 	hs := &http.Server{
 		Handler:           s,
 		BaseContext:       func(net.Listener) context.Context { return base },
@@ -181,7 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := hs.Shutdown(grace); err != nil {
 		s.log.Warn("tether serve: grace period over; cancelling the requests still running", "in_flight", s.metrics.inFlight.Load())
-		cancelAll()
+		cancelAll(errServerShutdown)
 		waitTimeout(&s.inflight, 5*time.Second)
 		hs.Close()
 	}
@@ -265,8 +265,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		status := rw.status
-		if rw.cancelled {
+		switch {
+		case rw.cancelled:
 			status = 499
+		case rw.failed != 0:
+			status = rw.failed
 		}
 		elapsed := time.Since(start)
 		s.metrics.request(endpoint, status, elapsed)
@@ -291,7 +294,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if rw.wrote {
-			return // a streamed answer has reported its own error
+			// A streamed answer has reported its own error; the log
+			// and the metrics take its status, not the stream's 200.
+			rw.failed = e.Status
+			return
 		}
 		writeError(rw, e)
 	}
@@ -327,6 +333,7 @@ type statusWriter struct {
 	status          int
 	wrote           bool
 	cancelled       bool
+	failed          int // the status of an error a started answer reported in its body
 	promptTokens    int
 	generatedTokens int
 }
