@@ -49,7 +49,14 @@ func (r *completionRequest) prompt(e *engine.Engine) (text string, tokens []int3
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return s, e.Encode(s), nil
+		// Past the context window the answer is an overflow, so
+		// tokenizing stops there (see Engine.EncodeLimit).
+		n := e.Info().ContextLength
+		ids, complete := e.EncodeLimit(s, n)
+		if !complete {
+			return "", nil, errorFor(&llm.ContextOverflowError{Required: max(len(ids), n+1), Available: n})
+		}
+		return s, ids, nil
 	}
 	var ids []int64
 	if json.Unmarshal(raw, &ids) != nil {

@@ -155,7 +155,9 @@ func errorFor(err error) *apiError {
 	case errors.As(err, &ov):
 		msg := "the request exceeds the available context size"
 		if ov.Required > 0 && ov.Available > 0 {
-			msg = fmt.Sprintf("the request exceeds the available context size: %d tokens needed, %d available", ov.Required, ov.Available)
+			// Tokenizing stops past the window, so Required may be a
+			// lower bound.
+			msg = fmt.Sprintf("the request exceeds the available context size: at least %d tokens needed, %d available", ov.Required, ov.Available)
 		}
 		return &apiError{Status: http.StatusBadRequest, Type: "exceed_context_size_error", Code: "context_length_exceeded",
 			Message: msg, NPromptTokens: ov.Required, NCtx: ov.Available}
