@@ -111,6 +111,7 @@ var (
 	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Type: "authentication_error", Code: "invalid_api_key",
 		Message: "Invalid API Key: send it as Authorization: Bearer <key>"}
 	errLoading      = &apiError{Status: http.StatusServiceUnavailable, Type: "unavailable_error", Code: "model_loading", Message: "Loading model"}
+	errMemoryFull   = &apiError{Status: http.StatusServiceUnavailable, Type: "unavailable_error", Code: "server_busy", RetryAfter: retryAfter, Message: errMemoryBusy.Error()}
 	errShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Type: "unavailable_error", Code: "server_shutting_down", Message: "the server is shutting down"}
 	errInternal     = &apiError{Status: http.StatusInternalServerError, Type: "server_error", Code: "internal_error", Message: "internal error"}
 )

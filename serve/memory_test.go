@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"runtime"
 	rtmetrics "runtime/metrics"
@@ -72,5 +74,112 @@ func TestLongWordRequestMemory(t *testing.T) {
 		len(body), alloc, float64(alloc)/float64(len(body)), peak-min(peak, base), float64(peak-min(peak, base))/float64(len(body)))
 	if alloc > 8*uint64(len(body)) {
 		t.Errorf("the request allocated %d bytes, %.1f× its body; want at most 8×", alloc, float64(alloc)/float64(len(body)))
+	}
+}
+
+// send posts body to path; chunked sends it without Content-Length.
+func (ts *testServer) send(t *testing.T, path string, body []byte, chunked bool) answer {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(body)
+	if chunked {
+		r = io.MultiReader(r) // hides the length from net/http
+	}
+	req, err := http.NewRequest(http.MethodPost, ts.url+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// Requests are admitted by the memory their bodies take as well as by
+// count: while one holds most of the budget, a body that does not fit
+// is answered 503 (529 on the Messages API) with Retry-After, whether
+// its length is announced or found while reading; once the first is
+// answered, the same body is served.
+func TestMemoryAdmission(t *testing.T) {
+	const maxBody = 1 << 20
+	ts := startServer(t, Config{MaxBodyBytes: maxBody, MaxRequestMemory: requestMemoryPerByte*maxBody + requestMemoryPerByte<<10})
+	// The holder announces 512 KiB and sends them slowly: it is charged
+	// at once, and holds the charge until it is answered.
+	holder := oneWordBody(512 << 10)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPost, ts.url+"/v1/chat/completions", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len(holder))
+	held := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			held <- 0
+			return
+		}
+		resp.Body.Close()
+		held <- resp.StatusCode
+	}()
+	waitFor(t, "the first request to be charged", func() bool { return ts.mem.used.Load() > 0 })
+
+	big := oneWordBody(maxBody - 200)
+	for _, tc := range []struct {
+		path    string
+		chunked bool
+		status  int
+	}{
+		{"/v1/chat/completions", false, http.StatusServiceUnavailable},
+		{"/v1/chat/completions", true, http.StatusServiceUnavailable},
+		{"/v1/completions", false, http.StatusServiceUnavailable},
+		{"/v1/messages", false, 529},
+	} {
+		a := ts.send(t, tc.path, big, tc.chunked)
+		if a.status != tc.status || a.header.Get("Retry-After") == "" {
+			t.Errorf("%s (chunked %v) while the budget is held: %d, Retry-After %q; want %d with Retry-After: %s",
+				tc.path, tc.chunked, a.status, a.header.Get("Retry-After"), tc.status, a.body)
+		}
+		if tc.status == http.StatusServiceUnavailable {
+			a.errorObject(t)
+		}
+	}
+	// A small request still fits.
+	if a := ts.send(t, "/v1/chat/completions", oneWordBody(1000), false); a.status == http.StatusServiceUnavailable {
+		t.Errorf("a small request is refused too: %s", a.body)
+	}
+
+	if _, err := pw.Write(holder); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if st := <-held; st != http.StatusBadRequest {
+		t.Fatalf("the first request: %d, want 400 (its prompt overflows the window)", st)
+	}
+	waitFor(t, "the charge to be released", func() bool { return ts.mem.used.Load() == 0 })
+	if a := ts.send(t, "/v1/chat/completions", big, true); a.status != http.StatusBadRequest {
+		t.Errorf("the large body once the budget is free: %d %s", a.status, a.body)
+	}
+}
+
+// A large request's memory goes back to the operating system when it is
+// answered: the heap it freed is released at once, not kept mapped for
+// the scavenger to return over minutes.
+func TestMemoryReleasedAfterLargeRequest(t *testing.T) {
+	ts := startServer(t, Config{})
+	body := oneWordBody(16 << 20)
+	a := ts.call(t, http.MethodPost, "/v1/chat/completions", body, "")
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("a 16 MiB prompt: %d %s", a.status, a.body)
+	}
+	s := []rtmetrics.Sample{{Name: "/memory/classes/heap/free:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	rtmetrics.Read(s)
+	free, released := s[0].Value.Uint64(), s[1].Value.Uint64()
+	t.Logf("after the request: %d bytes of free heap kept mapped, %d released", free, released)
+	if free > 8<<20 {
+		t.Errorf("%d bytes of free heap still mapped after a 16 MiB request; want under 8 MiB", free)
 	}
 }

@@ -22,8 +22,8 @@ import (
 // and answers in Anthropic's.
 func messagesRoutes() map[string]route {
 	return map[string]route{
-		"/v1/messages":              {method: http.MethodPost, public: true, early: true, handler: (*Server).messages},
-		"/v1/messages/count_tokens": {method: http.MethodPost, public: true, early: true, handler: (*Server).countTokens},
+		"/v1/messages":              {method: http.MethodPost, public: true, early: true, anthropic: true, handler: (*Server).messages},
+		"/v1/messages/count_tokens": {method: http.MethodPost, public: true, early: true, anthropic: true, handler: (*Server).countTokens},
 	}
 }
 
