@@ -49,7 +49,7 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxRequestMemory bounds the memory the requests the server holds
 	// may take together, as estimated from their bodies: each is charged
-	// 6 bytes per byte of its body (the body, its text, the rendered
+	// 8 bytes per byte of its body (the body, its text, the rendered
 	// prompt) from the moment it arrives until it is answered. A request
 	// that does not fit is answered 503 (529 on the Messages API) with
 	// Retry-After. 0 means a quarter of the machine's memory, and at

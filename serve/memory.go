@@ -13,12 +13,14 @@ import (
 )
 
 // requestMemoryPerByte is what a request is charged against
-// Config.MaxRequestMemory per byte of its body: the body itself, its
-// decoded text, the rendered prompt and the transient copies of reading
-// them come to about 4-5× the body at the heap's peak (measured with a
-// 16 MiB prompt of one word; tokenizing stops at the context window, so
-// it adds memory in proportion to the window, not to the body).
-const requestMemoryPerByte = 6
+// Config.MaxRequestMemory per byte of its body. The body, its decoded
+// text and the rendered prompt come to about 4× the body at the heap's
+// peak for a prompt refused for its length (measured with a 16 MiB
+// prompt of one word: tokenizing stops at the context window). A prompt
+// that fits a very large window is tokenized whole, which adds its code
+// points and their classes (6 bytes a byte) and the ids, so about 8×
+// for prose; the charge takes that case.
+const requestMemoryPerByte = 8
 
 // freeMemoryAfterBytes is the body size from which a request's memory is
 // handed back to the operating system when it is answered: the garbage

@@ -9,7 +9,7 @@ import (
 
 // limitTokenizers are a BPE and a SentencePiece tokenizer in which every
 // byte of text has a token, as in every real vocabulary.
-func limitTokenizers(t *testing.T) []*Tokenizer {
+func limitTokenizers(t testing.TB) []*Tokenizer {
 	v := chatVocab(t, "qwen2")
 	for _, text := range byteToText {
 		if !slices.Contains(v.Tokens, text) {
@@ -104,4 +104,33 @@ func TestCutPiece(t *testing.T) {
 	if n := cutPiece("short"); n != 5 {
 		t.Errorf("short text cut at %d", n)
 	}
+}
+
+// FuzzEncodeLimit checks EncodeLimit against Encode: under any limit its
+// ids are a prefix of Encode's, and it says complete exactly when
+// Encode's fit the limit.
+func FuzzEncodeLimit(f *testing.F) {
+	fuzzSeeds(f)
+	f.Add(strings.Repeat("ab", 100) + "<|im_end|>" + strings.Repeat(" ", 50))
+	toks := limitTokenizers(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tok := range toks {
+			want := tok.Encode(s, true, true)
+			for _, limit := range []int{0, 1, len(want) / 2, len(want) - 1, len(want), len(want) + 1} {
+				if limit < 0 {
+					continue // no limit
+				}
+				got, complete := tok.EncodeLimit(s, true, true, limit)
+				if complete != (len(want) <= limit) {
+					t.Fatalf("%s: limit %d of %d tokens: complete %v", tok.Model(), limit, len(want), complete)
+				}
+				if len(got) > len(want) || !slices.Equal(got, want[:len(got)]) {
+					t.Fatalf("%s: limit %d: %d ids that are not a prefix of Encode's %d", tok.Model(), limit, len(got), len(want))
+				}
+				if complete && len(got) != len(want) {
+					t.Fatalf("%s: limit %d: complete with %d of %d ids", tok.Model(), limit, len(got), len(want))
+				}
+			}
+		}
+	})
 }
