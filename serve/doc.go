@@ -212,7 +212,13 @@
 //
 // The engine has Config.Engine.Parallel slots and a FIFO queue. The
 // server admits at most Parallel + Config.MaxQueue generation requests;
-// more are answered at once with 429 and Retry-After. A client that
+// more are answered at once with 429 and Retry-After. Requests are also
+// admitted by memory: each is charged 8 bytes per byte of its body
+// against Config.MaxRequestMemory (a quarter of the machine's memory by
+// default) until it is answered, and one that does not fit is answered
+// 503 (529 on the Messages API) with Retry-After; after a request with a
+// body of 4 MiB or more the freed heap is handed back to the operating
+// system at once. A client that
 // disconnects cancels its generation at once (it is counted in
 // tether_generations_cancelled_total and as status 499). A panic in a
 // handler is answered 500 and logged; the server goes on.

@@ -183,3 +183,39 @@ func TestMemoryReleasedAfterLargeRequest(t *testing.T) {
 		t.Errorf("%d bytes of free heap still mapped after a 16 MiB request; want under 8 MiB", free)
 	}
 }
+
+// Four 16 MiB one-word prompts at once stay within four requests'
+// charges: they once peaked over 5 GB together.
+func TestConcurrentLongWordRequestsMemory(t *testing.T) {
+	ts := startServer(t, Config{})
+	body := oneWordBody(16 << 20)
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	h := sampleHeap()
+	var wg sync.WaitGroup
+	statuses := make([]int, 4)
+	for i := range statuses {
+		wg.Go(func() {
+			// Not t's goroutine: failures are the status, checked below.
+			resp, err := http.Post(ts.url+"/v1/chat/completions", "application/json", bytes.NewReader(body))
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	wg.Wait()
+	peak := h.end() - min(h.peak.Load(), before.HeapAlloc)
+	for i, st := range statuses {
+		if st != http.StatusBadRequest {
+			t.Errorf("request %d: %d, want 400", i, st)
+		}
+	}
+	t.Logf("four %d-byte bodies at once: heap peak %d bytes over the start (%.1f× one body)", len(body), peak, float64(peak)/float64(len(body)))
+	if limit := uint64(4 * requestMemoryPerByte * len(body)); peak > limit {
+		t.Errorf("heap peak %d bytes; want at most the four requests' charges, %d", peak, limit)
+	}
+}
