@@ -74,16 +74,17 @@ func (s *encodeScratch) release() {
 }
 
 // cutPiece returns the length of the first piece of text no longer than
-// maxPieceBytes: before the last space in its second half if there is
-// one (both BPE and SentencePiece words start with their space), else at
-// the last UTF-8 sequence boundary.
+// maxPieceBytes: before the last lone space in its second half if there
+// is one (both BPE and SentencePiece words start with their space, and
+// a run of spaces may be one token), else at the last UTF-8 sequence
+// boundary.
 func cutPiece[T string | []byte](text T) int {
 	if len(text) <= maxPieceBytes {
 		return len(text)
 	}
 	n := maxPieceBytes
 	for i := n; i > n/2; i-- {
-		if text[i] == ' ' {
+		if text[i] == ' ' && text[i-1] != ' ' && (i+1 == len(text) || text[i+1] != ' ') {
 			return i
 		}
 	}

@@ -101,6 +101,14 @@ func TestCutPiece(t *testing.T) {
 	if n > maxPieceBytes || n%2 != 0 {
 		t.Errorf("cut at %d inside a UTF-8 sequence or past the bound", n)
 	}
+	text = strings.Repeat("x", maxPieceBytes) + " "
+	if n := cutPiece(text); n != maxPieceBytes {
+		t.Errorf("a space at the very end: cut at %d; want %d", n, maxPieceBytes)
+	}
+	text = strings.Repeat("x", maxPieceBytes-10) + "  " + strings.Repeat("y", 100)
+	if n := cutPiece(text); n == maxPieceBytes-10 || n == maxPieceBytes-9 {
+		t.Errorf("cut at %d, inside a run of spaces", n)
+	}
 	if n := cutPiece("short"); n != 5 {
 		t.Errorf("short text cut at %d", n)
 	}
