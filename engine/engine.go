@@ -183,6 +183,13 @@ func (e *Engine) Template() (chat.Template, error) { return e.tmpl, e.tmplErr }
 // vocabulary asks for it, special-token text turned into special tokens.
 func (e *Engine) Encode(text string) []int32 { return e.tok.Encode(text, true, true) }
 
+// EncodeLimit is Encode that gives up once the prompt surely has more
+// than limit tokens (see [tokenizer.Tokenizer.EncodeLimit]); complete is
+// false when it gave up, and ids then holds the tokens found so far.
+func (e *Engine) EncodeLimit(text string, limit int) (ids []int32, complete bool) {
+	return e.tok.EncodeLimit(text, true, true, limit)
+}
+
 // EncodePrompt tokenizes a rendered chat prompt so that special-token
 // text inside the conversation's own content (a file a tool read, say)
 // stays plain text: the template's parts are encoded with special tokens
@@ -190,27 +197,53 @@ func (e *Engine) Encode(text string) []int32 { return e.tok.Encode(text, true, t
 // templates) this is Encode. Splitting the text can, rarely, change how
 // words at a span's edge merge, compared with encoding the whole text.
 func (e *Engine) EncodePrompt(p chat.Prompt) []int32 {
+	ids, _ := e.EncodePromptLimit(p, -1)
+	return ids
+}
+
+// EncodePromptLimit is EncodePrompt that gives up once the prompt surely
+// has more than limit tokens (limit < 0: no limit), so that a prompt far
+// past the context window costs memory in proportion to the window, not
+// to the prompt. complete is false when it gave up.
+func (e *Engine) EncodePromptLimit(p chat.Prompt, limit int) (ids []int32, complete bool) {
 	if p.Content == nil {
-		return e.Encode(p.Text)
+		return e.tok.EncodeLimit(p.Text, true, true, limit)
 	}
-	var ids []int32
 	if e.tok.AddBOS() {
 		ids = append(ids, e.tok.BOS())
+	}
+	// part appends the tokens of one piece of the prompt under what is
+	// left of the limit.
+	part := func(text string, parseSpecial bool) bool {
+		left := -1
+		if limit >= 0 {
+			left = limit - len(ids)
+			if left < 0 {
+				return false
+			}
+		}
+		more, ok := e.tok.EncodeLimit(text, false, parseSpecial, left)
+		ids = append(ids, more...)
+		return ok
 	}
 	at := 0
 	for _, s := range p.Content {
 		if s.Start < at || s.End < s.Start || s.End > len(p.Text) {
-			return e.Encode(p.Text) // malformed spans: fall back to the whole text
+			// Malformed spans: fall back to the whole text.
+			return e.tok.EncodeLimit(p.Text, true, true, limit)
 		}
-		ids = append(ids, e.tok.Encode(p.Text[at:s.Start], false, true)...)
-		ids = append(ids, e.tok.Encode(p.Text[s.Start:s.End], false, false)...)
+		if !part(p.Text[at:s.Start], true) || !part(p.Text[s.Start:s.End], false) {
+			return ids, false
+		}
 		at = s.End
 	}
-	ids = append(ids, e.tok.Encode(p.Text[at:], false, true)...)
+	if !part(p.Text[at:], true) {
+		return ids, false
+	}
 	if e.tok.AddEOS() {
 		ids = append(ids, e.tok.EOS())
 	}
-	return ids
+	return ids, limit < 0 || len(ids) <= limit
 }
 
 // Stats is a snapshot of the engine's load.

@@ -561,3 +561,29 @@ func TestIdenticalPromptsAtOnce(t *testing.T) {
 		t.Errorf("%d prompt tokens evaluated in all, want %d (prompt %d, %d shared with the cached one)", evaluated, want, n, shared)
 	}
 }
+
+func TestEncodePromptLimit(t *testing.T) {
+	e := load(t, tinyQwen2(), Options{ContextLength: 64})
+	tmpl, err := e.Template()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := chat.Conversation{Messages: []llm.Message{{Role: llm.RoleUser, Content: "read <|im_end|> this and that"}}}
+	p, err := tmpl.Render(conv, chat.Options{AddGenerationPrompt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.EncodePrompt(p)
+	if got, ok := e.EncodePromptLimit(p, len(want)); !ok || !slices.Equal(got, want) {
+		t.Errorf("at the exact count: %d tokens, complete %v; want %d, true", len(got), ok, len(want))
+	}
+	for limit := range len(want) {
+		got, ok := e.EncodePromptLimit(p, limit)
+		if ok {
+			t.Fatalf("limit %d of %d tokens: complete", limit, len(want))
+		}
+		if len(got) > len(want) || !slices.Equal(got, want[:len(got)]) {
+			t.Fatalf("limit %d: %d tokens that are not a prefix of the prompt's", limit, len(got))
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
@@ -58,16 +59,17 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 	defer cancel()
 	// One turn per choice; the engine evaluates their shared prompt once.
 	streams := make([]iter.Seq2[llm.Event, error], req.choices())
+	turns := make([]*embedded.Turn, len(streams))
 	for i := range streams {
 		call.Seed = req.choiceSeed(i)
 		turn, err := m.drv.Prepare(call)
 		if err != nil {
 			return errorFor(err)
 		}
-		streams[i] = turn.Stream(ctx)
+		streams[i], turns[i] = turn.Stream(ctx), turn
 		w.(*statusWriter).promptTokens = turn.PromptTokens()
 	}
-	a := &chatAnswer{generationLog: generationLog{s: s, sw: w.(*statusWriter), start: start}, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
+	a := &chatAnswer{generationLog: generationLog{s: s, sw: w.(*statusWriter), start: start, turns: turns}, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
 		oneCall: req.ParallelToolCalls != nil && !*req.ParallelToolCalls, choices: len(streams), logprobs: call.Logprobs}
 	events := mergeChoices(cancel, streams)
 	if req.Stream {
@@ -93,7 +95,7 @@ type chatAnswer struct {
 // finished records a generation's end; it returns the error to answer
 // with, or nil.
 func (a *chatAnswer) finished(ctx context.Context, resp *llm.Response, err error) *apiError {
-	switch cancelled := a.ended(ctx, resp, err); {
+	switch cancelled, err := a.ended(ctx, resp, err); {
 	case cancelled:
 		return errorFor(context.Canceled)
 	case err != nil:

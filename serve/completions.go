@@ -49,7 +49,14 @@ func (r *completionRequest) prompt(e *engine.Engine) (text string, tokens []int3
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		return s, e.Encode(s), nil
+		// Past the context window the answer is an overflow, so
+		// tokenizing stops there (see Engine.EncodeLimit).
+		n := e.Info().ContextLength
+		ids, complete := e.EncodeLimit(s, n)
+		if !complete {
+			return "", nil, errorFor(&llm.ContextOverflowError{Required: max(len(ids), n+1), Available: n})
+		}
+		return s, ids, nil
 	}
 	var ids []int64
 	if json.Unmarshal(raw, &ids) != nil {
@@ -253,6 +260,9 @@ func (a *textAnswer) complete(ctx context.Context, gen iter.Seq2[choiceItem[engi
 		a.sawOutput()
 		c := &states[it.index]
 		a.add(c, it.v)
+		if !it.v.Done {
+			a.generated++
+		}
 		if it.v.Done {
 			c.sum = &it.v.Summary
 		}
@@ -309,6 +319,7 @@ func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen 
 		a.sawOutput()
 		i, tok := it.index, it.v
 		if !tok.Done {
+			a.generated++
 			if tok.Text != "" || a.logprobs {
 				sse.data(chunk(i, tok, nil))
 			}

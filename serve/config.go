@@ -47,6 +47,14 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; larger ones are answered 413.
 	// 0 means 32 MiB.
 	MaxBodyBytes int64
+	// MaxRequestMemory bounds the memory the requests the server holds
+	// may take together, as estimated from their bodies: each is charged
+	// 8 bytes per byte of its body (the body, its text, the rendered
+	// prompt) from the moment it arrives until it is answered. A request
+	// that does not fit is answered 503 (529 on the Messages API) with
+	// Retry-After. 0 means a quarter of the machine's memory, and at
+	// least what one body of MaxBodyBytes takes; -1 means no bound.
+	MaxRequestMemory int64
 	// PingInterval is how often a streamed answer that has nothing to
 	// send (waiting for a slot, reading a long prompt) sends an SSE
 	// comment, so that proxies keep the connection. 0 means 5 s.
@@ -77,6 +85,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("serve: max queue %d must be -1 (no waiting), 0 (the default) or more", c.MaxQueue)
 	case c.MaxBodyBytes < 0:
 		return c, fmt.Errorf("serve: body limit %d must not be negative", c.MaxBodyBytes)
+	case c.MaxRequestMemory < -1:
+		return c, fmt.Errorf("serve: request memory %d must be -1 (no bound), 0 (the default) or more", c.MaxRequestMemory)
 	case c.PingInterval < 0 || c.ShutdownGrace < 0:
 		return c, errors.New("serve: durations must not be negative")
 	}
@@ -87,6 +97,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = defaultMaxBody
+	}
+	switch one := c.MaxBodyBytes * requestMemoryPerByte; {
+	case c.MaxRequestMemory == 0:
+		c.MaxRequestMemory = max(defaultRequestMemory(), one)
+	case c.MaxRequestMemory > 0 && c.MaxRequestMemory < one:
+		// A body the size limit lets in must fit on its own, or its
+		// request would be refused forever.
+		return c, fmt.Errorf("serve: request memory %d is less than one body of the %d-byte limit takes (%d); raise it or lower the body limit",
+			c.MaxRequestMemory, c.MaxBodyBytes, one)
 	}
 	if c.PingInterval == 0 {
 		c.PingInterval = defaultPingInterval

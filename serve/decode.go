@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 
@@ -33,11 +32,14 @@ func decodeFields(r *http.Request, limit int64, v any, fields []requestField) *a
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
-	data, err := io.ReadAll(r.Body)
+	data, err := readAll(r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, tooLarge(limit)
+		}
+		if errors.Is(err, errMemoryBusy) {
+			return nil, errMemoryFull
 		}
 		return nil, badRequest("", "cannot read the request body: %v", err)
 	}

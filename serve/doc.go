@@ -142,6 +142,9 @@
 // Context: a prompt longer than the context window is a 400 with type
 // exceed_context_size_error, code context_length_exceeded and
 // llama.cpp's n_prompt_tokens and n_ctx; the prompt is never truncated.
+// Tokenizing stops once the count passes the window, so n_prompt_tokens
+// is then a lower bound (more than n_ctx), and a prompt of megabytes
+// costs memory in proportion to the window, not to itself.
 // An answer that fills the window ends there with finish_reason
 // "length" and the text so far, as OpenAI and llama-server end it.
 //
@@ -209,7 +212,13 @@
 //
 // The engine has Config.Engine.Parallel slots and a FIFO queue. The
 // server admits at most Parallel + Config.MaxQueue generation requests;
-// more are answered at once with 429 and Retry-After. A client that
+// more are answered at once with 429 and Retry-After. Requests are also
+// admitted by memory: each is charged 8 bytes per byte of its body
+// against Config.MaxRequestMemory (a quarter of the machine's memory by
+// default) until it is answered, and one that does not fit is answered
+// 503 (529 on the Messages API) with Retry-After; after a request with a
+// body of 4 MiB or more the freed heap is handed back to the operating
+// system at once. A client that
 // disconnects cancels its generation at once (it is counted in
 // tether_generations_cancelled_total and as status 499). A panic in a
 // handler is answered 500 and logged; the server goes on.
@@ -220,5 +229,6 @@
 // Shutdown: when Serve's context ends, the listener closes, requests in
 // flight run on for up to Config.ShutdownGrace, then the rest are
 // cancelled (a stream gets a "shutting down" error event) and Serve
-// returns.
+// returns. Requests the server cancels so are logged and counted with
+// status 503 and the tokens they had generated, not as a client's 499.
 package serve

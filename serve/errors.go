@@ -111,6 +111,7 @@ var (
 	errUnauthorized = &apiError{Status: http.StatusUnauthorized, Type: "authentication_error", Code: "invalid_api_key",
 		Message: "Invalid API Key: send it as Authorization: Bearer <key>"}
 	errLoading      = &apiError{Status: http.StatusServiceUnavailable, Type: "unavailable_error", Code: "model_loading", Message: "Loading model"}
+	errMemoryFull   = &apiError{Status: http.StatusServiceUnavailable, Type: "unavailable_error", Code: "server_busy", RetryAfter: retryAfter, Message: errMemoryBusy.Error()}
 	errShuttingDown = &apiError{Status: http.StatusServiceUnavailable, Type: "unavailable_error", Code: "server_shutting_down", Message: "the server is shutting down"}
 	errInternal     = &apiError{Status: http.StatusInternalServerError, Type: "server_error", Code: "internal_error", Message: "internal error"}
 )
@@ -155,7 +156,9 @@ func errorFor(err error) *apiError {
 	case errors.As(err, &ov):
 		msg := "the request exceeds the available context size"
 		if ov.Required > 0 && ov.Available > 0 {
-			msg = fmt.Sprintf("the request exceeds the available context size: %d tokens needed, %d available", ov.Required, ov.Available)
+			// Tokenizing stops past the window, so Required may be a
+			// lower bound.
+			msg = fmt.Sprintf("the request exceeds the available context size: at least %d tokens needed, %d available", ov.Required, ov.Available)
 		}
 		return &apiError{Status: http.StatusBadRequest, Type: "exceed_context_size_error", Code: "context_length_exceeded",
 			Message: msg, NPromptTokens: ov.Required, NCtx: ov.Available}

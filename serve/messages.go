@@ -22,8 +22,8 @@ import (
 // and answers in Anthropic's.
 func messagesRoutes() map[string]route {
 	return map[string]route{
-		"/v1/messages":              {method: http.MethodPost, public: true, early: true, handler: (*Server).messages},
-		"/v1/messages/count_tokens": {method: http.MethodPost, public: true, early: true, handler: (*Server).countTokens},
+		"/v1/messages":              {method: http.MethodPost, public: true, early: true, anthropic: true, handler: (*Server).messages},
+		"/v1/messages/count_tokens": {method: http.MethodPost, public: true, early: true, anthropic: true, handler: (*Server).countTokens},
 	}
 }
 
@@ -89,21 +89,22 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, m *loadedMo
 	if e != nil {
 		return answered(w, e)
 	}
-	n := 0
-	turn, err := m.drv.Prepare(call)
-	var ov *llm.ContextOverflowError
-	switch {
-	case err == nil:
-		n = turn.PromptTokens()
-	case errors.As(err, &ov) && ov.Required > 0:
-		n = ov.Required
-	default:
+	// A prompt past the context window is counted all the same, up to a
+	// bound that keeps the count's memory in check; past it the answer is
+	// the bound's count, a lower bound.
+	n, _, err := m.drv.CountTokens(call, countTokensLimit(m.eng.Info().ContextLength))
+	if err != nil {
 		return answered(w, msgErrorFor(err))
 	}
 	w.(*statusWriter).promptTokens = n
 	writeMsgJSON(w, http.StatusOK, anthropic.TokenCount{InputTokens: n})
 	return nil
 }
+
+// countTokensLimit is how far count_tokens counts: well past the context
+// window (clients ask how far over they are), but bounded, 4 MiB of ids
+// at most beyond a window that large.
+func countTokensLimit(contextLength int) int { return max(16*contextLength, 1<<20) }
 
 // messages answers POST /v1/messages on the pipeline of chat
 // completions: the request becomes an embedded.Call, the driver renders
@@ -128,6 +129,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, m *loadedModel
 		enc: anthropic.NewEncoder(newMessageID(), s.id, turn.PromptTokens(), req.StopSequences)}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	a.turns = []*embedded.Turn{turn}
 	events := a.filter(turn.Stream(ctx))
 	if req.Stream {
 		return a.stream(ctx, cancel, events)
@@ -203,7 +205,7 @@ func (a *messagesAnswer) filter(events iter.Seq2[llm.Event, error]) iter.Seq2[ll
 // finished records a generation's end; it returns the error to answer
 // with, or nil.
 func (a *messagesAnswer) finished(ctx context.Context, resp *llm.Response, err error) *msgError {
-	switch cancelled := a.ended(ctx, resp, err); {
+	switch cancelled, err := a.ended(ctx, resp, err); {
 	case cancelled:
 		return msgCancelled
 	case err != nil:
@@ -280,8 +282,6 @@ func (a *messagesAnswer) stream(ctx context.Context, cancel context.CancelFunc, 
 	case a.s.closing.Load():
 		event(sse, anthropic.StreamEvent{Type: anthropic.EventError, Error: &anthropic.ErrorObject{Type: msgShuttingDown.typ, Message: msgShuttingDown.message}})
 	}
-	if failed.status == 499 {
-		return &apiError{Status: 499, Type: failed.typ, Message: failed.message}
-	}
-	return nil // reported in the stream
+	// Reported in the stream; ServeHTTP only logs and counts it.
+	return &apiError{Status: failed.status, Type: failed.typ, Message: failed.message}
 }

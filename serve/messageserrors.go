@@ -46,7 +46,8 @@ var (
 	msgShuttingDown = &msgError{status: http.StatusServiceUnavailable, typ: anthropic.ErrOverloaded, message: "the server is shutting down"}
 	msgOverloaded   = &msgError{status: 529, typ: anthropic.ErrOverloaded, message: "Overloaded: the server's queue is full; retry later", retryAfter: 1}
 	// msgCancelled is no answer: the client went away.
-	msgCancelled = &msgError{status: 499, typ: "cancelled", message: "the request was cancelled"}
+	msgMemoryFull = &msgError{status: 529, typ: anthropic.ErrOverloaded, message: "Overloaded: " + errMemoryBusy.Error(), retryAfter: 1}
+	msgCancelled  = &msgError{status: 499, typ: "cancelled", message: "the request was cancelled"}
 )
 
 // msgErrorFor turns a failure of the driver or the engine into the

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -27,7 +26,10 @@ var countFields = map[string]bool{"model": true, "messages": true, "system": tru
 // the size limit is a 413; bad JSON, a field of the wrong type or a field
 // tether does not model a 400 that names the field.
 func readMessagesRequest(r *http.Request, limit int64) (*anthropic.Request, *msgError) {
-	data, err := io.ReadAll(r.Body)
+	data, err := readAll(r)
+	if errors.Is(err, errMemoryBusy) {
+		return nil, msgMemoryFull
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

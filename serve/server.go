@@ -35,6 +35,8 @@ type Server struct {
 	loadErr atomic.Pointer[error]
 
 	admit   admission
+	mem     memoryBudget
+	freeing atomic.Bool // a freeMemory call is running
 	metrics *metrics
 	routes  map[string]route
 	// modelRoute serves GET /v1/models/{id}, whose paths the routes map
@@ -77,6 +79,7 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics()
 	s.fp = strings.Join(strings.Fields(cfg.Build), "-")
 	s.admit.limit = int64(max(cfg.Engine.Parallel, 1) + cfg.MaxQueue)
+	s.mem.limit = cfg.MaxRequestMemory
 	s.routes = s.routeTable()
 	return s, nil
 }
@@ -159,8 +162,8 @@ func (s *Server) Close() error {
 // returns nil after a shutdown asked for by ctx. It does not close the
 // model; call Close after it.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	base, cancelAll := context.WithCancel(withListenAddr(context.WithoutCancel(ctx), ln))
-	defer cancelAll()
+	base, cancelAll := context.WithCancelCause(withListenAddr(context.WithoutCancel(ctx), ln))
+	defer cancelAll(errServerShutdown)
 	hs := &http.Server{
 		Handler:           s,
 		BaseContext:       func(net.Listener) context.Context { return base },
@@ -181,7 +184,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := hs.Shutdown(grace); err != nil {
 		s.log.Warn("tether serve: grace period over; cancelling the requests still running", "in_flight", s.metrics.inFlight.Load())
-		cancelAll()
+		cancelAll(errServerShutdown)
 		waitTimeout(&s.inflight, 5*time.Second)
 		hs.Close()
 	}
@@ -204,8 +207,10 @@ type route struct {
 	// public endpoints need no API key (llama-server's public ones).
 	public bool
 	// early endpoints answer while the model loads.
-	early   bool
-	handler func(s *Server, w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError
+	early bool
+	// anthropic endpoints answer errors in the Messages API's shape.
+	anthropic bool
+	handler   func(s *Server, w http.ResponseWriter, r *http.Request, m *loadedModel) *apiError
 }
 
 func (s *Server) routeTable() map[string]route {
@@ -265,8 +270,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		status := rw.status
-		if rw.cancelled {
+		switch {
+		case rw.cancelled:
 			status = 499
+		case rw.failed != 0:
+			status = rw.failed
 		}
 		elapsed := time.Since(start)
 		s.metrics.request(endpoint, status, elapsed)
@@ -284,14 +292,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rw, e)
 		return
 	}
-	r.Body = http.MaxBytesReader(rw, r.Body, s.cfg.MaxBodyBytes)
+	// Admission by memory: a body is charged against the budget before
+	// it is read when its length is announced, else as it is read, and
+	// the charge holds until the request is answered.
+	var charge int64
+	if r.ContentLength > 0 {
+		charge = min(r.ContentLength, s.cfg.MaxBodyBytes) * requestMemoryPerByte
+		if !s.mem.acquire(charge) {
+			if rt.anthropic {
+				writeMsgError(rw, msgMemoryFull)
+			} else {
+				writeError(rw, errMemoryFull)
+			}
+			return
+		}
+	}
+	body := &budgetedBody{ReadCloser: http.MaxBytesReader(rw, r.Body, s.cfg.MaxBodyBytes), budget: &s.mem, charged: charge}
+	defer func() {
+		s.mem.release(body.charged)
+		if body.read >= freeMemoryAfterBytes {
+			s.freeMemory()
+		}
+	}()
+	r.Body = body
 	if e := rt.handler(s, rw, r, s.model.Load()); e != nil {
 		if e.Status == 499 {
 			rw.cancelled = true
 			return
 		}
 		if rw.wrote {
-			return // a streamed answer has reported its own error
+			// A streamed answer has reported its own error; the log
+			// and the metrics take its status, not the stream's 200.
+			rw.failed = e.Status
+			return
 		}
 		writeError(rw, e)
 	}
@@ -327,6 +360,7 @@ type statusWriter struct {
 	status          int
 	wrote           bool
 	cancelled       bool
+	failed          int // the status of an error a started answer reported in its body
 	promptTokens    int
 	generatedTokens int
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -386,5 +387,31 @@ func TestLogprobs(t *testing.T) {
 	}
 	if _, err := d.Prepare(Call{Request: req, TopLogprobs: 21}); err == nil {
 		t.Error("top_logprobs 21 accepted")
+	}
+}
+
+// A prompt far past the context window is refused for memory in
+// proportion to the window, not to the prompt: one word of 16 MiB against
+// a window of 64 tokens.
+func TestContextOverflowLongWordMemory(t *testing.T) {
+	e := loadEngine(t, "chatml", engine.Options{ContextLength: 64})
+	d := New(e, Options{})
+	word := strings.Repeat("a", 16<<20)
+	req := llm.Request{Messages: []llm.Message{llm.UserMessage(word)}}
+	var err error
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = d.Prepare(Call{Request: req})
+	runtime.ReadMemStats(&after)
+	var ov *llm.ContextOverflowError
+	if !errors.As(err, &ov) || ov.Available != 64 || ov.Required <= 64 {
+		t.Fatalf("Prepare: %v, want an overflow of 64", err)
+	}
+	// Rendering copies the text into the prompt; tokenizing it whole
+	// cost some 60 bytes a byte.
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("Prepare allocated %d bytes for a %d-byte word (%.1f×)", alloc, len(word), float64(alloc)/float64(len(word)))
+	if alloc > 4*uint64(len(word)) {
+		t.Errorf("Prepare allocated %d bytes for a %d-byte word; want at most 4× the word", alloc, len(word))
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/engine/grammar"
 	"github.com/tetherllm/tether/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/think"
@@ -20,6 +22,9 @@ type Turn struct {
 	d   *Driver
 	r   rendered
 	req engine.Request
+	// generated counts the tokens its runs have generated, for a server
+	// that accounts for a run cut short.
+	generated atomic.Int64
 }
 
 // Prepare validates c, renders it with the model's chat template and
@@ -28,24 +33,18 @@ type Turn struct {
 // context window, an *llm.ModelFileError for a model whose chat template
 // cannot be used.
 func (d *Driver) Prepare(c Call) (*Turn, error) {
-	if err := d.checkOpen(); err != nil {
-		return nil, err
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	r, err := d.render(c)
+	// Tokenizing stops past the context window: the answer is an
+	// overflow whatever the rest holds, and a prompt of megabytes would
+	// otherwise cost memory in proportion to itself.
+	n := d.eng.Info().ContextLength
+	p, err := d.tokenize(c, n)
 	if err != nil {
 		return nil, err
 	}
-	constrained, trigger, err := constraint(c, &r)
-	if err != nil {
-		return nil, err
+	if !p.complete {
+		return nil, overflow(len(p.tokens), n)
 	}
-	tokens := d.eng.EncodePrompt(r.prompt)
-	if n := d.eng.Info().ContextLength; len(tokens) > n {
-		return nil, &llm.ContextOverflowError{Required: len(tokens), Available: n}
-	}
+	r, constrained, trigger, tokens := p.r, p.constrained, p.trigger, p.tokens
 	maxTokens := c.MaxTokens
 	if maxTokens == 0 {
 		maxTokens = d.maxTok
@@ -77,6 +76,52 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 	}}, nil
 }
 
+// prepared is a call rendered and tokenized up to a limit.
+type prepared struct {
+	r           rendered
+	constrained *grammar.Grammar
+	trigger     string
+	tokens      []int32
+	complete    bool // false: the prompt has more than the limit's tokens
+}
+
+// tokenize validates, renders and tokenizes c, stopping past limit tokens.
+func (d *Driver) tokenize(c Call, limit int) (prepared, error) {
+	if err := d.checkOpen(); err != nil {
+		return prepared{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return prepared{}, err
+	}
+	r, err := d.render(c)
+	if err != nil {
+		return prepared{}, err
+	}
+	constrained, trigger, err := constraint(c, &r)
+	if err != nil {
+		return prepared{}, err
+	}
+	tokens, complete := d.eng.EncodePromptLimit(r.prompt, limit)
+	return prepared{r: r, constrained: constrained, trigger: trigger, tokens: tokens, complete: complete}, nil
+}
+
+// CountTokens is the length in tokens of the prompt Prepare would make
+// of c, counted up to limit (limit < 0: all of it), whatever the context
+// window; complete is false when the prompt has more than limit tokens,
+// and n is then the count so far. It bounds the memory that counting a
+// huge prompt takes.
+func (d *Driver) CountTokens(c Call, limit int) (n int, complete bool, err error) {
+	p, err := d.tokenize(c, limit)
+	if err != nil {
+		return 0, false, err
+	}
+	return len(p.tokens), p.complete, nil
+}
+
+// Generated is the number of tokens the turn's runs have generated so
+// far, whether they finished or not.
+func (t *Turn) Generated() int { return int(t.generated.Load()) }
+
 // PromptTokens is the length of the prompt in tokens.
 func (t *Turn) PromptTokens() int { return len(t.req.Tokens) }
 
@@ -105,6 +150,9 @@ func (t *Turn) Stream(ctx context.Context) iter.Seq2[llm.Event, error] {
 			if err != nil {
 				yield(llm.Event{}, engineError(err))
 				return
+			}
+			if !tok.Done {
+				t.generated.Add(1)
 			}
 			if !tok.Done && (t.req.Logprobs || t.req.TopLogprobs > 0) && !out.logprobs(t.d.eng.Tokenizer(), tok, yield) {
 				return
@@ -252,4 +300,12 @@ func stopReason(r engine.StopReason, calls bool) llm.StopReason {
 		return llm.StopStopSequence
 	}
 	return llm.StopEndTurn
+}
+
+// overflow is the error for a prompt found to have more than n tokens
+// after counting counted of them: Required is a lower bound, at least
+// n+1, since counting stopped there.
+func overflow(counted, n int) *llm.ContextOverflowError {
+	return &llm.ContextOverflowError{Required: max(counted, n+1), Available: n,
+		Message: fmt.Sprintf("the prompt has more than %d tokens, the context window", n)}
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Byte-level BPE over one pre-tokenized word, as llama.cpp does it: the word
@@ -40,9 +41,58 @@ type encodeScratch struct {
 	syms    []int32 // interned text of each BPE symbol, -1 when no merge can involve it
 	bpeQ    queue[bpeBigram]
 	spmQ    queue[spmBigram]
+
+	limit int // the caller's token limit; < 0 for none
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(encodeScratch) }}
+
+// maxPieceBytes bounds the text one merge run works on. A longer word (or
+// SentencePiece fragment) is cut, at a space where one is near the end,
+// and its parts are merged one after another: the merge scratch costs
+// about 60 bytes per byte of text, and one word of megabytes would
+// otherwise take gigabytes. llama.cpp merges such a word whole; the
+// tokens differ only next to a cut, and only in text no prose contains
+// (a single word of over 64 KiB).
+const maxPieceBytes = 64 << 10
+
+// maxPooledBytes is the most scratch kept for reuse; more, left by a long
+// text, goes back to the garbage collector.
+const maxPooledBytes = 4 << 20
+
+// over reports whether out is past the caller's limit.
+func (s *encodeScratch) over(out []int32) bool { return s.limit >= 0 && len(out) > s.limit }
+
+// release returns s to the pool unless it grew past maxPooledBytes.
+func (s *encodeScratch) release() {
+	size := 4*cap(s.cpts) + 2*cap(s.flags) + 16*(cap(s.spans[0])+cap(s.spans[1])) + cap(s.bytes) + cap(s.enc) +
+		16*cap(s.symbols) + 4*cap(s.syms) + 20*cap(s.bpeQ) + 16*cap(s.spmQ)
+	if size > maxPooledBytes {
+		return
+	}
+	scratchPool.Put(s)
+}
+
+// cutPiece returns the length of the first piece of text no longer than
+// maxPieceBytes: before the last lone space in its second half if there
+// is one (both BPE and SentencePiece words start with their space, and
+// a run of spaces may be one token), else at the last UTF-8 sequence
+// boundary.
+func cutPiece[T string | []byte](text T) int {
+	if len(text) <= maxPieceBytes {
+		return len(text)
+	}
+	n := maxPieceBytes
+	for i := n; i > n/2; i-- {
+		if text[i] == ' ' && text[i-1] != ' ' && (i+1 == len(text) || text[i+1] != ' ') {
+			return i
+		}
+	}
+	for n > 1 && text[n]&0xC0 == 0x80 {
+		n--
+	}
+	return n
+}
 
 // bpeTables is the merge table in interned form: every string that appears
 // as a token or on either side of a merge gets a small integer, so merging
@@ -54,6 +104,10 @@ type bpeTables struct {
 	// fallback[b] are the ids llama.cpp finds when it looks up each byte of
 	// the GPT-2 character of b as a one-byte token.
 	fallback [256][]int32
+	// closed reports that every symbol a merge run can leave is a token:
+	// each byte's GPT-2 character is one, and so is every merge's result.
+	// The fallback above, which can drop bytes, is then never used.
+	closed bool
 }
 
 type bpeMerge struct {
@@ -102,6 +156,7 @@ func (t *Tokenizer) buildBPETables(merges []string) {
 	// Results are looked up once every string is numbered, so a merge whose
 	// result only appears later on a merge's left or right side finds it.
 	t.bpe.ranks = make(map[uint64]bpeMerge, len(merges))
+	t.bpe.closed = true
 	var buf []byte
 	for i, p := range pairs {
 		k := pairID(p.lID, p.rID)
@@ -113,9 +168,15 @@ func (t *Tokenizer) buildBPETables(merges []string) {
 		if !ok {
 			res = -1
 		}
+		if _, tok := t.tokenToID[string(buf)]; !tok && p.l != "" && p.r != "" {
+			t.bpe.closed = false
+		}
 		t.bpe.ranks[k] = bpeMerge{rank: int32(i), result: res}
 	}
 	for b := range 256 {
+		if _, ok := t.tokenToID[byteToText[b]]; !ok {
+			t.bpe.closed = false
+		}
 		t.bpe.byteSym[b] = get(byteToText[b])
 		enc := byteToText[b]
 		for j := 0; j < len(enc); j++ {
@@ -211,25 +272,39 @@ func (t *Tokenizer) bpeWord(s *encodeScratch, word []byte, out []int32) []int32 
 
 // encodeBPE appends the ids of one raw-text fragment.
 func (t *Tokenizer) encodeBPE(s *encodeScratch, text string, out []int32) []int32 {
-	s.cpts = decodeCpts(s.cpts[:0], text)
-	s.flags = s.flags[:0]
+	// Sized once: a fragment has at most one code point per byte, and
+	// growing by doubling would allocate twice the final size.
+	n := utf8.RuneCountInString(text)
+	s.cpts = decodeCpts(slices.Grow(s.cpts[:0], n), text)
+	s.flags = slices.Grow(s.flags[:0], len(s.cpts))
 	for _, r := range s.cpts {
 		s.flags = append(s.flags, flagsOf(r))
 	}
 	ct := cptText{cpts: s.cpts, flags: s.flags}
 	words := t.pre.split(&ct, &s.spans)
 	for _, w := range words {
-		s.bytes = s.bytes[:0]
+		s.bytes = slices.Grow(s.bytes[:0], w.end-w.start)
 		for _, r := range s.cpts[w.start:w.end] {
 			s.bytes = appendCpt(s.bytes, r)
+		}
+		if s.over(out) {
+			return out
 		}
 		if ids, ok := t.words.get(s.bytes); ok {
 			out = append(out, ids...)
 			continue
 		}
-		n := len(out)
-		out = t.bpeWord(s, s.bytes, out)
-		t.words.put(s.bytes, out[n:])
+		if len(s.bytes) <= maxPieceBytes {
+			n := len(out)
+			out = t.bpeWord(s, s.bytes, out)
+			t.words.put(s.bytes, out[n:])
+			continue
+		}
+		for word := s.bytes; len(word) > 0 && !s.over(out); {
+			n := cutPiece(word)
+			out = t.bpeWord(s, word[:n], out)
+			word = word[n:]
+		}
 	}
 	return out
 }

@@ -37,11 +37,21 @@ func (t *Tokenizer) addSPMBigram(s *encodeScratch, text string, left, right int3
 // encodeSPM appends the ids of one raw-text fragment; prefixSpace adds the
 // leading space llama.cpp puts before text that starts the input or follows
 // a special token.
+// A fragment longer than maxPieceBytes is merged a piece at a time.
 func (t *Tokenizer) encodeSPM(s *encodeScratch, fragment string, prefixSpace bool, out []int32) []int32 {
 	if prefixSpace {
 		fragment = " " + fragment
 	}
-	text := strings.ReplaceAll(fragment, " ", spmSpace)
+	for len(fragment) > 0 && !s.over(out) {
+		n := cutPiece(fragment)
+		out = t.spmPiece(s, strings.ReplaceAll(fragment[:n], " ", spmSpace), out)
+		fragment = fragment[n:]
+	}
+	return out
+}
+
+// spmPiece appends the ids of one piece of text whose spaces are U+2581.
+func (t *Tokenizer) spmPiece(s *encodeScratch, text string, out []int32) []int32 {
 	if text == "" {
 		return out
 	}

@@ -21,6 +21,12 @@ type Tokenizer struct {
 	addBOS, addEOS, addSpacePrefix bool
 	cleanSpaces                    bool
 
+	// bytesPerToken bounds how many bytes of raw text one token can
+	// stand for (the longest token text; GPT-2's byte mapping and
+	// SentencePiece's U+2581 only lengthen text). 0 when some byte can
+	// vanish from the output (no token for it), which breaks the bound.
+	bytesPerToken int
+
 	eog        map[int32]bool
 	specials   []int32 // control, user-defined and unknown tokens, longest text first
 	pieces     []string
@@ -36,20 +42,42 @@ func (t *Tokenizer) warn(msg string) { t.warnings = append(t.warnings, msg) }
 // lets control tokens written in the text (such as "<|im_start|>") become
 // their ids; user-defined tokens are always matched, as in llama.cpp.
 func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
+	ids, _ := t.EncodeLimit(text, addSpecial, parseSpecial, -1)
+	return ids
+}
+
+// EncodeLimit is Encode that gives up once the text surely has more than
+// limit tokens (limit < 0: no limit). complete is false when it gave up;
+// ids then holds the tokens found so far, which may be fewer than limit
+// when a piece of text was refused unread because it is longer than
+// limit tokens could cover (see [Tokenizer.MaxTokenBytes]). Its memory
+// stays proportional to limit, not to the text, where that bound holds.
+func (t *Tokenizer) EncodeLimit(text string, addSpecial, parseSpecial bool, limit int) (ids []int32, complete bool) {
 	s := scratchPool.Get().(*encodeScratch)
-	defer scratchPool.Put(s)
-	out := make([]int32, 0, len(text)/3+2)
+	defer s.release()
+	s.limit = limit
+	n := len(text)/3 + 2
+	if limit >= 0 {
+		n = min(n, limit+2)
+	}
+	out := make([]int32, 0, n)
 	if addSpecial && t.addBOS {
 		out = append(out, t.bos)
 	}
 	prevSpecial := true
 	for _, f := range t.partition(text, parseSpecial) {
+		if s.over(out) {
+			return out, false
+		}
 		if f.token != NoToken {
 			out = append(out, f.token)
 			prevSpecial = true
 			continue
 		}
 		raw := text[f.start:f.end]
+		if !t.fits(s, raw, out) {
+			return out, false
+		}
 		switch t.kind {
 		case modelBPE:
 			out = t.encodeBPE(s, raw, out)
@@ -61,7 +89,24 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int32 {
 	if addSpecial && t.addEOS {
 		out = append(out, t.eos)
 	}
-	return out
+	return out, !s.over(out)
+}
+
+// MaxTokenBytes is the most bytes of text one token can stand for, or 0
+// when the vocabulary lets some bytes vanish (no token encodes them), so
+// that no such bound holds. A text of n bytes without special tokens
+// has at least n/MaxTokenBytes tokens.
+func (t *Tokenizer) MaxTokenBytes() int { return t.bytesPerToken }
+
+// fits reports whether raw text could still be within the limit: a piece
+// of n bytes has at least ceil(n/bytesPerToken) tokens, so a longer piece
+// than the tokens left can cover is refused before any work on it.
+func (t *Tokenizer) fits(s *encodeScratch, raw string, out []int32) bool {
+	if s.limit < 0 || t.bytesPerToken == 0 {
+		return true
+	}
+	left := int64(s.limit - len(out))
+	return int64(len(raw)) <= left*int64(t.bytesPerToken)
 }
 
 // fragment is either a special token (token != NoToken) or a range of raw text.

@@ -520,4 +520,27 @@ func (t *Tokenizer) buildCaches() {
 			t.byteTokens[b] = t.unk
 		}
 	}
+	t.buildBytesPerToken()
+}
+
+// buildBytesPerToken sets bytesPerToken: the longest token text, provided
+// every byte of text comes out inside some token (for BPE, every symbol a
+// merge run leaves is a token; for SentencePiece, every byte has a byte
+// token or the unknown token), else 0.
+func (t *Tokenizer) buildBytesPerToken() {
+	switch t.kind {
+	case modelBPE:
+		if !t.bpe.closed {
+			return
+		}
+	case modelSPM:
+		if slices.Contains(t.byteTokens[:], NoToken) {
+			return
+		}
+	default:
+		return
+	}
+	for i := range t.tokens {
+		t.bytesPerToken = max(t.bytesPerToken, len(t.tokens[i].text))
+	}
 }
