@@ -50,9 +50,12 @@ type serveFlags struct {
 	grace     time.Duration
 	logLevel  string
 	maxBodyMB int
-	strict    bool
-	cors      []string
-	hosts     []string
+	// requestMemMB bounds the memory requests in flight may hold; 0 is
+	// the server's default, -1 none.
+	requestMemMB int
+	strict       bool
+	cors         []string
+	hosts        []string
 }
 
 func newServeRunCommand(s streams) *cobra.Command {
@@ -113,6 +116,7 @@ func bindServeFlags(fl *pflag.FlagSet, f *serveFlags) {
 	fl.DurationVar(&f.grace, "grace", 10*time.Second, "how long requests in flight may finish after SIGTERM")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error (request content is never logged)")
 	fl.IntVar(&f.maxBodyMB, "max-body-mb", 32, "largest request body in MiB")
+	fl.IntVar(&f.requestMemMB, "max-request-memory-mb", 0, "memory in MiB the requests in flight may hold, at 8 bytes a body byte; more wait with 503 (0: a quarter of the machine's memory; -1: no bound)")
 	fl.StringArrayVar(&f.cors, "cors-origin", nil, `let browser pages from this origin call the server (repeatable; "*" for any; default: CORS off)`)
 	fl.StringArrayVar(&f.hosts, "allowed-host", nil, `on a loopback --host, also answer requests whose Host header is this name (repeatable; "*" for any); others than loopback names get 403`)
 	fl.BoolVar(&f.strict, "strict-model", false, "answer 404 to requests naming another model than this one (default: any name is served by it)")
@@ -134,6 +138,8 @@ func (f serveFlags) check() error {
 		return usagef("--grace %s must be positive", f.grace)
 	case f.maxBodyMB < 1:
 		return usagef("--max-body-mb %d must be at least 1", f.maxBodyMB)
+	case f.requestMemMB < -1:
+		return usagef("--max-request-memory-mb %d must be -1 (no bound), 0 (the default) or more", f.requestMemMB)
 	case f.host == "":
 		return usagef("--host must not be empty")
 	}
@@ -143,15 +149,21 @@ func (f serveFlags) check() error {
 // config is the server's configuration for model from the flags.
 func (f serveFlags) config(model string, logger *slog.Logger) serve.Config {
 	return serve.Config{
-		Model:         model,
-		Alias:         f.alias,
-		StrictModel:   f.strict,
-		CORSOrigins:   f.cors,
-		AllowedHosts:  f.allowedHosts(),
-		Engine:        engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
-		APIKey:        f.apiKey,
-		MaxQueue:      f.maxQueue,
-		MaxBodyBytes:  int64(f.maxBodyMB) << 20,
+		Model:        model,
+		Alias:        f.alias,
+		StrictModel:  f.strict,
+		CORSOrigins:  f.cors,
+		AllowedHosts: f.allowedHosts(),
+		Engine:       engine.Options{Threads: f.threads, ContextLength: f.ctx, Parallel: f.parallel},
+		APIKey:       f.apiKey,
+		MaxQueue:     f.maxQueue,
+		MaxBodyBytes: int64(f.maxBodyMB) << 20,
+		MaxRequestMemory: func() int64 {
+			if f.requestMemMB == -1 {
+				return -1
+			}
+			return int64(f.requestMemMB) << 20
+		}(),
 		ShutdownGrace: f.grace,
 		Logger:        logger,
 		Build:         "tether " + Version,

@@ -33,6 +33,7 @@ func TestServeRunUsage(t *testing.T) {
 		{"bad port", []string{"serve", "run", "m.gguf", "--port", "70000"}, ExitUsage, "--port"},
 		{"bad parallel", []string{"serve", "run", "m.gguf", "--parallel", "0"}, ExitUsage, "--parallel"},
 		{"bad context", []string{"serve", "run", "m.gguf", "--ctx", "-1"}, ExitUsage, "--ctx"},
+		{"bad request memory", []string{"serve", "run", "m.gguf", "--max-request-memory-mb", "-2"}, ExitUsage, "--max-request-memory-mb"},
 		{"bad log level", []string{"serve", "run", "m.gguf", "--log-level", "loud"}, ExitUsage, "--log-level"},
 		{"unknown flag", []string{"serve", "run", "m.gguf", "--frobnicate"}, ExitUsage, "frobnicate"},
 		{"unknown serve command", []string{"serve", "walk"}, ExitUsage, "unknown serve command"},
@@ -50,7 +51,7 @@ func TestServeRunUsage(t *testing.T) {
 
 func TestServeHelp(t *testing.T) {
 	code, out := runServeCLI(t, "serve", "run", "--help")
-	for _, flag := range []string{"--host", "--port", "--api-key", "--ctx", "--threads", "--parallel", "--alias", "--gpu", "--max-queue", "--grace", "--strict-model", "--cors-origin", "--allowed-host"} {
+	for _, flag := range []string{"--host", "--port", "--api-key", "--ctx", "--threads", "--parallel", "--alias", "--gpu", "--max-queue", "--grace", "--strict-model", "--cors-origin", "--allowed-host", "--max-request-memory-mb"} {
 		if !strings.Contains(out, flag) {
 			t.Errorf("help lacks %s", flag)
 		}
@@ -87,6 +88,15 @@ func TestServeFlagsConfig(t *testing.T) {
 	cfg = parse(t, "--allowed-host", "tether.lan", "--host", "mybox").config("m.gguf", nil)
 	if strings.Join(cfg.AllowedHosts, ",") != "tether.lan,mybox" {
 		t.Errorf("--allowed-host tether.lan --host mybox: %q", cfg.AllowedHosts)
+	}
+	if cfg := parse(t).config("m.gguf", nil); cfg.MaxRequestMemory != 0 {
+		t.Errorf("request memory by default %d, want 0 (the server's default)", cfg.MaxRequestMemory)
+	}
+	if cfg := parse(t, "--max-request-memory-mb", "512").config("m.gguf", nil); cfg.MaxRequestMemory != 512<<20 {
+		t.Errorf("--max-request-memory-mb 512: %d", cfg.MaxRequestMemory)
+	}
+	if cfg := parse(t, "--max-request-memory-mb", "-1").config("m.gguf", nil); cfg.MaxRequestMemory != -1 {
+		t.Errorf("--max-request-memory-mb -1: %d", cfg.MaxRequestMemory)
 	}
 	if cfg := parse(t, "--host", "/tmp/t.sock").config("m.gguf", nil); len(cfg.AllowedHosts) != 0 {
 		t.Errorf("a socket path is no host name: %q", cfg.AllowedHosts)
