@@ -12,17 +12,34 @@ import (
 // TestDecodeLoopDoesNotAllocate checks that generating a token costs no
 // allocation once the engine is warm: the whole path of the scheduler —
 // the batched forward pass, sampling, detokenising, stop strings and the
-// hand-over to the caller — reuses its memory. Two generations that
-// differ only in length must allocate the same, give or take the growth
-// of buffers that double (the test streams, so no result slice grows).
+// hand-over to the caller — reuses its memory.
 func TestDecodeLoopDoesNotAllocate(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	e := load(t, tinyLlama(), Options{ContextLength: 1024, Threads: 2})
+	if perToken, desc := allocationsPerToken(t, e, Request{Text: prompt, IgnoreEOG: true}); perToken > maxAllocationsPerToken {
+		t.Errorf("decoding allocated %.2f times per token (%s)", perToken, desc)
+	}
+}
+
+// maxAllocationsPerToken is what a generation may allocate a token: an
+// allocation on the token path shows as 1, one every ten tokens as 0.1;
+// below that are the doublings of the buffers that hold what the reader
+// has not taken yet, which grow more when the machine is busy and the
+// reader lags.
+const maxAllocationsPerToken = 0.1
+
+// allocationsPerToken measures what generating req allocates a token:
+// two generations that differ only in length (40 and 400 tokens) must
+// allocate the same, give or take the growth of buffers that double (the
+// generation is streamed, so no result slice grows). It returns the best
+// of three measurements, with the counts behind it.
+func allocationsPerToken(t *testing.T, e *Engine, req Request) (float64, string) {
+	t.Helper()
 	ctx := context.Background()
 	count := func(n int) uint64 {
-		req := Request{Text: prompt, MaxTokens: n, IgnoreEOG: true}
+		req.MaxTokens = n
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		got := 0
@@ -48,7 +65,7 @@ func TestDecodeLoopDoesNotAllocate(t *testing.T) {
 	// The released text's buffer grows by doubling: a handful of
 	// allocations, however long the generation. The runtime allocates a
 	// few things of its own now and then (records for parked
-	// goroutines), so the test takes the best of three measurements: an
+	// goroutines), so this takes the best of three measurements: an
 	// allocation per token would show in every one of them, as 360.
 	best, desc := math.Inf(1), ""
 	for range 3 {
@@ -57,7 +74,5 @@ func TestDecodeLoopDoesNotAllocate(t *testing.T) {
 			best, desc = perToken, fmt.Sprintf("%d allocations for 40 tokens, %d for 400", short, long)
 		}
 	}
-	if best > 0.02 {
-		t.Errorf("decoding allocated %.2f times per token (%s)", best, desc)
-	}
+	return best, desc
 }

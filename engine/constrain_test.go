@@ -1,12 +1,7 @@
 package engine
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"math"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -116,37 +111,9 @@ func TestConstrainedDecodeLoopDoesNotAllocate(t *testing.T) {
 	for _, id := range e.Tokenizer().EOGTokens() {
 		bias[id] = -1000
 	}
-	ctx := context.Background()
-	count := func(n int) uint64 {
-		req := Request{Text: prompt, MaxTokens: n, Grammar: g, Sampling: sample.Params{LogitBias: bias}}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		got := 0
-		for tok, err := range e.Generate(ctx, req) {
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tok.Done {
-				got++
-			}
-		}
-		runtime.ReadMemStats(&after)
-		if got != n {
-			t.Fatalf("generated %d tokens, want %d", got, n)
-		}
-		return after.Mallocs - before.Mallocs
-	}
-	count(400)
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	best, desc := math.Inf(1), ""
-	for range 3 {
-		short, long := count(40), count(400)
-		if perToken := (float64(long) - float64(short)) / 360; perToken < best {
-			best, desc = perToken, fmt.Sprintf("%d allocations for 40 tokens, %d for 400", short, long)
-		}
-	}
-	if best > 0.02 {
-		t.Errorf("constrained decoding allocated %.2f times per token (%s)", best, desc)
+	req := Request{Text: prompt, Grammar: g, Sampling: sample.Params{LogitBias: bias}}
+	if perToken, desc := allocationsPerToken(t, e, req); perToken > maxAllocationsPerToken {
+		t.Errorf("constrained decoding allocated %.2f times per token (%s)", perToken, desc)
 	}
 }
 
