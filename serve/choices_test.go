@@ -175,3 +175,28 @@ func TestTextCompletionLogprobsAndChoices(t *testing.T) {
 		t.Errorf("logprobs with echo: %d %s", a.status, a.body)
 	}
 }
+
+// TestTextCompletionConstrained: text completions take the same
+// constraints as chat: a GBNF grammar and a JSON Schema.
+func TestTextCompletionConstrained(t *testing.T) {
+	ts := startServer(t, Config{APIKey: testKey})
+	for seed := range 4 {
+		a := ts.call(t, http.MethodPost, "/v1/completions", map[string]any{"prompt": "hello", "max_tokens": 20, "seed": seed, "temperature": 1, "grammar": `root ::= "yes" | "no"`}, testKey)
+		var out struct {
+			Choices []struct {
+				Text string `json:"text"`
+			} `json:"choices"`
+		}
+		if a.status != http.StatusOK || json.Unmarshal(a.body, &out) != nil || len(out.Choices) != 1 || (out.Choices[0].Text != "yes" && out.Choices[0].Text != "no") {
+			t.Fatalf("grammar: %d %s", a.status, a.body)
+		}
+		a = ts.call(t, http.MethodPost, "/v1/completions", map[string]any{"prompt": "hello", "max_tokens": 60, "seed": seed, "temperature": 1,
+			"json_schema": map[string]any{"type": "object", "properties": map[string]any{"n": map[string]any{"type": "integer", "minimum": 1, "maximum": 9}}, "required": []string{"n"}, "additionalProperties": false}}, testKey)
+		var v struct {
+			N *int `json:"n"`
+		}
+		if a.status != http.StatusOK || json.Unmarshal(a.body, &out) != nil || json.Unmarshal([]byte(out.Choices[0].Text), &v) != nil || v.N == nil || *v.N < 1 || *v.N > 9 {
+			t.Fatalf("json_schema: %d %s", a.status, a.body)
+		}
+	}
+}
