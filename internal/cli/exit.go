@@ -48,6 +48,9 @@ func exitCode(err error) int {
 		timeout  *llm.StartupTimeoutError
 		exited   *llm.ServerExitedError
 		config   *llm.ConfigError
+		// foreign is another server answering on the port ours was to
+		// take (supervisor.ForeignServerError): a start-up failure.
+		foreign interface{ Cause() llm.ExitCause }
 	)
 	switch {
 	case err == nil:
@@ -58,7 +61,7 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &input), errors.As(err, &model):
 		return ExitModel
-	case errors.As(err, &notFound), errors.As(err, &timeout):
+	case errors.As(err, &notFound), errors.As(err, &timeout), errors.As(err, &foreign):
 		return ExitServerStart
 	case errors.As(err, &exited):
 		if exited.Cause == llm.CauseBadModel {

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/supervisor"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{context.Canceled, ExitInterrupted},
+		{&llm.ModelFileError{Path: "m.gguf", Reason: "bad"}, ExitModel},
+		{&llm.StartupTimeoutError{}, ExitServerStart},
+		// Another server kept the port after the retries: ours did not
+		// start, whatever the foreign one answers.
+		{fmt.Errorf("launch: %w", &supervisor.ForeignServerError{Backend: "llama-server", Reason: "no key"}), ExitServerStart},
+		{&llm.ServerExitedError{DuringStartup: true}, ExitServerStart},
+		{&llm.ServerExitedError{}, ExitRequestFailed},
+		{&llm.ServerExitedError{Cause: llm.CauseBadModel}, ExitModel},
+		{&llm.HTTPError{StatusCode: 500}, ExitRequestFailed},
+		{errors.New("something else"), ExitFailure},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
