@@ -73,7 +73,7 @@ type StartupTimeoutError struct {
 }
 
 func (e *StartupTimeoutError) Error() string {
-	msg := fmt.Sprintf("tether: %s did not become ready within %s (last state: %s; override the budget with APR_SERVE_READY_TIMEOUT_S)",
+	msg := fmt.Sprintf("tether: %s did not become ready within %s (last state: %s)",
 		e.Backend, e.Budget.Round(time.Millisecond), e.LastState)
 	return msg + formatTail(e.LogTail)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/supervisor"
 )
 
 // Exit codes. Scripts branch on them, so they never change meaning.
@@ -89,6 +90,12 @@ func printError(w io.Writer, err error) {
 		msg = "tether: " + msg
 	}
 	first, rest, _ := strings.Cut(msg, "\n")
+	var timeout *llm.StartupTimeoutError
+	if errors.As(err, &timeout) {
+		// The budget is the CLI's setting; the library's error does not
+		// know how its caller chose it.
+		first += " (raise the budget with " + supervisor.ReadyTimeoutEnv + ")"
+	}
 	fmt.Fprintln(w, first)
 	for line := range strings.SplitSeq(rest, "\n") {
 		if line != "" {

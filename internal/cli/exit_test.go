@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/supervisor"
@@ -31,5 +33,19 @@ func TestExitCode(t *testing.T) {
 		if got := exitCode(c.err); got != c.want {
 			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
 		}
+	}
+}
+
+// TestStartupTimeoutHint: the CLI names the variable that sets the
+// start-up budget; the library's error does not.
+func TestStartupTimeoutHint(t *testing.T) {
+	err := &llm.StartupTimeoutError{Backend: "llama-server", Budget: time.Second, LastState: "loading"}
+	if strings.Contains(err.Error(), supervisor.ReadyTimeoutEnv) {
+		t.Errorf("the library's error names the CLI's variable: %q", err)
+	}
+	var b strings.Builder
+	printError(&b, fmt.Errorf("run: %w", err))
+	if !strings.Contains(b.String(), supervisor.ReadyTimeoutEnv) {
+		t.Errorf("the CLI's message does not name %s: %q", supervisor.ReadyTimeoutEnv, b.String())
 	}
 }
