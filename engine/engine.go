@@ -52,6 +52,7 @@ type Engine struct {
 	// tmplErr is why the file's chat template could not be used; raw
 	// prompts still work.
 	tmplErr error
+	header  header
 	opts    Options
 	sched   *scheduler
 	gvocab  grammarVocab
@@ -92,7 +93,7 @@ func build(path string, f *gguf.File, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	tok, meta := chk.Tokenizer, chk.Meta
-	e := &Engine{path: path, file: f, model: m, tok: tok, opts: opts}
+	e := &Engine{path: path, file: f, model: m, tok: tok, opts: opts, header: headerOf(f, chk.Config.Embd, meta.ChatTemplate)}
 	e.tmpl, e.tmplErr = chat.Parse(meta.ChatTemplate, chat.Specials{BOS: tok.TokenText(tok.BOS()), EOS: tok.TokenText(tok.EOS())})
 	if e.tmplErr != nil {
 		e.tmplErr = fmt.Errorf("engine: %s: chat template: %w", path, e.tmplErr)
@@ -157,6 +158,13 @@ type Info struct {
 	TemplateFamily string
 	// KVCacheBytes is the memory of all slots' caches.
 	KVCacheBytes int64
+	// From the file's header: general.name, the embedding width, the
+	// weights' parameter count and bytes, and the chat template's source.
+	Name         string
+	Embd         int
+	Params       uint64
+	WeightBytes  uint64
+	ChatTemplate string
 }
 
 // Info describes the engine.
@@ -170,7 +178,27 @@ func (e *Engine) Info() Info {
 	if e.tmpl != nil {
 		info.TemplateFamily = e.tmpl.Family()
 	}
+	h := e.header
+	info.Name, info.Embd, info.Params, info.WeightBytes, info.ChatTemplate = h.name, h.embd, h.params, h.weightBytes, h.chatTemplate
 	return info
+}
+
+// header is what Info tells of the file's header, read once at load.
+type header struct {
+	name                string
+	embd                int
+	params, weightBytes uint64
+	chatTemplate        string
+}
+
+func headerOf(f *gguf.File, embd int, chatTemplate string) header {
+	h := header{embd: embd, chatTemplate: chatTemplate}
+	h.name, _ = gguf.GetOr(f, "general.name", "")
+	for _, t := range f.Tensors() {
+		h.params += t.Elements()
+		h.weightBytes += t.Size
+	}
+	return h
 }
 
 // Tokenizer is the model's tokenizer.

@@ -62,6 +62,10 @@ func TestLoadInfo(t *testing.T) {
 			if want := int64(2) * 256 * 2 * int64(s.KVHeads*s.HeadDim*2) * 2; info.KVCacheBytes != want {
 				t.Errorf("KV cache %d bytes, want %d", info.KVCacheBytes, want)
 			}
+			// The header's facts, read once at load.
+			if info.Embd != s.Embd || info.Params == 0 || info.WeightBytes == 0 || info.ChatTemplate == "" {
+				t.Errorf("header: embd %d, %d parameters in %d bytes, template %q", info.Embd, info.Params, info.WeightBytes, info.ChatTemplate)
+			}
 		})
 	}
 }

@@ -5,43 +5,9 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/internal/oaiwire"
-	"github.com/tetherllm/tether/llm"
 )
-
-// modelMeta is what the API tells about the model file.
-type modelMeta struct {
-	name         string
-	arch         string
-	params       uint64
-	size         uint64
-	embd         int64
-	chatTemplate string
-}
-
-// readMeta reads the model file's header: its name, architecture, size
-// and parameter count, and chat template.
-func readMeta(path string) (modelMeta, error) {
-	f, err := gguf.Open(path)
-	if err != nil {
-		return modelMeta{}, &llm.ModelFileError{Path: path, Reason: "cannot open", Err: err}
-	}
-	defer f.Close()
-	var m modelMeta
-	m.name, _ = gguf.GetOr(f, "general.name", "")
-	m.arch, _ = f.Architecture()
-	m.chatTemplate, _ = gguf.GetOr(f, "tokenizer.chat_template", "")
-	if key, err := f.ArchKey("embedding_length"); err == nil {
-		m.embd, _ = f.Int(key)
-	}
-	for _, t := range f.Tensors() {
-		m.params += t.Elements()
-		m.size += t.Size
-	}
-	return m, nil
-}
 
 // health answers GET /health as llama-server does: 503 with
 // {"error":{"code":"model_loading","message":"Loading model","type":"unavailable_error"},"progress":0}
@@ -124,9 +90,9 @@ func (s *Server) modelObject(m *loadedModel) map[string]any {
 			"n_vocab":     info.Vocab,
 			"n_ctx_train": info.TrainedContext,
 			"n_ctx":       info.ContextLength,
-			"n_embd":      m.meta.embd,
-			"n_params":    m.meta.params,
-			"size":        m.meta.size,
+			"n_embd":      info.Embd,
+			"n_params":    info.Params,
+			"size":        info.WeightBytes,
 			"arch":        string(info.Arch),
 		}
 	}
@@ -161,8 +127,8 @@ func (s *Server) props(w http.ResponseWriter, _ *http.Request, m *loadedModel) *
 		"total_slots":          info.Parallel,
 		"model_path":           s.cfg.Model,
 		"model_alias":          s.id,
-		"model_name":           m.meta.name,
-		"chat_template":        m.meta.chatTemplate,
+		"model_name":           info.Name,
+		"chat_template":        info.ChatTemplate,
 		"chat_template_family": family,
 		"chat_template_caps":   caps,
 		"modalities":           map[string]bool{"vision": false, "audio": false},

@@ -52,9 +52,8 @@ type Server struct {
 
 // loadedModel is what a loaded server serves.
 type loadedModel struct {
-	eng  *engine.Engine
-	drv  *embedded.Driver
-	meta modelMeta
+	eng *engine.Engine
+	drv *embedded.Driver
 }
 
 // New checks cfg and returns a server that has not loaded its model yet.
@@ -105,33 +104,14 @@ func (s *Server) Load() error {
 }
 
 func load(cfg Config, id string) (*loadedModel, error) {
-	// The header's facts for /v1/models and /props are read on the side,
-	// while the engine loads.
-	type metaResult struct {
-		meta modelMeta
-		err  error
-	}
-	metac := make(chan metaResult, 1)
-	go func() {
-		m, err := readMeta(cfg.Model)
-		metac <- metaResult{m, err}
-	}()
 	e, err := engine.Load(cfg.Model, cfg.Engine)
-	mr := <-metac
-	if err == nil {
-		err = mr.err
-	}
 	if err != nil {
-		if e != nil {
-			e.Close()
-		}
 		return nil, err
 	}
-	meta := mr.meta
 	if _, terr := e.Template(); terr != nil {
 		slog.Warn("tether serve: the model's chat template cannot be used; /v1/chat/completions will fail, /v1/completions works", "err", terr)
 	}
-	return &loadedModel{eng: e, drv: embedded.New(e, embedded.Options{Model: id}), meta: meta}, nil
+	return &loadedModel{eng: e, drv: embedded.New(e, embedded.Options{Model: id})}, nil
 }
 
 // Ready reports whether the model is loaded.
