@@ -142,27 +142,6 @@ func greedyTokens(toks [][]byte, text string) []int32 {
 	return ids
 }
 
-const benchJSONGrammar = `
-root   ::= object
-value  ::= object | array | string | number | ("true" | "false" | "null") ws
-object ::= "{" ws ( string ":" ws value ("," ws string ":" ws value)* )? "}" ws
-array  ::= "[" ws ( value ("," ws value)* )? "]" ws
-string ::= "\"" ( [^"\\\x7F\x00-\x1F] | "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4}) )* "\"" ws
-number ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) ("." [0-9]+)? ([eE] [-+]? [0-9] [1-9]{0,15})? ws
-ws ::= | " " | "\n" [ \t]{0,20}
-`
-
-const benchSchemaGrammar = `
-root ::= "{" space name-kv "," space age-kv "," space tags-kv "}" space
-name-kv ::= "\"name\"" space ":" space string
-age-kv ::= "\"age\"" space ":" space integer
-tags-kv ::= "\"tags\"" space ":" space "[" space (string ("," space string)*)? "]" space
-string ::= "\"" char* "\"" space
-char ::= [^"\\\x7F\x00-\x1F] | [\\] (["\\bfnrt] | "u" [0-9a-fA-F]{4})
-integer ::= ("-"? ([0-9] | [1-9] [0-9]{0,15})) space
-space ::= | " " | "\n" [ \t]{0,20}
-`
-
 const benchText = `{"name": "Alice Margaret Smith, who writes long descriptions of everything", "age": 42, "tags": ["engineer", "runner", "reads \"books\"", "café"]}`
 
 // BenchmarkMask is the cost of one token mask over a real-size
@@ -174,7 +153,7 @@ func BenchmarkMask(b *testing.B) {
 	toks, eog := benchVocab()
 	v := grammar.NewVocab(toks, eog)
 	ids := greedyTokens(toks, benchText)
-	for _, gc := range []struct{ name, src string }{{"json", benchJSONGrammar}, {"schema", benchSchemaGrammar}} {
+	for _, gc := range []struct{ name, src string }{{"json", grammar.JSONGBNFForTest}, {"schema", grammar.SchemaGBNFForTest}} {
 		g, err := grammar.Parse(gc.src)
 		if err != nil {
 			b.Fatal(err)
@@ -238,7 +217,7 @@ func TestBenchVocabTokenizesText(t *testing.T) {
 func BenchmarkApply(b *testing.B) {
 	toks, eog := benchVocab()
 	v := grammar.NewVocab(toks, eog)
-	g, err := grammar.Parse(benchSchemaGrammar)
+	g, err := grammar.Parse(grammar.SchemaGBNFForTest)
 	if err != nil {
 		b.Fatal(err)
 	}
