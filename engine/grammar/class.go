@@ -15,9 +15,9 @@ type charClass struct {
 
 type runeRange struct{ lo, hi rune }
 
-// newClass normalises ranges (in any order, possibly overlapping) into a
-// class, complementing them when negated.
-func newClass(rs []runeRange, negated bool) charClass {
+// mergeRanges sorts ranges (in any order, possibly overlapping or
+// empty) into disjoint ones, joining those that touch; rs is not changed.
+func mergeRanges(rs []runeRange) []runeRange {
 	rs = slices.Clone(rs)
 	slices.SortFunc(rs, func(a, b runeRange) int { return int(a.lo - b.lo) })
 	var merged []runeRange
@@ -31,6 +31,13 @@ func newClass(rs []runeRange, negated bool) charClass {
 		}
 		merged = append(merged, r)
 	}
+	return merged
+}
+
+// newClass normalises ranges (in any order, possibly overlapping) into a
+// class, complementing them when negated.
+func newClass(rs []runeRange, negated bool) charClass {
+	merged := mergeRanges(rs)
 	if negated {
 		var comp []runeRange
 		next := rune(0)

@@ -145,22 +145,7 @@ func class(ranges ...runeRange) gexpr {
 	return set
 }
 
-func normalizeRanges(ranges []runeRange) gClass {
-	rs := slices.Clone(ranges)
-	slices.SortFunc(rs, func(a, b runeRange) int { return int(a.lo - b.lo) })
-	var out gClass
-	for _, r := range rs {
-		if r.lo > r.hi {
-			continue
-		}
-		if n := len(out); n > 0 && r.lo <= out[n-1].hi+1 {
-			out[n-1].hi = max(out[n-1].hi, r.hi)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out
-}
+func normalizeRanges(ranges []runeRange) gClass { return gClass(mergeRanges(ranges)) }
 
 // complementRanges returns every scalar value (surrogates excluded) not in set.
 func complementRanges(set gClass) gClass {
