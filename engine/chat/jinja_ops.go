@@ -382,16 +382,19 @@ func formatSize(s string, p *exec.VarArgs) int {
 // each two.
 func joinedSize(b *evalBudget, in *exec.Value, params *exec.VarArgs) int {
 	sep, _ := strArg(params, 0, "d")
-	r := resolved(in)
-	switch r.Kind() {
-	case reflect.Slice, reflect.Array:
-	default:
+	return listJoinSize(b, resolved(in), sep)
+}
+
+// listJoinSize bounds the size of the items of list printed and joined
+// by sep; 0 for a value that is not a list.
+func listJoinSize(b *evalBudget, list reflect.Value, sep string) int {
+	if k := list.Kind(); k != reflect.Slice && k != reflect.Array {
 		return 0
 	}
 	size := 0
 	m := newMeasurer(b, maxValueBytes)
-	for i := range r.Len() {
-		size += m.walk(r.Index(i), 1).size + len(sep)
+	for i := range list.Len() {
+		size += m.walk(list.Index(i), 1).size + len(sep)
 		if size > maxValueBytes {
 			break
 		}
@@ -441,19 +444,7 @@ func guardStrMethods(b *evalBudget, set *exec.MethodSet[string], names []string)
 			if len(p.Args) == 0 {
 				return 0
 			}
-			r := resolved(p.Args[0])
-			if k := r.Kind(); k != reflect.Slice && k != reflect.Array {
-				return 0
-			}
-			size := 0
-			m := newMeasurer(nil, maxValueBytes)
-			for i := range r.Len() {
-				size += m.walk(r.Index(i), 1).size + len(s)
-				if size > maxValueBytes {
-					break
-				}
-			}
-			return size
+			return listJoinSize(nil, resolved(p.Args[0]), s)
 		},
 	}
 	all := map[string]exec.Method[string]{}
