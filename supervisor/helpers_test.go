@@ -274,3 +274,18 @@ func startParent(t *testing.T, mode string) (cmd *exec.Cmd, child, grandchild in
 	killOnCleanup(t, grandchild)
 	return cmd, child, grandchild, base
 }
+
+// launchWithGrandchild launches a fault server whose args make it start
+// a grandchild, and returns the process and the grandchild's pid, which
+// is alive and killed at the end of the test whatever happens.
+func launchWithGrandchild(t *testing.T, args ...string) (*Process, int) {
+	t.Helper()
+	f := faultServer(t, args...)
+	p := f.launch(t)
+	gc := f.info(t).GrandchildPID
+	killOnCleanup(t, gc)
+	if gc == 0 || !alive(gc) {
+		t.Fatalf("no grandchild (pid %d)", gc)
+	}
+	return p, gc
+}

@@ -43,14 +43,8 @@ func TestEscapedGrandchildIsStopped(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(NoCgroupEnv, c.noCgroup)
 			t.Run("by Stop, which does not wait on the pipes it holds", func(t *testing.T) {
-				f := faultServer(t, "--fault-grandchild=escape")
-				p := f.launch(t)
+				p, gc := launchWithGrandchild(t, "--fault-grandchild=escape")
 				t.Logf("contained by %s", p.contain.kind())
-				gc := f.info(t).GrandchildPID
-				killOnCleanup(t, gc)
-				if gc == 0 || !alive(gc) {
-					t.Fatalf("no grandchild (pid %d)", gc)
-				}
 				start := time.Now()
 				if err := p.Stop(context.Background()); err != nil {
 					t.Fatal(err)

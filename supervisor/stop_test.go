@@ -25,13 +25,7 @@ func TestStopNeverHangs(t *testing.T) {
 		waitGone(t, p.PID(), goneDeadline)
 	})
 	t.Run("a grandchild in the group holding the pipes", func(t *testing.T) {
-		f := faultServer(t, "--fault-grandchild=group")
-		p := f.launch(t)
-		gc := f.info(t).GrandchildPID
-		killOnCleanup(t, gc)
-		if gc == 0 || !alive(gc) {
-			t.Fatalf("no grandchild (pid %d)", gc)
-		}
+		p, gc := launchWithGrandchild(t, "--fault-grandchild=group")
 		start := time.Now()
 		if err := p.Stop(context.Background()); err != nil {
 			t.Fatal(err)
