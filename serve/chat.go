@@ -60,14 +60,18 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, m *load
 	// One turn per choice; the engine evaluates their shared prompt once.
 	streams := make([]iter.Seq2[llm.Event, error], req.choices())
 	turns := make([]*embedded.Turn, len(streams))
+	call.Seed = req.choiceSeed(0)
+	first, err := m.drv.Prepare(call)
+	if err != nil {
+		return errorFor(err)
+	}
+	w.(*statusWriter).promptTokens = first.PromptTokens()
 	for i := range streams {
-		call.Seed = req.choiceSeed(i)
-		turn, err := m.drv.Prepare(call)
-		if err != nil {
-			return errorFor(err)
+		turns[i] = first
+		if i > 0 {
+			turns[i] = first.Choice(req.choiceSeed(i))
 		}
-		streams[i], turns[i] = turn.Stream(ctx), turn
-		w.(*statusWriter).promptTokens = turn.PromptTokens()
+		streams[i] = turns[i].Stream(ctx)
 	}
 	a := &chatAnswer{generationLog: generationLog{s: s, sw: w.(*statusWriter), start: start, turns: turns}, id: newID("chatcmpl-"), created: start.Unix(), usage: req.includeUsage(),
 		oneCall: req.ParallelToolCalls != nil && !*req.ParallelToolCalls, choices: len(streams), logprobs: call.Logprobs}

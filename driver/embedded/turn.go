@@ -118,6 +118,17 @@ func (d *Driver) CountTokens(c Call, limit int) (n int, complete bool, err error
 	return len(p.tokens), p.complete, nil
 }
 
+// Choice returns another turn of the same prompt, sampling with seed
+// when it is given, for the choices of one request: the call is not
+// rendered and tokenized again. Its Generated counts its own runs.
+func (t *Turn) Choice(seed *int64) *Turn {
+	c := &Turn{d: t.d, r: t.r, req: t.req}
+	if seed != nil {
+		c.req.Sampling.Seed = *seed
+	}
+	return c
+}
+
 // Generated is the number of tokens the turn's runs have generated so
 // far, whether they finished or not.
 func (t *Turn) Generated() int { return int(t.generated.Load()) }
