@@ -109,10 +109,8 @@ func (r *rendered) forceCall(choice llm.ToolChoice) {
 	default:
 		open, argsKey = "<tool_call>", "arguments"
 	}
+	r.closeThinking()
 	var pre strings.Builder
-	if r.prompt.Thinking == chat.ThinkingOpen {
-		pre.WriteString("</think>\n\n")
-	}
 	pre.WriteString(open)
 	text := r.prompt.Text + pre.String()
 	spans := r.prompt.Content
@@ -131,7 +129,7 @@ func (r *rendered) forceCall(choice llm.ToolChoice) {
 		pre.WriteString(name + suffix)
 	}
 	r.prompt.Text, r.prompt.Content = text, spans
-	r.prefill = pre.String()
+	r.prefill += pre.String()
 }
 
 // textMessages renders a history for a template without tool support:
