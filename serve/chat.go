@@ -158,7 +158,7 @@ func (a *chatAnswer) complete(ctx context.Context, events iter.Seq2[choiceItem[l
 		}
 		choice := oaiwire.Choice{Index: i, Message: oaiwire.MessageOf(resp), FinishReason: ptr(oaiwire.FinishReason(resp.StopReason))}
 		if a.logprobs {
-			choice.Logprobs = chatLogprobsOf(resp.Logprobs)
+			choice.Logprobs = oaiwire.LogprobsOf(resp.Logprobs)
 		}
 		out.Choices = append(out.Choices, choice)
 	}
@@ -190,7 +190,7 @@ func (a *chatAnswer) stream(ctx context.Context, cancel context.CancelFunc, even
 	send := func(i int, delta *oaiwire.Delta, finish *string) oaiwire.ChatCompletion {
 		c := a.chunk(i, delta, finish)
 		if len(pending[i]) > 0 {
-			c.Choices[0].Logprobs = chatLogprobsOf(pending[i])
+			c.Choices[0].Logprobs = oaiwire.LogprobsOf(pending[i])
 			pending[i] = pending[i][:0]
 		}
 		return c

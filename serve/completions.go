@@ -226,14 +226,14 @@ func (a *textAnswer) textCompletion(index int, text string, finish *string) oaiw
 // textChoiceState is what a text completion has of one choice so far.
 type textChoiceState struct {
 	text     strings.Builder
-	logprobs textLogprobs
+	logprobs oaiwire.TextLogprobs
 	sum      *engine.Summary
 }
 
 // add takes a generated token, keeping its log-probabilities if asked.
 func (a *textAnswer) add(c *textChoiceState, tok engine.Token) {
 	if a.logprobs && !tok.Done {
-		c.logprobs.add(a.tok, tok, c.text.Len())
+		addTextLogprob(&c.logprobs, a.tok, tok, c.text.Len())
 	}
 	c.text.WriteString(tok.Text)
 }
@@ -306,7 +306,7 @@ func (a *textAnswer) stream(ctx context.Context, cancel context.CancelFunc, gen 
 	// the tokens since its last chunk.
 	chunk := func(i int, tok engine.Token, finish *string) oaiwire.TextCompletion {
 		c := &states[i]
-		c.logprobs = textLogprobs{}
+		c.logprobs = oaiwire.TextLogprobs{}
 		a.add(c, tok)
 		chunk := a.textCompletion(i, tok.Text, finish)
 		if a.logprobs {
