@@ -158,16 +158,39 @@ func TokenID(s string) uint32 {
 func Write(t testing.TB, s Spec) string {
 	t.Helper()
 	s = s.withDefaults()
+	path := filepath.Join(t.TempDir(), s.FileName())
+	if err := WriteFile(path, s); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// FileName is the model's file name: its Name, or a name made of its
+// architecture, weight type and seed, with the .gguf extension.
+func (s Spec) FileName() string {
+	s = s.withDefaults()
+	if s.Name != "" {
+		return s.Name + ".gguf"
+	}
+	return fmt.Sprintf("tiny-%s-%s-%d.gguf", s.Arch, s.Type, s.Seed)
+}
+
+// WriteFile writes the model to path, for programs that are not tests.
+func WriteFile(path string, s Spec) error {
+	s = s.withDefaults()
 	if s.WordsOnly && s.Tied {
-		t.Fatal("testmodel: WordsOnly needs an untied output")
+		return fmt.Errorf("testmodel: WordsOnly needs an untied output")
 	}
 	tokens, types, merges := Vocabulary()
 	vocab := len(tokens)
 	w := gguf.NewWriter()
 	a := s.Arch
+	var err error
 	set := func(k string, v any) {
-		if err := w.Set(k, v); err != nil {
-			t.Fatalf("testmodel: Set(%s): %v", k, err)
+		if err == nil {
+			if e := w.Set(k, v); e != nil {
+				err = fmt.Errorf("testmodel: Set(%s): %w", k, e)
+			}
 		}
 	}
 	set("general.architecture", a)
@@ -203,16 +226,21 @@ func Write(t testing.TB, s Spec) string {
 		return v
 	}
 	add := func(name string, typ quant.Type, shape []uint64, vals []float32) {
-		n, err := typ.RowBytes(len(vals))
 		if err != nil {
-			t.Fatalf("testmodel: %s: %v", name, err)
+			return
+		}
+		n, e := typ.RowBytes(len(vals))
+		if e != nil {
+			err = fmt.Errorf("testmodel: %s: %w", name, e)
+			return
 		}
 		data := make([]byte, n)
-		if err := quant.Quantize(typ, data, vals); err != nil {
-			t.Fatalf("testmodel: %s: %v", name, err)
+		if e := quant.Quantize(typ, data, vals); e != nil {
+			err = fmt.Errorf("testmodel: %s: %w", name, e)
+			return
 		}
-		if err := w.AddTensor(name, typ, shape, data); err != nil {
-			t.Fatalf("testmodel: AddTensor(%s): %v", name, err)
+		if e := w.AddTensor(name, typ, shape, data); e != nil {
+			err = fmt.Errorf("testmodel: AddTensor(%s): %w", name, e)
 		}
 	}
 	mat := func(name string, in, out int, std float64) {
@@ -257,15 +285,13 @@ func Write(t testing.TB, s Spec) string {
 		mat(p+"ffn_up.weight", s.Embd, s.FF, inv(s.Embd))
 		mat(p+"ffn_down.weight", s.FF, s.Embd, inv(s.FF))
 	}
-	name := s.Name
-	if name == "" {
-		name = fmt.Sprintf("tiny-%s-%s-%d", a, s.Type, s.Seed)
+	if err != nil {
+		return err
 	}
-	path := filepath.Join(t.TempDir(), name+".gguf")
 	if err := w.WriteFile(path); err != nil {
-		t.Fatalf("testmodel: WriteFile: %v", err)
+		return fmt.Errorf("testmodel: WriteFile: %w", err)
 	}
-	return path
+	return nil
 }
 
 // lettersOrSpace reports whether a vocabulary entry is made of lower-case
