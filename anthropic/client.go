@@ -271,10 +271,11 @@ func NewRequest(req llm.Request, reasoning bool) *Request {
 			if reasoning && m.Reasoning != "" {
 				add("assistant", ContentBlock{Type: BlockThinking, Thinking: m.Reasoning, Signature: Signature(m.Reasoning)})
 			}
-			if m.ToolCall != nil {
-				add("assistant", ContentBlock{Type: BlockToolUse, ID: m.ToolCall.ID, Name: m.ToolCall.Name, Input: compactOrEmpty(m.ToolCall.Input)})
-			} else {
+			if m.Content != "" || len(m.ToolCalls) == 0 {
 				add("assistant", ContentBlock{Type: BlockText, Text: m.Content})
+			}
+			for _, c := range m.ToolCalls {
+				add("assistant", ContentBlock{Type: BlockToolUse, ID: c.ID, Name: c.Name, Input: compactOrEmpty(c.Input)})
 			}
 		case llm.RoleTool:
 			r := m.ToolResult

@@ -197,18 +197,9 @@ func assistantMessages(c Content, path string, names map[string]string) ([]llm.M
 			return nil, unsupportedBlock(bp, b.Type)
 		}
 	}
-	var out []llm.Message
-	thought := strings.Join(reasoning, "")
-	if body := strings.Join(text, ""); body != "" || len(calls) == 0 {
-		out = append(out, llm.Message{Role: llm.RoleAssistant, Content: body, Reasoning: thought})
-		thought = ""
-	}
-	for _, call := range calls {
-		m := llm.ToolUseMessage(call)
-		m.Reasoning, thought = thought, ""
-		out = append(out, m)
-	}
-	return out, nil
+	return []llm.Message{{
+		Role: llm.RoleAssistant, Content: strings.Join(text, ""), Reasoning: strings.Join(reasoning, ""), ToolCalls: calls,
+	}}, nil
 }
 
 // compactInput checks a tool input and writes it compactly; none is {}.

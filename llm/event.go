@@ -6,6 +6,12 @@ type EventKind int
 // The kinds of stream events, in the order a stream can produce them:
 // any number of text and reasoning deltas and tool-call pairs, then
 // exactly one EventDone as the last event of a successful stream.
+//
+// The deltas and the final [Response] agree: the text deltas joined are
+// exactly Response.Text, the reasoning deltas joined are exactly
+// Response.Reasoning, and the EventToolCallEnd calls, in order, are
+// Response.ToolCalls. A caller may print deltas as they come and keep the
+// final Response, and the two never differ.
 const (
 	// EventTextDelta carries the next piece of answer text in Text.
 	EventTextDelta EventKind = iota + 1

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Role says who a [Message] is from.
@@ -51,16 +52,23 @@ type ToolDef struct {
 	Strict bool `json:"strict,omitempty"`
 }
 
-// Message is one element of a conversation. Exactly one of Content,
-// ToolCall and ToolResult is meaningful, according to Role:
+// Message is one element of a conversation, according to Role:
 //
-//   - system, user and plain assistant messages carry Content;
-//   - an assistant tool use carries ToolCall (and no Content);
-//   - a tool message carries ToolResult.
+//   - system and user messages carry Content;
+//   - an assistant message is one whole turn of the model: its Content,
+//     its Reasoning, and any number of ToolCalls, in that order — as the
+//     chat templates of tool-calling models render a turn;
+//   - a tool message carries one ToolResult. The results of one turn's
+//     calls are tool messages in a row, which drivers send together.
 //
 // Use the constructors ([SystemMessage], [UserMessage],
-// [AssistantMessage], [ToolUseMessage], [ToolResultMessage]) rather than
-// filling the struct by hand.
+// [AssistantMessage], [ToolUseMessage], [ToolResultMessage],
+// [Response.Message]) rather than filling the struct by hand.
+//
+// The JSON form is {"role", "content", "reasoning", "tool_calls",
+// "tool_result"}. Reading also accepts an older form with one
+// "tool_call" object and the seed's externally tagged variants
+// ({"User": "..."}, {"AssistantToolUse": {...}}, {"ToolResult": {...}}).
 type Message struct {
 	Role    Role   `json:"role"`
 	Content string `json:"content,omitempty"`
@@ -68,7 +76,7 @@ type Message struct {
 	// Content (OpenAI's reasoning_content); chat templates of thinking
 	// models render or drop it.
 	Reasoning  string      `json:"reasoning,omitempty"`
-	ToolCall   *ToolCall   `json:"tool_call,omitempty"`
+	ToolCalls  []ToolCall  `json:"tool_calls,omitempty"`
 	ToolResult *ToolResult `json:"tool_result,omitempty"`
 }
 
@@ -81,9 +89,10 @@ func UserMessage(text string) Message { return Message{Role: RoleUser, Content: 
 // AssistantMessage returns an assistant message with prose.
 func AssistantMessage(text string) Message { return Message{Role: RoleAssistant, Content: text} }
 
-// ToolUseMessage returns an assistant message that calls a tool.
-func ToolUseMessage(call ToolCall) Message {
-	return Message{Role: RoleAssistant, ToolCall: &call}
+// ToolUseMessage returns an assistant message that calls tools and says
+// nothing else.
+func ToolUseMessage(calls ...ToolCall) Message {
+	return Message{Role: RoleAssistant, ToolCalls: slices.Clone(calls)}
 }
 
 // ToolResultMessage returns a tool message that answers a tool call.
@@ -95,7 +104,7 @@ func ToolResultMessage(result ToolResult) Message {
 func (m Message) Validate() error {
 	switch m.Role {
 	case RoleSystem, RoleUser:
-		if m.ToolCall != nil || m.ToolResult != nil {
+		if len(m.ToolCalls) > 0 || m.ToolResult != nil {
 			return fmt.Errorf("llm: %s message cannot carry a tool call or result", m.Role)
 		}
 		if m.Reasoning != "" {
@@ -105,19 +114,19 @@ func (m Message) Validate() error {
 		if m.ToolResult != nil {
 			return errors.New("llm: assistant message cannot carry a tool result")
 		}
-		if m.ToolCall != nil {
-			if m.ToolCall.Name == "" {
+		for _, c := range m.ToolCalls {
+			if c.Name == "" {
 				return errors.New("llm: assistant tool call has no name")
 			}
-			if len(m.ToolCall.Input) > 0 && !json.Valid(m.ToolCall.Input) {
-				return fmt.Errorf("llm: tool call %q: input is not valid JSON", m.ToolCall.Name)
+			if len(c.Input) > 0 && !json.Valid(c.Input) {
+				return fmt.Errorf("llm: tool call %q: input is not valid JSON", c.Name)
 			}
 		}
 	case RoleTool:
 		if m.ToolResult == nil {
 			return errors.New("llm: tool message has no tool_result")
 		}
-		if m.ToolCall != nil {
+		if len(m.ToolCalls) > 0 {
 			return errors.New("llm: tool message cannot carry a tool call")
 		}
 		if m.Reasoning != "" {
@@ -139,15 +148,27 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 	}
 	if _, ok := probe["role"]; ok {
 		type plain Message // no methods: avoids recursion
-		var p plain
+		var p struct {
+			plain
+			// ToolCall is the older form's single call.
+			ToolCall *ToolCall `json:"tool_call,omitempty"`
+		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&p); err != nil {
 			return fmt.Errorf("llm: message: %w", err)
 		}
-		*m = Message(p)
-		if m.ToolCall != nil && len(m.ToolCall.Input) == 0 {
-			m.ToolCall.Input = json.RawMessage("{}")
+		*m = Message(p.plain)
+		if p.ToolCall != nil {
+			if len(m.ToolCalls) > 0 {
+				return errors.New(`llm: message: both "tool_call" and "tool_calls"`)
+			}
+			m.ToolCalls = []ToolCall{*p.ToolCall}
+		}
+		for i := range m.ToolCalls {
+			if len(m.ToolCalls[i].Input) == 0 {
+				m.ToolCalls[i].Input = json.RawMessage("{}")
+			}
 		}
 		return m.Validate()
 	}

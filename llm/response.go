@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -71,6 +72,12 @@ type Response struct {
 	// Logprobs holds every generated token's log-probability, when the
 	// request asked for them.
 	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
+}
+
+// Message is the assistant turn the response was: its text, reasoning
+// and tool calls in one message, ready to append to the conversation.
+func (r *Response) Message() Message {
+	return Message{Role: RoleAssistant, Content: r.Text, Reasoning: r.Reasoning, ToolCalls: slices.Clone(r.ToolCalls)}
 }
 
 // String summarises the response for logs and test failures.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 )
 
 // fixtureServer serves canned answers over real HTTP and records what
@@ -111,7 +112,11 @@ func collect(t *testing.T, c *Client, ctx context.Context, req llm.Request) stre
 	t.Helper()
 	var r streamResult
 	var text, reasoning strings.Builder
+	var events []llm.Event
 	for ev, err := range c.Stream(ctx, req) {
+		if err == nil {
+			events = append(events, ev)
+		}
 		if err != nil {
 			if r.err != nil {
 				t.Fatalf("second error %v after %v", err, r.err)
@@ -139,6 +144,11 @@ func collect(t *testing.T, c *Client, ctx context.Context, req llm.Request) stre
 	r.text, r.reasoning = text.String(), reasoning.String()
 	if r.err == nil && r.resp == nil {
 		t.Fatal("stream ended without EventDone or an error")
+	}
+	if r.err == nil {
+		if _, err := llmtest.CheckStream(llmtest.Replay(events)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Every end follows a start of the same call.
 	started := map[string]string{}

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"encoding/json"
-	"strings"
 
 	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
@@ -116,7 +115,7 @@ func (c *Client) buildRequest(req llm.Request, stream bool) chatRequest {
 	}
 	if c.opts.ToolMode == ToolsText {
 		if len(req.Tools) > 0 {
-			system = joinText(system, toolcall.RenderTools(req.Tools))
+			system = toolcall.JoinText(system, toolcall.RenderTools(req.Tools))
 		}
 		body.Messages = c.textMessages(system, req.Messages)
 		return body
@@ -152,13 +151,20 @@ func (c *Client) nativeMessages(system string, history []llm.Message) []oaiwire.
 				content = "Error: " + content
 			}
 			msgs = append(msgs, oaiwire.RequestMessage{Role: "tool", Content: oaiwire.StringContent(content), ToolCallID: m.ToolResult.ToolUseID})
-		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
-			call := oaiwire.ToolCall{ID: m.ToolCall.ID, Type: "function", Function: oaiwire.Function{Name: m.ToolCall.Name, Arguments: oaiwire.Arguments{Text: arguments(m.ToolCall.Input)}}}
-			if last := len(msgs) - 1; last >= 0 && msgs[last].Role == "assistant" {
-				msgs[last].ToolCalls = append(msgs[last].ToolCalls, call)
+		case m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
+			calls := make([]oaiwire.ToolCall, len(m.ToolCalls))
+			for i, tc := range m.ToolCalls {
+				calls[i] = oaiwire.ToolCall{ID: tc.ID, Type: "function", Function: oaiwire.Function{Name: tc.Name, Arguments: oaiwire.Arguments{Text: arguments(tc.Input)}}}
+			}
+			if last := len(msgs) - 1; last >= 0 && msgs[last].Role == "assistant" && m.Content == "" {
+				msgs[last].ToolCalls = append(msgs[last].ToolCalls, calls...)
 				continue
 			}
-			msgs = append(msgs, oaiwire.RequestMessage{Role: "assistant", ToolCalls: []oaiwire.ToolCall{call}, ReasoningContent: c.reasoning(m)})
+			msg := oaiwire.RequestMessage{Role: "assistant", ToolCalls: calls, ReasoningContent: c.reasoning(m)}
+			if m.Content != "" {
+				msg.Content = oaiwire.StringContent(m.Content)
+			}
+			msgs = append(msgs, msg)
 		default:
 			msgs = append(msgs, oaiwire.RequestMessage{Role: string(m.Role), Content: oaiwire.StringContent(m.Content), ReasoningContent: c.reasoning(m)})
 		}
@@ -181,47 +187,20 @@ func arguments(input json.RawMessage) string {
 	return string(input)
 }
 
-// textMessages renders the history in the text protocol: calls as
-// <tool_call> blocks in assistant messages, results as <tool_result>
-// blocks in user messages. Messages of the same role in a row are joined
-// by a blank line, as chat templates that insist on alternating roles
-// require.
+// textMessages renders the history in the text protocol
+// ([toolcall.RenderHistory]), with reasoning as a <think> block when the
+// server wants it back.
 func (c *Client) textMessages(system string, history []llm.Message) []oaiwire.RequestMessage {
-	type message struct{ role, text string }
-	joined := make([]message, 0, len(history)+1)
+	msgs := make([]oaiwire.RequestMessage, 0, len(history)+1)
 	if system != "" {
-		joined = append(joined, message{"system", system})
+		msgs = append(msgs, oaiwire.RequestMessage{Role: "system", Content: oaiwire.StringContent(system)})
 	}
-	for _, m := range history {
-		role, text := string(m.Role), m.Content
-		switch {
-		case m.Role == llm.RoleTool && m.ToolResult != nil:
-			role, text = "user", toolcall.RenderResult(*m.ToolResult)
-		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
-			text = toolcall.RenderCall(*m.ToolCall)
-		}
+	for _, m := range toolcall.RenderHistory(history) {
+		text := m.Content
 		if m.Role == llm.RoleAssistant && c.opts.ReasoningInHistory && m.Reasoning != "" {
 			text = "<think>\n" + m.Reasoning + "\n</think>\n\n" + text
 		}
-		if last := len(joined) - 1; last >= 0 && joined[last].role == role && role != "system" {
-			joined[last].text = joinText(joined[last].text, text)
-			continue
-		}
-		joined = append(joined, message{role, text})
-	}
-	msgs := make([]oaiwire.RequestMessage, len(joined))
-	for i, m := range joined {
-		msgs[i] = oaiwire.RequestMessage{Role: m.role, Content: oaiwire.StringContent(m.text)}
+		msgs = append(msgs, oaiwire.RequestMessage{Role: string(m.Role), Content: oaiwire.StringContent(text)})
 	}
 	return msgs
-}
-
-func joinText(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return strings.TrimRight(a, "\n") + "\n\n" + b
 }

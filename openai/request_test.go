@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -75,6 +76,23 @@ func TestRequestBodyNative(t *testing.T) {
 		`"max_tokens":512,"temperature":0,"top_k":40,"min_p":0.05,"repeat_last_n":64,"seed":7,"stop":["\u003c/answer\u003e"],"stream":false}`
 	if got != want {
 		t.Errorf("body\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestRequestBodyWholeTurn: an assistant turn stored as one message with
+// text and two calls is sent exactly as the same turn stored one call per
+// message, in both tool modes.
+func TestRequestBodyWholeTurn(t *testing.T) {
+	whole := fullRequest()
+	h := history()
+	turn := h[1]
+	turn.ToolCalls = append(slices.Clone(h[2].ToolCalls), h[3].ToolCalls...)
+	whole.Messages = append([]llm.Message{h[0], turn}, h[4:]...)
+	for _, mode := range []ToolMode{ToolsNative, ToolsText} {
+		split, joined := sentBody(t, Options{ToolMode: mode}, fullRequest()), sentBody(t, Options{ToolMode: mode}, whole)
+		if split != joined {
+			t.Errorf("mode %v: one message per call\n%s\none turn\n%s", mode, split, joined)
+		}
 	}
 }
 

@@ -40,9 +40,6 @@ func TestStreamFixtures(t *testing.T) {
 		stopWhy   llm.StopReason
 		usage     llm.Usage
 		timings   llm.Timings // checked when non-zero
-		// deltas, when set, is the concatenated text deltas if they differ
-		// from the final text.
-		deltas *string
 	}{
 		{fixture: "llamacpp_reasoning_tool.sse", reasoning: "The user wants the Go files.",
 			calls: []call{{"Xk2b9QnTz7", "glob", `{"pattern":"**/*.go"}`}}, stopWhy: llm.StopToolUse,
@@ -52,10 +49,9 @@ func TestStreamFixtures(t *testing.T) {
 			stopWhy: llm.StopEndTurn, usage: llm.Usage{InputTokens: 120, OutputTokens: 25},
 			timings: llm.Timings{PromptTokens: 20, PromptMS: 35.5, GeneratedTokens: 25, GenerationMS: 250}},
 		{fixture: "bare_closer.sse", opts: Options{ReasoningStartsOpen: true}, text: "4", reasoning: "Two plus two is four.", stopWhy: llm.StopEndTurn},
-		// Without the flag the deltas already sent as text stay sent, but
-		// the final response is right (think.Splitter's exception).
-		{fixture: "bare_closer.sse", text: "4", reasoning: "Two plus two is four.", stopWhy: llm.StopEndTurn,
-			deltas: ptr("Two plus two is four.\n\n\n4")},
+		// Without the flag the text already sent stays text, in the
+		// deltas and in the stream's response alike.
+		{fixture: "bare_closer.sse", text: "Two plus two is four.\n\n\n4", stopWhy: llm.StopEndTurn},
 		{fixture: "vllm_reasoning_tool.sse", reasoning: "Need to read main.go first.",
 			calls: []call{{"chatcmpl-tool-5b1c", "file_read", `{"path":"main.go"}`}}, stopWhy: llm.StopToolUse,
 			usage: llm.Usage{InputTokens: 50, OutputTokens: 20}},
@@ -73,7 +69,7 @@ func TestStreamFixtures(t *testing.T) {
 		// Native mode falls back to text calls when the server sent none.
 		{fixture: "text_tool_call.sse", text: "Let me look.", calls: []call{{"", "glob", `{"pattern":"*.go"}`}}, stopWhy: llm.StopToolUse},
 		{fixture: "call_in_reasoning.sse", opts: Options{ToolMode: ToolsText}, text: "Nothing to do.",
-			reasoning: "also <tool_call>{\"name\":\"shell\",\"input\":{}}</tool_call>\n\nMaybe <tool_call>{\"name\":\"shell\",\"input\":{\"command\":\"rm -rf /\"}}</tool_call>? No.",
+			reasoning: "Maybe <tool_call>{\"name\":\"shell\",\"input\":{\"command\":\"rm -rf /\"}}</tool_call>? No.also <tool_call>{\"name\":\"shell\",\"input\":{}}</tool_call>",
 			stopWhy:   llm.StopEndTurn},
 		{fixture: "crlf.sse", text: "Hello, world", stopWhy: llm.StopMaxTokens},
 		{fixture: "cr.sse", text: "cr only", stopWhy: llm.StopEndTurn},
@@ -96,13 +92,10 @@ func TestStreamFixtures(t *testing.T) {
 					t.Errorf("response text %q reasoning %q, want %q %q", resp.Text, resp.Reasoning, tt.text, tt.reasoning)
 				}
 				wantDeltas := tt.text
-				if tt.deltas != nil {
-					wantDeltas = *tt.deltas
-				}
 				if r.text != wantDeltas {
 					t.Errorf("text deltas %q, want %q", r.text, wantDeltas)
 				}
-				if strings.TrimSpace(r.reasoning) == "" && tt.reasoning != "" && tt.deltas == nil {
+				if strings.TrimSpace(r.reasoning) == "" && tt.reasoning != "" {
 					t.Errorf("no reasoning deltas")
 				}
 				checkCalls(t, "response", resp.ToolCalls, tt.calls)

@@ -14,10 +14,13 @@ import (
 // turn puts one answer together from a complete message or from streamed
 // chunks, and, when streaming, emits its events as they become certain.
 //
-// The final Response is always computed from the whole answer (think.Split
-// and toolcall.Parse on all content), so it is right even where a stream
-// could not be: after a bare </think> that turned text already sent into
-// reasoning. Calls found while streaming keep their ids in it.
+// A Complete's Response is computed from the whole answer (think.Split
+// and toolcall.Parse on all content). A stream's Response is what the
+// stream sent, as the llm contract requires: its text and reasoning are
+// the deltas joined, so a bare </think> after text already sent leaves
+// that text as text (set Options.ReasoningStartsOpen for servers whose
+// templates open the block in the prompt). Calls found while streaming
+// keep their ids in it.
 type turn struct {
 	c     *Client
 	stops []string
@@ -26,6 +29,8 @@ type turn struct {
 	stopped bool
 
 	content     strings.Builder // all content, as sent
+	sentText    strings.Builder // text deltas emitted
+	sentThought strings.Builder // reasoning deltas emitted
 	reasoning   strings.Builder // reasoning sent apart from content
 	open        bool            // content starts inside a <think> block
 	openKnown   bool
@@ -49,7 +54,16 @@ func newTurn(c *Client, req llm.Request, start time.Time, emit func(llm.Event) b
 }
 
 func (t *turn) send(ev llm.Event) {
-	if t.emit != nil && !t.stopped && !t.emit(ev) {
+	if t.emit == nil {
+		return
+	}
+	switch ev.Kind {
+	case llm.EventTextDelta:
+		t.sentText.WriteString(ev.Text)
+	case llm.EventReasoningDelta:
+		t.sentThought.WriteString(ev.Text)
+	}
+	if !t.stopped && !t.emit(ev) {
 		t.stopped = true
 	}
 }
@@ -209,6 +223,9 @@ func (t *turn) done() (*llm.Response, error) {
 		for _, c := range textCalls {
 			t.sendCall(c)
 		}
+	}
+	if t.emit != nil {
+		resp.Text, resp.Reasoning = t.sentText.String(), t.sentThought.String()
 	}
 	resp.StopReason = t.stopReasonFor(len(resp.ToolCalls) > 0)
 	t.fillUsage(resp)

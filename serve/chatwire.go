@@ -298,11 +298,7 @@ func conversation(in []oaiwire.RequestMessage) (string, []llm.Message, *apiError
 		case "user":
 			out = append(out, llm.UserMessage(text))
 		case "assistant":
-			reasoning := m.ReasoningContent
-			if text != "" || len(m.ToolCalls) == 0 {
-				out = append(out, llm.Message{Role: llm.RoleAssistant, Content: text, Reasoning: reasoning})
-				reasoning = ""
-			}
+			turn := llm.Message{Role: llm.RoleAssistant, Content: text, Reasoning: m.ReasoningContent}
 			for j, tc := range m.ToolCalls {
 				call, e := toolCall(tc, fmt.Sprintf("%s.tool_calls[%d]", param, j))
 				if e != nil {
@@ -312,10 +308,9 @@ func conversation(in []oaiwire.RequestMessage) (string, []llm.Message, *apiError
 					call.ID = fmt.Sprintf("call_%d_%d", i, j)
 				}
 				names[call.ID] = call.Name
-				msg := llm.ToolUseMessage(call)
-				msg.Reasoning, reasoning = reasoning, ""
-				out = append(out, msg)
+				turn.ToolCalls = append(turn.ToolCalls, call)
 			}
+			out = append(out, turn)
 		case "tool":
 			name := m.Name
 			if name == "" {

@@ -74,7 +74,7 @@ func FuzzRequestRoundTrip(f *testing.F) {
 }
 
 // fuzzRequest builds a conversation in the form the server reads back
-// unchanged: an assistant's text and reasoning before its calls, every
+// unchanged: one assistant turn with text, reasoning and calls, every
 // call answered, ids set, inputs compact JSON objects. ok is false for
 // input the client or the server refuses on purpose.
 func fuzzRequest(system, user, said, reasoning, name, args, result string, twoCalls bool, last string, temp float64, topK int, seed int64, stop string) (*llm.Request, bool) {
@@ -94,10 +94,7 @@ func fuzzRequest(system, user, said, reasoning, name, args, result string, twoCa
 	if twoCalls {
 		calls = append(calls, llm.ToolCall{ID: "call_b", Name: name, Input: json.RawMessage(`{}`)})
 	}
-	msgs := []llm.Message{llm.UserMessage(user), {Role: llm.RoleAssistant, Content: said, Reasoning: reasoning}}
-	for _, c := range calls {
-		msgs = append(msgs, llm.ToolUseMessage(c))
-	}
+	msgs := []llm.Message{llm.UserMessage(user), {Role: llm.RoleAssistant, Content: said, Reasoning: reasoning, ToolCalls: calls}}
 	for _, c := range calls {
 		msgs = append(msgs, llm.ToolResultMessage(llm.ToolResult{ToolUseID: c.ID, Name: c.Name, Content: result}))
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 	"github.com/tetherllm/tether/toolcall"
 )
 
@@ -121,9 +122,13 @@ func TestOutput(t *testing.T) {
 			if whole != c.want {
 				t.Errorf("whole:\n got %s\nwant %s", whole, c.want)
 			}
-			for _, n := range []int{1, 2, 3, 7} {
-				if got := summary(feed(c.syntax, c.thinking, c.prefill, c.generated, n, c.reason)); got != c.want {
+			for _, n := range []int{0, 1, 2, 3, 7} {
+				evs := feed(c.syntax, c.thinking, c.prefill, c.generated, n, c.reason)
+				if got := summary(evs); got != c.want {
 					t.Errorf("in pieces of %d:\n got %s\nwant %s", n, got, c.want)
+				}
+				if _, err := llmtest.CheckStream(llmtest.Replay(evs)); err != nil {
+					t.Errorf("in pieces of %d: %v", n, err)
 				}
 			}
 		})

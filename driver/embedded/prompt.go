@@ -64,9 +64,9 @@ func (d *Driver) render(c Call) (rendered, error) {
 		}
 	case errors.Is(err, chat.ErrToolsUnsupported):
 		if len(tools) > 0 {
-			system = joinText(system, toolcall.RenderTools(tools))
+			system = toolcall.JoinText(system, toolcall.RenderTools(tools))
 		}
-		p, err = tmpl.Render(chat.Conversation{System: system, Messages: textMessages(c.Messages)}, opts)
+		p, err = tmpl.Render(chat.Conversation{System: system, Messages: toolcall.RenderHistory(c.Messages)}, opts)
 		if err != nil {
 			return rendered{}, d.renderError(err)
 		}
@@ -130,47 +130,6 @@ func (r *rendered) forceCall(choice llm.ToolChoice) {
 	}
 	r.prompt.Text, r.prompt.Content = text, spans
 	r.prefill += pre.String()
-}
-
-// textMessages renders a history for a template without tool support:
-// calls as <tool_call> blocks in assistant messages, results as
-// <tool_result> blocks in user messages, and messages of one role in a
-// row joined by a blank line, as templates that insist on alternating
-// roles require.
-func textMessages(history []llm.Message) []llm.Message {
-	out := make([]llm.Message, 0, len(history))
-	for _, m := range history {
-		role, text := m.Role, m.Content
-		switch {
-		case m.Role == llm.RoleTool && m.ToolResult != nil:
-			role, text = llm.RoleUser, toolcall.RenderResult(*m.ToolResult)
-		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
-			text = toolcall.RenderCall(*m.ToolCall)
-		}
-		if n := len(out); n > 0 && out[n-1].Role == role && role != llm.RoleSystem {
-			out[n-1].Content = joinText(out[n-1].Content, text)
-			if out[n-1].Reasoning == "" && role == llm.RoleAssistant {
-				out[n-1].Reasoning = m.Reasoning
-			}
-			continue
-		}
-		msg := llm.Message{Role: role, Content: text}
-		if role == llm.RoleAssistant {
-			msg.Reasoning = m.Reasoning
-		}
-		out = append(out, msg)
-	}
-	return out
-}
-
-func joinText(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return strings.TrimRight(a, "\n") + "\n\n" + b
 }
 
 // jsonStringBody is s as the inside of a JSON string.

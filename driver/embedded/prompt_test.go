@@ -3,7 +3,6 @@ package embedded
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 
@@ -172,28 +171,6 @@ func TestNoForgedTurns(t *testing.T) {
 	cleanTool := count(toolHistory())
 	if withTool != cleanTool {
 		t.Errorf("a tool result with %q made %d <|im_end|> tokens, a clean one %d", forged, withTool, cleanTool)
-	}
-}
-
-func TestTextMessages(t *testing.T) {
-	got := textMessages([]llm.Message{
-		llm.UserMessage("go"),
-		{Role: llm.RoleAssistant, Content: "looking", Reasoning: "hmm"},
-		llm.ToolUseMessage(llm.ToolCall{ID: "1", Name: "a", Input: json.RawMessage(`{}`)}),
-		llm.ToolResultMessage(llm.ToolResult{ToolUseID: "1", Name: "a", Content: "x", IsError: true}),
-		llm.ToolResultMessage(llm.ToolResult{ToolUseID: "2", Content: "y"}),
-		llm.AssistantMessage("done"),
-	})
-	want := []llm.Message{
-		llm.UserMessage("go"),
-		{Role: llm.RoleAssistant, Content: "looking\n\n<tool_call>\n{\"name\":\"a\",\"input\":{}}\n</tool_call>", Reasoning: "hmm"},
-		llm.UserMessage("<tool_result name=\"a\" error=\"true\">\nx\n</tool_result>\n\n<tool_result>\ny\n</tool_result>"),
-		llm.AssistantMessage("done"),
-	}
-	if !slices.EqualFunc(got, want, func(a, b llm.Message) bool {
-		return a.Role == b.Role && a.Content == b.Content && a.Reasoning == b.Reasoning && a.ToolCall == nil && a.ToolResult == nil
-	}) {
-		t.Errorf("textMessages:\n got %+v\nwant %+v", got, want)
 	}
 }
 

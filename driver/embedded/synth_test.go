@@ -11,6 +11,7 @@ import (
 	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 )
 
 // toolCallModel writes engine/synth's tiny tool-call model of arch:
@@ -57,23 +58,12 @@ func TestToolCallsEndToEnd(t *testing.T) {
 			if arch == synth.ArchQwen3 {
 				c.EnableThinking = llm.Ptr(false)
 			}
-			var starts, ends int
-			var resp *llm.Response
-			for ev, err := range d.StreamCall(context.Background(), c) {
-				if err != nil {
-					t.Fatal(err)
-				}
-				switch ev.Kind {
-				case llm.EventToolCallStart:
-					starts++
-				case llm.EventToolCallEnd:
-					ends++
-				case llm.EventDone:
-					resp = ev.Response
-				}
+			resp, err := llmtest.CheckStream(d.StreamCall(context.Background(), c))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if starts != 1 || ends != 1 || resp == nil || resp.StopReason != llm.StopToolUse || len(resp.ToolCalls) != 1 || resp.Text != "" {
-				t.Fatalf("events %d/%d, response %v", starts, ends, resp)
+			if resp.StopReason != llm.StopToolUse || len(resp.ToolCalls) != 1 || resp.Text != "" {
+				t.Fatalf("response %v", resp)
 			}
 			call := resp.ToolCalls[0]
 			var args, want map[string]any
@@ -82,7 +72,7 @@ func TestToolCallsEndToEnd(t *testing.T) {
 			if call.Name != synth.ToolName || args["city"] != want["city"] || call.ID == "" {
 				t.Errorf("call %+v", call)
 			}
-			c.Messages = append(c.Messages, llm.ToolUseMessage(call),
+			c.Messages = append(c.Messages, resp.Message(),
 				llm.ToolResultMessage(llm.ToolResult{ToolUseID: call.ID, Name: call.Name, Content: "18C, clear"}))
 			second, err := llm.CompleteFromStream(d.StreamCall(context.Background(), c))
 			if err != nil {

@@ -156,7 +156,7 @@ func goldenCases() []goldenCase {
 		}}, noGen},
 		{"reasoning_on_call_only", Conversation{Tools: caseTools, Messages: []llm.Message{
 			u("Weather in Lima?"),
-			{Role: llm.RoleAssistant, ToolCall: &llm.ToolCall{ID: "c1", Name: "get_weather", Input: json.RawMessage(`{"city":"Lima"}`)}, Reasoning: "Need the tool."},
+			{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "get_weather", Input: json.RawMessage(`{"city":"Lima"}`)}}, Reasoning: "Need the tool."},
 			result("c1", "get_weather", "18"),
 		}}, gen},
 		{"thinking_off", Conversation{Messages: []llm.Message{u("Quick: 5*5?")}}, thinkOff},

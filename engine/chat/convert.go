@@ -52,26 +52,16 @@ func messages(conv Conversation, merge bool) ([]message, error) {
 			return nil, fmt.Errorf("chat: messages[%d]: %w", i, err)
 		}
 		switch {
-		case m.Role == llm.RoleAssistant && m.ToolCall != nil:
-			c, err := toCall(m.ToolCall)
-			if err != nil {
-				return nil, fmt.Errorf("chat: messages[%d]: %w", i, err)
-			}
-			if merge && len(out) > 0 && canTakeCall(out[len(out)-1]) {
-				last := &out[len(out)-1]
-				last.calls = append(last.calls, c)
-				if !last.hasReasoning && m.Reasoning != "" {
-					last.reasoning, last.hasReasoning = m.Reasoning, true
+		case m.Role == llm.RoleAssistant && len(m.ToolCalls) > 0:
+			calls := make([]call, len(m.ToolCalls))
+			for j := range m.ToolCalls {
+				c, err := toCall(&m.ToolCalls[j])
+				if err != nil {
+					return nil, fmt.Errorf("chat: messages[%d]: %w", i, err)
 				}
-				continue
+				calls[j] = c
 			}
-			out = append(out, message{
-				role:         string(llm.RoleAssistant),
-				contentNull:  true,
-				calls:        []call{c},
-				reasoning:    m.Reasoning,
-				hasReasoning: m.Reasoning != "",
-			})
+			out = appendCalls(out, m, calls, merge)
 		case m.Role == llm.RoleTool:
 			r := m.ToolResult
 			out = append(out, message{role: string(llm.RoleTool), content: r.Content, toolCallID: r.ToolUseID, name: r.Name})
@@ -87,10 +77,38 @@ func messages(conv Conversation, merge bool) ([]message, error) {
 	return out, nil
 }
 
-// canTakeCall reports whether a tool use may join the assistant turn m:
-// a turn of calls, or a text turn not yet followed by anything.
-func canTakeCall(m message) bool {
-	return m.role == string(llm.RoleAssistant)
+// appendCalls adds an assistant turn with tool calls. With merge, calls
+// without text join the assistant turn before them, so a history stored
+// one call per message renders as the turn the model produced; without
+// merge, the text and each call are turns of their own.
+func appendCalls(out []message, m llm.Message, calls []call, merge bool) []message {
+	reasoning := m.Reasoning
+	if merge {
+		if n := len(out); n > 0 && m.Content == "" && out[n-1].role == string(llm.RoleAssistant) {
+			last := &out[n-1]
+			last.calls = append(last.calls, calls...)
+			if !last.hasReasoning && reasoning != "" {
+				last.reasoning, last.hasReasoning = reasoning, true
+			}
+			return out
+		}
+		return append(out, message{
+			role: string(llm.RoleAssistant), content: m.Content, contentNull: m.Content == "",
+			calls: calls, reasoning: reasoning, hasReasoning: reasoning != "",
+		})
+	}
+	if m.Content != "" {
+		out = append(out, message{role: string(llm.RoleAssistant), content: m.Content, reasoning: reasoning, hasReasoning: reasoning != ""})
+		reasoning = ""
+	}
+	for _, c := range calls {
+		out = append(out, message{
+			role: string(llm.RoleAssistant), contentNull: true,
+			calls: []call{c}, reasoning: reasoning, hasReasoning: reasoning != "",
+		})
+		reasoning = ""
+	}
+	return out
 }
 
 func toCall(tc *llm.ToolCall) (call, error) {
@@ -139,7 +157,7 @@ func hasToolMessages(conv Conversation) bool {
 		return true
 	}
 	for _, m := range conv.Messages {
-		if m.ToolCall != nil || m.ToolResult != nil || m.Role == llm.RoleTool {
+		if len(m.ToolCalls) > 0 || m.ToolResult != nil || m.Role == llm.RoleTool {
 			return true
 		}
 	}

@@ -233,8 +233,8 @@ func conversationSize(conv Conversation) int {
 	n := len(conv.System)
 	for _, m := range conv.Messages {
 		n += len(m.Content) + len(m.Reasoning) + 64
-		if m.ToolCall != nil {
-			n += len(m.ToolCall.Name) + len(m.ToolCall.Input) + len(m.ToolCall.ID)
+		for _, c := range m.ToolCalls {
+			n += len(c.Name) + len(c.Input) + len(c.ID)
 		}
 		if m.ToolResult != nil {
 			n += len(m.ToolResult.Content) + len(m.ToolResult.Name) + len(m.ToolResult.ToolUseID)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -215,7 +216,7 @@ func TestRaisedErrors(t *testing.T) {
 
 func TestRenderRejectsBadInput(t *testing.T) {
 	bad := map[string]Conversation{
-		"user with a tool call": {Messages: []llm.Message{{Role: llm.RoleUser, ToolCall: &llm.ToolCall{Name: "x"}}}},
+		"user with a tool call": {Messages: []llm.Message{{Role: llm.RoleUser, ToolCalls: []llm.ToolCall{{Name: "x"}}}}},
 		"unknown role":          {Messages: []llm.Message{{Role: "robot", Content: "beep"}}},
 		"tool call not JSON":    {Messages: []llm.Message{llm.UserMessage("x"), useTool("1", "f", `{nope`)}},
 		"tool without a result": {Messages: []llm.Message{{Role: llm.RoleTool, Content: "x"}}},
@@ -275,6 +276,31 @@ func TestMessagesMergeToolUses(t *testing.T) {
 	}
 	if len(separate) != len(conv.Messages)+1 {
 		t.Fatalf("without merge: %d messages, want %d", len(separate), len(conv.Messages)+1)
+	}
+
+	// The same history with each turn in one message gives the same turns.
+	call := func(id, name, input string) llm.ToolCall { return useTool(id, name, input).ToolCalls[0] }
+	whole := Conversation{System: "s", Messages: []llm.Message{
+		llm.UserMessage("u"),
+		{Role: llm.RoleAssistant, Content: "text", ToolCalls: []llm.ToolCall{call("1", "a", `{"x":1}`), call("2", "b", `{}`)}},
+		result("1", "a", "r1"),
+		result("2", "b", "r2"),
+		llm.ToolUseMessage(call("3", "c", `{}`)),
+		result("3", "c", "r3"),
+		llm.ToolUseMessage(call("4", "d", ``)),
+	}}
+	for _, merge := range []bool{true, false} {
+		a, err := messages(conv, merge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := messages(whole, merge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("merge=%v: one message per call\n%+v\none message per turn\n%+v", merge, a, b)
+		}
 	}
 }
 

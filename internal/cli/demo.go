@@ -137,10 +137,13 @@ func runDemo(ctx context.Context, s streams, dir, arch string) error {
 		resp.Usage.OutputTokens, resp.Timings.GenerationTokensPerSecond())
 
 	// 4. Run the tool and send the result back.
-	call := resp.ToolCalls[0]
-	result := runWeather(call)
-	step.begin("running %s(%s) → %q and sending the result back", call.Name, call.Input, result.Content)
-	req.Messages = append(req.Messages, llm.ToolUseMessage(call), llm.ToolResultMessage(result))
+	step.begin("running the tool and sending the result back")
+	req.Messages = append(req.Messages, resp.Message())
+	for _, call := range resp.ToolCalls {
+		result := runWeather(call)
+		req.Messages = append(req.Messages, llm.ToolResultMessage(result))
+		step.note("%s(%s) → %q", call.Name, call.Input, result.Content)
+	}
 	resp2, err := demoStream(ctx, out, d, req)
 	if err != nil {
 		return err
