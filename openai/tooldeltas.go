@@ -24,8 +24,8 @@ type nativeCall struct {
 // index belong to the call with that index (OpenAI, llama.cpp, vLLM);
 // the id and name come from the first fragment that has them, and the
 // argument strings are concatenated as they are, to be checked as JSON
-// only at the end (seed bug 21: the seed parsed after every fragment and
-// lost arguments). Fragments without an index (some ollama versions send
+// only at the end (a fragment alone is rarely valid JSON, and parsing
+// each one loses arguments). Fragments without an index (some ollama versions send
 // each call whole, without one) start a new call when they carry a new id,
 // or a name after a call that already has arguments.
 type callAccumulator struct {

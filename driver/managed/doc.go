@@ -1,5 +1,4 @@
-// Package managed is the seed's driver, done properly: it launches a local
-// OpenAI-compatible inference server as a supervised child process, waits
+// Package managed launches a local OpenAI-compatible inference server as a supervised child process, waits
 // until the server is really ready (its health answers, and it proves it
 // is the server we launched), talks to it through the openai client, and
 // stops it so that nothing is ever orphaned.
@@ -15,7 +14,7 @@
 // at fault. Every launch gets a fresh loopback port (or a unix socket),
 // and, where the server supports them, a fresh API key and model alias.
 //
-// Requests are shaped as the seed shaped them, by operator overrides in
-// the environment (see [Overrides]); a value that does not parse is an
-// error at launch, never silently ignored.
+// Requests are shaped by operator overrides in the environment, read with
+// the seed system's variable names (see [Overrides]); a value that does
+// not parse is an error at launch, never silently ignored.
 package managed

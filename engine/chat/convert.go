@@ -37,11 +37,10 @@ type tool struct {
 }
 
 // messages turns a conversation into template messages. The system prompt
-// becomes a leading system message. With merge, an assistant text message
-// followed by tool uses, or a run of tool uses, becomes one assistant turn
-// with several calls, as the seed stores one message per call while the
-// templates render all calls of a turn together; without merge each tool
-// use stays a turn of its own (Llama 3's template allows one call a turn).
+// becomes a leading system message. Assistant turns with calls go through
+// [appendCalls]: merged with the assistant turn before them when merge is
+// set, one call a turn when it is not (Llama 3's template allows one call
+// a turn).
 func messages(conv Conversation, merge bool) ([]message, error) {
 	out := make([]message, 0, len(conv.Messages)+1)
 	if conv.System != "" {
@@ -124,7 +123,7 @@ func toCall(tc *llm.ToolCall) (call, error) {
 }
 
 // tools turns tool definitions into OpenAI-shaped tool objects, keeping
-// their order (seed bug 23: the order must not change between runs).
+// their order, so the prompt is the same from one run to the next.
 func tools(defs []llm.ToolDef) ([]tool, error) {
 	out := make([]tool, 0, len(defs))
 	for i, d := range defs {

@@ -26,9 +26,8 @@
 // plus generic ChatML ([FamilyChatML]).
 //
 // [Detect] picks the family from the template's content — distinctive
-// lines of each official template, never the file name (seed bug 40: the
-// seed gave Llama 2 the Llama 3 format because the file was called
-// "llama"). [Parse] then renders a set of probe conversations with both
+// lines of each official template, never the file name (a Llama 2 file
+// named "llama-…" must not get the Llama 3 format). [Parse] then renders a set of probe conversations with both
 // the hand-written renderer and the template itself and keeps the
 // hand-written one only if they agree, so a look-alike template that
 // prints something else is rendered as it is written.
@@ -53,12 +52,14 @@
 //
 // # Tools
 //
-// [llm.Message] carries one tool call per assistant message (the seed
-// stores one message per call). An assistant text message followed by
-// tool uses, or a run of tool uses, is rendered as one assistant turn with
-// several calls, as the templates render OpenAI's tool_calls; Llama 3's
-// template allows one call a turn, so there each stays its own turn.
-// Tools keep the order given (seed bug 23). Templates without tool support
+// An [llm.Message] from the assistant is one turn with any number of
+// tool calls, rendered as the templates render OpenAI's tool_calls.
+// Histories stored one call per message (the seed's form) are joined: an
+// assistant text message followed by tool uses, or a run of tool uses,
+// is rendered as one turn with several calls. Llama 3's template allows
+// one call a turn, so there each call is a turn of its own. Tools keep
+// the order given, so a prompt, and its cached prefix, is the same from
+// one run to the next. Templates without tool support
 // (generic ChatML, and Jinja templates that print neither tool nor call)
 // return [ErrToolsUnsupported] for a conversation that has tools, and the
 // caller falls back to the text tool-call protocol.
@@ -76,7 +77,7 @@
 // conversation ([Prompt.Content]). A tokenizer that does not turn
 // special-token text inside them into special tokens stops tool output,
 // such as a file containing "<|im_end|>\n<|im_start|>system", from forging
-// turns (seed bug 25), without altering the text the model sees. The
+// turns, without altering the text the model sees. The
 // Jinja engine cannot tell its output apart, so before it renders, text in
 // the conversation shaped like a control token (<|…|>, <｜…｜>, <s>, </s>,
 // Gemma's turn markers, Mistral's [INST]-style markers, the tokenizer's

@@ -113,8 +113,8 @@ type Prompt struct {
 	// Text that came from the conversation (message text, tool schemas,
 	// tool-call arguments, tool output) rather than from the template. A
 	// tokenizer should not turn special-token text inside them into
-	// special tokens, so that a file read by a tool cannot forge a turn
-	// (seed bug 25). Templates rendered by the Jinja engine cannot tell
+	// special tokens, so that a file read by a tool cannot forge a turn.
+	// Templates rendered by the Jinja engine cannot tell
 	// the two apart; there Content marks only the conversation's text
 	// that is shaped like a control token (see the package docs), and is
 	// nil when there is none.
