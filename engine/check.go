@@ -4,22 +4,22 @@ import (
 	"fmt"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 )
 
 // Checked is what [Check] reads from a file that passes it.
 type Checked struct {
-	Config    model.Config
-	Tokenizer *tokenizer.Tokenizer
+	Config    ModelConfig
+	Tokenizer *Tokenizer
 	// Meta is the file's tokenizer metadata, the chat template included.
 	Meta *gguf.Tokenizer
 }
 
 // Check validates an open GGUF file as [Load] does before it binds any
 // weights: the tokenizer, the model's hyperparameters against its tensors
-// ([model.Check]), and the two against each other. Load runs it first,
+// (the hyperparameters), and the two against each other. Load runs it first,
 // and `tether model inspect` runs it to report what serving the file
 // would refuse. Nothing proportional to the model's dimensions is
 // allocated before they are checked against the tensors. Problems are a
@@ -42,7 +42,7 @@ func Check(f *gguf.File) (*Checked, error) {
 // FileTokenizer builds a file's tokenizer as [Load] does. On error, meta
 // is nil when the tokenizer metadata itself is unreadable, and set when
 // only the tokenizer built from it is refused.
-func FileTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, meta *gguf.Tokenizer, err error) {
+func FileTokenizer(f *gguf.File) (tok *Tokenizer, meta *gguf.Tokenizer, err error) {
 	vocab, meta, err := vocabOf(f)
 	if err != nil {
 		return nil, nil, &llm.ModelFileError{Path: f.Path(), Reason: "bad tokenizer metadata", Err: err}
@@ -59,7 +59,7 @@ func FileTokenizer(f *gguf.File) (tok *tokenizer.Tokenizer, meta *gguf.Tokenizer
 // memory than the machine has: allocating them would end the process.
 // Load runs it before making them; inspect runs it for the context it
 // estimates.
-func CheckMemory(f *gguf.File, cfg model.Config, opts Options) error {
+func CheckMemory(f *gguf.File, cfg ModelConfig, opts Options) error {
 	opts, err := opts.withDefaults(cfg)
 	if err != nil {
 		return err

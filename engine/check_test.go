@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
+	"github.com/tetherllm/tether/internal/engine/model"
 	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
 )

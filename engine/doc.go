@@ -10,9 +10,11 @@
 //		if tok.Done { fmt.Println(tok.Summary.Reason, tok.Summary.Timings) }
 //	}
 //
-// Load builds the tokenizer ([tokenizer]), the chat template ([chat]) and
-// the model ([model]) from the file's metadata; the weights stay
-// quantised in its memory mapping.
+// Load builds the tokenizer, the chat template ([chat]) and the model
+// from the file's metadata; the weights stay quantised in its memory
+// mapping. The tokenizers, the transformer and its kernels are internal
+// packages; [Tokenizer], [ModelConfig], [KVType] and [Arch] name the
+// types of theirs that this API carries.
 //
 // # Scheduling
 //

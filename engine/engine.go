@@ -7,8 +7,8 @@ import (
 
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -38,7 +38,7 @@ type Options struct {
 	Batch int
 	// KVType is the KV cache's element type; the default is F16, as in
 	// llama.cpp.
-	KVType model.KVType
+	KVType KVType
 }
 
 // Engine is a model loaded once and shared by any number of concurrent
@@ -146,7 +146,7 @@ func (e *Engine) Close() error {
 // Info describes a loaded engine.
 type Info struct {
 	Path string
-	Arch model.Arch
+	Arch Arch
 	// ContextLength is each sequence's window; TrainedContext the
 	// model's own.
 	ContextLength  int
@@ -202,7 +202,7 @@ func headerOf(f *gguf.File, embd int, chatTemplate string) header {
 }
 
 // Tokenizer is the model's tokenizer.
-func (e *Engine) Tokenizer() *tokenizer.Tokenizer { return e.tok }
+func (e *Engine) Tokenizer() *Tokenizer { return e.tok }
 
 // Template is the model's chat template, or why it cannot be used.
 func (e *Engine) Template() (chat.Template, error) { return e.tmpl, e.tmplErr }
@@ -212,7 +212,7 @@ func (e *Engine) Template() (chat.Template, error) { return e.tmpl, e.tmplErr }
 func (e *Engine) Encode(text string) []int32 { return e.tok.Encode(text, true, true) }
 
 // EncodeLimit is Encode that gives up once the prompt surely has more
-// than limit tokens (see [tokenizer.Tokenizer.EncodeLimit]); complete is
+// than limit tokens (see [Tokenizer.EncodeLimit]); complete is
 // false when it gave up, and ids then holds the tokens found so far.
 func (e *Engine) EncodeLimit(text string, limit int) (ids []int32, complete bool) {
 	return e.tok.EncodeLimit(text, true, true, limit)

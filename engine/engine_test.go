@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/engine/chat"
-	"github.com/tetherllm/tether/engine/model"
 	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/internal/engine/model"
 	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
 )

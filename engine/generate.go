@@ -95,9 +95,12 @@ func (e *Engine) newGeneration(ctx context.Context, req Request) (*generation, e
 	if len(prompt) > e.opts.ContextLength {
 		return nil, &llm.ContextOverflowError{Required: len(prompt), Available: e.opts.ContextLength}
 	}
+	if err := req.Sampling.Validate(); err != nil {
+		return nil, &llm.RequestError{Reason: err.(*sample.ParamError).Reason}
+	}
 	smp, err := sample.New(req.Sampling, vocab)
 	if err != nil {
-		return nil, &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "sample: ")}
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	var matcher *grammar.Matcher
 	if req.Grammar != nil {

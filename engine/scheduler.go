@@ -8,9 +8,9 @@ import (
 	"unsafe"
 
 	"github.com/tetherllm/tether/engine/grammar"
-	"github.com/tetherllm/tether/engine/model"
 	"github.com/tetherllm/tether/engine/sample"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 )
 

@@ -3,7 +3,7 @@ package engine
 import (
 	"testing"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/testmodel"
 )
 

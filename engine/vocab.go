@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 )
 
 // vocabOf copies a file's tokenizer.ggml.* metadata into a tokenizer

@@ -19,8 +19,8 @@ import (
 
 	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/engine"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"

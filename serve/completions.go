@@ -14,7 +14,7 @@ import (
 	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/sample"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/internal/oaiwire"
 	"github.com/tetherllm/tether/llm"
 )
@@ -109,7 +109,7 @@ func (f *samplingFields) sampling() (sample.Params, *apiError) {
 		return p, e
 	}
 	if err := p.Validate(); err != nil {
-		return p, badRequest("", "%s", strings.TrimPrefix(err.Error(), "sample: "))
+		return p, badRequest("", "%s", err.(*sample.ParamError).Reason)
 	}
 	return p, nil
 }

@@ -2,7 +2,7 @@ package serve
 
 import (
 	"github.com/tetherllm/tether/engine"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/internal/oaiwire"
 )
 

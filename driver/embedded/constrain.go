@@ -53,7 +53,7 @@ func Constraint(f *llm.ResponseFormat, gbnf string) (*grammar.Grammar, error) {
 	if gbnf != "" {
 		g, err := grammar.Parse(gbnf)
 		if err != nil {
-			return nil, &llm.RequestError{Reason: "grammar: " + strings.TrimPrefix(err.Error(), "grammar: ")}
+			return nil, &llm.RequestError{Reason: err.Error()}
 		}
 		return g, nil
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/engine"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/llm/llmtest"
 )

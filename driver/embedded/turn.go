@@ -10,7 +10,8 @@ import (
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/engine/grammar"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/engine/sample"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/think"
 	"github.com/tetherllm/tether/toolcall"
@@ -59,7 +60,7 @@ func (d *Driver) Prepare(c Call) (*Turn, error) {
 		return nil, &llm.RequestError{Reason: fmt.Sprintf("top_logprobs must be from 0 to %d", engine.MaxTopLogprobs)}
 	}
 	if err := sampling.Validate(); err != nil {
-		return nil, &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "sample: ")}
+		return nil, &llm.RequestError{Reason: err.(*sample.ParamError).Reason}
 	}
 	return &Turn{d: d, r: r, req: engine.Request{
 		Tokens:    tokens,

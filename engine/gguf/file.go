@@ -5,7 +5,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // File is an open GGUF file. Its metadata and tensor infos are parsed;

@@ -8,7 +8,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 func fuzzSeeds(t testing.TB) [][]byte {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // allValues has a key of every value type, arrays of every element type,

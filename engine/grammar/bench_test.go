@@ -11,7 +11,7 @@ import (
 
 	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/grammar"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 )
 
 // benchVocab is the vocabulary of the Qwen2.5 0.5B GGUF in the benchmark

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/engine/oracle/internal/protocol"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // tolerance bounds the difference between the engine's and llama.cpp's

@@ -13,8 +13,8 @@ import (
 
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/engine/oracle/internal/protocol"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
 )

@@ -61,30 +61,40 @@ func DefaultParams() Params {
 // Greedy reports whether p always picks the most likely token.
 func (p Params) Greedy() bool { return p.Temperature <= 0 }
 
-// Validate reports a value no sampler can use.
+// ParamError is a sampling setting no sampler can use.
+type ParamError struct {
+	// Reason names the setting and says what is wrong with it, such as
+	// "top_p 2 must be a number from 0 to 1".
+	Reason string
+}
+
+func (e *ParamError) Error() string { return "sample: " + e.Reason }
+
+// Validate reports a value no sampler can use. Its error is always a
+// *ParamError.
 func (p Params) Validate() error {
 	bad := func(v float32) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
 	switch {
 	case bad(p.Temperature):
-		return fmt.Errorf("sample: temperature %v is not a finite number", p.Temperature)
+		return &ParamError{Reason: fmt.Sprintf("temperature %v is not a finite number", p.Temperature)}
 	case bad(p.TopP) || p.TopP < 0:
-		return fmt.Errorf("sample: top_p %v must be a number from 0 to 1", p.TopP)
+		return &ParamError{Reason: fmt.Sprintf("top_p %v must be a number from 0 to 1", p.TopP)}
 	case bad(p.MinP) || p.MinP > 1:
-		return fmt.Errorf("sample: min_p %v must be a number from 0 to 1", p.MinP)
+		return &ParamError{Reason: fmt.Sprintf("min_p %v must be a number from 0 to 1", p.MinP)}
 	case bad(p.RepeatPenalty) || p.RepeatPenalty < 0:
-		return fmt.Errorf("sample: repeat_penalty %v must be a positive number", p.RepeatPenalty)
+		return &ParamError{Reason: fmt.Sprintf("repeat_penalty %v must be a positive number", p.RepeatPenalty)}
 	case bad(p.FrequencyPenalty):
-		return fmt.Errorf("sample: frequency_penalty %v is not a finite number", p.FrequencyPenalty)
+		return &ParamError{Reason: fmt.Sprintf("frequency_penalty %v is not a finite number", p.FrequencyPenalty)}
 	case bad(p.PresencePenalty):
-		return fmt.Errorf("sample: presence_penalty %v is not a finite number", p.PresencePenalty)
+		return &ParamError{Reason: fmt.Sprintf("presence_penalty %v is not a finite number", p.PresencePenalty)}
 	case p.RepeatLastN < -1:
-		return fmt.Errorf("sample: repeat_last_n %d must be -1 (whole context) or more", p.RepeatLastN)
+		return &ParamError{Reason: fmt.Sprintf("repeat_last_n %d must be -1 (whole context) or more", p.RepeatLastN)}
 	case p.MinKeep < 0:
-		return fmt.Errorf("sample: min_keep %d must not be negative", p.MinKeep)
+		return &ParamError{Reason: fmt.Sprintf("min_keep %d must not be negative", p.MinKeep)}
 	}
 	for tok, b := range p.LogitBias {
 		if math.IsNaN(float64(b)) || math.IsInf(float64(b), 1) {
-			return fmt.Errorf("sample: logit bias %v for token %d must be a number or -Inf", b, tok)
+			return &ParamError{Reason: fmt.Sprintf("logit bias %v for token %d must be a number or -Inf", b, tok)}
 		}
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // Options choose a synthetic model. The zero Options with a Shape from

@@ -16,8 +16,8 @@ import (
 
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 func tiny(t testing.TB, arch string) Shape {

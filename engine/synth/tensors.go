@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // tensorKind says how a tensor's values are drawn.

@@ -21,8 +21,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
 )
 

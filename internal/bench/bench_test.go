@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // workerEnv makes this test binary act as `tether bench worker`, so that

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // Job is one file's measurement, as tools/oracle/bench.mjs takes it in its

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/internal/bench"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // benchFlags are the flags of tether bench.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/driver/managed"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
 )
 

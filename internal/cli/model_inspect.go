@@ -18,9 +18,9 @@ import (
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/chat"
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/quant"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 	"github.com/tetherllm/tether/llm"
 )
 

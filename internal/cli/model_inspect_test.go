@@ -13,8 +13,8 @@ import (
 
 	"github.com/tetherllm/tether/engine"
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
 )

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
 )

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/tetherllm/tether/engine/model"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/testmodel"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // Spec describes a tiny model. Zero fields take the defaults given.

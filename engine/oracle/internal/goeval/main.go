@@ -34,11 +34,11 @@ import (
 	"sync"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/model"
 	"github.com/tetherllm/tether/engine/oracle/internal/protocol"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/engine/synth"
-	"github.com/tetherllm/tether/engine/tokenizer"
+	"github.com/tetherllm/tether/internal/engine/model"
+	"github.com/tetherllm/tether/internal/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/tokenizer"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
 )
 

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -110,7 +109,7 @@ func (c *Config) Validate() error {
 	}
 	for _, p := range positive {
 		if p.v <= 0 {
-			return fmt.Errorf("model: %s is %d; it must be positive", p.name, p.v)
+			return invalid("%s is %d; it must be positive", p.name, p.v)
 		}
 	}
 	products := []struct {
@@ -125,45 +124,45 @@ func (c *Config) Validate() error {
 		// Bounded like every single dimension, so that widths derived
 		// from them cannot overflow an int.
 		if p.a > math.MaxInt32/p.b {
-			return fmt.Errorf("model: %s = %d × %d is too large", p.name, p.a, p.b)
+			return invalid("%s = %d × %d is too large", p.name, p.a, p.b)
 		}
 	}
 	switch c.Arch {
 	case ArchLlama, ArchQwen2, ArchQwen3:
 	default:
-		return fmt.Errorf("model: unsupported architecture %q (supported: llama, qwen2, qwen3)", c.Arch)
+		return invalid("unsupported architecture %q (supported: llama, qwen2, qwen3)", c.Arch)
 	}
 	if c.Heads%c.KVHeads != 0 {
-		return fmt.Errorf("model: head_count %d is not a multiple of head_count_kv %d", c.Heads, c.KVHeads)
+		return invalid("head_count %d is not a multiple of head_count_kv %d", c.Heads, c.KVHeads)
 	}
 	if c.HeadDimK != c.HeadDimV {
 		// llama.cpp asserts the same for these architectures.
-		return fmt.Errorf("model: key_length %d differs from value_length %d", c.HeadDimK, c.HeadDimV)
+		return invalid("key_length %d differs from value_length %d", c.HeadDimK, c.HeadDimV)
 	}
 	if c.Rope.Dims > c.HeadDimK || c.Rope.Dims%2 != 0 {
-		return fmt.Errorf("model: rope.dimension_count %d must be even and at most key_length %d", c.Rope.Dims, c.HeadDimK)
+		return invalid("rope.dimension_count %d must be even and at most key_length %d", c.Rope.Dims, c.HeadDimK)
 	}
 	if c.Arch == ArchLlama && c.Rope.Dims != c.HeadDimK {
 		// llama.cpp refuses this too ("invalid n_rot").
-		return fmt.Errorf("model: rope.dimension_count %d differs from the head size %d", c.Rope.Dims, c.HeadDimK)
+		return invalid("rope.dimension_count %d differs from the head size %d", c.Rope.Dims, c.HeadDimK)
 	}
 	if f := c.Rope.Factors; f != nil && len(f) != c.Rope.Dims/2 {
-		return fmt.Errorf("model: rope_freqs has %d factors, want rope.dimension_count/2 = %d", len(f), c.Rope.Dims/2)
+		return invalid("rope_freqs has %d factors, want rope.dimension_count/2 = %d", len(f), c.Rope.Dims/2)
 	}
 	finite := func(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 	switch {
 	case !finite(c.RMSEps) || c.RMSEps < 0:
-		return fmt.Errorf("model: layer_norm_rms_epsilon %v must be a non-negative number", c.RMSEps)
+		return invalid("layer_norm_rms_epsilon %v must be a non-negative number", c.RMSEps)
 	case !finite(c.Rope.FreqBase) || c.Rope.FreqBase <= 0:
-		return fmt.Errorf("model: rope.freq_base %v must be positive", c.Rope.FreqBase)
+		return invalid("rope.freq_base %v must be positive", c.Rope.FreqBase)
 	case !finite(c.Rope.FreqScale) || c.Rope.FreqScale <= 0:
-		return fmt.Errorf("model: rope frequency scale %v must be positive", c.Rope.FreqScale)
+		return invalid("rope frequency scale %v must be positive", c.Rope.FreqScale)
 	case !finite(c.AttnScale) || c.AttnScale <= 0:
-		return fmt.Errorf("model: attention scale %v must be positive", c.AttnScale)
+		return invalid("attention scale %v must be positive", c.AttnScale)
 	}
 	for i, f := range c.Rope.Factors {
 		if !finite(f) || f <= 0 {
-			return fmt.Errorf("model: rope_freqs[%d] = %v must be positive", i, f)
+			return invalid("rope_freqs[%d] = %v must be positive", i, f)
 		}
 	}
 	return nil

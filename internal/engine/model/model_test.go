@@ -3,7 +3,7 @@ package model
 import (
 	"context"
 	"errors"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"math"
 	"math/rand/v2"
 	"strings"

@@ -3,7 +3,7 @@ package model
 import (
 	"math"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // The inner loops of attention and of the per-token operations, in two

@@ -53,10 +53,10 @@ type Layer struct {
 // check reports the first tensor whose shape does not fit c.
 func (w *Weights) check(c *Config) error {
 	if w.TokenEmbd == nil {
-		return fmt.Errorf("model: token_embd.weight is missing")
+		return invalid("token_embd.weight is missing")
 	}
 	if w.TokenEmbd.Rows() != c.Vocab || w.TokenEmbd.Cols() != c.Embd {
-		return fmt.Errorf("model: token_embd.weight is %dx%d, want %dx%d (vocab x embedding)",
+		return invalid("token_embd.weight is %dx%d, want %dx%d (vocab x embedding)",
 			w.TokenEmbd.Rows(), w.TokenEmbd.Cols(), c.Vocab, c.Embd)
 	}
 	if err := vec("output_norm.weight", w.OutputNorm, c.Embd, true); err != nil {
@@ -66,7 +66,7 @@ func (w *Weights) check(c *Config) error {
 		return err
 	}
 	if len(w.Layers) != c.Layers {
-		return fmt.Errorf("model: %d layers of weights for block_count %d", len(w.Layers), c.Layers)
+		return invalid("%d layers of weights for block_count %d", len(w.Layers), c.Layers)
 	}
 	for i := range w.Layers {
 		l := &w.Layers[i]
@@ -100,9 +100,9 @@ func (w *Weights) check(c *Config) error {
 func vec(name string, v []float32, n int, required bool) error {
 	switch {
 	case v == nil && required:
-		return fmt.Errorf("model: %s is missing", name)
+		return invalid("%s is missing", name)
 	case v != nil && len(v) != n:
-		return fmt.Errorf("model: %s has %d values, want %d", name, len(v), n)
+		return invalid("%s has %d values, want %d", name, len(v), n)
 	}
 	return nil
 }
@@ -110,9 +110,9 @@ func vec(name string, v []float32, n int, required bool) error {
 func mat(name string, m Linear, in, out int) error {
 	switch {
 	case m == nil:
-		return fmt.Errorf("model: %s is missing", name)
+		return invalid("%s is missing", name)
 	case m.In() != in || m.Out() != out:
-		return fmt.Errorf("model: %s is [%d, %d], want [%d, %d] (ne0 = inputs, ne1 = outputs)", name, m.In(), m.Out(), in, out)
+		return invalid("%s is [%d, %d], want [%d, %d] (ne0 = inputs, ne1 = outputs)", name, m.In(), m.Out(), in, out)
 	}
 	return nil
 }

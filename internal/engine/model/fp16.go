@@ -3,7 +3,7 @@ package model
 import (
 	"math"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // The KV cache holds IEEE half floats, as llama.cpp's default (F16) cache

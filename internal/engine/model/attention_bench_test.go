@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // qwen25Half4 is qwen2.5-0.5b's layer shape with 4 of its 24 layers, so

@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/tetherllm/tether/engine/gguf"
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -46,11 +45,24 @@ func fileError(f *gguf.File, reason string, err error) error {
 	return &llm.ModelFileError{Path: f.Path(), Reason: reason, Err: err}
 }
 
+// InvalidError is what Config.Validate and the weights' check find: a
+// hyperparameter or tensor the model cannot run with.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return "model: " + e.Reason }
+
+func invalid(format string, args ...any) error {
+	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
+}
+
 // configError is a file error for what Config.Validate or Weights.check
-// found, without their "model: " prefix, which the file error's own
-// "model <path>:" makes redundant.
+// found, in the file error's words ("model <path>: <reason>").
 func configError(f *gguf.File, err error) error {
-	return fileError(f, strings.TrimPrefix(err.Error(), "model: "), nil)
+	var ie *InvalidError
+	if errors.As(err, &ie) {
+		return fileError(f, ie.Reason, nil)
+	}
+	return fileError(f, err.Error(), nil)
 }
 
 // ReadConfig reads a model's hyperparameters from its metadata, with

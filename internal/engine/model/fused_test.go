@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/tetherllm/tether/engine/quant"
+	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // TestFusedPrefillMatchesLinear checks that prompt processing through
