@@ -71,6 +71,9 @@ type Response struct {
 	// Logprobs holds every generated token's log-probability, when the
 	// request asked for them.
 	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
+	// Served is set by a router: the driver that answered, its context
+	// window and the answer's estimated cost. Nil from a single driver.
+	Served *Served `json:"served,omitempty"`
 }
 
 // String summarises the response for logs and test failures.
