@@ -101,7 +101,6 @@ func TestBadFiles(t *testing.T) {
 	}
 }
 
-
 func TestEveryProblemIsReported(t *testing.T) {
 	doc := "[backends.a]\nmodel = \"m\"\nctx = -1\n\n[routes.r]\nuse = [\"a\", \"ghost\"]\n"
 	_, err := Parse("c.toml", []byte(doc))
