@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -118,12 +119,17 @@ func DefaultPath() (string, error) {
 func Load(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("tether: configuration: %w", err)
+		msg := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			msg = pe.Err.Error() // the path is the error's file already
+		}
+		return nil, Errors{{File: path, Message: "cannot read the configuration file: " + msg}}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("tether: configuration %s: %w", path, err)
+		return nil, Errors{{File: path, Message: "cannot read the configuration file: " + err.Error()}}
 	}
 	if len(data) > MaxFileSize {
 		return nil, Errors{{File: path, Message: fmt.Sprintf("larger than %d bytes", MaxFileSize)}}
