@@ -380,3 +380,29 @@ func TestNewRefusesBadRoutes(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentRequestsOpenOnce(t *testing.T) {
+	a := newFake("a", llm.Sovereign)
+	var mu sync.Mutex
+	opens := 0
+	r := newRouter(t, llm.Sovereign, Member{Name: "a", Privacy: llm.Sovereign, Open: func(context.Context) (llm.Driver, error) {
+		mu.Lock()
+		opens++
+		mu.Unlock()
+		return a, nil
+	}})
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			if _, err := complete(r, context.Background(), hello, i%2 == 0); err != nil {
+				t.Error(err)
+			}
+			r.Info()
+			r.Metrics()
+		})
+	}
+	wg.Wait()
+	if m := r.Metrics(); opens != 1 || m[0].Successes != 16 || m[0].Attempts != 16 {
+		t.Fatalf("opened %d times, metrics %+v", opens, m)
+	}
+}

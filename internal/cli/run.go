@@ -316,12 +316,34 @@ func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duratio
 			return nil, false, err
 		}
 		if cfg != nil {
+			if err := serverFlagsUnused(f); err != nil {
+				return nil, false, err
+			}
 			d, err := openRoute(s, cfg, f.route, f, timeout)
 			return d, err == nil, err
 		}
 	}
 	d, err = openServer(ctx, s, f, timeout)
 	return d, false, err
+}
+
+// serverFlagsUnused refuses the flags of a single server with a route,
+// whose backends and endpoints take their settings from the
+// configuration file: a flag is never silently ignored.
+func serverFlagsUnused(f runFlags) error {
+	for _, c := range []struct {
+		flag string
+		set  bool
+	}{
+		{"--backend", f.backend != "auto"}, {"--server-cmd", f.serverCmd != ""}, {"--health-path", f.healthPath != ""},
+		{"--server-bin", f.serverBin != ""}, {"--api-key", f.apiKey != ""}, {"--remote-model", f.remoteModel != ""},
+		{"--ctx", f.ctx != 0}, {"--no-gpu", f.noGPU},
+	} {
+		if c.set {
+			return usagef("%s sets up a single server; with a configured route, set it in the configuration file", c.flag)
+		}
+	}
+	return nil
 }
 
 // openServer attaches to --endpoint or launches a server for --model.
