@@ -130,4 +130,57 @@ func TestFallbackToARealServer(t *testing.T) {
 			t.Fatalf("metrics %+v: the next driver was tried", m)
 		}
 	})
+
+	t.Run("a full queue (429) falls back", func(t *testing.T) {
+		words := testmodel.Write(t, testmodel.Spec{Name: "words", WordsOnly: true})
+		busy := testserve.Start(t, words, "--parallel", "1", "--max-queue", "0")
+		busyDriver, err := remote.Dial(ctx, remote.Options{Endpoint: busy.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busyDriver.Close()
+		// Hold the server's only slot with a long answer, until the test
+		// is done with it.
+		hogCtx, stopHog := context.WithCancel(ctx)
+		defer stopHog()
+		started := make(chan struct{})
+		hogDone := make(chan struct{})
+		go func() {
+			defer close(hogDone)
+			once := false
+			for _, err := range busyDriver.Stream(hogCtx, llm.Request{Messages: []llm.Message{llm.UserMessage("go")}, MaxTokens: 100000}) {
+				if err != nil {
+					break
+				}
+				if !once {
+					once = true
+					close(started)
+				}
+			}
+			if !once {
+				close(started)
+			}
+		}()
+		<-started
+		_, err = busyDriver.Complete(ctx, llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, MaxTokens: 2})
+		var rl *llm.RateLimitedError
+		if !errors.As(err, &rl) || rl.StatusCode != 429 {
+			t.Fatalf("the busy server answered %v, want a 429", err)
+		}
+		r, err := router.New(router.Options{Name: "local", Logger: quiet},
+			router.Member{Name: "busy", Driver: busyDriver},
+			router.Member{Name: "serve", Privacy: llm.Sovereign, Open: open(srv.URL)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := r.Complete(ctx, llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}, MaxTokens: 2})
+		if err != nil || resp.Served.Driver != "serve" {
+			t.Fatalf("resp %v, err %v", resp, err)
+		}
+		if m := r.Metrics(); m[0].Failures != 1 || m[0].Fallbacks != 1 {
+			t.Fatalf("metrics %+v", m)
+		}
+		stopHog()
+		<-hogDone
+	})
 }
