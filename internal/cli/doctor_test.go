@@ -145,3 +145,13 @@ func TestParseMeminfo(t *testing.T) {
 		t.Fatalf("%+v", m)
 	}
 }
+
+func TestDoctorReadsNvidiaSmi(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/nvidia-smi", []byte("#!/bin/sh\necho 'NVIDIA H200, 143771 MiB, 570.86.15'\necho 'NVIDIA H200, 143771 MiB, 570.86.15'\n"), 0o755)
+	t.Setenv("PATH", dir)
+	g := gpus(context.Background(), 10*time.Second)
+	if len(g) != 2 || g[0].Name != "NVIDIA H200" || g[0].Memory != "143771 MiB" || g[0].Driver != "570.86.15" || g[0].Source != "nvidia-smi" {
+		t.Fatalf("%+v", g)
+	}
+}
