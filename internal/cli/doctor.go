@@ -93,6 +93,7 @@ type doctorReport struct {
 	Config    *configReport    `json:"config,omitempty"`
 	Backends  []backendReport  `json:"backends,omitempty"`
 	Endpoints []endpointReport `json:"endpoints,omitempty"`
+	Routes    []routeReport    `json:"routes,omitempty"`
 	Model     *modelFitReport  `json:"model,omitempty"`
 	// Problems are what is broken; the exit code is non-zero with any.
 	Problems []string `json:"problems"`
@@ -157,6 +158,16 @@ type endpointReport struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// routeReport says which of a route's drivers work now.
+type routeReport struct {
+	Name    string          `json:"name"`
+	Privacy llm.PrivacyTier `json:"privacy"`
+	Use     []string        `json:"use"`
+	// Working lists the drivers that passed their checks, in route order;
+	// the first is the one a request would reach.
+	Working []string `json:"working"`
+}
+
 type modelFitReport struct {
 	File           string   `json:"file"`
 	Context        int      `json:"context"`
@@ -196,6 +207,7 @@ func runDoctor(ctx context.Context, s streams, f doctorFlags) error {
 		r.Config = &configReport{Path: cfg.Path, Routes: cfg.RouteNames()}
 		r.Backends = backends(cfg)
 		r.Endpoints = endpoints(ctx, cfg, f.timeout)
+		r.Routes = routes(cfg, r.Backends, r.Endpoints)
 	}
 	for _, b := range r.Backends {
 		if !b.OK {
@@ -205,6 +217,11 @@ func runDoctor(ctx context.Context, s streams, f doctorFlags) error {
 	for _, e := range r.Endpoints {
 		if !e.OK {
 			r.Problems = append(r.Problems, fmt.Sprintf("endpoint %s (%s): %s", e.Name, e.URL, e.Error))
+		}
+	}
+	for _, rt := range r.Routes {
+		if len(rt.Working) == 0 {
+			r.Problems = append(r.Problems, fmt.Sprintf("route %s: none of its drivers works (%s)", rt.Name, strings.Join(rt.Use, ", ")))
 		}
 	}
 	if f.model != "" {
@@ -496,6 +513,29 @@ func probeEndpoint(ctx context.Context, e config.Endpoint, timeout time.Duration
 	}
 }
 
+// routes lists, for each route, the drivers whose checks passed.
+func routes(cfg *config.File, bs []backendReport, es []endpointReport) []routeReport {
+	ok := map[string]bool{}
+	for _, b := range bs {
+		ok[b.Name] = b.OK
+	}
+	for _, e := range es {
+		ok[e.Name] = e.OK
+	}
+	var out []routeReport
+	for _, name := range cfg.RouteNames() {
+		rt := cfg.Routes[name]
+		r := routeReport{Name: name, Privacy: rt.Privacy, Use: rt.Use, Working: []string{}}
+		for _, m := range rt.Use {
+			if ok[m] {
+				r.Working = append(r.Working, m)
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // modelFit says whether a GGUF file's weights and KV cache at ctx fit in
 // the memory available now, with the checks serve's load runs.
 func modelFit(path string, ctx int, mem memoryReport) *modelFitReport {
@@ -575,6 +615,19 @@ func (r *doctorReport) print(w io.Writer) {
 		fmt.Fprintln(tw, "ENDPOINT\tURL\tPRIVACY\tSTATUS\tMODELS")
 		for _, e := range r.Endpoints {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.URL, e.Privacy, status(e.OK, e.Error), strings.Join(e.Models, ", "))
+		}
+		tw.Flush()
+	}
+	if len(r.Routes) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ROUTE\tPRIVACY\tUSE\tWORKING")
+		for _, rt := range r.Routes {
+			working := strings.Join(rt.Working, ", ")
+			if working == "" {
+				working = "NONE"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", rt.Name, rt.Privacy, strings.Join(rt.Use, ", "), working)
 		}
 		tw.Flush()
 	}

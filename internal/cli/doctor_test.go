@@ -75,6 +75,9 @@ use = ["live", "dead"]
 	if runtime.GOOS == "linux" && (r.Memory.TotalBytes <= 0 || r.Memory.AvailableBytes <= 0 || r.Memory.AvailableBytes > r.Memory.TotalBytes) {
 		t.Fatalf("memory %+v", r.Memory)
 	}
+	if len(r.Routes) != 1 || !slices.Equal(r.Routes[0].Working, []string{"live"}) {
+		t.Fatalf("routes %+v", r.Routes)
+	}
 	if r.Config == nil || r.Config.Path != broken || !slices.Equal(r.Config.Routes, []string{"main"}) {
 		t.Fatalf("config %+v", r.Config)
 	}
@@ -103,6 +106,11 @@ func TestDoctorReportsProblems(t *testing.T) {
 	missing := writeConfig(t, "[backends.a]\nbackend = \"llama-server\"\nmodel = \"/nonexistent/m.gguf\"\n[backends.b]\nbackend = \"tether\"\nmodel = \"/nonexistent/m.gguf\"\n")
 	code, out, _ = tether(t, context.Background(), "doctor", "--config", missing)
 	if code != ExitDoctorProblems || !strings.Contains(out, "program llama-server not found") || !strings.Contains(out, "/nonexistent/m.gguf") {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+	deadRoute := writeConfig(t, "[endpoints.gone]\nurl = \""+testserve.DeadURL(t)+"\"\n[routes.r]\nuse = [\"gone\"]\n")
+	code, out, _ = tether(t, context.Background(), "doctor", "--config", deadRoute, "--timeout", "10s")
+	if code != ExitDoctorProblems || !strings.Contains(out, "route r: none of its drivers works") {
 		t.Fatalf("exit %d, stdout %q", code, out)
 	}
 
