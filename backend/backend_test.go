@@ -186,3 +186,36 @@ func TestOllamaRegistersTheModelAndReadsItsContext(t *testing.T) {
 		}
 	}
 }
+
+func TestGPULayers(t *testing.T) {
+	l := Launch{Model: "m.gguf", Host: "127.0.0.1", Port: 1, GPU: true, GPULayers: 20}
+	args, _ := LlamaServer().Args(l)
+	if i := slices.Index(args, "-ngl"); i < 0 || args[i+1] != "20" {
+		t.Fatalf("args %q", args)
+	}
+	l.GPULayers = 0
+	args, _ = LlamaServer().Args(l)
+	if i := slices.Index(args, "-ngl"); i < 0 || args[i+1] != "999" {
+		t.Fatalf("all layers: args %q", args)
+	}
+}
+
+func TestVLLMParallelism(t *testing.T) {
+	l := Launch{Model: "/models/q", Host: "127.0.0.1", Port: 1, APIKey: "k", TensorParallel: 4, PipelineParallel: 2, RayAddress: "10.0.0.5:6379"}
+	p := VLLM()
+	args, _ := p.Args(l)
+	want := []string{"--tensor-parallel-size", "4", "--pipeline-parallel-size", "2", "--distributed-executor-backend", "ray"}
+	for i := 0; i < len(want); i += 2 {
+		j := slices.Index(args, want[i])
+		if j < 0 || args[j+1] != want[i+1] {
+			t.Fatalf("args %q lack %s %s", args, want[i], want[i+1])
+		}
+	}
+	if env := p.Env(l); !slices.Contains(env, "RAY_ADDRESS=10.0.0.5:6379") || !slices.Contains(env, "VLLM_API_KEY=k") {
+		t.Fatalf("env %q", env)
+	}
+	single, _ := p.Args(Launch{Model: "/models/q", Host: "127.0.0.1", Port: 1})
+	if slices.Contains(single, "--tensor-parallel-size") || slices.Contains(single, "--distributed-executor-backend") || len(p.Env(Launch{})) != 0 {
+		t.Fatalf("single-GPU args %q", single)
+	}
+}

@@ -38,6 +38,19 @@ type Launch struct {
 	ContextSize int
 	// GPU asks the server to offload to a GPU where it can.
 	GPU bool
+	// GPULayers, if positive and GPU is set, is how many layers
+	// llama-server offloads (-ngl); 0 offloads them all.
+	GPULayers int
+	// TensorParallel and PipelineParallel, if positive, split the model
+	// over that many GPUs within a node and over that many pipeline
+	// stages (nodes): vLLM's --tensor-parallel-size and
+	// --pipeline-parallel-size.
+	TensorParallel   int
+	PipelineParallel int
+	// RayAddress, if set, is the Ray cluster a multi-node vLLM joins
+	// (head node "host:6379"): the server runs with Ray as its
+	// distributed executor and RAY_ADDRESS in its environment.
+	RayAddress string
 	// Threads, if positive, sets the server's CPU threads where it can.
 	Threads int
 	// ExtraArgs are appended to the command line as they are.

@@ -88,7 +88,11 @@ func LlamaServer() Profile {
 				args = append(args, "-c", strconv.Itoa(l.ContextSize))
 			}
 			if l.GPU {
-				args = append(args, "-ngl", "999")
+				layers := 999 // more than any model has: all of them
+				if l.GPULayers > 0 {
+					layers = l.GPULayers
+				}
+				args = append(args, "-ngl", strconv.Itoa(layers))
 			}
 			if l.Threads > 0 {
 				args = append(args, "-t", strconv.Itoa(l.Threads))
@@ -114,7 +118,9 @@ func LlamaServer() Profile {
 // VLLM is `vllm serve`. Its /health is public and /v1 needs the key; the
 // served model name is our alias and /v1/models tells max_model_len.
 // Tools travel as text: vLLM refuses `tools` unless it was started with
-// a tool-call parser for the model's family.
+// a tool-call parser for the model's family. Tensor and pipeline
+// parallelism and a Ray address serve one model over many GPUs and nodes;
+// tether still talks only to the head's loopback address.
 func VLLM() Profile {
 	return Profile{
 		Name:        "vllm",
@@ -128,9 +134,24 @@ func VLLM() Profile {
 			if l.ContextSize > 0 {
 				args = append(args, "--max-model-len", strconv.Itoa(l.ContextSize))
 			}
+			if l.TensorParallel > 0 {
+				args = append(args, "--tensor-parallel-size", strconv.Itoa(l.TensorParallel))
+			}
+			if l.PipelineParallel > 0 {
+				args = append(args, "--pipeline-parallel-size", strconv.Itoa(l.PipelineParallel))
+			}
+			if l.RayAddress != "" {
+				args = append(args, "--distributed-executor-backend", "ray")
+			}
 			return withExtra(args, l), nil
 		},
-		Env:           keyEnv("VLLM_API_KEY"),
+		Env: func(l Launch) []string {
+			env := keyEnv("VLLM_API_KEY")(l)
+			if l.RayAddress != "" {
+				env = append(env, "RAY_ADDRESS="+l.RayAddress)
+			}
+			return env
+		},
 		APIKey:        true,
 		Alias:         true,
 		SetsContext:   true,

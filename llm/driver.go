@@ -38,7 +38,9 @@ type Info struct {
 	ContextSource string      `json:"context_source,omitempty"`
 	Privacy       PrivacyTier `json:"privacy"`
 	// Backend names what runs the model: "tether", "apr",
-	// "llama-server", "ollama", "vllm", "custom", "embedded", "remote".
+	// "llama-server", "ollama", "vllm", "custom", "embedded", "remote",
+	// "router" (a route of several; see [Response.Served] for the one that
+	// answered).
 	Backend string `json:"backend"`
 	// Address is the server's base URL, or empty for in-process drivers.
 	Address string `json:"address,omitempty"`

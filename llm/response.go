@@ -72,6 +72,9 @@ type Response struct {
 	// Logprobs holds every generated token's log-probability, when the
 	// request asked for them.
 	Logprobs []TokenLogprob `json:"logprobs,omitempty"`
+	// Served is set by a router: the driver that answered, its context
+	// window and the answer's estimated cost. Nil from a single driver.
+	Served *Served `json:"served,omitempty"`
 }
 
 // Message is the assistant turn the response was: its text, reasoning

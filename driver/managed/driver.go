@@ -52,6 +52,9 @@ var _ llm.Driver = (*Driver)(nil)
 // a bad model file stops it at once.
 func Launch(ctx context.Context, opts Options) (*Driver, error) {
 	opts = opts.withDefaults()
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
 	overrides, err := OverridesFromEnv(opts.Getenv)
 	if err != nil {
 		return nil, err

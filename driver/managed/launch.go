@@ -88,12 +88,16 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	}()
 
 	launch := backend.Launch{
-		Model:       l.model.path,
-		Host:        l.opts.Host,
-		ContextSize: l.opts.ContextWindow,
-		GPU:         !l.opts.NoGPU,
-		Threads:     l.opts.Threads,
-		ExtraArgs:   l.opts.ExtraArgs,
+		Model:            l.model.path,
+		Host:             l.opts.Host,
+		ContextSize:      l.opts.ContextWindow,
+		GPU:              !l.opts.NoGPU,
+		GPULayers:        l.opts.GPULayers,
+		Threads:          l.opts.Threads,
+		TensorParallel:   l.opts.TensorParallel,
+		PipelineParallel: l.opts.PipelineParallel,
+		RayAddress:       l.opts.RayAddress,
+		ExtraArgs:        l.opts.ExtraArgs,
 	}
 	if p.Alias {
 		launch.Alias = "tether-" + supervisor.NewSecret()[:12]

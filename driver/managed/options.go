@@ -3,9 +3,11 @@ package managed
 import (
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/tetherllm/tether/backend"
+	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/supervisor"
 )
 
@@ -32,6 +34,15 @@ type Options struct {
 	NoGPU bool
 	// Threads, if positive, sets the server's CPU threads.
 	Threads int
+	// GPULayers, if positive, is how many layers llama-server offloads
+	// to the GPU (default: all). Only Backend "llama-server" takes it.
+	GPULayers int
+	// TensorParallel, PipelineParallel and RayAddress serve a model over
+	// many GPUs and nodes (see [backend.Launch]). Only Backend "vllm"
+	// takes them.
+	TensorParallel   int
+	PipelineParallel int
+	RayAddress       string
 	// ExtraArgs are appended to the server's command line.
 	ExtraArgs []string
 
@@ -68,6 +79,24 @@ type Progress struct {
 	// Err is set when this backend could not start and "auto" moves on
 	// to the next one.
 	Err error
+}
+
+// check refuses options the chosen backend cannot honour: a setting is
+// never silently ignored.
+func (o Options) check() error {
+	switch {
+	case o.GPULayers < 0:
+		return &llm.ConfigError{Setting: "gpu_layers", Value: strconv.Itoa(o.GPULayers), Reason: "must not be negative"}
+	case o.TensorParallel < 0:
+		return &llm.ConfigError{Setting: "tensor_parallel", Value: strconv.Itoa(o.TensorParallel), Reason: "must not be negative"}
+	case o.PipelineParallel < 0:
+		return &llm.ConfigError{Setting: "pipeline_parallel", Value: strconv.Itoa(o.PipelineParallel), Reason: "must not be negative"}
+	case o.GPULayers > 0 && o.Backend != "llama-server":
+		return &llm.ConfigError{Setting: "gpu_layers", Value: strconv.Itoa(o.GPULayers), Reason: "only the llama-server backend takes it, not " + o.Backend}
+	case (o.TensorParallel > 0 || o.PipelineParallel > 0 || o.RayAddress != "") && o.Backend != "vllm":
+		return &llm.ConfigError{Setting: "tensor_parallel/pipeline_parallel/ray_address", Value: o.Backend, Reason: "only the vllm backend serves a model over several GPUs or nodes"}
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {

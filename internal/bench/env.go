@@ -51,6 +51,10 @@ func loadAverage() float64 {
 	return v
 }
 
+// CPUInfo is the CPU's model name and the flags that matter to the
+// engine's kernels (see [KernelFlag]), for reports on this machine.
+func CPUInfo() (model string, flags []string) { return cpuInfo() }
+
 // cpuInfo reads the CPU's model name and the flags that matter to the
 // kernels from /proc/cpuinfo.
 func cpuInfo() (model string, flags []string) {

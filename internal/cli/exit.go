@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tetherllm/tether/driver/router"
+	"github.com/tetherllm/tether/internal/config"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/supervisor"
 )
@@ -19,7 +21,9 @@ const (
 	ExitModel         = 3 // the model file (or another input file) is missing or invalid
 	ExitServerStart   = 4 // the server could not be found or did not start
 	ExitRequestFailed = 5 // the server started but the request failed
-	ExitInterrupted   = 130
+	// ExitDoctorProblems (6, doctor.go): tether doctor found something
+	// configured or asked about broken.
+	ExitInterrupted = 130
 )
 
 // usageError marks an error as the user's bad flags or arguments.
@@ -48,7 +52,12 @@ func exitCode(err error) int {
 		notFound *llm.BinaryNotFoundError
 		timeout  *llm.StartupTimeoutError
 		exited   *llm.ServerExitedError
-		config   *llm.ConfigError
+		setting  *llm.ConfigError
+		file     *config.Error
+		// exhausted is a route whose every driver failed: the request
+		// failed, whatever the drivers' reasons.
+		exhausted *router.ExhaustedError
+		problems  doctorProblems
 		// foreign is another server answering on the port ours was to
 		// take (supervisor.ForeignServerError): a start-up failure.
 		foreign interface{ Cause() llm.ExitCause }
@@ -58,8 +67,12 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &usage), errors.As(err, &config):
+	case errors.As(err, &problems):
+		return ExitDoctorProblems
+	case errors.As(err, &usage), errors.As(err, &setting), errors.As(err, &file):
 		return ExitUsage
+	case errors.As(err, &exhausted):
+		return ExitRequestFailed
 	case errors.As(err, &input), errors.As(err, &model):
 		return ExitModel
 	case errors.As(err, &notFound), errors.As(err, &timeout), errors.As(err, &foreign):

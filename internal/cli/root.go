@@ -92,5 +92,6 @@ talks to it, and shuts it down so that nothing is ever orphaned.`,
 	root.AddCommand(newDemoCommand(s))
 	root.AddCommand(newModelCommand(s))
 	root.AddCommand(newBenchCommand(s))
+	root.AddCommand(newDoctorCommand(s))
 	return root
 }

@@ -29,6 +29,8 @@ type runFlags struct {
 	endpoint    string
 	apiKey      string
 	remoteModel string
+	configFile  string
+	route       string
 	system      string
 	toolsFile   string
 	messages    string
@@ -64,7 +66,13 @@ APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800;
 each request, from sending it to the end of the answer), all of them for
 --endpoint as well, TETHER_NO_CGROUP=1 (on Linux, no cgroup of its own for the server).
 
-Exit codes: 0 ok, 2 bad usage, 3 model or input file problem (also when
+Routes: with --config FILE (or the user's configuration file,
+$XDG_CONFIG_HOME/tether/config.toml, when neither --model nor --endpoint is
+given) the request goes to a route of backends and endpoints tried in order
+(--route NAME, default: the file's default_route). See
+docs/tether.example.toml.
+
+Exit codes: 0 ok, 2 bad usage (a bad configuration file too), 3 model or input file problem (also when
 the server refuses the model file), 4 server did not start, 5 request
 failed, 130 interrupted (a second signal exits at once).`,
 		Args: cobra.ArbitraryArgs,
@@ -81,6 +89,8 @@ failed, 130 interrupted (a second signal exits at once).`,
 	fl.StringVar(&f.endpoint, "endpoint", "", "attach to a running OpenAI-compatible server at this URL instead of launching one")
 	fl.StringVar(&f.apiKey, "api-key", "", "API key for --endpoint (default $TETHER_API_KEY)")
 	fl.StringVar(&f.remoteModel, "remote-model", "", "model name to ask --endpoint for (default: its first)")
+	fl.StringVar(&f.configFile, "config", "", "configuration file (default: tether/config.toml in the user's configuration directory)")
+	fl.StringVar(&f.route, "route", "", "route of the configuration file to send the request to (default: its default_route)")
 	fl.StringVar(&f.system, "system", "", "system prompt")
 	fl.StringVar(&f.toolsFile, "tools", "", "JSON file with an array of tool definitions")
 	fl.StringVar(&f.messages, "messages", "", "JSON file with an array of conversation messages")
@@ -105,6 +115,9 @@ type runResult struct {
 	Backend       string         `json:"backend"`
 	Model         string         `json:"model"`
 	ContextWindow int            `json:"context_window"`
+	// Served is the route's driver that answered, with the answer's
+	// estimated cost; absent without a route.
+	Served *llm.Served `json:"served,omitempty"`
 }
 
 func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatureSet bool) error {
@@ -119,12 +132,14 @@ func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatu
 	if err != nil {
 		return err
 	}
-	d, err := openDriver(ctx, s, f, overrides.HTTPTimeout)
+	d, routed, err := openDriver(ctx, s, f, overrides.HTTPTimeout)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if f.endpoint != "" {
+	if f.endpoint != "" || routed {
+		// A managed driver applies them itself; applying them twice
+		// changes nothing.
 		req = overrides.Apply(req)
 	}
 
@@ -134,6 +149,9 @@ func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatu
 			return err
 		}
 		info := d.Info()
+		if sv := resp.Served; sv != nil {
+			info.Backend, info.Model, info.ContextWindow = sv.Backend, sv.Model, sv.ContextWindow
+		}
 		calls := resp.ToolCalls
 		if calls == nil {
 			calls = []llm.ToolCall{}
@@ -143,7 +161,7 @@ func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatu
 		return enc.Encode(runResult{
 			Text: resp.Text, Reasoning: resp.Reasoning, ToolCalls: calls, StopReason: resp.StopReason,
 			Usage: resp.Usage, Timings: resp.Timings, Backend: info.Backend, Model: info.Model,
-			ContextWindow: info.ContextWindow,
+			ContextWindow: info.ContextWindow, Served: resp.Served,
 		})
 	}
 	return streamAnswer(ctx, s, d, req, f.quiet)
@@ -193,7 +211,7 @@ func streamAnswer(ctx context.Context, s streams, d llm.Driver, req llm.Request,
 				if tps := r.Timings.GenerationTokensPerSecond(); tps > 0 {
 					fmt.Fprintf(s.err, ", %.1f tokens/s", tps)
 				}
-				fmt.Fprintln(s.err)
+				fmt.Fprintln(s.err, describeServed(r.Served))
 			}
 		}
 	}
@@ -283,10 +301,53 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// openDriver attaches to --endpoint or launches a server for --model.
-// An endpoint's requests are bounded by timeout (APR_AGENT_HTTP_TIMEOUT_S,
+// openDriver attaches to --endpoint, launches a server for --model, or
+// makes the router of a configured route (routed is true then). An
+// endpoint's requests are bounded by timeout (APR_AGENT_HTTP_TIMEOUT_S,
 // which the managed driver reads itself).
-func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duration) (llm.Driver, error) {
+func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duration) (d llm.Driver, routed bool, err error) {
+	direct := f.model != "" || f.endpoint != ""
+	if direct && (f.route != "" || f.configFile != "") {
+		return nil, false, usagef("--config and --route choose a configured route; --model and --endpoint a single server: give one or the other")
+	}
+	if !direct {
+		cfg, err := loadConfig(f.configFile)
+		if err != nil {
+			return nil, false, err
+		}
+		if cfg != nil {
+			if err := serverFlagsUnused(f); err != nil {
+				return nil, false, err
+			}
+			d, err := openRoute(s, cfg, f.route, f, timeout)
+			return d, err == nil, err
+		}
+	}
+	d, err = openServer(ctx, s, f, timeout)
+	return d, false, err
+}
+
+// serverFlagsUnused refuses the flags of a single server with a route,
+// whose backends and endpoints take their settings from the
+// configuration file: a flag is never silently ignored.
+func serverFlagsUnused(f runFlags) error {
+	for _, c := range []struct {
+		flag string
+		set  bool
+	}{
+		{"--backend", f.backend != "auto"}, {"--server-cmd", f.serverCmd != ""}, {"--health-path", f.healthPath != ""},
+		{"--server-bin", f.serverBin != ""}, {"--api-key", f.apiKey != ""}, {"--remote-model", f.remoteModel != ""},
+		{"--ctx", f.ctx != 0}, {"--no-gpu", f.noGPU},
+	} {
+		if c.set {
+			return usagef("%s sets up a single server; with a configured route, set it in the configuration file", c.flag)
+		}
+	}
+	return nil
+}
+
+// openServer attaches to --endpoint or launches a server for --model.
+func openServer(ctx context.Context, s streams, f runFlags, timeout time.Duration) (llm.Driver, error) {
 	if f.endpoint != "" {
 		if f.model != "" {
 			return nil, usagef("--model and --endpoint exclude each other: launch a server, or attach to one")
@@ -298,7 +359,7 @@ func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duratio
 		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx, Timeout: timeout})
 	}
 	if f.model == "" {
-		return nil, usagef("no model: give --model FILE (or --endpoint URL to attach to a running server)")
+		return nil, usagef("no model: give --model FILE (or --endpoint URL to attach to a running server, or --config FILE with routes)")
 	}
 	if f.backend == "custom" && f.serverCmd == "" {
 		return nil, usagef("--backend custom needs --server-cmd")
