@@ -21,9 +21,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tetherllm/tether/backend"
-	"github.com/tetherllm/tether/engine/quant"
 	"github.com/tetherllm/tether/internal/bench"
 	"github.com/tetherllm/tether/internal/config"
+	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
