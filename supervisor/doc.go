@@ -44,7 +44,7 @@
 // process dies — and with [AdoptOrphans] orphaned descendants are
 // re-parented to this process and killed with their server.
 //
-// [Instance] keeps one server running across crashes: [Instance.EnsureRunning]
-// starts it, or restarts it with backoff, from a single flight that
-// concurrent callers share.
+// A Process is one run: restarting belongs to whoever decides launches
+// (driver/managed starts a new Process, on a fresh port, when its server
+// has died).
 package supervisor

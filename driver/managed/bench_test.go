@@ -34,7 +34,7 @@ func BenchmarkDriverOverhead(b *testing.B) {
 		"model": info.Model, "max_tokens": 64, "stream": false,
 		"messages": []map[string]string{{"role": "system", "content": "You are terse."}, {"role": "user", "content": "list the Go files"}},
 	})
-	key := d.current.launch.APIKey
+	key := currentLaunch(b, d).APIKey
 	httpClient := supervisor.LoopbackClient("")
 	bare := func() time.Duration {
 		start := time.Now()

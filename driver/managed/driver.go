@@ -21,17 +21,7 @@ type Driver struct {
 	opts      Options
 	overrides Overrides
 	launcher  *launcher
-
-	mu      sync.Mutex
-	current *server
-	// dead is the error of a server that died, returned to every later
-	// request when Restart is off.
-	dead     error
-	launches int
-	// restart serialises relaunches; restartAt is when the next may run.
-	restartMu sync.Mutex
-	restartAt time.Time
-	failures  int
+	servers   *restarter[*server]
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -87,7 +77,12 @@ func Launch(ctx context.Context, opts Options) (*Driver, error) {
 		l := &launcher{opts: opts, profile: p, model: mf, budget: budget, ids: ids, timeout: overrides.HTTPTimeout}
 		s, err := l.launch(ctx)
 		if err == nil {
-			d := &Driver{opts: opts, overrides: overrides, launcher: l, current: s, launches: 1}
+			relaunch := func(ctx context.Context) (*server, error) {
+				opts.Logger.Info("tether: restarting the server", "backend", l.profile.Name)
+				return l.launch(ctx)
+			}
+			d := &Driver{opts: opts, overrides: overrides, launcher: l,
+				servers: newRestarter(s, relaunch, restartPolicy{Restart: opts.Restart})}
 			return d, nil
 		}
 		errs = append(errs, err)
@@ -113,31 +108,23 @@ func modelAtFault(err error) bool {
 
 // Info describes the model and the server that runs it.
 func (d *Driver) Info() llm.Info {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.current != nil {
-		return d.current.info
+	if s, ok := d.servers.current(); ok {
+		return s.info
 	}
 	return llm.Info{Backend: d.launcher.profile.Name, Privacy: llm.Sovereign}
 }
 
 // Process returns the running server process, or nil if none runs.
 func (d *Driver) Process() *supervisor.Process {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.current == nil {
-		return nil
+	if s, ok := d.servers.current(); ok {
+		return s.proc
 	}
-	return d.current.proc
+	return nil
 }
 
 // Launches counts the servers this driver has started (restarts
 // included).
-func (d *Driver) Launches() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.launches
-}
+func (d *Driver) Launches() int { return d.servers.launches() }
 
 // Complete sends one request to the server.
 func (d *Driver) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
@@ -173,75 +160,34 @@ func (d *Driver) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Even
 }
 
 // server returns a live server: the current one, or (with Restart) a new
-// one when the current one died.
+// one when the current one died. Without Restart, a dead server's death
+// is every later request's error.
 func (d *Driver) server(ctx context.Context) (*server, error) {
 	if d.closed.Load() {
-		return nil, fmt.Errorf("tether: managed %s: %w", d.launcher.profile.Name, llm.ErrClosed)
+		return nil, d.closedError()
 	}
-	d.mu.Lock()
-	s := d.current
-	if s != nil && !exited(s) {
-		d.mu.Unlock()
-		return s, nil
+	s, err := d.servers.get(ctx)
+	if errors.Is(err, errRestarterClosed) {
+		return nil, d.closedError()
 	}
-	if s != nil { // it died since the last request
-		d.retire(s)
-	}
-	dead := d.dead
-	d.mu.Unlock()
-	if !d.opts.Restart {
-		return nil, dead
-	}
-	return d.relaunch(ctx)
+	return s, err
 }
 
-// retire records the death of s; d.mu is held.
-func (d *Driver) retire(s *server) {
-	d.dead = s.proc.ExitErr()
-	if d.dead == nil {
-		d.dead = &llm.ServerExitedError{Backend: d.launcher.profile.Name, PID: s.proc.PID(), ExitCode: -1}
-	}
-	d.current = nil
-	s.stop(context.Background()) // reap and clean up; it is already dead
+func (d *Driver) closedError() error {
+	return fmt.Errorf("tether: managed %s: %w", d.launcher.profile.Name, llm.ErrClosed)
 }
 
-// relaunch starts a new server, one caller at a time, with backoff after
-// consecutive failures.
-func (d *Driver) relaunch(ctx context.Context) (*server, error) {
-	d.restartMu.Lock()
-	defer d.restartMu.Unlock()
-	d.mu.Lock()
-	if s := d.current; s != nil && !exited(s) { // another caller restarted it
-		d.mu.Unlock()
-		return s, nil
+// The server methods a restarter needs.
+
+func (s *server) Done() <-chan struct{}          { return s.proc.Done() }
+func (s *server) Stop(ctx context.Context) error { return s.stop(ctx) }
+
+// Death is why the server ended: its exit, diagnosed.
+func (s *server) Death() error {
+	if err := s.proc.ExitErr(); err != nil {
+		return err
 	}
-	d.mu.Unlock()
-	if wait := time.Until(d.restartAt); wait > 0 {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-	}
-	d.opts.Logger.Info("tether: restarting the server", "backend", d.launcher.profile.Name, "after", d.dead)
-	s, err := d.launcher.launch(ctx)
-	if err != nil {
-		d.failures++
-		d.restartAt = time.Now().Add(min(time.Duration(1<<min(d.failures, 6))*250*time.Millisecond, 15*time.Second))
-		return nil, err
-	}
-	d.failures = 0
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed.Load() {
-		s.stop(context.Background())
-		return nil, fmt.Errorf("tether: managed %s: %w", d.launcher.profile.Name, llm.ErrClosed)
-	}
-	d.current, d.dead = s, nil
-	d.launches++
-	return s, nil
+	return &llm.ServerExitedError{Backend: s.info.Backend, PID: s.proc.PID(), ExitCode: -1}
 }
 
 // explain turns a failed request into the server's death when that is
@@ -265,27 +211,13 @@ func (d *Driver) explain(s *server, err error) error {
 	return err
 }
 
-func exited(s *server) bool {
-	select {
-	case <-s.proc.Done():
-		return true
-	default:
-		return false
-	}
-}
-
 // Close stops the server: SIGTERM to its process group, SIGKILL after the
-// grace period. It is safe to call more than once.
+// grace period. A restart in progress is abandoned. It is safe to call
+// more than once.
 func (d *Driver) Close() error {
 	d.closeOnce.Do(func() {
 		d.closed.Store(true)
-		d.mu.Lock()
-		s := d.current
-		d.current = nil
-		d.mu.Unlock()
-		if s != nil {
-			d.closeErr = s.stop(context.Background())
-		}
+		d.closeErr = d.servers.close(context.Background())
 	})
 	return d.closeErr
 }

@@ -184,7 +184,7 @@ func TestAPIKeyIsNeverOnTheCommandLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opts.Model = model
 			d := launch(t, tt.opts)
-			key := d.current.launch.APIKey
+			key := currentLaunch(t, d).APIKey
 			if key == "" {
 				t.Fatal("no per-launch key")
 			}
