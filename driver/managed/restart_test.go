@@ -41,9 +41,9 @@ type fakeStarts struct {
 	// context ends, as a start that was a moment from done would.
 	finishOnCancel bool
 	made           []*fakeServer
-	now     time.Time
-	waits   []time.Duration
-	release chan time.Time
+	now            time.Time
+	waits          []time.Duration
+	release        chan time.Time
 }
 
 func newFakeStarts() *fakeStarts {
