@@ -79,13 +79,13 @@ type Options struct {
 // concurrent use and implements [llm.Driver]; Close releases idle
 // connections.
 type Client struct {
-	opts      Options
-	apiRoot   string
-	http      *http.Client
-	log       *slog.Logger
-	ids       *toolcall.IDs
-	local     bool
-	closed    atomic.Bool
+	opts    Options
+	apiRoot string
+	http    *http.Client
+	log     *slog.Logger
+	ids     *toolcall.IDs
+	local   bool
+	closed  atomic.Bool
 }
 
 var _ llm.Driver = (*Client)(nil)
