@@ -18,7 +18,8 @@ import (
 // Timeouts bound the phases of a request separately; 0 leaves a phase
 // unbounded (beyond the caller's context).
 type Timeouts struct {
-	// Connect bounds opening the connection (TCP, not TLS).
+	// Connect bounds opening the connection (TCP, not TLS); 0 leaves it
+	// to the system.
 	Connect time.Duration
 	// FirstByte bounds the wait from the request's last byte sent to the
 	// answer's headers: a server that takes the request and says nothing.
@@ -85,10 +86,7 @@ type Transport struct {
 // timeouts and retries of o.
 func NewGuardedTransport(o TransportOptions) *Transport {
 	base := NewTransport("")
-	d := &net.Dialer{Timeout: o.Timeouts.Connect, KeepAlive: 30 * time.Second}
-	if d.Timeout == 0 {
-		d.Timeout = 30 * time.Second
-	}
+	d := &net.Dialer{Timeout: max(o.Timeouts.Connect, 0), KeepAlive: 30 * time.Second}
 	if o.Socket != "" {
 		base.Proxy = nil
 		socket := o.Socket
