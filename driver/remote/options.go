@@ -66,7 +66,8 @@ type Options struct {
 	// address a host resolves to must be in one of them, unless the host
 	// is listed by name.
 	AllowedNetworks []netip.Prefix
-	// Resolver looks host names up for the privacy check; nil means the
+	// Resolver looks host names up, for the privacy check and for the
+	// connection, which goes to an address it returned; nil means the
 	// system's. Tests map names to addresses with it.
 	Resolver Resolver
 

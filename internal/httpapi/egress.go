@@ -37,7 +37,8 @@ type Egress struct {
 	// ("10.0.0.0/8", "fd00::/8"): every address a host resolves to must be
 	// in one of them (or loopback) unless the host is listed by name.
 	AllowedNetworks []netip.Prefix
-	// Resolver looks names up; nil means net.DefaultResolver.
+	// Resolver looks names up, for every tier; nil means
+	// net.DefaultResolver.
 	Resolver Resolver
 }
 
@@ -73,29 +74,36 @@ func (e *Egress) Check(ctx context.Context, host string) ([]netip.Addr, error) {
 		return nil, nil
 	}
 	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	named := e.Tier == llm.Private && e.hostListed(host)
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{ip.WithZone("")}
-	} else {
-		r := e.Resolver
-		if r == nil {
-			r = net.DefaultResolver
-		}
-		if addrs, err = r.LookupNetIP(ctx, "ip", host); err != nil {
-			return nil, err
-		}
-		if len(addrs) == 0 {
-			return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
-		}
+	addrs, err := e.resolve(ctx, host)
+	if err != nil {
+		return nil, err
 	}
-	if named {
+	if e.Tier == llm.Private && e.hostListed(host) {
 		return addrs, nil
 	}
 	for _, a := range addrs {
 		if !e.addrAllowed(a) {
 			return nil, &llm.PrivacyError{Tier: e.Tier, Host: host, Address: a.String(), Rule: e.Rule()}
 		}
+	}
+	return addrs, nil
+}
+
+// resolve looks host up with the Resolver (an address is itself).
+func (e *Egress) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{ip.WithZone("")}, nil
+	}
+	r := e.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	if len(addrs) == 0 {
+		return nil, &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
 	}
 	return addrs, nil
 }
@@ -158,6 +166,13 @@ func (e *Egress) dialer(d *net.Dialer) func(ctx context.Context, network, addr s
 		addrs, err := e.Check(ctx, host)
 		if err != nil {
 			return nil, err
+		}
+		if addrs == nil && e != nil && e.Resolver != nil {
+			// Unchecked, but names still resolve the way the caller
+			// said.
+			if addrs, err = e.resolve(ctx, strings.Trim(host, "[]")); err != nil {
+				return nil, err
+			}
 		}
 		if addrs == nil {
 			c, err := d.DialContext(ctx, network, addr)
