@@ -92,7 +92,7 @@ func (e *Egress) Check(ctx context.Context, host string) ([]netip.Addr, error) {
 // resolve looks host up with the Resolver (an address is itself).
 func (e *Egress) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return []netip.Addr{ip.WithZone("")}, nil
+		return []netip.Addr{ip}, nil
 	}
 	r := e.Resolver
 	if r == nil {
@@ -109,7 +109,7 @@ func (e *Egress) resolve(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 func (e *Egress) addrAllowed(a netip.Addr) bool {
-	a = a.Unmap()
+	a = a.WithZone("").Unmap() // a zone only says which interface
 	if a.IsLoopback() {
 		return true
 	}

@@ -172,3 +172,58 @@ func nonLoopbackIP(t *testing.T) netip.Addr {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// FuzzEgressCheck checks, for any host and any address a name resolves
+// to, that what a tier lets through is what it allows: sovereign only
+// loopback, private only loopback, listed networks and listed names.
+func FuzzEgressCheck(f *testing.F) {
+	for _, s := range []struct{ host, addr string }{
+		{"127.0.0.1", ""}, {"::1", ""}, {"[::ffff:127.0.0.1]", ""}, {"x.example", "203.0.113.1"}, {"gpu.internal", "10.0.0.1"},
+		{"fe80::1%eth0", ""}, {"10.1.2.3", ""}, {"GPU.Internal.", "8.8.8.8"}, {"", ""}, {"a.corp.example", "1.2.3.4"}, {"::ffff:10.0.0.1", ""},
+	} {
+		f.Add(s.host, s.addr)
+	}
+	f.Fuzz(func(t *testing.T, host, addr string) {
+		res := mapResolver{}
+		if a, err := netip.ParseAddr(addr); err == nil {
+			res[strings.TrimSuffix(strings.Trim(host, "[]"), ".")] = []netip.Addr{a}
+		}
+		nets := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+		for _, e := range []*Egress{
+			{Tier: llm.Sovereign, Resolver: res},
+			{Tier: llm.Private, Resolver: res, AllowedNetworks: nets, AllowedHosts: []string{"gpu.internal", ".corp.example"}},
+		} {
+			got, err := e.Check(context.Background(), host)
+			if err != nil {
+				continue
+			}
+			for _, a := range got {
+				a = a.WithZone("").Unmap()
+				switch {
+				case a.IsLoopback():
+				case e.Tier == llm.Sovereign:
+					t.Fatalf("sovereign let %q through to %s", host, a)
+				case nets[0].Contains(a):
+				case e.hostListed(strings.TrimSuffix(strings.Trim(host, "[]"), ".")):
+				default:
+					t.Fatalf("private let %q through to %s", host, a)
+				}
+			}
+		}
+	})
+}
+
+func FuzzParseNetworks(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "fd00::/8", "192.0.2.1", "10.0.0.0/33", "", " 10.1.2.3/16 ", "::ffff:1.2.3.4/128", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		nets, err := ParseNetworks([]string{s})
+		if err != nil {
+			return
+		}
+		if len(nets) != 1 || !nets[0].IsValid() || nets[0] != nets[0].Masked() {
+			t.Fatalf("ParseNetworks(%q) = %v", s, nets)
+		}
+	})
+}
