@@ -94,6 +94,13 @@ func TestAnthropicModelNotFound(t *testing.T) {
 	if !errors.As(err, &mnf) || len(mnf.Available) != 2 {
 		t.Fatalf("err %v", err)
 	}
+	d, err := DialAnthropic(context.Background(), AnthropicOptions{Options: Options{Endpoint: srv.URL, Model: "claude-2", SkipModelCheck: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := d.Models(context.Background()); err != nil || len(ids) != 2 || ids[1] != "claude-haiku-4-5-20251001" {
+		t.Errorf("Models: %v %v", ids, err)
+	}
 }
 
 // TestAnthropicOverloaded checks the 529 retried after its Retry-After,

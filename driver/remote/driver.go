@@ -4,7 +4,9 @@ import (
 	"context"
 	"iter"
 
+	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/openai"
 )
 
 // Driver is a remote server as an [llm.Driver]: an OpenAI-compatible
@@ -56,3 +58,29 @@ func (d *Driver) Info() llm.Info { return d.info }
 
 // Close releases idle connections; the server keeps running.
 func (d *Driver) Close() error { return d.api.Close() }
+
+// Models lists the ids of the models the server offers, through the
+// driver's checked transport (for `tether doctor` and for callers that
+// dialed with SkipModelCheck).
+func (d *Driver) Models(ctx context.Context) ([]string, error) {
+	var ids []string
+	switch c := d.api.(type) {
+	case *openai.Client:
+		models, err := c.Models(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range models {
+			ids = append(ids, m.ID)
+		}
+	case *anthropic.Client:
+		models, err := c.Models(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range models {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids, nil
+}

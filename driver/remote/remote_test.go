@@ -75,6 +75,13 @@ func TestDialModelNotFound(t *testing.T) {
 	if err != nil || d.Info().Model != "x" || d.Info().ContextWindow != 4096 || d.Info().ContextSource != "caller" {
 		t.Fatalf("SkipModelCheck: %v %+v", err, d)
 	}
+	d, err = Dial(context.Background(), Options{Endpoint: srv.URL, Model: "x", SkipModelCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := d.Models(context.Background()); err != nil || strings.Join(ids, ",") != "Qwen/Qwen3-8B,qwen3-lora" {
+		t.Errorf("Models: %v %v", ids, err)
+	}
 }
 
 // TestAPIKeySources checks that the key comes from the variable or the
