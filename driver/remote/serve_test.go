@@ -199,4 +199,51 @@ func TestAgainstTetherServe(t *testing.T) {
 			t.Fatalf("messages: err %v, waits %v, want a 529 retried once", err, w.got())
 		}
 	})
+	t.Run("retry after the slot frees", func(t *testing.T) {
+		if err := waitIdle(ctx, url, key); err != nil { // the last test's holder may still run
+			t.Fatal(err)
+		}
+		release := holdSlot(t, url, key, "/v1/chat/completions",
+			`{"model":"tiny-remote","stream":true,"max_tokens":-1,"ignore_eos":true,"messages":[{"role":"user","content":"go on"}]}`)
+		defer release()
+		var w waits
+		// The wait a retry asks for is where the slot frees: the holding
+		// stream ends, and the wait lasts until the server says no slot
+		// is active.
+		sleep := func(ctx context.Context, d time.Duration) error {
+			w.sleep(ctx, d)
+			release()
+			return waitIdle(ctx, url, key)
+		}
+		d, err := Dial(ctx, Options{Endpoint: url, APIKeyFile: keyFile, Retry: Retry{Attempts: 1, Sleep: sleep}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := collect(d, ctx, req)
+		if c.err != nil || c.resp == nil || c.resp.Usage.OutputTokens != 6 {
+			t.Fatalf("after the retry: %+v", c)
+		}
+		if got := w.got(); len(got) != 1 || got[0] < time.Second {
+			t.Errorf("waits %v, want one of at least the 1s Retry-After", got)
+		}
+	})
+}
+
+// waitIdle polls the server's /metrics until no slot is generating.
+func waitIdle(ctx context.Context, url, key string) error {
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if bytes.Contains(b.Bytes(), []byte("\ntether_slots_active 0\n")) {
+			return nil
+		}
+	}
+	return ctx.Err()
 }
