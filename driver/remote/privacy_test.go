@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -130,5 +131,27 @@ func TestTierConfigErrors(t *testing.T) {
 	}
 	if _, err := ParseNetworks([]string{"10.0.0.0/40"}); err == nil {
 		t.Error("ParseNetworks accepted /40")
+	}
+}
+
+// TestUnixSocketIsSovereign serves the model list on a unix socket: the
+// tier inferred is sovereign and the driver reaches it under every tier.
+func TestUnixSocketIsSovereign(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "llm.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skip(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(vllmModels)) })}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	for _, tier := range []llm.PrivacyTier{0, llm.Sovereign, llm.Private, llm.Standard} {
+		d, err := Dial(context.Background(), Options{Endpoint: "unix://" + sock, Privacy: tier})
+		if err != nil {
+			t.Fatalf("%s: %v", tier, err)
+		}
+		if want := max(tier, llm.Sovereign); d.Info().Privacy != want || d.Info().Model != "Qwen/Qwen3-8B" {
+			t.Errorf("%s: info %+v", tier, d.Info())
+		}
 	}
 }

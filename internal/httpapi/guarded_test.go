@@ -285,3 +285,19 @@ func FuzzRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+// TestConnectTimeout gives the dial no time at all: the failure is a
+// connect timeout, which is retried.
+func TestConnectTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, tier := range []llm.PrivacyTier{llm.Standard, llm.Sovereign} {
+		var sl sleeps
+		tr := NewGuardedTransport(TransportOptions{Egress: Egress{Tier: tier}, Timeouts: Timeouts{Connect: time.Nanosecond}, Retry: Retry{Attempts: 1, Sleep: sl.sleep}})
+		_, err := post(t, tr, srv.URL)
+		var te *llm.TimeoutError
+		if !errors.As(err, &te) || te.Phase != "connect" || len(sl.got()) != 1 {
+			t.Errorf("%s: err %v after %d waits, want a connect timeout retried once", tier, err, len(sl.got()))
+		}
+	}
+}
