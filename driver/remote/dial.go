@@ -127,8 +127,8 @@ func (o *Options) setup(ctx context.Context) (*setup, error) {
 		return nil, err
 	}
 	if ep.Socket == "" {
-		// Refuse a forbidden endpoint now rather than at its first
-		// request; every dial is checked again.
+		// A forbidden endpoint is refused by Dial rather than at its
+		// first request; every dial is checked again.
 		u, _ := url.Parse(o.Endpoint)
 		if _, err := egress.Check(ctx, u.Hostname()); err != nil {
 			var pe *llm.PrivacyError
