@@ -301,3 +301,47 @@ func TestConnectTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryConnectionClosedBeforeAnswer closes the first connection as
+// soon as it is accepted, before any byte of an answer: the request is
+// sent again on a new connection and succeeds.
+func TestRetryConnectionClosedBeforeAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := true
+	var served atomic.Int32
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		io.WriteString(w, "ok")
+	})}
+	go srv.Serve(closeFirst{Listener: ln, first: &first})
+	defer srv.Close()
+	var sl sleeps
+	tr := NewGuardedTransport(TransportOptions{Egress: Egress{Tier: llm.Sovereign}, Retry: Retry{Attempts: 2, Sleep: sl.sleep}})
+	resp, err := post(t, tr, "http://"+ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "ok" || served.Load() != 1 || len(sl.got()) != 1 {
+		t.Fatalf("body %q, served %d, waits %v", b, served.Load(), sl.got())
+	}
+}
+
+// closeFirst closes the first connection it accepts.
+type closeFirst struct {
+	net.Listener
+	first *bool
+}
+
+func (l closeFirst) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || !*l.first {
+			return c, err
+		}
+		*l.first = false
+		c.Close()
+	}
+}
