@@ -251,19 +251,26 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // TestIdleCountsOnlyWaits checks that a caller slower than the idle
-// timeout between reads does not trip it.
+// timeout between reads does not trip it: only waits inside a read
+// count.
 func TestIdleCountsOnlyWaits(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "all of it")
+		io.WriteString(w, "first ")
+		w.(http.Flusher).Flush()
+		io.WriteString(w, "second")
 	}))
 	defer srv.Close()
-	tr := NewGuardedTransport(TransportOptions{Timeouts: Timeouts{Idle: time.Millisecond}})
+	tr := NewGuardedTransport(TransportOptions{Timeouts: Timeouts{Idle: 50 * time.Millisecond}})
 	resp, err := post(t, tr, srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-time.After(10 * time.Millisecond) // a slow caller, ten idle timeouts long
-	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "all of it" {
+	buf := make([]byte, len("first "))
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	<-time.After(150 * time.Millisecond) // a slow caller: three idle timeouts between reads
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "second" {
 		t.Fatalf("read %q %v", b, err)
 	}
 }
