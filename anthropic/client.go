@@ -52,6 +52,13 @@ type Options struct {
 	// Timeout bounds each request, from sending it to the end of the
 	// answer; 0 means no bound beyond the caller's context.
 	Timeout time.Duration
+	// Headers are sent with every request, before the key's header (a
+	// gateway's own headers, an organisation id). They are never logged.
+	Headers http.Header
+	// Transport carries the requests; nil means a pooled transport for
+	// BaseURL. driver/remote passes one that enforces a privacy tier,
+	// timeouts and retries.
+	Transport http.RoundTripper
 	// Logger receives debug logs of requests (never their content or the
 	// key); nil discards them.
 	Logger *slog.Logger
@@ -72,14 +79,13 @@ type Options struct {
 // concurrent use and implements [llm.Driver]; Close releases idle
 // connections.
 type Client struct {
-	opts      Options
-	apiRoot   string
-	transport *http.Transport
-	http      *http.Client
-	log       *slog.Logger
-	ids       *toolcall.IDs
-	local     bool
-	closed    atomic.Bool
+	opts    Options
+	apiRoot string
+	http    *http.Client
+	log     *slog.Logger
+	ids     *toolcall.IDs
+	local   bool
+	closed  atomic.Bool
 }
 
 var _ llm.Driver = (*Client)(nil)
@@ -104,8 +110,11 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("anthropic: %w", err)
 	}
 	c.apiRoot, c.local = ep.APIRoot, ep.Local
-	c.transport = httpapi.NewTransport(ep.Socket)
-	c.http = &http.Client{Transport: c.transport}
+	transport := opts.Transport
+	if transport == nil {
+		transport = httpapi.NewTransport(ep.Socket)
+	}
+	c.http = &http.Client{Transport: transport}
 	return c, nil
 }
 
@@ -118,7 +127,7 @@ func (c *Client) Info() llm.Info {
 // wrapping [llm.ErrClosed].
 func (c *Client) Close() error {
 	c.closed.Store(true)
-	c.transport.CloseIdleConnections()
+	c.http.CloseIdleConnections()
 	return nil
 }
 
@@ -318,17 +327,25 @@ func (c *Client) post(parent, ctx context.Context, path string, body []byte, str
 		return nil, &llm.RequestError{Reason: err.Error()}
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("anthropic-version", c.opts.Version)
 	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
 	} else {
 		hreq.Header.Set("Accept", "application/json")
 	}
+	c.setHeaders(hreq)
+	c.log.Debug("anthropic: request", "url", hreq.URL.String(), "stream", stream)
+	return httpapi.Do(parent, ctx, c.http, c.opts.Timeout, hreq, statusError)
+}
+
+// setHeaders sets the API version, Options.Headers and the key.
+func (c *Client) setHeaders(hreq *http.Request) {
+	hreq.Header.Set("anthropic-version", c.opts.Version)
+	for k, v := range c.opts.Headers {
+		hreq.Header[http.CanonicalHeaderKey(k)] = v
+	}
 	if c.opts.APIKey != "" {
 		hreq.Header.Set("x-api-key", c.opts.APIKey)
 	}
-	c.log.Debug("anthropic: request", "url", hreq.URL.String(), "stream", stream)
-	return httpapi.Do(parent, ctx, c.http, c.opts.Timeout, hreq, statusError)
 }
 
 func (c *Client) readAnswer(parent, ctx context.Context, body io.Reader, d *Decoder) error {

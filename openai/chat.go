@@ -179,6 +179,9 @@ func (c *Client) post(parent, ctx context.Context, req llm.Request, stream bool)
 }
 
 func (c *Client) authorize(r *http.Request) {
+	for k, v := range c.opts.Headers {
+		r.Header[http.CanonicalHeaderKey(k)] = v
+	}
 	if c.opts.APIKey != "" {
 		r.Header.Set("Authorization", "Bearer "+c.opts.APIKey)
 	}

@@ -59,6 +59,13 @@ type Options struct {
 	// Timeout bounds each request, streamed or not, from sending it to the
 	// end of the answer; 0 means no bound beyond the caller's context.
 	Timeout time.Duration
+	// Headers are sent with every request, before the key's header (a
+	// gateway's own headers, an organisation id). They are never logged.
+	Headers http.Header
+	// Transport carries the requests; nil means a pooled transport for
+	// BaseURL. driver/remote passes one that enforces a privacy tier,
+	// timeouts and retries.
+	Transport http.RoundTripper
 	// Logger receives debug logs of requests (never their content or the
 	// key); nil discards them.
 	Logger *slog.Logger
@@ -85,7 +92,6 @@ type Client struct {
 	chatURL   string
 	modelsURL string
 	http      *http.Client
-	transport *http.Transport
 	log       *slog.Logger
 	ids       *toolcall.IDs
 	local     bool
@@ -110,8 +116,11 @@ func New(opts Options) (*Client, error) {
 	c.root, c.apiRoot, c.local = ep.Root, ep.APIRoot, ep.Local
 	c.chatURL = c.apiRoot + "/chat/completions"
 	c.modelsURL = c.apiRoot + "/models"
-	c.transport = httpapi.NewTransport(ep.Socket)
-	c.http = &http.Client{Transport: c.transport}
+	transport := opts.Transport
+	if transport == nil {
+		transport = httpapi.NewTransport(ep.Socket)
+	}
+	c.http = &http.Client{Transport: transport}
 	return c, nil
 }
 
@@ -130,7 +139,7 @@ func (c *Client) Info() llm.Info {
 // error wrapping [llm.ErrClosed]. It is safe to call more than once.
 func (c *Client) Close() error {
 	c.closed.Store(true)
-	c.transport.CloseIdleConnections()
+	c.http.CloseIdleConnections()
 	return nil
 }
 

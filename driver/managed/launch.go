@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/backend"
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 	"github.com/tetherllm/tether/supervisor"
@@ -194,16 +195,26 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	if model == "" {
 		model = l.model.stem()
 	}
+	// The server is this machine's: on a unix socket or a loopback host
+	// (the default) every connection is checked to stay on loopback, so
+	// the driver's sovereign tier holds. A server bound to another of
+	// this machine's addresses (Options.Host) is reached there,
+	// unchecked: the user chose to expose it.
+	egress := httpapi.Egress{Tier: llm.Standard}
+	if launch.Socket != "" || httpapi.IsLoopback(launch.Host) {
+		egress.Tier = llm.Sovereign
+	}
 	s.api, err = openai.New(openai.Options{
-		BaseURL:  apiURL,
-		APIKey:   launch.APIKey,
-		Model:    model,
-		ToolMode: p.ToolMode,
-		Timeout:  l.timeout,
-		Logger:   l.opts.Logger,
-		IDs:      l.ids,
-		Backend:  p.Name,
-		Privacy:  llm.Sovereign,
+		Transport: httpapi.NewGuardedTransport(httpapi.TransportOptions{Socket: launch.Socket, Egress: egress}),
+		BaseURL:   apiURL,
+		APIKey:    launch.APIKey,
+		Model:     model,
+		ToolMode:  p.ToolMode,
+		Timeout:   l.timeout,
+		Logger:    l.opts.Logger,
+		IDs:       l.ids,
+		Backend:   p.Name,
+		Privacy:   llm.Sovereign,
 	})
 	if err != nil {
 		return nil, err

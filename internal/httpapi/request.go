@@ -38,8 +38,14 @@ func AbortError(parent, ctx context.Context, timeout time.Duration, op string, e
 	return err
 }
 
-// TransportError wraps a failure to send or read a request.
+// TransportError wraps a failure to send or read a request. A privacy
+// refusal is returned as it is: it is no transport failure, and must not
+// read as a retryable one.
 func TransportError(op string, err error) error {
+	var pe *llm.PrivacyError
+	if errors.As(err, &pe) {
+		return pe
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
