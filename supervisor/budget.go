@@ -2,48 +2,28 @@ package supervisor
 
 import (
 	"math"
-	"os"
-	"strconv"
 	"time"
-
-	"github.com/tetherllm/tether/llm"
 )
 
-// ReadyTimeoutEnv is the operator's override for the start-up budget, in
-// whole seconds; the seed system reads the same variable.
-const ReadyTimeoutEnv = "APR_SERVE_READY_TIMEOUT_S"
-
-// The seed's size-aware rule (compute_ready_timeout_secs in apr_serve.rs).
+// The size-aware rule of the seed system (compute_ready_timeout_secs in
+// apr_serve.rs).
 const (
 	baselineReadySecs = 30
-	minReadySecs      = 1
 	sizeFreeBytes     = 2 << 30   // models up to 2 GiB get the baseline
 	bytesPerExtraSec  = 500 << 20 // then one more second per 500 MiB
 )
 
-// ReadyTimeoutSecs is the seed's rule for the start-up budget, in seconds.
-// An override (the value of APR_SERVE_READY_TIMEOUT_S; "" means unset) that
-// is a whole number of seconds wins, raised to at least 1. Otherwise a model
-// of modelSize bytes gets 30 s plus 1 s for every full 500 MiB above 2 GiB
-// (a 4 GiB model 34 s, an 18 GiB model 62 s, a 30 GiB model 87 s); a
-// negative modelSize means the size is unknown and gives 30 s.
-//
-// Unlike the seed, which silently falls back to the default, an override
-// that is not a whole number of seconds is an error: an operator who set it
-// meant something.
-func ReadyTimeoutSecs(modelSize int64, override string) (uint64, error) {
-	if override != "" {
-		n, err := strconv.ParseUint(override, 10, 64)
-		if err != nil {
-			return 0, &llm.ConfigError{Setting: ReadyTimeoutEnv, Value: override, Reason: "not a whole number of seconds"}
-		}
-		return max(n, minReadySecs), nil
+// ReadyBudget is the default start-up budget for a model of modelSize
+// bytes: 30 s plus 1 s for every full 500 MiB above 2 GiB (a 4 GiB model
+// 34 s, an 18 GiB model 62 s, a 30 GiB model 87 s). A negative modelSize
+// means the size is unknown and gives 30 s. Operators' overrides are the
+// caller's business (driver/managed reads APR_SERVE_READY_TIMEOUT_S).
+func ReadyBudget(modelSize int64) time.Duration {
+	secs := int64(baselineReadySecs)
+	if modelSize > sizeFreeBytes {
+		secs += (modelSize - sizeFreeBytes) / bytesPerExtraSec
 	}
-	if modelSize < 0 {
-		return baselineReadySecs, nil
-	}
-	extra := uint64(max(modelSize-sizeFreeBytes, 0)) / bytesPerExtraSec
-	return baselineReadySecs + extra, nil
+	return time.Duration(secs) * time.Second
 }
 
 // readyCeilingFactor is how many budgets start-up may take however much
@@ -60,17 +40,4 @@ func ReadyCeiling(budget time.Duration) time.Duration {
 		return time.Duration(math.MaxInt64)
 	}
 	return budget * readyCeilingFactor
-}
-
-// ReadyBudget is [ReadyTimeoutSecs] as a duration, with the override read
-// from the environment. Use it as [Config.ReadyBudget].
-func ReadyBudget(modelSize int64) (time.Duration, error) {
-	secs, err := ReadyTimeoutSecs(modelSize, os.Getenv(ReadyTimeoutEnv))
-	if err != nil {
-		return 0, err
-	}
-	if secs > math.MaxInt64/uint64(time.Second) {
-		return time.Duration(math.MaxInt64), nil
-	}
-	return time.Duration(secs) * time.Second, nil
 }

@@ -24,10 +24,7 @@ func ExampleLaunch() {
 	if fi, err := os.Stat(model); err == nil {
 		size = fi.Size()
 	}
-	budget, err := supervisor.ReadyBudget(size) // honours APR_SERVE_READY_TIMEOUT_S
-	if err != nil {
-		log.Fatal(err)
-	}
+	budget := supervisor.ReadyBudget(size)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	p, err := supervisor.Launch(context.Background(), supervisor.Config{
 		Backend:     "llama-server",

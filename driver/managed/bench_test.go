@@ -23,7 +23,7 @@ func BenchmarkDriverOverhead(b *testing.B) {
 	fs := faultServer(b)
 	script(b, dir, "llama-server", "exec "+fs+` --fault-quiet "$@"`)
 	b.Setenv("PATH", dir)
-	d, err := Launch(context.Background(), Options{Model: modelGGUF(b, 2048), Backend: "llama-server", Getenv: env(nil)})
+	d, err := Launch(context.Background(), Options{Model: modelGGUF(b, 2048), Backend: "llama-server"})
 	if err != nil {
 		b.Fatal(err)
 	}

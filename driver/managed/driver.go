@@ -18,10 +18,9 @@ import (
 // Driver is an llm.Driver backed by a server process it launched and
 // owns. It is safe for concurrent use.
 type Driver struct {
-	opts      Options
-	overrides Overrides
-	launcher  *launcher
-	servers   *restarter[*server]
+	opts     Options
+	launcher *launcher
+	servers  *restarter[*server]
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -45,21 +44,20 @@ func Launch(ctx context.Context, opts Options) (*Driver, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	overrides, err := OverridesFromEnv(opts.Getenv)
-	if err != nil {
-		return nil, err
-	}
 	mf, err := inspectModel(opts.Model)
 	if err != nil {
 		return nil, err
 	}
 	budget := opts.ReadyBudget
+	if budget <= 0 && opts.Overrides != nil {
+		budget = opts.Overrides.ReadyTimeout
+	}
 	if budget <= 0 {
-		secs, err := supervisor.ReadyTimeoutSecs(mf.size, opts.Getenv(supervisor.ReadyTimeoutEnv))
-		if err != nil {
-			return nil, err
-		}
-		budget = time.Duration(secs) * time.Second
+		budget = supervisor.ReadyBudget(mf.size)
+	}
+	var timeout time.Duration
+	if opts.Overrides != nil {
+		timeout = opts.Overrides.HTTPTimeout
 	}
 	var profiles []backend.Profile
 	if opts.Backend == "auto" {
@@ -74,14 +72,14 @@ func Launch(ctx context.Context, opts Options) (*Driver, error) {
 	ids := toolcall.NewIDs()
 	var errs []error
 	for i, p := range profiles {
-		l := &launcher{opts: opts, profile: p, model: mf, budget: budget, ids: ids, timeout: overrides.HTTPTimeout}
+		l := &launcher{opts: opts, profile: p, model: mf, budget: budget, ids: ids, timeout: timeout}
 		s, err := l.launch(ctx)
 		if err == nil {
 			relaunch := func(ctx context.Context) (*server, error) {
 				opts.Logger.Info("tether: restarting the server", "backend", l.profile.Name)
 				return l.launch(ctx)
 			}
-			d := &Driver{opts: opts, overrides: overrides, launcher: l,
+			d := &Driver{opts: opts, launcher: l,
 				servers: newRestarter(s, relaunch, restartPolicy{Restart: opts.Restart})}
 			return d, nil
 		}
@@ -114,17 +112,30 @@ func (d *Driver) Info() llm.Info {
 	return llm.Info{Backend: d.launcher.profile.Name, Privacy: llm.Sovereign}
 }
 
-// Process returns the running server process, or nil if none runs.
-func (d *Driver) Process() *supervisor.Process {
+// PID is the running server's process id, or 0 if none runs.
+func (d *Driver) PID() int {
 	if s, ok := d.servers.current(); ok {
-		return s.proc
+		return s.proc.PID()
 	}
-	return nil
+	return 0
 }
 
 // Launches counts the servers this driver has started (restarts
 // included).
 func (d *Driver) Launches() int { return d.servers.launches() }
+
+// shape applies the operator's overrides, and says so in the log when
+// they lower the caller's max_tokens.
+func (d *Driver) shape(req llm.Request) llm.Request {
+	if d.opts.Overrides == nil {
+		return req
+	}
+	shaped := d.opts.Overrides.Apply(req)
+	if req.MaxTokens > 0 && shaped.MaxTokens < req.MaxTokens {
+		d.opts.Logger.Info("tether: the operator's cap lowered max_tokens", "asked", req.MaxTokens, "sent", shaped.MaxTokens, "cap", EnvMaxTokensCap)
+	}
+	return shaped
+}
 
 // Complete sends one request to the server.
 func (d *Driver) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
@@ -132,7 +143,7 @@ func (d *Driver) Complete(ctx context.Context, req llm.Request) (*llm.Response, 
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.api.Complete(ctx, d.overrides.Apply(req))
+	resp, err := s.api.Complete(ctx, d.shape(req))
 	if err != nil {
 		return nil, d.explain(s, err)
 	}
@@ -147,7 +158,7 @@ func (d *Driver) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Even
 			yield(llm.Event{}, err)
 			return
 		}
-		for ev, err := range s.api.Stream(ctx, d.overrides.Apply(req)) {
+		for ev, err := range s.api.Stream(ctx, d.shape(req)) {
 			if err != nil {
 				yield(llm.Event{}, d.explain(s, err))
 				return

@@ -174,7 +174,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		ReadyBudget: l.budget,
 		ReadyLines:  p.ReadyLines,
 		OnState: func(ev supervisor.Event) {
-			l.opts.OnProgress(Progress{Backend: p.Name, Event: ev})
+			l.opts.OnProgress(progressOf(p.Name, ev))
 		},
 		StopGrace: l.opts.StopGrace,
 		LogFile:   l.opts.LogFile,

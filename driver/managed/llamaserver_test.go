@@ -51,7 +51,7 @@ func TestRealLlamaServer(t *testing.T) {
 		string(resp.ToolCalls[0].Input) != `{"city":"Paris"}` {
 		t.Fatalf("response %v", resp)
 	}
-	pid := d.Process().PID()
+	pid := d.PID()
 	must(t, d.Close())
 	waitGone(t, pid)
 }

@@ -1,10 +1,12 @@
 package managed
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,9 +69,6 @@ func env(vars map[string]string) func(string) string {
 
 func launch(t *testing.T, opts Options) *Driver {
 	t.Helper()
-	if opts.Getenv == nil {
-		opts.Getenv = env(nil)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	d, err := Launch(ctx, opts)
@@ -150,7 +149,7 @@ func TestLlamaServerCompleteAndClose(t *testing.T) {
 			t.Errorf("argv %q lacks %q", argv, want)
 		}
 	}
-	pid := d.Process().PID()
+	pid := d.PID()
 	must(t, d.Close())
 	waitGone(t, pid)
 	if err := d.Close(); err != nil {
@@ -276,7 +275,7 @@ func TestAutoMovesOnWhenAServerCannotStart(t *testing.T) {
 func TestAutoStopsAtABadModel(t *testing.T) {
 	dir := onPath(t, "llama-server")
 	script(t, dir, "apr", fmt.Sprintf("exec %s --fault-crash='llama_model_load: error loading model: invalid magic' \"$@\"", faultServer(t)))
-	_, err := Launch(context.Background(), Options{Model: modelGGUF(t, 2048), Getenv: env(nil)})
+	_, err := Launch(context.Background(), Options{Model: modelGGUF(t, 2048)})
 	var exited *llm.ServerExitedError
 	if !errors.As(err, &exited) || exited.Cause != llm.CauseBadModel || exited.Backend != "apr" {
 		t.Fatalf("err = %v, want apr's bad-model exit (no fallback)", err)
@@ -296,7 +295,7 @@ func TestModelFileProblems(t *testing.T) {
 		"empty":    "",
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Launch(context.Background(), Options{Model: path, Backend: "llama-server", Getenv: env(nil)})
+			_, err := Launch(context.Background(), Options{Model: path, Backend: "llama-server"})
 			var mf *llm.ModelFileError
 			if !errors.As(err, &mf) {
 				t.Fatalf("err = %v, want *llm.ModelFileError", err)
@@ -310,7 +309,7 @@ func TestModelFileProblems(t *testing.T) {
 
 func TestMissingBinary(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	_, err := Launch(context.Background(), Options{Model: modelGGUF(t, 2048), Backend: "llama-server", Getenv: env(nil)})
+	_, err := Launch(context.Background(), Options{Model: modelGGUF(t, 2048), Backend: "llama-server"})
 	var nf *llm.BinaryNotFoundError
 	if !errors.As(err, &nf) || nf.Name != "llama-server" || nf.Hint == "" {
 		t.Fatalf("err = %v, want llama-server not found with a hint", err)
@@ -352,8 +351,8 @@ exec %[2]s --fault-crash-mid-stream=2 --fault-crash='CUDA error: out of memory' 
 func TestDeadServerWithoutRestartFailsFast(t *testing.T) {
 	onPath(t, "llama-server")
 	d := launch(t, Options{Model: modelGGUF(t, 2048), Backend: "llama-server"})
-	proc := d.Process()
-	must(t, syscall.Kill(proc.PID(), syscall.SIGKILL))
+	proc, _ := d.servers.current()
+	must(t, syscall.Kill(proc.proc.PID(), syscall.SIGKILL))
 	<-proc.Done()
 	_, err := d.Complete(context.Background(), ask("hi"))
 	var exited *llm.ServerExitedError
@@ -364,14 +363,35 @@ func TestDeadServerWithoutRestartFailsFast(t *testing.T) {
 
 func TestOverridesShapeRequests(t *testing.T) {
 	onPath(t, "llama-server")
-	d := launch(t, Options{Model: modelGGUF(t, 2048), Backend: "llama-server",
-		Getenv: env(map[string]string{EnvMaxTokensCap: "2"})})
+	ov, err := OverridesFromEnv(env(map[string]string{EnvMaxTokensCap: "2"}))
+	must(t, err)
+	var log bytes.Buffer
+	d := launch(t, Options{Model: modelGGUF(t, 2048), Backend: "llama-server", Overrides: &ov,
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	resp, err := d.Complete(context.Background(), llm.Request{MaxTokens: 500, Messages: []llm.Message{llm.UserMessage("hi")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StopReason != llm.StopMaxTokens || resp.Usage.OutputTokens != 2 {
 		t.Fatalf("with a cap of 2: %v usage %+v", resp, resp.Usage)
+	}
+	if !strings.Contains(log.String(), "lowered max_tokens") || !strings.Contains(log.String(), "asked=500") {
+		t.Errorf("the cap lowered max_tokens silently; log:\n%s", log.String())
+	}
+}
+
+// TestNoOverridesSendsTheRequestAsAsked: a library caller without
+// Overrides gets no operator policy, whatever the environment says.
+func TestNoOverridesSendsTheRequestAsAsked(t *testing.T) {
+	onPath(t, "llama-server")
+	t.Setenv(EnvMaxTokensCap, "2")
+	d := launch(t, Options{Model: modelGGUF(t, 2048), Backend: "llama-server"})
+	resp, err := d.Complete(context.Background(), llm.Request{MaxTokens: 3, Messages: []llm.Message{llm.UserMessage("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Usage.OutputTokens != 3 {
+		t.Fatalf("max_tokens 3 gave %d tokens: the environment's cap was applied", resp.Usage.OutputTokens)
 	}
 }
 
@@ -380,10 +400,9 @@ func TestInvalidOverrideIsReported(t *testing.T) {
 	for name, value := range map[string]string{
 		EnvMaxTokensCap: "lots", EnvTemperature: "-1", EnvTopP: "1.5", EnvTopK: "x",
 		EnvRepeatPenalty: "0", EnvRepeatLastN: "-2", EnvSeed: "1.5", EnvHTTPTimeout: "0",
-		supervisor.ReadyTimeoutEnv: "soon",
+		EnvReadyTimeout: "soon",
 	} {
-		_, err := Launch(context.Background(), Options{Model: modelGGUF(t, 2048), Backend: "llama-server",
-			Getenv: env(map[string]string{name: value})})
+		_, err := OverridesFromEnv(env(map[string]string{name: value}))
 		var ce *llm.ConfigError
 		if !errors.As(err, &ce) || ce.Setting != name {
 			t.Errorf("%s=%s: err = %v, want a ConfigError naming it", name, value, err)
@@ -425,7 +444,7 @@ func TestStartupProgressIsReported(t *testing.T) {
 	script(t, dir, "llama-server", fmt.Sprintf(`exec %s --fault-load=300ms --fault-steps=3 "$@"`, faultServer(t)))
 	var states []string
 	d := launch(t, Options{Model: modelGGUF(t, 2048), Backend: "llama-server", OnProgress: func(p Progress) {
-		states = append(states, p.State.String())
+		states = append(states, string(p.Stage))
 	}})
 	_ = d
 	if !slices.Contains(states, "loading") || states[len(states)-1] != "ready" {
@@ -440,9 +459,9 @@ func TestCancelDuringStartupStopsTheServer(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := Launch(ctx, Options{Model: modelGGUF(t, 2048), Backend: "llama-server", Getenv: env(nil),
+		_, err := Launch(ctx, Options{Model: modelGGUF(t, 2048), Backend: "llama-server",
 			OnProgress: func(p Progress) {
-				if p.State == supervisor.StateLoading {
+				if p.Stage == StageLoading {
 					cancel()
 				}
 			}})
@@ -508,7 +527,7 @@ func TestStuckServerThatLogsProbesTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := Launch(ctx, Options{Model: model, Backend: "tether", Profiles: backendOptions(filepath.Join(dir, "stuck")),
-		Getenv: env(map[string]string{supervisor.ReadyTimeoutEnv: "1"})})
+		Overrides: &Overrides{ReadyTimeout: time.Second}})
 	var te *llm.StartupTimeoutError
 	if !errors.As(err, &te) || te.Budget != time.Second {
 		t.Fatalf("Launch: %v, want a start-up timeout of 1s", err)
@@ -526,7 +545,7 @@ func TestModelThatIsAFIFOIsRefused(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no FIFO here: %v", err)
 	}
-	_, err := Launch(context.Background(), Options{Model: fifo, Backend: "llama-server", Getenv: env(nil)})
+	_, err := Launch(context.Background(), Options{Model: fifo, Backend: "llama-server"})
 	var mf *llm.ModelFileError
 	if !errors.As(err, &mf) || !strings.Contains(mf.Error(), "not a regular file") {
 		t.Fatalf("Launch: %v, want a model file error", err)

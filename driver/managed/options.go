@@ -1,8 +1,9 @@
 package managed
 
 import (
+	"fmt"
 	"log/slog"
-	"os"
+
 	"strconv"
 	"time"
 
@@ -47,8 +48,8 @@ type Options struct {
 	ExtraArgs []string
 
 	// ReadyBudget is how long start-up may go without progress. Default:
-	// the seed's size-aware rule, with the operator's override in
-	// APR_SERVE_READY_TIMEOUT_S.
+	// Overrides.ReadyTimeout when set, else the size-aware rule (30 s,
+	// plus 1 s per 500 MiB of model above 2 GiB).
 	ReadyBudget time.Duration
 	// StopGrace is how long Close waits after SIGTERM before SIGKILL.
 	// Default: 2 s.
@@ -67,18 +68,63 @@ type Options struct {
 	OnProgress func(Progress)
 	// Logger receives the driver's own messages. Default: slog.Default().
 	Logger *slog.Logger
-	// Getenv reads the operator's overrides. Default: os.Getenv.
-	Getenv func(string) string
+	// Overrides are an operator's request shaping, applied to every
+	// request (see [OverridesFromEnv]). Nil: none, and requests go to the
+	// server as the caller made them.
+	Overrides *Overrides
 }
+
+// Stage is where a server's start-up is.
+type Stage string
+
+// The stages of start-up, in order.
+const (
+	// StageSpawned: the process runs; nothing answers yet.
+	StageSpawned Stage = "spawned"
+	// StageListening: something accepts connections but has not said it
+	// is loading or ready.
+	StageListening Stage = "listening"
+	// StageLoading: the server says it is loading the model.
+	StageLoading Stage = "loading"
+	// StageReady: the server proved it is ours and answers requests.
+	StageReady Stage = "ready"
+	// StageFailed: start-up failed, or the process died on its own.
+	StageFailed Stage = "failed"
+	// StageStopped: the process was stopped on purpose.
+	StageStopped Stage = "stopped"
+)
 
 // Progress is one step of start-up, for people watching.
 type Progress struct {
 	// Backend is the server being started.
 	Backend string
-	supervisor.Event
+	Stage   Stage
+	// Loaded is the loading progress in (0, 1]; 0 means unknown.
+	Loaded float64
+	// Detail says more ("HTTP 404 from /health").
+	Detail string
+	// Elapsed is the time since the process started.
+	Elapsed time.Duration
 	// Err is set when this backend could not start and "auto" moves on
 	// to the next one.
 	Err error
+}
+
+// String renders the step for people: "loading 42%", "listening".
+func (p Progress) String() string {
+	out := string(p.Stage)
+	if p.Stage == StageLoading && p.Loaded > 0 {
+		out += fmt.Sprintf(" %d%%", int(p.Loaded*100+0.5))
+	}
+	if p.Detail != "" {
+		out += " (" + p.Detail + ")"
+	}
+	return out
+}
+
+// progressOf reports a supervisor event in this package's terms.
+func progressOf(backend string, ev supervisor.Event) Progress {
+	return Progress{Backend: backend, Stage: Stage(ev.State.String()), Loaded: ev.Progress, Detail: ev.Detail, Elapsed: ev.Elapsed}
 }
 
 // check refuses options the chosen backend cannot honour: a setting is
@@ -111,9 +157,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
-	}
-	if o.Getenv == nil {
-		o.Getenv = os.Getenv
 	}
 	if o.OnProgress == nil {
 		o.OnProgress = func(Progress) {}

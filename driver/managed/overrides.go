@@ -1,6 +1,7 @@
 package managed
 
 import (
+	"math"
 	"strconv"
 	"time"
 
@@ -17,6 +18,7 @@ const (
 	EnvRepeatLastN   = "APR_AGENT_REPEAT_LAST_N"
 	EnvSeed          = "APR_AGENT_SEED"
 	EnvHTTPTimeout   = "APR_AGENT_HTTP_TIMEOUT_S"
+	EnvReadyTimeout  = "APR_SERVE_READY_TIMEOUT_S"
 )
 
 // Defaults of the seed's request shaping.
@@ -25,9 +27,10 @@ const (
 	DefaultHTTPTimeout  = 1800 * time.Second
 )
 
-// Overrides are the operator's request shaping, read once from the
-// environment. Set fields replace the request's values; MaxTokensCap caps
-// max_tokens (and is the value when the request sets none).
+// Overrides are an operator's request shaping, given to the driver as
+// [Options.Overrides] (usually from [OverridesFromEnv]). Set fields
+// replace the request's values; a positive MaxTokensCap caps max_tokens
+// (and is the value when the request sets none).
 type Overrides struct {
 	MaxTokensCap  int
 	Temperature   *float64
@@ -36,12 +39,17 @@ type Overrides struct {
 	RepeatPenalty *float64
 	RepeatLastN   *int
 	Seed          *int64
-	HTTPTimeout   time.Duration
+	// HTTPTimeout bounds each request; 0 leaves it to the caller's context.
+	HTTPTimeout time.Duration
+	// ReadyTimeout, if positive, replaces the size-aware start-up budget.
+	ReadyTimeout time.Duration
 }
 
 // OverridesFromEnv reads the overrides through getenv (os.Getenv in
-// production). A set variable that does not parse, or is out of range,
-// is an [*llm.ConfigError].
+// production), with the seed system's variables and defaults: max_tokens
+// capped at 1024 and a 30-minute request timeout unless the variables say
+// otherwise. A set variable that does not parse, or is out of range, is an
+// [*llm.ConfigError].
 func OverridesFromEnv(getenv func(string) string) (Overrides, error) {
 	o := Overrides{MaxTokensCap: DefaultMaxTokensCap, HTTPTimeout: DefaultHTTPTimeout}
 	var err error
@@ -83,6 +91,14 @@ func OverridesFromEnv(getenv func(string) string) (Overrides, error) {
 		o.HTTPTimeout = time.Duration(n) * time.Second
 		return ""
 	})
+	parse(EnvReadyTimeout, func(v string) string {
+		n, e := strconv.ParseUint(v, 10, 64)
+		if e != nil {
+			return "want a whole number of seconds"
+		}
+		o.ReadyTimeout = time.Duration(min(max(n, 1), math.MaxInt64/uint64(time.Second))) * time.Second
+		return ""
+	})
 	return o, err
 }
 
@@ -110,7 +126,7 @@ func intIn(dst **int, lo int, reason string) func(string) string {
 
 // Apply returns req shaped by the overrides.
 func (o Overrides) Apply(req llm.Request) llm.Request {
-	if req.MaxTokens <= 0 || req.MaxTokens > o.MaxTokensCap {
+	if o.MaxTokensCap > 0 && (req.MaxTokens <= 0 || req.MaxTokens > o.MaxTokensCap) {
 		req.MaxTokens = o.MaxTokensCap
 	}
 	if o.Temperature != nil {

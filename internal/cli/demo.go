@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,18 +109,16 @@ func runDemo(ctx context.Context, s streams, dir, arch string) error {
 		Backend:  "tether",
 		Profiles: backend.Options{TetherProgram: self},
 		Logger:   quietLogger(),
-		Getenv:   func(string) string { return "" }, // the demo ignores operator overrides
 		OnProgress: func(p managed.Progress) {
-			step.note("%s", p.Status)
+			step.note("%s", p)
 		},
 	})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	proc := d.Process()
 	dinfo := d.Info()
-	step.done("pid %d, %s, model %s, context %d tokens (from the %s)", proc.PID(), dinfo.Address, dinfo.Model, dinfo.ContextWindow, dinfo.ContextSource)
+	step.done("pid %d, %s, model %s, context %d tokens (from the %s)", d.PID(), dinfo.Address, dinfo.Model, dinfo.ContextWindow, dinfo.ContextSource)
 
 	// 3. A streamed answer that calls the tool.
 	conv := []llm.Message{llm.UserMessage("What is the weather in Paris?")}
@@ -156,15 +155,14 @@ func runDemo(ctx context.Context, s streams, dir, arch string) error {
 
 	// 5. Shut down.
 	step.begin("shutting the server down (SIGTERM to its process group, SIGKILL after 2 s)")
+	pid := d.PID()
 	if err := d.Close(); err != nil {
 		return err
 	}
-	select {
-	case <-proc.Done():
-	default:
-		return fmt.Errorf("tether: demo: server pid %d still running after Close", proc.PID())
+	if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
+		return fmt.Errorf("tether: demo: server pid %d still running after Close", pid)
 	}
-	step.done("pid %d has exited; nothing left running", proc.PID())
+	step.done("pid %d has exited; nothing left running", pid)
 	fmt.Fprintf(out, "done in %.2fs\n", step.total().Seconds())
 	return nil
 }

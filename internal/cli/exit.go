@@ -7,10 +7,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tetherllm/tether/driver/managed"
 	"github.com/tetherllm/tether/driver/router"
 	"github.com/tetherllm/tether/internal/config"
 	"github.com/tetherllm/tether/llm"
-	"github.com/tetherllm/tether/supervisor"
 )
 
 // Exit codes. Scripts branch on them, so they never change meaning.
@@ -107,7 +107,7 @@ func printError(w io.Writer, err error) {
 	if errors.As(err, &timeout) {
 		// The budget is the CLI's setting; the library's error does not
 		// know how its caller chose it.
-		first += " (raise the budget with " + supervisor.ReadyTimeoutEnv + ")"
+		first += " (raise the budget with " + managed.EnvReadyTimeout + ")"
 	}
 	fmt.Fprintln(w, first)
 	for line := range strings.SplitSeq(rest, "\n") {

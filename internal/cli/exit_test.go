@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherllm/tether/driver/managed"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/supervisor"
 )
@@ -40,12 +41,12 @@ func TestExitCode(t *testing.T) {
 // start-up budget; the library's error does not.
 func TestStartupTimeoutHint(t *testing.T) {
 	err := &llm.StartupTimeoutError{Backend: "llama-server", Budget: time.Second, LastState: "loading"}
-	if strings.Contains(err.Error(), supervisor.ReadyTimeoutEnv) {
+	if strings.Contains(err.Error(), managed.EnvReadyTimeout) {
 		t.Errorf("the library's error names the CLI's variable: %q", err)
 	}
 	var b strings.Builder
 	printError(&b, fmt.Errorf("run: %w", err))
-	if !strings.Contains(b.String(), supervisor.ReadyTimeoutEnv) {
-		t.Errorf("the CLI's message does not name %s: %q", supervisor.ReadyTimeoutEnv, b.String())
+	if !strings.Contains(b.String(), managed.EnvReadyTimeout) {
+		t.Errorf("the CLI's message does not name %s: %q", managed.EnvReadyTimeout, b.String())
 	}
 }

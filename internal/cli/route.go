@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/driver/managed"
@@ -27,9 +26,9 @@ func loadConfig(path string) (*config.File, error) {
 
 // openRoute makes the router of a route of cfg. Its backends are
 // launched, and its endpoints dialled, only when a request gets to them.
-// Endpoint requests are bounded by timeout unless the endpoint sets its
-// own.
-func openRoute(s streams, cfg *config.File, name string, f runFlags, timeout time.Duration) (llm.Driver, error) {
+// Endpoint requests are bounded by the overrides' timeout unless the
+// endpoint sets its own.
+func openRoute(s streams, cfg *config.File, name string, f runFlags, ov *managed.Overrides) (llm.Driver, error) {
 	route, err := cfg.Route(name)
 	if err != nil {
 		return nil, usageError{err}
@@ -43,7 +42,7 @@ func openRoute(s streams, cfg *config.File, name string, f runFlags, timeout tim
 			m.Open = func(ctx context.Context) (llm.Driver, error) {
 				progress := newProgressPrinter(s.err, f.quiet)
 				o := managedOptions(b, self)
-				o.OnProgress, o.Logger, o.LogFile = progress.report, quietLogger(), f.logFile
+				o.OnProgress, o.Logger, o.LogFile, o.Overrides = progress.report, quietLogger(), f.logFile, ov
 				d, err := managed.Launch(ctx, o)
 				if err != nil {
 					return nil, err
@@ -60,7 +59,7 @@ func openRoute(s streams, cfg *config.File, name string, f runFlags, timeout tim
 					return nil, err
 				}
 				if o.Timeout == 0 {
-					o.Timeout = timeout
+					o.Timeout = ov.HTTPTimeout
 				}
 				return remote.Dial(ctx, o)
 			}

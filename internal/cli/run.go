@@ -16,7 +16,6 @@ import (
 	"github.com/tetherllm/tether/driver/managed"
 	"github.com/tetherllm/tether/driver/remote"
 	"github.com/tetherllm/tether/llm"
-	"github.com/tetherllm/tether/supervisor"
 )
 
 // runFlags are `tether run`'s options.
@@ -132,7 +131,7 @@ func runRun(ctx context.Context, s streams, f runFlags, args []string, temperatu
 	if err != nil {
 		return err
 	}
-	d, routed, err := openDriver(ctx, s, f, overrides.HTTPTimeout)
+	d, routed, err := openDriver(ctx, s, f, &overrides)
 	if err != nil {
 		return err
 	}
@@ -302,10 +301,10 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 }
 
 // openDriver attaches to --endpoint, launches a server for --model, or
-// makes the router of a configured route (routed is true then). An
-// endpoint's requests are bounded by timeout (APR_AGENT_HTTP_TIMEOUT_S,
-// which the managed driver reads itself).
-func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duration) (d llm.Driver, routed bool, err error) {
+// makes the router of a configured route (routed is true then). The
+// operator's overrides ov bound every request (APR_AGENT_HTTP_TIMEOUT_S)
+// and shape a managed server's requests.
+func openDriver(ctx context.Context, s streams, f runFlags, ov *managed.Overrides) (d llm.Driver, routed bool, err error) {
 	direct := f.model != "" || f.endpoint != ""
 	if direct && (f.route != "" || f.configFile != "") {
 		return nil, false, usagef("--config and --route choose a configured route; --model and --endpoint a single server: give one or the other")
@@ -319,11 +318,11 @@ func openDriver(ctx context.Context, s streams, f runFlags, timeout time.Duratio
 			if err := serverFlagsUnused(f); err != nil {
 				return nil, false, err
 			}
-			d, err := openRoute(s, cfg, f.route, f, timeout)
+			d, err := openRoute(s, cfg, f.route, f, ov)
 			return d, err == nil, err
 		}
 	}
-	d, err = openServer(ctx, s, f, timeout)
+	d, err = openServer(ctx, s, f, ov)
 	return d, false, err
 }
 
@@ -347,7 +346,7 @@ func serverFlagsUnused(f runFlags) error {
 }
 
 // openServer attaches to --endpoint or launches a server for --model.
-func openServer(ctx context.Context, s streams, f runFlags, timeout time.Duration) (llm.Driver, error) {
+func openServer(ctx context.Context, s streams, f runFlags, ov *managed.Overrides) (llm.Driver, error) {
 	if f.endpoint != "" {
 		if f.model != "" {
 			return nil, usagef("--model and --endpoint exclude each other: launch a server, or attach to one")
@@ -356,7 +355,7 @@ func openServer(ctx context.Context, s streams, f runFlags, timeout time.Duratio
 		if key == "" {
 			key = os.Getenv("TETHER_API_KEY")
 		}
-		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx, Timeout: timeout})
+		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx, Timeout: ov.HTTPTimeout})
 	}
 	if f.model == "" {
 		return nil, usagef("no model: give --model FILE (or --endpoint URL to attach to a running server, or --config FILE with routes)")
@@ -378,6 +377,7 @@ func openServer(ctx context.Context, s streams, f runFlags, timeout time.Duratio
 		LogFile:       f.logFile,
 		OnProgress:    progress.report,
 		Logger:        quietLogger(),
+		Overrides:     ov,
 	})
 	if err != nil {
 		return nil, err
@@ -406,10 +406,10 @@ func (p *progressPrinter) report(ev managed.Progress) {
 		fmt.Fprintf(p.w, "tether: %s unavailable (%s); trying the next backend\n", ev.Backend, firstLine(ev.Err.Error()))
 		return
 	}
-	if ev.State == supervisor.StateReady {
+	if ev.Stage == managed.StageReady {
 		return // ready() reports it with the address
 	}
-	line := fmt.Sprintf("tether: %s %s", ev.Backend, ev.Status)
+	line := fmt.Sprintf("tether: %s %s", ev.Backend, ev)
 	if line != p.last {
 		fmt.Fprintf(p.w, "%s (%.1fs)\n", line, ev.Elapsed.Seconds())
 		p.last = line
