@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
 
@@ -119,9 +121,10 @@ func TestGPUFlags(t *testing.T) {
 // fakeOllama answers the parts of ollama's API the profile uses, and
 // records what it was sent.
 type fakeOllama struct {
-	mu      sync.Mutex
-	blobs   map[string][]byte
-	created map[string]any
+	mu        sync.Mutex
+	blobs     map[string][]byte
+	created   map[string]any
+	loadError string
 }
 
 func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -143,8 +146,20 @@ func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.created = req
 		io.WriteString(w, `{"status":"success"}`)
+	case r.Method == "POST" && r.URL.Path == "/api/generate":
+		var req map[string]any
+		json.NewDecoder(r.Body).Decode(&req)
+		if req["model"] != f.created["model"] {
+			http.Error(w, `{"error":"model not found"}`, http.StatusNotFound)
+			return
+		}
+		if f.loadError != "" {
+			http.Error(w, `{"error":"`+f.loadError+`"}`, http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, `{"done":true,"done_reason":"load"}`)
 	case r.Method == "POST" && r.URL.Path == "/api/show":
-		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768}}`)
+		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768},"capabilities":["completion"]}`)
 	default:
 		http.NotFound(w, r)
 	}
@@ -179,10 +194,62 @@ func TestOllamaRegistersTheModelAndReadsItsContext(t *testing.T) {
 	if n, ok := p.ContextWindow(context.Background(), s); !ok || n != 6144 {
 		t.Fatalf("context %d %v, want num_ctx 6144", n, ok)
 	}
+	if mode, err := p.Tools(context.Background(), s); err != nil || mode != openai.ToolsText {
+		t.Fatalf("tools %v %v, want text for a model without the tools capability", mode, err)
+	}
 	env := p.Env(Launch{Host: "127.0.0.1", Port: 11500, StateDir: "/tmp/x", ContextSize: 6144})
-	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144"} {
+	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144", "HOME=/tmp/x", "OLLAMA_NOPRUNE=1"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("env %q lacks %q", env, want)
 		}
+	}
+}
+
+func TestOllamaLoadFailureIsAModelFileError(t *testing.T) {
+	fake := &fakeOllama{blobs: map[string][]byte{}, loadError: "unable to load model"}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	model := filepath.Join(t.TempDir(), "m.gguf")
+	os.WriteFile(model, []byte("GGUF model bytes"), 0o644)
+	s := Server{Launch: Launch{Model: model, Alias: "tether-abc"}, BaseURL: srv.URL, HTTP: srv.Client()}
+	err := Ollama().AfterReady(context.Background(), s)
+	var mf *llm.ModelFileError
+	if !errors.As(err, &mf) || mf.Path != model || !strings.Contains(err.Error(), "unable to load model") {
+		t.Fatalf("err = %v, want a ModelFileError for %s with ollama's reason", err, model)
+	}
+}
+
+func TestOllamaOwnershipToken(t *testing.T) {
+	l := Launch{StateDir: t.TempDir(), Alias: "tether-abc"}
+	p := Ollama()
+	if err := p.Prepare(l); err != nil {
+		t.Fatal(err)
+	}
+	// A stand-in for ollama's HEAD /api/blobs/DIGEST over a model folder.
+	serve := func(models string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			name := strings.Replace(strings.TrimPrefix(r.URL.Path, "/api/blobs/"), ":", "-", 1)
+			if _, err := os.Stat(filepath.Join(models, "blobs", name)); r.Method != http.MethodHead || err != nil {
+				http.NotFound(w, r)
+			}
+		}))
+	}
+	ours := serve(filepath.Join(l.StateDir, "models"))
+	defer ours.Close()
+	foreign := serve(t.TempDir())
+	defer foreign.Close()
+	for _, c := range []struct {
+		srv  *httptest.Server
+		want bool
+	}{{ours, true}, {foreign, false}} {
+		got, err := p.Owns(context.Background(), Server{Launch: l, BaseURL: c.srv.URL, HTTP: c.srv.Client()})
+		if err != nil || got != c.want {
+			t.Errorf("Owns on %s = %v, %v; want %v", c.srv.URL, got, err, c.want)
+		}
+	}
+	other := l
+	other.Alias = "tether-def"
+	if got, _ := p.Owns(context.Background(), Server{Launch: other, BaseURL: ours.URL, HTTP: ours.Client()}); got {
+		t.Error("another launch's alias passed for ours")
 	}
 }

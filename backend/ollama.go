@@ -6,23 +6,33 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
 
-// Ollama runs `ollama serve` with an address and a model folder of its
-// own (so it never touches the user's ollama), registers the GGUF file
-// through its API under our alias with the asked context size (ollama
-// otherwise truncates prompts silently at its small default), and then
-// talks to its OpenAI routes. ollama takes no API key; its private model
-// folder and the alias it must list are the ownership check.
+// Ollama runs `ollama serve` with an address, a model folder and a home
+// of its own (so it never touches the user's ollama, not even the key
+// pair serve makes in ~/.ollama), registers the GGUF file through its API
+// under the per-launch alias with the asked context size (ollama otherwise
+// truncates prompts silently at its small default), loads it, and then
+// talks to its OpenAI routes.
+//
+// ollama takes no API key, and the alias exists only once registered, so
+// ownership is proved before anything is sent to the server by a token
+// blob: Prepare writes a blob named by the digest of a per-launch text
+// into the private model folder, and Owns asks the server for it. Only an
+// ollama serving from that folder has it; a foreign server on the port
+// answers 404 and is never sent the model.
 func Ollama() Profile {
 	return Profile{
 		Name:        "ollama",
@@ -33,36 +43,100 @@ func Ollama() Profile {
 			env := []string{
 				"OLLAMA_HOST=" + l.Host + ":" + l.portString(),
 				"OLLAMA_KEEP_ALIVE=-1", // we own the server: keep the model loaded
+				// The token blob is referenced by no manifest; serve's
+				// start-up pruning would delete it.
+				"OLLAMA_NOPRUNE=1",
 			}
 			if l.StateDir != "" {
-				env = append(env, "OLLAMA_MODELS="+filepath.Join(l.StateDir, "models"))
+				env = append(env, "OLLAMA_MODELS="+ollamaModels(l), "HOME="+l.StateDir)
 			}
 			if l.ContextSize > 0 {
 				env = append(env, "OLLAMA_CONTEXT_LENGTH="+strconv.Itoa(l.ContextSize))
 			}
 			return env
 		},
+		Alias:         true,
+		Registers:     true,
 		SetsContext:   true,
 		HealthPath:    "/api/version",
 		ModelsPath:    "/v1/models",
 		ReadyLines:    []string{"Listening on"},
 		ToolMode:      openai.ToolsNative,
+		Prepare:       ollamaPrepare,
+		Owns:          ollamaOwns,
 		AfterReady:    ollamaRegister,
 		ContextWindow: ollamaContext,
+		Tools:         ollamaTools,
 	}
 }
 
-// ollamaRegister uploads the model file as a blob and creates a model
-// named l.Alias from it.
+// ollamaModels is the launch's private model folder.
+func ollamaModels(l Launch) string { return filepath.Join(l.StateDir, "models") }
+
+// ollamaToken is the ownership token's text and its blob digest. The
+// alias is a per-launch nonce, so no other model folder holds the blob.
+func ollamaToken(l Launch) (text []byte, digest string) {
+	text = []byte("tether ownership token for " + l.Alias + "\n")
+	sum := sha256.Sum256(text)
+	return text, "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// ollamaPrepare writes the ownership token where ollama keeps blobs
+// (blobs/sha256-HEX in its model folder).
+func ollamaPrepare(l Launch) error {
+	if l.StateDir == "" || l.Alias == "" {
+		return fmt.Errorf("tether: ollama: a launch needs a state directory and an alias")
+	}
+	text, digest := ollamaToken(l)
+	blobs := filepath.Join(ollamaModels(l), "blobs")
+	if err := os.MkdirAll(blobs, 0o700); err != nil {
+		return fmt.Errorf("tether: ollama: model folder: %w", err)
+	}
+	name := strings.Replace(digest, ":", "-", 1)
+	if err := os.WriteFile(filepath.Join(blobs, name), text, 0o600); err != nil {
+		return fmt.Errorf("tether: ollama: ownership token: %w", err)
+	}
+	return nil
+}
+
+// ollamaOwns asks the server whether it has the ownership token (HEAD
+// /api/blobs/DIGEST answers 200 or 404).
+func ollamaOwns(ctx context.Context, s Server) (bool, error) {
+	_, digest := ollamaToken(s.Launch)
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, s.BaseURL+"/api/blobs/"+digest, nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, fmt.Errorf("HEAD /api/blobs answered HTTP %d", resp.StatusCode)
+}
+
+// ollamaRegister uploads the model file as a blob, creates a model named
+// l.Alias from it with the asked context size, and loads it, so that a
+// file ollama cannot use fails the launch with an *llm.ModelFileError
+// rather than the first request.
 func ollamaRegister(ctx context.Context, s Server) error {
 	c, base, l := s.HTTP, s.BaseURL, s.Launch
+	if l.Alias == "" {
+		return fmt.Errorf("tether: ollama: registering a model needs a name")
+	}
 	digest, err := fileDigest(l.Model)
 	if err != nil {
-		return fmt.Errorf("tether: ollama: %w", err)
+		return &llm.ModelFileError{Path: l.Model, Reason: "cannot read it", Err: err}
 	}
 	f, err := os.Open(l.Model)
 	if err != nil {
-		return fmt.Errorf("tether: ollama: %w", err)
+		return &llm.ModelFileError{Path: l.Model, Reason: "cannot read it", Err: err}
 	}
 	defer f.Close()
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/blobs/"+digest, f, nil); err != nil {
@@ -78,20 +152,64 @@ func ollamaRegister(ctx context.Context, s Server) error {
 	}
 	body, _ := json.Marshal(create)
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
-		return fmt.Errorf("tether: ollama: creating model %s: %w", l.Alias, err)
+		return ollamaFileError(ctx, l, "ollama cannot register it", err)
+	}
+	// A generate request without a prompt loads the model and answers.
+	body, _ = json.Marshal(map[string]any{"model": l.Alias, "keep_alive": -1, "stream": false})
+	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/generate", bytes.NewReader(body), nil); err != nil {
+		return ollamaFileError(ctx, l, "ollama cannot load it", err)
 	}
 	return nil
 }
 
-// ollamaContext reads the context window of our model from /api/show:
-// the num_ctx parameter we set, else the architecture's context length.
-func ollamaContext(ctx context.Context, s Server) (int, bool) {
-	body, _ := json.Marshal(map[string]string{"model": s.Launch.Alias})
-	var show struct {
-		Parameters string         `json:"parameters"`
-		ModelInfo  map[string]any `json:"model_info"`
+// ollamaFileError reads a refused registration or load as the model
+// file's fault, which it is once the server has answered; a transport
+// failure or our own cancellation stays what it is.
+func ollamaFileError(ctx context.Context, l Launch, reason string, err error) error {
+	var status *ollamaStatusError
+	if ctx.Err() != nil || !errors.As(err, &status) {
+		return fmt.Errorf("tether: ollama: %s: %w", reason, err)
 	}
-	if err := ollamaCall(ctx, s.HTTP, http.MethodPost, s.BaseURL+"/api/show", bytes.NewReader(body), &show); err != nil {
+	return &llm.ModelFileError{Path: l.Model, Reason: reason, Err: errors.New(status.Message)}
+}
+
+// ollamaShow is the part of /api/show's answer the profile reads.
+type ollamaShow struct {
+	Parameters   string         `json:"parameters"`
+	Template     string         `json:"template"`
+	Capabilities []string       `json:"capabilities"`
+	ModelInfo    map[string]any `json:"model_info"`
+}
+
+func ollamaShowModel(ctx context.Context, s Server) (ollamaShow, error) {
+	body, _ := json.Marshal(map[string]string{"model": s.Launch.Alias})
+	var show ollamaShow
+	err := ollamaCall(ctx, s.HTTP, http.MethodPost, s.BaseURL+"/api/show", bytes.NewReader(body), &show)
+	return show, err
+}
+
+// ollamaContext reads the context window of our model: the loaded
+// runner's (/api/ps context_length), else the num_ctx parameter we set,
+// else the architecture's context length.
+func ollamaContext(ctx context.Context, s Server) (int, bool) {
+	var ps struct {
+		Models []struct {
+			Name          string `json:"name"`
+			Model         string `json:"model"`
+			ContextLength int    `json:"context_length"`
+		} `json:"models"`
+	}
+	if ollamaCall(ctx, s.HTTP, http.MethodGet, s.BaseURL+"/api/ps", nil, &ps) == nil {
+		for _, m := range ps.Models {
+			if ollamaNamed(m.Name, s.Launch.Alias) || ollamaNamed(m.Model, s.Launch.Alias) {
+				if m.ContextLength > 0 {
+					return m.ContextLength, true
+				}
+			}
+		}
+	}
+	show, err := ollamaShowModel(ctx, s)
+	if err != nil {
 		return 0, false
 	}
 	for line := range strings.SplitSeq(show.Parameters, "\n") {
@@ -109,6 +227,41 @@ func ollamaContext(ctx context.Context, s Server) (int, bool) {
 	return 0, false
 }
 
+// ollamaTools picks how tools travel. ollama renders a chat with its own
+// Go template, never the GGUF's Jinja one: registered without a Modelfile
+// TEMPLATE, it takes the closest of its built-in templates to the GGUF's
+// text (by edit distance) or, when none is close, the bare "{{ .Prompt }}".
+// Only templates that use .Tools take tools (ollama lists "tools" among
+// the model's capabilities then); otherwise ollama refuses a request with
+// tools, and tether describes the tools in the prompt and reads calls from
+// the text instead.
+func ollamaTools(ctx context.Context, s Server) (openai.ToolMode, error) {
+	show, err := ollamaShowModel(ctx, s)
+	if err != nil {
+		return 0, fmt.Errorf("tether: ollama: reading the model's capabilities: %w", err)
+	}
+	if slices.Contains(show.Capabilities, "tools") {
+		return openai.ToolsNative, nil
+	}
+	return openai.ToolsText, nil
+}
+
+// ollamaNamed reports whether name, as ollama lists a model, is alias:
+// ollama adds the tag ":latest" to an untagged name.
+func ollamaNamed(name, alias string) bool {
+	return alias != "" && (name == alias || name == alias+":latest")
+}
+
+// ollamaStatusError is an answer of ollama's other than 2xx.
+type ollamaStatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *ollamaStatusError) Error() string {
+	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Message)
+}
+
 func ollamaCall(ctx context.Context, c *http.Client, method, url string, body io.Reader, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
@@ -121,7 +274,15 @@ func ollamaCall(ctx context.Context, c *http.Client, method, url string, body io
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
+		// ollama's errors are {"error": "..."}; anything else is shown as it is.
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(data))
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		return &ollamaStatusError{Code: resp.StatusCode, Message: msg}
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)
