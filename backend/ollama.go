@@ -154,6 +154,20 @@ func ollamaRegister(ctx context.Context, s Server) error {
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
 		return ollamaFileError(ctx, l, "ollama cannot register it", err)
 	}
+	// Where ollama found no template of its own that takes tools and
+	// tether knows the file's template, it registers the model again with
+	// that template in ollama's language (see ollamaTemplates).
+	show, err := ollamaShowModel(ctx, s)
+	if err != nil {
+		return fmt.Errorf("tether: ollama: reading the registered model: %w", err)
+	}
+	if _, tmpl, ok := ollamaTemplateFor(l.Model); ok && !slices.Contains(show.Capabilities, "tools") {
+		create["template"] = tmpl
+		body, _ = json.Marshal(create)
+		if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
+			return ollamaFileError(ctx, l, "ollama cannot register it with its chat template", err)
+		}
+	}
 	// A generate request without a prompt loads the model and answers.
 	body, _ = json.Marshal(map[string]any{"model": l.Alias, "keep_alive": -1, "stream": false})
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/generate", bytes.NewReader(body), nil); err != nil {

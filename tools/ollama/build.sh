@@ -13,7 +13,8 @@ version="${OLLAMA_VERSION:-0.17.4}"
 malgo="github.com/gen2brain/malgo@v0.11.24"
 cache="${TETHER_CI_CACHE:-$HOME/.cache/tether-ci}/ollama-v$version"
 bin="$cache/ollama"
-if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
+# The binary is renamed into place only when complete.
+if [ -x "$bin" ]; then
   echo "$bin"
   exit 0
 fi
@@ -33,11 +34,18 @@ flags="-O3 -march=x86-64-v3 -I$work/include"
 log "building ollama v$version (several minutes on 2 cores)"
 start=$SECONDS
 mkdir -p "$cache"
-GOBIN="$cache.tmp" CGO_ENABLED=1 GOFLAGS=-buildvcs=false \
+rm -rf "$cache.tmp"
+# The C++ compiler's warnings run to thousands of lines: they go to a log,
+# shown only when the build fails.
+if ! GOBIN="$cache.tmp" CGO_ENABLED=1 GOFLAGS=-buildvcs=false \
   CGO_CFLAGS="$flags" CGO_CXXFLAGS="$flags" \
   go install -trimpath \
     -ldflags "-s -w -X github.com/ollama/ollama/version.Version=$version" \
-    "github.com/ollama/ollama@v$version" >&2
+    "github.com/ollama/ollama@v$version" >"$cache/build.log" 2>&1; then
+  tail -n 40 "$cache/build.log" >&2
+  log "build failed; the whole log is $cache/build.log"
+  exit 1
+fi
 mv "$cache.tmp/ollama" "$bin"
 rmdir "$cache.tmp"
 log "built $bin in $((SECONDS - start))s"
