@@ -241,14 +241,11 @@ func ollamaContext(ctx context.Context, s Server) (int, bool) {
 	return 0, false
 }
 
-// ollamaTools picks how tools travel. ollama renders a chat with its own
-// Go template, never the GGUF's Jinja one: registered without a Modelfile
-// TEMPLATE, it takes the closest of its built-in templates to the GGUF's
-// text (by edit distance) or, when none is close, the bare "{{ .Prompt }}".
-// Only templates that use .Tools take tools (ollama lists "tools" among
-// the model's capabilities then); otherwise ollama refuses a request with
-// tools, and tether describes the tools in the prompt and reads calls from
-// the text instead.
+// ollamaTools picks how tools travel: natively where ollama's template
+// for the model takes them ("tools" among its capabilities: one of
+// ollama's own, or the one tether registered, see ollamaTemplates);
+// otherwise ollama refuses a request with tools, and tether describes the
+// tools in the prompt and reads calls from the text instead.
 func ollamaTools(ctx context.Context, s Server) (openai.ToolMode, error) {
 	show, err := ollamaShowModel(ctx, s)
 	if err != nil {

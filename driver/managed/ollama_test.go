@@ -406,3 +406,33 @@ func writeUnknownArchGGUF(t *testing.T, path string) {
 	t.Helper()
 	must(t, testmodel.WriteFile(path, testmodel.Spec{Arch: "tetherunknown"}))
 }
+
+// TestRealOllamaToolsAsText runs a model whose template ollama matches to
+// a built-in one without tools (plain ChatML): ollama refuses native
+// tools for it, so tether describes them in the prompt, and a request with
+// tools is answered; a forced call, which only native tools can force, is
+// refused as a bad request.
+func TestRealOllamaToolsAsText(t *testing.T) {
+	bin := realOllama(t)
+	model := filepath.Join(t.TempDir(), "chatml.gguf")
+	must(t, testmodel.WriteFile(model, testmodel.Spec{WordsOnly: true}))
+	d := launchOllama(t, bin, model, 1024)
+	req := ask("What is the weather in Paris?")
+	req.System = "Be brief."
+	req.Tools = []llm.ToolDef{weatherTool}
+	req.MaxTokens = 4
+	resp, err := d.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatalf("a request with tools: %v", err)
+	}
+	if resp.StopReason != llm.StopMaxTokens || resp.Usage.OutputTokens != 4 || resp.Text == "" {
+		t.Fatalf("response %v usage %+v, want 4 tokens of words", resp, resp.Usage)
+	}
+	req.ToolChoice = llm.ToolChoice{Mode: llm.ToolRequired}
+	var bad *llm.RequestError
+	if _, err := d.Complete(context.Background(), req); !errors.As(err, &bad) {
+		t.Fatalf("a forced call in text mode: %v, want *llm.RequestError", err)
+	}
+	must(t, d.Close())
+	waitOllamaGone(t, bin)
+}
