@@ -415,7 +415,8 @@ func writeUnknownArchGGUF(t *testing.T, path string) {
 func TestRealOllamaToolsAsText(t *testing.T) {
 	bin := realOllama(t)
 	model := filepath.Join(t.TempDir(), "chatml.gguf")
-	must(t, testmodel.WriteFile(model, testmodel.Spec{WordsOnly: true}))
+	// Seed 3: a model whose greedy answer varies, so a stop string can cut it.
+	must(t, testmodel.WriteFile(model, testmodel.Spec{WordsOnly: true, Seed: 3}))
 	d := launchOllama(t, bin, model, 1024)
 	req := ask("What is the weather in Paris?")
 	req.System = "Be brief."
@@ -428,6 +429,29 @@ func TestRealOllamaToolsAsText(t *testing.T) {
 	if resp.StopReason != llm.StopMaxTokens || resp.Usage.OutputTokens != 4 || resp.Text == "" {
 		t.Fatalf("response %v usage %+v, want 4 tokens of words", resp, resp.Usage)
 	}
+
+	// Stop sequences: greedy, the same answer again, cut where the stop
+	// string starts. ollama says "stop" for a stop string as for the end
+	// of the turn, and names neither, so the reason may be either.
+	zero := 0.0
+	plain := ask("Say something.")
+	plain.Temperature, plain.MaxTokens = &zero, 12
+	full, err := d.Complete(context.Background(), plain)
+	must(t, err)
+	words := strings.TrimSpace(full.Text)
+	if len(words) < 4 {
+		t.Fatalf("answer %q too short to cut", full.Text)
+	}
+	stop := words[len(words)/2:]
+	plain.Stop = []string{stop}
+	t.Logf("answer %q, stop %q", full.Text, stop)
+	cut, err := d.Complete(context.Background(), plain)
+	must(t, err)
+	if cut.Text == "" || strings.Contains(cut.Text, stop) || !strings.HasPrefix(full.Text, cut.Text) || len(cut.Text) >= len(full.Text) ||
+		(cut.StopReason != llm.StopEndTurn && cut.StopReason != llm.StopStopSequence) {
+		t.Fatalf("with stop %q: %v; without: %v", stop, cut, full)
+	}
+
 	req.ToolChoice = llm.ToolChoice{Mode: llm.ToolRequired}
 	var bad *llm.RequestError
 	if _, err := d.Complete(context.Background(), req); !errors.As(err, &bad) {
