@@ -200,7 +200,7 @@ func TestOllamaRegistersTheModelAndReadsItsContext(t *testing.T) {
 		t.Fatalf("tools %v %v, want text for a model without the tools capability", mode, err)
 	}
 	env := p.Env(Launch{Host: "127.0.0.1", Port: 11500, StateDir: "/tmp/x", ContextSize: 6144})
-	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144", "HOME=/tmp/x", "OLLAMA_NOPRUNE=1"} {
+	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144", "HOME=/tmp/x", "OLLAMA_NOPRUNE=1", "OLLAMA_NO_CLOUD=1"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("env %q lacks %q", env, want)
 		}

@@ -46,6 +46,9 @@ func Ollama() Profile {
 				// The token blob is referenced by no manifest; serve's
 				// start-up pruning would delete it.
 				"OLLAMA_NOPRUNE=1",
+				// The answers must come from this machine: no remote
+				// inference or web search through ollama's cloud.
+				"OLLAMA_NO_CLOUD=1",
 			}
 			if l.StateDir != "" {
 				env = append(env, "OLLAMA_MODELS="+ollamaModels(l), "HOME="+l.StateDir)
@@ -134,13 +137,15 @@ func ollamaRegister(ctx context.Context, s Server) error {
 	if err != nil {
 		return &llm.ModelFileError{Path: l.Model, Reason: "cannot read it", Err: err}
 	}
-	f, err := os.Open(l.Model)
-	if err != nil {
-		return &llm.ModelFileError{Path: l.Model, Reason: "cannot read it", Err: err}
-	}
-	defer f.Close()
-	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/blobs/"+digest, f, nil); err != nil {
-		return fmt.Errorf("tether: ollama: uploading %s: %w", filepath.Base(l.Model), err)
+	if !ollamaLinkBlob(ctx, s, digest) {
+		f, err := os.Open(l.Model)
+		if err != nil {
+			return &llm.ModelFileError{Path: l.Model, Reason: "cannot read it", Err: err}
+		}
+		defer f.Close()
+		if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/blobs/"+digest, f, nil); err != nil {
+			return fmt.Errorf("tether: ollama: uploading %s: %w", filepath.Base(l.Model), err)
+		}
 	}
 	create := map[string]any{
 		"model":  l.Alias,
@@ -174,6 +179,37 @@ func ollamaRegister(ctx context.Context, s Server) error {
 		return ollamaFileError(ctx, l, "ollama cannot load it", err)
 	}
 	return nil
+}
+
+// ollamaLinkBlob puts the model file in the private model folder as the
+// blob of its digest by a symbolic link, which spares copying a file of
+// many gigabytes through the upload route, and reports whether the server
+// then has the blob. The server is ours (Owns), so it serves from that
+// folder; on any failure the caller uploads instead.
+func ollamaLinkBlob(ctx context.Context, s Server, digest string) bool {
+	l := s.Launch
+	if l.StateDir == "" {
+		return false
+	}
+	link := filepath.Join(ollamaModels(l), "blobs", strings.Replace(digest, ":", "-", 1))
+	if err := os.Symlink(l.Model, link); err != nil {
+		return false
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, s.BaseURL+"/api/blobs/"+digest, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		os.Remove(link)
+		return false
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		os.Remove(link)
+		return false
+	}
+	return true
 }
 
 // ollamaFileError reads a refused registration or load as the model

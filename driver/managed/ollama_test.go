@@ -128,15 +128,21 @@ func waitOllamaGone(t *testing.T, bin string) {
 
 // waitOllamaRunning waits until a model runner runs bin (ollama serve
 // starts one per loaded model, `ollama runner … --model BLOB …`; the
-// runners it starts to list devices take no model).
-func waitOllamaRunning(t *testing.T, bin string, exited <-chan struct{}) {
+// runners it starts to list devices take no model), and returns the
+// runner's model path.
+func waitOllamaRunning(t *testing.T, bin string, exited <-chan struct{}) string {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		for _, pid := range ollamaProcs(bin) {
 			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-			if bytes.Contains(cmdline, []byte("\x00runner\x00")) && bytes.Contains(cmdline, []byte("\x00--model\x00")) {
-				return
+			args := strings.Split(string(cmdline), "\x00")
+			if len(args) > 1 && args[1] == "runner" {
+				for i, a := range args[:len(args)-1] {
+					if a == "--model" {
+						return args[i+1]
+					}
+				}
 			}
 		}
 		select {
@@ -152,11 +158,15 @@ func waitOllamaRunning(t *testing.T, bin string, exited <-chan struct{}) {
 }
 
 func launchOllama(t *testing.T, bin, model string, ctxWindow int) *Driver {
+	return launchOllamaOpts(t, Options{Model: model, Backend: "ollama", NoGPU: true, ContextWindow: ctxWindow,
+		Profiles: backend.Options{Program: bin}, Getenv: env(nil)})
+}
+
+func launchOllamaOpts(t *testing.T, opts Options) *Driver {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, err := Launch(ctx, Options{Model: model, Backend: "ollama", NoGPU: true, ContextWindow: ctxWindow,
-		Profiles: backend.Options{Program: bin}, Getenv: env(nil)})
+	d, err := Launch(ctx, opts)
 	if err != nil {
 		t.Fatalf("Launch: %v", err)
 	}
@@ -256,6 +266,13 @@ func TestRealOllamaLibrary(t *testing.T) {
 		}
 	})
 
+	// The runner reads the model file itself, through a link in the
+	// private model folder, not an uploaded copy.
+	if blob := waitOllamaRunning(t, bin, nil); !strings.HasPrefix(blob, os.TempDir()) {
+		t.Errorf("runner's model %s is not in a private folder", blob)
+	} else if target, err := os.Readlink(blob); err != nil || target != model {
+		t.Errorf("runner's model %s links to %q (%v), want %s", blob, target, err, model)
+	}
 	pid := d.Process().PID()
 	must(t, d.Close())
 	waitGone(t, pid)
