@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"text/template"
 
 	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
@@ -260,51 +259,19 @@ func TestOllamaTemplateForKnownFamilies(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
 		template string
-		want     bool
-	}{{testmodel.Template(t, "qwen25"), true}, {testmodel.ChatML, false}, {testmodel.Template(t, "llama3"), false}} {
+		want     string
+	}{{testmodel.Template(t, "qwen25"), ollamaQwen25}, {testmodel.Template(t, "qwen3"), ollamaQwen3},
+		{testmodel.ChatML, ""}, {testmodel.Template(t, "llama3"), ""}} {
 		path := filepath.Join(dir, "m.gguf")
 		if err := testmodel.WriteFile(path, testmodel.Spec{Template: c.template}); err != nil {
 			t.Fatal(err)
 		}
 		family, tmpl, ok := ollamaTemplateFor(path)
-		if ok != c.want {
-			t.Errorf("family %q: template found %v, want %v", family, ok, c.want)
+		if ok != (c.want != "") || tmpl != c.want {
+			t.Errorf("family %q: template found %v, want %v", family, ok, c.want != "")
 		}
-		if !ok {
-			continue
-		}
-		// ollama's templates are text/template with its Values: the
-		// template must parse and render a tool conversation in ChatML
-		// with Hermes tool calls.
-		tp, err := template.New("ollama").Parse(tmpl)
-		if err != nil {
-			t.Fatalf("%s: %v", family, err)
-		}
-		type fn struct{ Name, Arguments string }
-		type call struct{ Function fn }
-		var b strings.Builder
-		err = tp.Execute(&b, map[string]any{
-			"System": "", "Tools": []map[string]string{{"Function": `{"name":"get_weather"}`}},
-			"Messages": []map[string]any{
-				{"Role": "user", "Content": "Weather?"},
-				{"Role": "assistant", "Content": "", "ToolCalls": []call{{fn{"get_weather", `{"city":"Paris"}`}}}},
-				{"Role": "tool", "Content": "18C"},
-			},
-			"Response": "",
-		})
-		if err != nil {
-			t.Fatalf("%s: %v", family, err)
-		}
-		for _, want := range []string{
-			"<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\n\n# Tools",
-			`{"type": "function", "function": {"name":"get_weather"}}`,
-			"<|im_start|>user\nWeather?<|im_end|>\n",
-			"<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Paris\"}}\n</tool_call><|im_end|>\n",
-			"<|im_start|>user\n<tool_response>\n18C\n</tool_response><|im_end|>\n<|im_start|>assistant\n",
-		} {
-			if !strings.Contains(b.String(), want) {
-				t.Errorf("%s: rendered\n%s\nlacks\n%s", family, b.String(), want)
-			}
-		}
+	}
+	if _, _, ok := ollamaTemplateFor(filepath.Join(dir, "missing.gguf")); ok {
+		t.Error("a missing file has a template")
 	}
 }

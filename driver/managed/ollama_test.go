@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -59,8 +60,14 @@ func realOllama(t *testing.T) string {
 // ollamaModel writes a synthetic Qwen2.5-style model whose greedy answer
 // to any generation prompt is a planted tool call.
 func ollamaModel(t *testing.T) (path string, m *synth.Model) {
+	return ollamaModelOf(t, synth.ArchQwen2)
+}
+
+// ollamaModelOf is ollamaModel of an architecture (Qwen3's has Qwen3's
+// template).
+func ollamaModelOf(t *testing.T, arch string) (path string, m *synth.Model) {
 	t.Helper()
-	shape, err := synth.Tiny(synth.ArchQwen2)
+	shape, err := synth.Tiny(arch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,6 +480,48 @@ func TestRealOllamaToolsAsText(t *testing.T) {
 	var bad *llm.RequestError
 	if _, err := d.Complete(context.Background(), req); !errors.As(err, &bad) {
 		t.Fatalf("a forced call in text mode: %v, want *llm.RequestError", err)
+	}
+	must(t, d.Close())
+	waitOllamaGone(t, bin)
+}
+
+// TestRealOllamaQwen3 runs a model with Qwen3's template, which tether
+// registers with its Go translation: ollama lists the model as taking
+// tools and thinking, renders the request with the tools, and returns the
+// planted call as a native tool call, then takes its result.
+func TestRealOllamaQwen3(t *testing.T) {
+	bin := realOllama(t)
+	model, m := ollamaModelOf(t, synth.ArchQwen3)
+	d := launchOllama(t, bin, model, 2048)
+	info := d.Info()
+	body, _ := json.Marshal(map[string]string{"model": info.Model})
+	resp0, err := supervisor.LoopbackClient("").Post(info.Address+"/api/show", "application/json", bytes.NewReader(body))
+	must(t, err)
+	var show struct {
+		Capabilities []string `json:"capabilities"`
+	}
+	err = json.NewDecoder(resp0.Body).Decode(&show)
+	resp0.Body.Close()
+	must(t, err)
+	if !slices.Contains(show.Capabilities, "tools") || !slices.Contains(show.Capabilities, "thinking") {
+		t.Fatalf("ollama lists the model as %q, want tools and thinking", show.Capabilities)
+	}
+	req := ask("What is the weather in Paris?")
+	req.System = "Be brief."
+	req.Tools = []llm.ToolDef{weatherTool}
+	resp, err := d.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StopReason != llm.StopToolUse || len(resp.ToolCalls) != 1 || resp.ToolCalls[0].Name != "get_weather" {
+		t.Fatalf("response %v, want the planted call %q", resp, m.ToolCallText())
+	}
+	call := resp.ToolCalls[0]
+	req.Messages = append(req.Messages, llm.ToolUseMessage(call),
+		llm.ToolResultMessage(llm.ToolResult{ToolUseID: call.ID, Content: "18C"}))
+	req.MaxTokens = 3
+	if _, err := d.Complete(context.Background(), req); err != nil {
+		t.Fatalf("the tool result was refused: %v", err)
 	}
 	must(t, d.Close())
 	waitOllamaGone(t, bin)

@@ -1,0 +1,159 @@
+package backend
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"text/template"
+
+	"github.com/tetherllm/tether/engine/chat"
+	"github.com/tetherllm/tether/internal/testmodel"
+	"github.com/tetherllm/tether/llm"
+)
+
+// The values ollama (v0.17) executes a chat template with, as far as the
+// templates read them: its template package's message, tool-call and
+// argument types, the "json" function, and missingkey=zero.
+
+type ollamaArgs map[string]any
+
+func (a ollamaArgs) String() string { b, _ := json.Marshal(a); return string(b) }
+
+type ollamaCallFunc struct {
+	Name      string
+	Arguments ollamaArgs
+}
+
+type ollamaTmplCall struct{ Function ollamaCallFunc }
+
+type ollamaMessage struct {
+	Role, Content, Thinking string
+	ToolCalls               []ollamaTmplCall
+}
+
+// ollamaRender executes tmpl on conv the way ollama's chat route does for
+// the request tether's wire client sends: the system prompt as a first
+// system message (kept in Messages and also given as System), the calls
+// of one assistant turn in one message, tool results as tool messages.
+func ollamaRender(t *testing.T, tmpl string, conv chat.Conversation, think *bool) string {
+	t.Helper()
+	tp, err := template.New("").Option("missingkey=zero").Funcs(template.FuncMap{
+		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
+	}).Parse(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []ollamaMessage
+	if conv.System != "" {
+		msgs = append(msgs, ollamaMessage{Role: "system", Content: conv.System})
+	}
+	for _, m := range conv.Messages {
+		switch {
+		case m.ToolCall != nil:
+			var args ollamaArgs
+			if err := json.Unmarshal(m.ToolCall.Input, &args); err != nil {
+				t.Fatal(err)
+			}
+			call := ollamaTmplCall{ollamaCallFunc{Name: m.ToolCall.Name, Arguments: args}}
+			if last := len(msgs) - 1; last >= 0 && msgs[last].Role == "assistant" {
+				msgs[last].ToolCalls = append(msgs[last].ToolCalls, call)
+				continue
+			}
+			msgs = append(msgs, ollamaMessage{Role: "assistant", ToolCalls: []ollamaTmplCall{call}})
+		case m.ToolResult != nil:
+			msgs = append(msgs, ollamaMessage{Role: "tool", Content: m.ToolResult.Content})
+		default:
+			msgs = append(msgs, ollamaMessage{Role: string(m.Role), Content: m.Content})
+		}
+	}
+	var tools []any
+	for _, td := range conv.Tools {
+		tools = append(tools, map[string]any{"type": "function", "function": map[string]any{
+			"name": td.Name, "description": td.Description, "parameters": td.InputSchema}})
+	}
+	values := map[string]any{"System": conv.System, "Messages": msgs, "Tools": tools, "Response": "",
+		"Think": think != nil && *think, "IsThinkSet": think != nil}
+	var b bytes.Buffer
+	if err := tp.Execute(&b, values); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+var (
+	toolsBlock = regexp.MustCompile(`(?s)<tools>.*?</tools>`)
+	callArgs   = regexp.MustCompile(`"arguments": (\{[^\n]*\})\}\n</tool_call>`)
+)
+
+// comparable blanks out what legitimately differs between the Jinja and
+// the Go rendering: JSON spacing and key order (Python's tojson against
+// Go's encoding/json) in the tool list and in call arguments.
+func comparable(t *testing.T, s string) string {
+	s = toolsBlock.ReplaceAllString(s, "<tools>TOOLS</tools>")
+	return callArgs.ReplaceAllStringFunc(s, func(m string) string {
+		args := callArgs.FindStringSubmatch(m)[1]
+		var v any
+		if err := json.Unmarshal([]byte(args), &v); err != nil {
+			t.Fatalf("arguments %s: %v", args, err)
+		}
+		b, _ := json.Marshal(v)
+		return `"arguments": ` + string(b) + "}\n</tool_call>"
+	})
+}
+
+// TestOllamaTemplatesRenderAsTheGGUFs renders conversations with the
+// official Jinja templates (through tether's own chat package) and with
+// their Go translations for ollama: the prompts must be the same text.
+func TestOllamaTemplatesRenderAsTheGGUFs(t *testing.T) {
+	weather := llm.ToolDef{Name: "get_weather", Description: "Weather in a city",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`)}
+	call := func(id, city string) llm.Message {
+		return llm.ToolUseMessage(llm.ToolCall{ID: id, Name: "get_weather", Input: json.RawMessage(`{"city":"` + city + `"}`)})
+	}
+	result := func(id, text string) llm.Message {
+		return llm.ToolResultMessage(llm.ToolResult{ToolUseID: id, Content: text})
+	}
+	convs := map[string]chat.Conversation{
+		"one turn":        {Messages: []llm.Message{llm.UserMessage("Hi")}},
+		"system, 2 turns": {System: "Be brief.", Messages: []llm.Message{llm.UserMessage("Hi"), llm.AssistantMessage("Hello."), llm.UserMessage("Bye")}},
+		"tools":           {Tools: []llm.ToolDef{weather}, Messages: []llm.Message{llm.UserMessage("Weather in Paris?")}},
+		"system, tools, a call and its result": {System: "Be brief.", Tools: []llm.ToolDef{weather},
+			Messages: []llm.Message{llm.UserMessage("Weather in Paris?"), call("a", "Paris"), result("a", "18C")}},
+		"two calls and their results": {Tools: []llm.ToolDef{weather},
+			Messages: []llm.Message{llm.UserMessage("Paris and Rome?"), call("a", "Paris"), call("b", "Rome"),
+				result("a", "18C"), result("b", "25C"), llm.UserMessage("Thanks")}},
+	}
+	off := false
+	for _, c := range []struct {
+		template, family, gotmpl string
+		think                    *bool
+	}{
+		{"qwen25", chat.FamilyQwen25, ollamaQwen25, nil},
+		{"qwen3", chat.FamilyQwen3, ollamaQwen3, nil},
+		{"qwen3", chat.FamilyQwen3, ollamaQwen3, &off},
+	} {
+		jinja := testmodel.Template(t, c.template)
+		if got := chat.Detect(jinja); got != c.family {
+			t.Fatalf("%s detected as %q", c.template, got)
+		}
+		tp, err := chat.Parse(jinja, chat.Specials{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, conv := range convs {
+			want, err := tp.Render(conv, chat.Options{AddGenerationPrompt: true, EnableThinking: c.think})
+			if err != nil {
+				t.Fatalf("%s, %s: %v", c.template, name, err)
+			}
+			got := ollamaRender(t, c.gotmpl, conv, c.think)
+			if comparable(t, got) != comparable(t, want.Text) {
+				t.Errorf("%s (thinking off %v), %s:\nollama's:\n%s\nthe GGUF's:\n%s", c.template, c.think != nil, name, got, want.Text)
+			}
+			if len(conv.Tools) > 0 && !strings.Contains(got, "<tools>\n{\"function\":{\"description\":\"Weather in a city\",\"name\":\"get_weather\"") {
+				t.Errorf("%s, %s: tools not listed as JSON:\n%s", c.template, name, got)
+			}
+		}
+	}
+}
