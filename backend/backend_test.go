@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -274,4 +275,32 @@ func TestOllamaTemplateForKnownFamilies(t *testing.T) {
 	if _, _, ok := ollamaTemplateFor(filepath.Join(dir, "missing.gguf")); ok {
 		t.Error("a missing file has a template")
 	}
+}
+
+func TestOllamaParameters(t *testing.T) {
+	p := ollamaParameters(Launch{ContextSize: 2048, Threads: 3})
+	if p["num_ctx"] != 2048 || p["num_gpu"] != 0 || p["num_thread"] != 3 {
+		t.Fatalf("parameters %v", p)
+	}
+	if p := ollamaParameters(Launch{GPU: true}); len(p) != 0 {
+		t.Fatalf("parameters %v, want ollama's defaults", p)
+	}
+}
+
+func FuzzOllamaNumCtx(f *testing.F) {
+	for _, seed := range []string{
+		"stop                           \"<|im_end|>\"\nnum_ctx                        2048",
+		"num_ctx 0", "num_ctx -5", "num_ctx x", "num_ctx 1 2", "", "\n\n", "num_ctx\t99999999999999999999",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, params string) {
+		n, ok := ollamaNumCtx(params)
+		if ok != (n > 0) {
+			t.Fatalf("%q: %d %v", params, n, ok)
+		}
+		if ok && !strings.Contains(params, strconv.Itoa(n)) {
+			t.Fatalf("%q: %d is not in it", params, n)
+		}
+	})
 }

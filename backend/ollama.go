@@ -152,8 +152,8 @@ func ollamaRegister(ctx context.Context, s Server) error {
 		"files":  map[string]string{filepath.Base(l.Model): digest},
 		"stream": false,
 	}
-	if l.ContextSize > 0 {
-		create["parameters"] = map[string]any{"num_ctx": l.ContextSize}
+	if params := ollamaParameters(l); len(params) > 0 {
+		create["parameters"] = params
 	}
 	body, _ := json.Marshal(create)
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
@@ -212,6 +212,23 @@ func ollamaLinkBlob(ctx context.Context, s Server, digest string) bool {
 	return true
 }
 
+// ollamaParameters are the model's parameters for the launch: the
+// context size, no GPU layers when the GPU is not wanted (ollama has no
+// command-line switch for it), and the CPU threads.
+func ollamaParameters(l Launch) map[string]any {
+	params := map[string]any{}
+	if l.ContextSize > 0 {
+		params["num_ctx"] = l.ContextSize
+	}
+	if !l.GPU {
+		params["num_gpu"] = 0
+	}
+	if l.Threads > 0 {
+		params["num_thread"] = l.Threads
+	}
+	return params
+}
+
 // ollamaFileError reads a refused registration or load as the model
 // file's fault, which it is once the server has answered; a transport
 // failure or our own cancellation stays what it is.
@@ -262,16 +279,25 @@ func ollamaContext(ctx context.Context, s Server) (int, bool) {
 	if err != nil {
 		return 0, false
 	}
-	for line := range strings.SplitSeq(show.Parameters, "\n") {
-		if f := strings.Fields(line); len(f) == 2 && f[0] == "num_ctx" {
-			if n, err := strconv.Atoi(f[1]); err == nil && n > 0 {
-				return n, true
-			}
-		}
+	if n, ok := ollamaNumCtx(show.Parameters); ok {
+		return n, true
 	}
 	for k, v := range show.ModelInfo {
 		if n, ok := v.(float64); ok && strings.HasSuffix(k, ".context_length") && n > 0 {
 			return int(n), true
+		}
+	}
+	return 0, false
+}
+
+// ollamaNumCtx finds num_ctx in /api/show's parameters, which ollama
+// writes one a line as a Modelfile would: a name, blanks, a value.
+func ollamaNumCtx(parameters string) (int, bool) {
+	for line := range strings.SplitSeq(parameters, "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "num_ctx" {
+			if n, err := strconv.Atoi(f[1]); err == nil && n > 0 {
+				return n, true
+			}
 		}
 	}
 	return 0, false
