@@ -157,7 +157,7 @@ func ollamaRegister(ctx context.Context, s Server) error {
 	}
 	body, _ := json.Marshal(create)
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
-		return ollamaFileError(ctx, l, "ollama cannot register it", err)
+		return ollamaFileError(ctx, l, digest, "ollama cannot register it", err)
 	}
 	// Where ollama found no template of its own that takes tools and
 	// tether knows the file's template, it registers the model again with
@@ -170,13 +170,13 @@ func ollamaRegister(ctx context.Context, s Server) error {
 		create["template"] = tmpl
 		body, _ = json.Marshal(create)
 		if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/create", bytes.NewReader(body), nil); err != nil {
-			return ollamaFileError(ctx, l, "ollama cannot register it with its chat template", err)
+			return ollamaFileError(ctx, l, digest, "ollama cannot register it with its chat template", err)
 		}
 	}
 	// A generate request without a prompt loads the model and answers.
 	body, _ = json.Marshal(map[string]any{"model": l.Alias, "keep_alive": -1, "stream": false})
 	if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/generate", bytes.NewReader(body), nil); err != nil {
-		return ollamaFileError(ctx, l, "ollama cannot load it", err)
+		return ollamaFileError(ctx, l, digest, "ollama cannot load it", err)
 	}
 	return nil
 }
@@ -231,13 +231,20 @@ func ollamaParameters(l Launch) map[string]any {
 
 // ollamaFileError reads a refused registration or load as the model
 // file's fault, which it is once the server has answered; a transport
-// failure or our own cancellation stays what it is.
-func ollamaFileError(ctx context.Context, l Launch, reason string, err error) error {
+// failure or our own cancellation stays what it is. ollama names the file
+// by its blob in the private folder, which is gone when the error is
+// read: the message names the model file instead.
+func ollamaFileError(ctx context.Context, l Launch, digest, reason string, err error) error {
 	var status *ollamaStatusError
 	if ctx.Err() != nil || !errors.As(err, &status) {
 		return fmt.Errorf("tether: ollama: %s: %w", reason, err)
 	}
-	return &llm.ModelFileError{Path: l.Model, Reason: reason, Err: errors.New(status.Message)}
+	msg := status.Message
+	if l.StateDir != "" {
+		blob := filepath.Join(ollamaModels(l), "blobs", strings.Replace(digest, ":", "-", 1))
+		msg = strings.ReplaceAll(msg, blob, l.Model)
+	}
+	return &llm.ModelFileError{Path: l.Model, Reason: reason, Err: errors.New(msg)}
 }
 
 // ollamaShow is the part of /api/show's answer the profile reads.

@@ -312,9 +312,10 @@ func TestRealOllamaBadModelFile(t *testing.T) {
 	_, err := Launch(ctx, Options{Model: model, Backend: "ollama", NoGPU: true,
 		Profiles: backend.Options{Program: bin}, Getenv: env(nil)})
 	var mf *llm.ModelFileError
-	if !errors.As(err, &mf) {
-		t.Fatalf("Launch: %v (%T), want *llm.ModelFileError", err, err)
+	if !errors.As(err, &mf) || mf.Path != model || strings.Contains(err.Error(), "sha256") {
+		t.Fatalf("Launch: %v (%T), want *llm.ModelFileError naming %s, not ollama's blob", err, err, model)
 	}
+	t.Log(err)
 	waitOllamaGone(t, bin)
 
 	tether := testbin.Build(t, "github.com/tetherllm/tether/cmd/tether")
