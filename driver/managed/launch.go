@@ -172,7 +172,8 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	hooks := backend.Server{Launch: launch, BaseURL: baseURL, HTTP: httpClient, API: api}
 	probeFn := probe.Probe
 	if p.Owns != nil {
-		probeFn = ownedProbe(probe.Probe, func(ctx context.Context) (bool, error) { return p.Owns(ctx, hooks) })
+		owner := hooks // a copy: the probe may run on while hooks changes
+		probeFn = ownedProbe(probe.Probe, func(ctx context.Context) (bool, error) { return p.Owns(ctx, owner) })
 	}
 	var secrets []string
 	if launch.APIKey != "" {
