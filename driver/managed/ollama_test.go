@@ -247,6 +247,23 @@ func TestRealOllamaLibrary(t *testing.T) {
 			t.Fatalf("final text %q, deltas %q", final.Text, text.String())
 		}
 	})
+	t.Run("streamed tool call", func(t *testing.T) {
+		req := ask("What is the weather in Paris?")
+		req.Tools = []llm.ToolDef{weatherTool}
+		var final *llm.Response
+		for ev, err := range d.Stream(ctx, req) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Kind == llm.EventDone {
+				final = ev.Response
+			}
+		}
+		if final == nil || final.StopReason != llm.StopToolUse || len(final.ToolCalls) != 1 ||
+			final.ToolCalls[0].Name != "get_weather" || !json.Valid(final.ToolCalls[0].Input) {
+			t.Fatalf("stream ended with %v, want the planted call", final)
+		}
+	})
 	t.Run("tool round trip", func(t *testing.T) {
 		req := ask("What is the weather in Paris?")
 		req.Tools = []llm.ToolDef{weatherTool}
