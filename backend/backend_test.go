@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -127,6 +128,7 @@ type fakeOllama struct {
 	blobs     map[string][]byte
 	created   map[string]any
 	loadError string
+	template  string
 }
 
 func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -161,7 +163,8 @@ func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		io.WriteString(w, `{"done":true,"done_reason":"load"}`)
 	case r.Method == "POST" && r.URL.Path == "/api/show":
-		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768},"capabilities":["completion"]}`)
+		tmpl, _ := json.Marshal(f.template)
+		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768},"capabilities":["completion"],"template":`+string(tmpl)+`}`)
 	default:
 		http.NotFound(w, r)
 	}
@@ -303,4 +306,24 @@ func FuzzOllamaNumCtx(f *testing.F) {
 			t.Fatalf("%q: %d is not in it", params, n)
 		}
 	})
+}
+
+func TestOllamaWarnsOfItsBareTemplate(t *testing.T) {
+	for _, c := range []struct {
+		template string
+		warn     bool
+	}{{"{{ .Prompt }}", true}, {"{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n", false}} {
+		srv := httptest.NewServer(&fakeOllama{template: c.template})
+		var logs strings.Builder
+		s := Server{Launch: Launch{Model: "/m/x.gguf", Alias: "tether-abc"}, BaseURL: srv.URL, HTTP: srv.Client(),
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		mode, err := Ollama().Tools(context.Background(), s)
+		srv.Close()
+		if err != nil || mode != openai.ToolsText {
+			t.Fatalf("tools %v %v", mode, err)
+		}
+		if warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "x.gguf"); warned != c.warn {
+			t.Errorf("template %q: warned %v, want %v: %s", c.template, warned, c.warn, logs.String())
+		}
+	}
 }

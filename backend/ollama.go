@@ -320,11 +320,20 @@ func ollamaTools(ctx context.Context, s Server) (openai.ToolMode, error) {
 	if err != nil {
 		return 0, fmt.Errorf("tether: ollama: reading the model's capabilities: %w", err)
 	}
+	if strings.TrimSpace(show.Template) == ollamaBareTemplate {
+		s.logger().Warn("tether: ollama has no chat template for this model and sends it only the text of the last user turns, "+
+			"without roles or system prompt; tether's own server (--backend tether) or llama-server render the model's template",
+			"model", filepath.Base(s.Launch.Model))
+	}
 	if slices.Contains(show.Capabilities, "tools") {
 		return openai.ToolsNative, nil
 	}
 	return openai.ToolsText, nil
 }
+
+// ollamaBareTemplate is the template ollama falls back to when it knows
+// none for a model.
+const ollamaBareTemplate = "{{ .Prompt }}"
 
 // ollamaNamed reports whether name, as ollama lists a model, is alias:
 // ollama adds the tag ":latest" to an untagged name.

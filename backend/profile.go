@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -126,6 +127,16 @@ type Server struct {
 	HTTP *http.Client
 	// API is the OpenAI-compatible client for the server.
 	API *openai.Client
+	// Logger receives the hooks' warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// logger is s.Logger, or one that discards.
+func (s Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
 }
 
 // Names lists the backends Lookup knows, "auto" first.

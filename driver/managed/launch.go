@@ -169,7 +169,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	hooks := backend.Server{Launch: launch, BaseURL: baseURL, HTTP: httpClient, API: api}
+	hooks := backend.Server{Launch: launch, BaseURL: baseURL, HTTP: httpClient, API: api, Logger: l.opts.Logger}
 	probeFn := probe.Probe
 	if p.Owns != nil {
 		owner := hooks // a copy: the probe may run on while hooks changes
