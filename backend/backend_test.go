@@ -265,7 +265,7 @@ func TestOllamaTemplateForKnownFamilies(t *testing.T) {
 		template string
 		want     string
 	}{{testmodel.Template(t, "qwen25"), ollamaQwen25}, {testmodel.Template(t, "qwen3"), ollamaQwen3},
-		{testmodel.ChatML, ""}, {testmodel.Template(t, "llama3"), ""}} {
+		{testmodel.Template(t, "llama3"), ollamaLlama3}, {testmodel.ChatML, ""}, {testmodel.Template(t, "qwq"), ""}} {
 		path := filepath.Join(dir, "m.gguf")
 		if err := testmodel.WriteFile(path, testmodel.Spec{Template: c.template}); err != nil {
 			t.Fatal(err)

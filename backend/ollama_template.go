@@ -22,6 +22,7 @@ import (
 var ollamaTemplates = map[string]string{
 	chat.FamilyQwen25: ollamaQwen25,
 	chat.FamilyQwen3:  ollamaQwen3,
+	chat.FamilyLlama3: ollamaLlama3,
 }
 
 // ollamaQwen25 is Qwen2.5's template in ollama's Go template language:
@@ -143,6 +144,57 @@ For each function call, return a json object with function name and arguments wi
 {{ end }}
 {{- end }}
 {{- $prev = .Role }}
+{{- end }}`
+
+// ollamaLlama3 is Llama 3.2's template in ollama's Go template language:
+// the system header with the knowledge cut-off and today's date, the tools
+// as JSON in the first user message, calls as bare {"name", "parameters"}
+// objects, results in ipython turns as JSON strings (the original's
+// "is iterable" test holds for a string, so it writes every result
+// through tojson). It differs from the Jinja original
+// where ollama's template functions fall short: the date is ollama's
+// currentDate (2024-07-26 rather than 26 Jul 2024), the tools are compact
+// JSON rather than indented, message text is not trimmed, and several
+// calls in one turn (which Llama 3.2 does not make) are written one after
+// the other rather than refused.
+// The beginning-of-text token is the tokenizer's to add, as in ollama's
+// own Llama templates. The {{ if .ToolCalls }} block opens with the call
+// object, so ollama reads JSON objects in the answer as calls.
+const ollamaLlama3 = `<|start_header_id|>system<|end_header_id|>
+
+{{ if .Tools }}Environment: ipython
+{{ end }}Cutting Knowledge Date: December 2023
+Today Date: {{ currentDate }}
+
+{{ .System }}<|eot_id|>
+{{- $first := -1 }}
+{{- range $i, $m := .Messages }}{{ if and (eq $first -1) (ne $m.Role "system") }}{{ $first = $i }}{{ end }}{{ end }}
+{{- range $i, $_ := .Messages }}
+{{- $last := eq (len (slice $.Messages $i)) 1 }}
+{{- if eq .Role "system" }}
+{{- else if and $.Tools (eq $i $first) }}<|start_header_id|>user<|end_header_id|>
+
+Given the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.
+
+Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}.Do not use variables.
+
+{{ range $.Tools }}{{ json . }}
+
+{{ end }}{{ .Content }}<|eot_id|>
+{{- else if eq .Role "assistant" }}<|start_header_id|>assistant<|end_header_id|>
+
+{{ if .ToolCalls }}{{ range .ToolCalls }}{"name": "{{ .Function.Name }}", "parameters": {{ .Function.Arguments }}}{{ end }}
+{{- else }}{{ .Content }}{{ end }}{{ if not $last }}<|eot_id|>{{ end }}
+{{- else if eq .Role "tool" }}<|start_header_id|>ipython<|end_header_id|>
+
+{{ json .Content }}<|eot_id|>
+{{- else }}<|start_header_id|>{{ .Role }}<|end_header_id|>
+
+{{ .Content }}<|eot_id|>
+{{- end }}
+{{- if and (ne .Role "assistant") $last }}<|start_header_id|>assistant<|end_header_id|>
+
+{{ end }}
 {{- end }}`
 
 // ollamaTemplateFor returns the Go template equivalent to the chat

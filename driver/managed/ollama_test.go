@@ -60,18 +60,17 @@ func realOllama(t *testing.T) string {
 // ollamaModel writes a synthetic Qwen2.5-style model whose greedy answer
 // to any generation prompt is a planted tool call.
 func ollamaModel(t *testing.T) (path string, m *synth.Model) {
-	return ollamaModelOf(t, synth.ArchQwen2)
+	return ollamaModelOf(t, synth.ArchQwen2, synth.TemplateQwen25)
 }
 
-// ollamaModelOf is ollamaModel of an architecture (Qwen3's has Qwen3's
-// template).
-func ollamaModelOf(t *testing.T, arch string) (path string, m *synth.Model) {
+// ollamaModelOf is ollamaModel of an architecture and chat template.
+func ollamaModelOf(t *testing.T, arch, template string) (path string, m *synth.Model) {
 	t.Helper()
 	shape, err := synth.Tiny(arch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shape.Tie = false
+	shape.Tie, shape.Template = false, template
 	path = filepath.Join(t.TempDir(), "tool.gguf")
 	m, err = synth.Write(context.Background(), path, synth.Options{Shape: shape, Type: quant.Q8_0, ToolCall: true})
 	if err != nil {
@@ -503,44 +502,57 @@ func TestRealOllamaToolsAsText(t *testing.T) {
 	waitOllamaGone(t, bin)
 }
 
-// TestRealOllamaQwen3 runs a model with Qwen3's template, which tether
-// registers with its Go translation: ollama lists the model as taking
-// tools and thinking, renders the request with the tools, and returns the
-// planted call as a native tool call, then takes its result.
-func TestRealOllamaQwen3(t *testing.T) {
+// TestRealOllamaTemplates runs models with Qwen3's and Llama 3.2's
+// templates, which tether registers with their Go translations: ollama
+// lists each model as taking tools (and Qwen3's as thinking), renders the
+// request with the tools, returns the planted call as a native tool call,
+// and takes its result.
+func TestRealOllamaTemplates(t *testing.T) {
 	bin := realOllama(t)
-	model, m := ollamaModelOf(t, synth.ArchQwen3)
-	d := launchOllama(t, bin, model, 2048)
-	info := d.Info()
-	body, _ := json.Marshal(map[string]string{"model": info.Model})
-	resp0, err := supervisor.LoopbackClient("").Post(info.Address+"/api/show", "application/json", bytes.NewReader(body))
-	must(t, err)
-	var show struct {
-		Capabilities []string `json:"capabilities"`
+	for _, c := range []struct {
+		arch, template string
+		capabilities   []string
+	}{
+		{synth.ArchQwen3, synth.TemplateQwen3, []string{"tools", "thinking"}},
+		{synth.ArchLlama, synth.TemplateLlama3, []string{"tools"}},
+	} {
+		t.Run(c.template, func(t *testing.T) {
+			model, m := ollamaModelOf(t, c.arch, c.template)
+			d := launchOllama(t, bin, model, 2048)
+			info := d.Info()
+			body, _ := json.Marshal(map[string]string{"model": info.Model})
+			resp0, err := supervisor.LoopbackClient("").Post(info.Address+"/api/show", "application/json", bytes.NewReader(body))
+			must(t, err)
+			var show struct {
+				Capabilities []string `json:"capabilities"`
+			}
+			err = json.NewDecoder(resp0.Body).Decode(&show)
+			resp0.Body.Close()
+			must(t, err)
+			for _, want := range c.capabilities {
+				if !slices.Contains(show.Capabilities, want) {
+					t.Fatalf("ollama lists the model as %q, want %q", show.Capabilities, c.capabilities)
+				}
+			}
+			req := ask("What is the weather in Paris?")
+			req.System = "Be brief."
+			req.Tools = []llm.ToolDef{weatherTool}
+			resp, err := d.Complete(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StopReason != llm.StopToolUse || len(resp.ToolCalls) != 1 || resp.ToolCalls[0].Name != "get_weather" {
+				t.Fatalf("response %v, want the planted call %q", resp, m.ToolCallText())
+			}
+			call := resp.ToolCalls[0]
+			req.Messages = append(req.Messages, llm.ToolUseMessage(call),
+				llm.ToolResultMessage(llm.ToolResult{ToolUseID: call.ID, Content: "18C"}))
+			req.MaxTokens = 3
+			if _, err := d.Complete(context.Background(), req); err != nil {
+				t.Fatalf("the tool result was refused: %v", err)
+			}
+			must(t, d.Close())
+			waitOllamaGone(t, bin)
+		})
 	}
-	err = json.NewDecoder(resp0.Body).Decode(&show)
-	resp0.Body.Close()
-	must(t, err)
-	if !slices.Contains(show.Capabilities, "tools") || !slices.Contains(show.Capabilities, "thinking") {
-		t.Fatalf("ollama lists the model as %q, want tools and thinking", show.Capabilities)
-	}
-	req := ask("What is the weather in Paris?")
-	req.System = "Be brief."
-	req.Tools = []llm.ToolDef{weatherTool}
-	resp, err := d.Complete(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StopReason != llm.StopToolUse || len(resp.ToolCalls) != 1 || resp.ToolCalls[0].Name != "get_weather" {
-		t.Fatalf("response %v, want the planted call %q", resp, m.ToolCallText())
-	}
-	call := resp.ToolCalls[0]
-	req.Messages = append(req.Messages, llm.ToolUseMessage(call),
-		llm.ToolResultMessage(llm.ToolResult{ToolUseID: call.ID, Content: "18C"}))
-	req.MaxTokens = 3
-	if _, err := d.Complete(context.Background(), req); err != nil {
-		t.Fatalf("the tool result was refused: %v", err)
-	}
-	must(t, d.Close())
-	waitOllamaGone(t, bin)
 }
