@@ -124,10 +124,11 @@ func ollamaOwns(ctx context.Context, s Server) (bool, error) {
 	return false, fmt.Errorf("HEAD /api/blobs answered HTTP %d", resp.StatusCode)
 }
 
-// ollamaRegister uploads the model file as a blob, creates a model named
-// l.Alias from it with the asked context size, and loads it, so that a
-// file ollama cannot use fails the launch with an *llm.ModelFileError
-// rather than the first request.
+// ollamaRegister makes the model file a blob of the private folder (a
+// link, else an upload), creates a model named l.Alias from it with the
+// asked context size, and loads it, so that a file ollama cannot use
+// fails the launch with an *llm.ModelFileError rather than the first
+// request.
 func ollamaRegister(ctx context.Context, s Server) error {
 	c, base, l := s.HTTP, s.BaseURL, s.Launch
 	if l.Alias == "" {
