@@ -3,16 +3,21 @@ package backend
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/tetherllm/tether/internal/testmodel"
+	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
 
@@ -119,9 +124,11 @@ func TestGPUFlags(t *testing.T) {
 // fakeOllama answers the parts of ollama's API the profile uses, and
 // records what it was sent.
 type fakeOllama struct {
-	mu      sync.Mutex
-	blobs   map[string][]byte
-	created map[string]any
+	mu        sync.Mutex
+	blobs     map[string][]byte
+	created   map[string]any
+	loadError string
+	template  string
 }
 
 func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -143,8 +150,21 @@ func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.created = req
 		io.WriteString(w, `{"status":"success"}`)
+	case r.Method == "POST" && r.URL.Path == "/api/generate":
+		var req map[string]any
+		json.NewDecoder(r.Body).Decode(&req)
+		if req["model"] != f.created["model"] {
+			http.Error(w, `{"error":"model not found"}`, http.StatusNotFound)
+			return
+		}
+		if f.loadError != "" {
+			http.Error(w, `{"error":"`+f.loadError+`"}`, http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, `{"done":true,"done_reason":"load"}`)
 	case r.Method == "POST" && r.URL.Path == "/api/show":
-		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768}}`)
+		tmpl, _ := json.Marshal(f.template)
+		io.WriteString(w, `{"parameters":"stop \"<|im_end|>\"\nnum_ctx 6144","model_info":{"qwen2.context_length":32768},"capabilities":["completion"],"template":`+string(tmpl)+`}`)
 	default:
 		http.NotFound(w, r)
 	}
@@ -179,10 +199,131 @@ func TestOllamaRegistersTheModelAndReadsItsContext(t *testing.T) {
 	if n, ok := p.ContextWindow(context.Background(), s); !ok || n != 6144 {
 		t.Fatalf("context %d %v, want num_ctx 6144", n, ok)
 	}
+	if mode, err := p.Tools(context.Background(), s); err != nil || mode != openai.ToolsText {
+		t.Fatalf("tools %v %v, want text for a model without the tools capability", mode, err)
+	}
 	env := p.Env(Launch{Host: "127.0.0.1", Port: 11500, StateDir: "/tmp/x", ContextSize: 6144})
-	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144"} {
+	for _, want := range []string{"OLLAMA_HOST=127.0.0.1:11500", "OLLAMA_MODELS=/tmp/x/models", "OLLAMA_CONTEXT_LENGTH=6144", "HOME=/tmp/x", "OLLAMA_NOPRUNE=1", "OLLAMA_NO_CLOUD=1"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("env %q lacks %q", env, want)
+		}
+	}
+}
+
+func TestOllamaLoadFailureIsAModelFileError(t *testing.T) {
+	fake := &fakeOllama{blobs: map[string][]byte{}, loadError: "unable to load model"}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	model := filepath.Join(t.TempDir(), "m.gguf")
+	os.WriteFile(model, []byte("GGUF model bytes"), 0o644)
+	s := Server{Launch: Launch{Model: model, Alias: "tether-abc"}, BaseURL: srv.URL, HTTP: srv.Client()}
+	err := Ollama().AfterReady(context.Background(), s)
+	var mf *llm.ModelFileError
+	if !errors.As(err, &mf) || mf.Path != model || !strings.Contains(err.Error(), "unable to load model") {
+		t.Fatalf("err = %v, want a ModelFileError for %s with ollama's reason", err, model)
+	}
+}
+
+func TestOllamaOwnershipToken(t *testing.T) {
+	l := Launch{StateDir: t.TempDir(), Alias: "tether-abc"}
+	p := Ollama()
+	if err := p.Prepare(l); err != nil {
+		t.Fatal(err)
+	}
+	// A stand-in for ollama's HEAD /api/blobs/DIGEST over a model folder.
+	serve := func(models string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			name := strings.Replace(strings.TrimPrefix(r.URL.Path, "/api/blobs/"), ":", "-", 1)
+			if _, err := os.Stat(filepath.Join(models, "blobs", name)); r.Method != http.MethodHead || err != nil {
+				http.NotFound(w, r)
+			}
+		}))
+	}
+	ours := serve(filepath.Join(l.StateDir, "models"))
+	defer ours.Close()
+	foreign := serve(t.TempDir())
+	defer foreign.Close()
+	for _, c := range []struct {
+		srv  *httptest.Server
+		want bool
+	}{{ours, true}, {foreign, false}} {
+		got, err := p.Owns(context.Background(), Server{Launch: l, BaseURL: c.srv.URL, HTTP: c.srv.Client()})
+		if err != nil || got != c.want {
+			t.Errorf("Owns on %s = %v, %v; want %v", c.srv.URL, got, err, c.want)
+		}
+	}
+	other := l
+	other.Alias = "tether-def"
+	if got, _ := p.Owns(context.Background(), Server{Launch: other, BaseURL: ours.URL, HTTP: ours.Client()}); got {
+		t.Error("another launch's alias passed for ours")
+	}
+}
+
+func TestOllamaTemplateForKnownFamilies(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		template string
+		want     string
+	}{{testmodel.Template(t, "qwen25"), ollamaQwen25}, {testmodel.Template(t, "qwen3"), ollamaQwen3},
+		{testmodel.Template(t, "llama3"), ollamaLlama3}, {testmodel.ChatML, ""}, {testmodel.Template(t, "qwq"), ""}} {
+		path := filepath.Join(dir, "m.gguf")
+		if err := testmodel.WriteFile(path, testmodel.Spec{Template: c.template}); err != nil {
+			t.Fatal(err)
+		}
+		family, tmpl, ok := ollamaTemplateFor(path)
+		if ok != (c.want != "") || tmpl != c.want {
+			t.Errorf("family %q: template found %v, want %v", family, ok, c.want != "")
+		}
+	}
+	if _, _, ok := ollamaTemplateFor(filepath.Join(dir, "missing.gguf")); ok {
+		t.Error("a missing file has a template")
+	}
+}
+
+func TestOllamaParameters(t *testing.T) {
+	p := ollamaParameters(Launch{ContextSize: 2048, Threads: 3})
+	if p["num_ctx"] != 2048 || p["num_gpu"] != 0 || p["num_thread"] != 3 {
+		t.Fatalf("parameters %v", p)
+	}
+	if p := ollamaParameters(Launch{GPU: true}); len(p) != 0 {
+		t.Fatalf("parameters %v, want ollama's defaults", p)
+	}
+}
+
+func FuzzOllamaNumCtx(f *testing.F) {
+	for _, seed := range []string{
+		"stop                           \"<|im_end|>\"\nnum_ctx                        2048",
+		"num_ctx 0", "num_ctx -5", "num_ctx x", "num_ctx 1 2", "", "\n\n", "num_ctx\t99999999999999999999",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, params string) {
+		n, ok := ollamaNumCtx(params)
+		if ok != (n > 0) {
+			t.Fatalf("%q: %d %v", params, n, ok)
+		}
+		if ok && !strings.Contains(params, strconv.Itoa(n)) {
+			t.Fatalf("%q: %d is not in it", params, n)
+		}
+	})
+}
+
+func TestOllamaWarnsOfItsBareTemplate(t *testing.T) {
+	for _, c := range []struct {
+		template string
+		warn     bool
+	}{{"{{ .Prompt }}", true}, {"{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n", false}} {
+		srv := httptest.NewServer(&fakeOllama{template: c.template})
+		var logs strings.Builder
+		s := Server{Launch: Launch{Model: "/m/x.gguf", Alias: "tether-abc"}, BaseURL: srv.URL, HTTP: srv.Client(),
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		mode, err := Ollama().Tools(context.Background(), s)
+		srv.Close()
+		if err != nil || mode != openai.ToolsText {
+			t.Fatalf("tools %v %v", mode, err)
+		}
+		if warned := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "x.gguf"); warned != c.warn {
+			t.Errorf("template %q: warned %v, want %v: %s", c.template, warned, c.warn, logs.String())
 		}
 	}
 }

@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,6 +82,11 @@ type Profile struct {
 	// Alias says the server lists its model under Launch.Alias at
 	// ModelsPath, which proves it is ours.
 	Alias bool
+	// Registers says the model gets its name (Launch.Alias) from
+	// AfterReady rather than from the command line, so the alias cannot
+	// prove ownership before the server is ready: Owns does instead, and
+	// the alias is checked after AfterReady.
+	Registers bool
 	// UnixSocket says the server can serve on a unix socket, which needs
 	// no port at all: no race, no squatter.
 	UnixSocket bool
@@ -101,9 +107,23 @@ type Profile struct {
 	// ToolMode says how tools travel to this server.
 	ToolMode openai.ToolMode
 
+	// Prepare, if set, runs before the server starts, to put files it
+	// needs in Launch.StateDir (ollama's ownership token).
+	Prepare func(l Launch) error
+	// Owns, if set, proves once the server answers its health check that
+	// it is the one we launched, for servers without an API key or a
+	// command-line alias. false with a nil error means it is not ours; an
+	// error means it could not tell yet.
+	Owns func(ctx context.Context, s Server) (bool, error)
+
 	// AfterReady, if set, runs once the server is ready and before it is
-	// used (ollama registers the model file here).
+	// used (ollama registers and loads the model file here).
 	AfterReady func(ctx context.Context, s Server) error
+
+	// Tools, if set, says after AfterReady how tools travel to this
+	// launch's model, replacing ToolMode (ollama renders tools only for
+	// the models whose template it knows to take them).
+	Tools func(ctx context.Context, s Server) (openai.ToolMode, error)
 
 	// ContextWindow, if set, asks the running server for its context
 	// window; ok is false if the server does not say.
@@ -120,6 +140,16 @@ type Server struct {
 	HTTP *http.Client
 	// API is the OpenAI-compatible client for the server.
 	API *openai.Client
+	// Logger receives the hooks' warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// logger is s.Logger, or one that discards.
+func (s Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
 }
 
 // Names lists the backends Lookup knows, "auto" first.

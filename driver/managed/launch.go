@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetherllm/tether/backend"
@@ -138,6 +139,11 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		}
 	}
 
+	if p.Prepare != nil {
+		if err := p.Prepare(launch); err != nil {
+			return nil, err
+		}
+	}
 	args, err := p.Args(launch)
 	if err != nil {
 		return nil, err
@@ -154,11 +160,25 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		ModelsPath: p.ModelsPath,
 		APIKey:     launch.APIKey,
 	}
-	if p.Alias {
+	if p.Alias && !p.Registers {
 		probe.ModelID = launch.Alias
 	}
 	if p.APIKey {
 		probe.KeyCheckPath = p.KeyCheckPath
+	}
+	model := launch.Alias
+	if model == "" {
+		model = l.model.stem()
+	}
+	api, err := l.client(apiURL, launch, model, p.ToolMode)
+	if err != nil {
+		return nil, err
+	}
+	hooks := backend.Server{Launch: launch, BaseURL: baseURL, HTTP: httpClient, API: api, Logger: l.opts.Logger}
+	probeFn := probe.Probe
+	if p.Owns != nil {
+		owner := hooks // a copy: the probe may run on while hooks changes
+		probeFn = ownedProbe(probe.Probe, func(ctx context.Context) (bool, error) { return p.Owns(ctx, owner) })
 	}
 	var secrets []string
 	if launch.APIKey != "" {
@@ -170,7 +190,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		InstallHint: p.InstallHint,
 		Args:        args,
 		Env:         env,
-		Probe:       probe.Probe,
+		Probe:       probeFn,
 		ReadyBudget: l.budget,
 		ReadyLines:  p.ReadyLines,
 		OnState: func(ev supervisor.Event) {
@@ -182,47 +202,36 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		Logger:    l.opts.Logger,
 	})
 	if err != nil {
+		api.Close()
 		return nil, err
 	}
-	s := &server{proc: proc, launch: launch, cleanup: cleanup}
+	s := &server{proc: proc, api: api, launch: launch, cleanup: cleanup}
 	defer func() {
 		if err != nil {
 			proc.Stop(context.WithoutCancel(ctx))
+			s.api.Close()
 		}
 	}()
 
-	model := launch.Alias
-	if model == "" {
-		model = l.model.stem()
-	}
-	// The server is this machine's: on a unix socket or a loopback host
-	// (the default) every connection is checked to stay on loopback, so
-	// the driver's sovereign tier holds. A server bound to another of
-	// this machine's addresses (Options.Host) is reached there,
-	// unchecked: the user chose to expose it.
-	egress := httpapi.Egress{Tier: llm.Standard}
-	if launch.Socket != "" || httpapi.IsLoopback(launch.Host) {
-		egress.Tier = llm.Sovereign
-	}
-	s.api, err = openai.New(openai.Options{
-		Transport: httpapi.NewGuardedTransport(httpapi.TransportOptions{Socket: launch.Socket, Egress: egress}),
-		BaseURL:   apiURL,
-		APIKey:    launch.APIKey,
-		Model:     model,
-		ToolMode:  p.ToolMode,
-		Timeout:   l.timeout,
-		Logger:    l.opts.Logger,
-		IDs:       l.ids,
-		Backend:   p.Name,
-		Privacy:   llm.Sovereign,
-	})
-	if err != nil {
-		return nil, err
-	}
-	hooks := backend.Server{Launch: launch, BaseURL: baseURL, HTTP: httpClient, API: s.api}
 	if p.AfterReady != nil {
 		if err := p.AfterReady(ctx, hooks); err != nil {
 			return nil, err
+		}
+	}
+	if p.Tools != nil {
+		mode, err := p.Tools(ctx, hooks)
+		if err != nil {
+			return nil, err
+		}
+		if mode != p.ToolMode {
+			l.opts.Logger.Info("tether: the server does not take this model's tools natively; tools travel as text",
+				"backend", p.Name, "tools", mode)
+			api, err := l.client(apiURL, launch, model, mode)
+			if err != nil {
+				return nil, err
+			}
+			s.api.Close()
+			s.api, hooks.API = api, api
 		}
 	}
 	window, source := l.contextWindow(ctx, hooks)
@@ -258,4 +267,52 @@ func (l *launcher) contextWindow(ctx context.Context, s backend.Server) (int, st
 		return l.opts.ContextWindow, "caller"
 	}
 	return 0, "unknown"
+}
+
+// client makes the OpenAI client for one launch's server.
+//
+// The server is this machine's: on a unix socket or a loopback host (the
+// default) every connection is checked to stay on loopback, so the
+// driver's sovereign tier holds. A server bound to another of this
+// machine's addresses (Options.Host) is reached there, unchecked: the
+// user chose to expose it.
+func (l *launcher) client(apiURL string, launch backend.Launch, model string, mode openai.ToolMode) (*openai.Client, error) {
+	egress := httpapi.Egress{Tier: llm.Standard}
+	if launch.Socket != "" || httpapi.IsLoopback(launch.Host) {
+		egress.Tier = llm.Sovereign
+	}
+	return openai.New(openai.Options{
+		Transport: httpapi.NewGuardedTransport(httpapi.TransportOptions{Socket: launch.Socket, Egress: egress}),
+		BaseURL:   apiURL,
+		APIKey:    launch.APIKey,
+		Model:     model,
+		ToolMode:  mode,
+		Timeout:   l.timeout,
+		Logger:    l.opts.Logger,
+		IDs:       l.ids,
+		Backend:   l.profile.Name,
+		Privacy:   llm.Sovereign,
+	})
+}
+
+// ownedProbe adds a profile's ownership proof to a health probe: the
+// first time the server says it is ready, owns must confirm it is ours,
+// or the launch fails with an error wrapping [supervisor.ErrNotOurs].
+func ownedProbe(health supervisor.Probe, owns func(context.Context) (bool, error)) supervisor.Probe {
+	var proved atomic.Bool
+	return func(ctx context.Context) (supervisor.Status, error) {
+		st, err := health(ctx)
+		if err != nil || st.State != supervisor.StateReady || proved.Load() {
+			return st, err
+		}
+		ok, err := owns(ctx)
+		switch {
+		case err != nil:
+			return supervisor.Status{State: supervisor.StateListening, Detail: "ownership not proved yet: " + err.Error()}, nil
+		case !ok:
+			return supervisor.Status{}, fmt.Errorf("%w: it does not serve from our private state directory", supervisor.ErrNotOurs)
+		}
+		proved.Store(true)
+		return st, nil
+	}
 }
