@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherllm/tether/internal/localserver"
 	"github.com/tetherllm/tether/internal/testbin"
 )
 
@@ -55,11 +56,11 @@ type fault struct {
 // key and alias, and the llama.cpp probe with both ownership checks.
 func faultServer(t testing.TB, args ...string) *fault {
 	t.Helper()
-	port, err := FreePort()
+	port, err := localserver.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fault{port: port, key: NewSecret(), alias: NewSecret()}
+	f := &fault{port: port, key: localserver.NewSecret(), alias: localserver.NewSecret()}
 	f.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	f.cfg = Config{
 		Backend: "llama-server",
@@ -86,7 +87,7 @@ func (f *fault) launch(t testing.TB) *Process {
 	return p
 }
 
-var testClient = LoopbackClient("")
+var testClient = localserver.LoopbackClient("")
 
 // get sends an authorised GET and returns the status and body.
 func (f *fault) get(ctx context.Context, path string) (int, []byte, error) {

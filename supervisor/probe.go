@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+
+	"github.com/tetherllm/tether/internal/localserver"
 )
 
 // HTTPHealth probes a server with llama.cpp's health semantics, which vLLM,
@@ -31,7 +33,7 @@ type HTTPHealth struct {
 	// BaseURL is the server's root, "http://127.0.0.1:8080"; for a unix
 	// socket, "http://localhost" with a Client from LoopbackClient.
 	BaseURL string
-	// Client makes the requests. Default: LoopbackClient("").
+	// Client makes the requests. Default: localserver.LoopbackClient("").
 	Client *http.Client
 	// HealthPath default: "/health".
 	HealthPath string
@@ -141,7 +143,7 @@ func (h *HTTPHealth) get(ctx context.Context, path string, withKey bool) (int, [
 	return resp.StatusCode, body, nil
 }
 
-var defaultProbeClient = LoopbackClient("")
+var defaultProbeClient = localserver.LoopbackClient("")
 
 // transportStatus reads a failed request: refused (or no socket yet) means
 // nothing listens; anything after the connection was made means something

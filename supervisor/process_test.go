@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherllm/tether/internal/localserver"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
 )
@@ -356,7 +357,7 @@ func TestParallelLaunchesGetDistinctServers(t *testing.T) {
 }
 
 func TestUnixSocket(t *testing.T) {
-	sock, remove, err := SocketPath("llama.sock")
+	sock, remove, err := localserver.SocketPath("llama.sock")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,8 +366,8 @@ func TestUnixSocket(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o700 {
 		t.Fatalf("socket directory: %v %v, want mode 0700", info.Mode(), err)
 	}
-	alias := NewSecret()
-	client := LoopbackClient(sock)
+	alias := localserver.NewSecret()
+	client := localserver.LoopbackClient(sock)
 	p, err := Launch(context.Background(), Config{
 		Program: testbin.Build(t, testbin.FaultServer),
 		Args:    []string{"-m", "m.gguf", "--host", sock, "--alias", alias, "--fault-load=100ms", testMaxLife},
@@ -419,27 +420,6 @@ func TestFind(t *testing.T) {
 			t.Fatalf("Launch = %v", err)
 		}
 	})
-}
-
-func TestFreePortNeverRepeats(t *testing.T) {
-	seen := map[int]bool{}
-	for range 300 {
-		p, err := FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if seen[p] {
-			t.Fatalf("port %d handed out twice", p)
-		}
-		seen[p] = true
-	}
-}
-
-func TestNewSecret(t *testing.T) {
-	a, b := NewSecret(), NewSecret()
-	if a == b || len(a) != 26 || strings.ToLower(a) != a {
-		t.Fatalf("secrets %q %q", a, b)
-	}
 }
 
 func TestTailRedactsSecrets(t *testing.T) {

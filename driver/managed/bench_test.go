@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherllm/tether/internal/localserver"
 	"github.com/tetherllm/tether/llm"
-	"github.com/tetherllm/tether/supervisor"
 )
 
 // BenchmarkDriverOverhead compares, interleaved in one run against the same
@@ -35,7 +35,7 @@ func BenchmarkDriverOverhead(b *testing.B) {
 		"messages": []map[string]string{{"role": "system", "content": "You are terse."}, {"role": "user", "content": "list the Go files"}},
 	})
 	key := currentLaunch(b, d).APIKey
-	httpClient := supervisor.LoopbackClient("")
+	httpClient := localserver.LoopbackClient("")
 	bare := func() time.Duration {
 		start := time.Now()
 		hreq, _ := http.NewRequest("POST", info.Address+"/v1/chat/completions", bytes.NewReader(body))

@@ -2,36 +2,30 @@ package managed_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log"
 
 	"github.com/tetherllm/tether/driver/managed"
 	"github.com/tetherllm/tether/llm"
 )
 
-// The README's library example: launch a server for a model, stream one
-// answer, and stop the server.
+// Launch checks the model file before it starts anything, and its errors
+// are typed: here the file is missing, so no server is started and the
+// caller learns it is the model file's fault (the CLI exits 3). With a
+// real file, Launch returns a driver whose Complete and Stream talk to the
+// server (see the package documentation), and Close stops it.
 func ExampleLaunch() {
-	ctx := context.Background()
-	d, err := managed.Launch(ctx, managed.Options{Model: "qwen2.5-0.5b-instruct-q8_0.gguf"})
-	if err != nil {
-		log.Fatal(err) // typed: *llm.ModelFileError, *llm.BinaryNotFoundError, *llm.ServerExitedError, …
+	d, err := managed.Launch(context.Background(), managed.Options{Model: "/models/missing.gguf", Backend: "tether"})
+	var bad *llm.ModelFileError
+	switch {
+	case errors.As(err, &bad):
+		fmt.Println("model file:", bad.Reason)
+	case err != nil:
+		fmt.Println("launch:", err)
+	default:
+		defer d.Close() // SIGTERM, grace, SIGKILL: the server never outlives us
+		fmt.Println("serving", d.Info().Model)
 	}
-	defer d.Close() // SIGTERM, grace, SIGKILL: the server never outlives us
-
-	req := llm.Request{
-		System:   "You are terse.",
-		Messages: []llm.Message{llm.UserMessage("Name three Go proverbs.")},
-	}
-	for ev, err := range d.Stream(ctx, req) {
-		if err != nil {
-			log.Fatal(err)
-		}
-		switch ev.Kind {
-		case llm.EventTextDelta:
-			fmt.Print(ev.Text)
-		case llm.EventDone:
-			fmt.Printf("\n[%s, %d tokens]\n", ev.Response.StopReason, ev.Response.Usage.OutputTokens)
-		}
-	}
+	// Output:
+	// model file: no such file
 }

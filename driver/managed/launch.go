@@ -13,6 +13,7 @@ import (
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/internal/httpapi"
+	"github.com/tetherllm/tether/internal/localserver"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 	"github.com/tetherllm/tether/supervisor"
@@ -102,14 +103,14 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		ExtraArgs:        l.opts.ExtraArgs,
 	}
 	if p.Alias {
-		launch.Alias = "tether-" + supervisor.NewSecret()[:12]
+		launch.Alias = "tether-" + localserver.NewSecret()[:12]
 	}
 	if p.APIKey {
-		launch.APIKey = supervisor.NewSecret()
+		launch.APIKey = localserver.NewSecret()
 	}
 	baseURL, apiURL := "", ""
 	if p.UnixSocket {
-		sock, remove, err := supervisor.SocketPath(p.Name + ".sock")
+		sock, remove, err := localserver.SocketPath(p.Name + ".sock")
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +118,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		launch.Socket = sock
 		baseURL, apiURL = "http://localhost", "unix://"+sock
 	} else {
-		port, err := supervisor.FreePort()
+		port, err := localserver.FreePort()
 		if err != nil {
 			return nil, fmt.Errorf("tether: no free port: %w", err)
 		}
@@ -152,7 +153,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	if p.Env != nil {
 		env = p.Env(launch)
 	}
-	httpClient := supervisor.LoopbackClient(launch.Socket)
+	httpClient := localserver.LoopbackClient(launch.Socket)
 	probe := &supervisor.HTTPHealth{
 		BaseURL:    baseURL,
 		Client:     httpClient,

@@ -17,9 +17,9 @@ import (
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/engine/gguf"
+	"github.com/tetherllm/tether/internal/localserver"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/llm"
-	"github.com/tetherllm/tether/supervisor"
 )
 
 // faultServer returns the fault-injection server, built once.
@@ -87,13 +87,13 @@ func ask(text string) llm.Request {
 func faultInfo(t *testing.T, d *Driver, envNames ...string) (argv []string, environ map[string]string) {
 	t.Helper()
 	info := d.Info()
-	client := supervisor.LoopbackClient(strings.TrimPrefix(info.Address, "unix://"))
+	client := localserver.LoopbackClient(strings.TrimPrefix(info.Address, "unix://"))
 	base := info.Address
 	if strings.HasPrefix(base, "unix://") {
 		base = "http://localhost"
-		client = supervisor.LoopbackClient(strings.TrimPrefix(info.Address, "unix://"))
+		client = localserver.LoopbackClient(strings.TrimPrefix(info.Address, "unix://"))
 	} else {
-		client = supervisor.LoopbackClient("")
+		client = localserver.LoopbackClient("")
 	}
 	resp, err := client.Get(base + "/fault/info?env=" + strings.Join(envNames, ","))
 	must(t, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/internal/engine/quant"
+	"github.com/tetherllm/tether/internal/localserver"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/llm"
@@ -521,7 +522,7 @@ func TestRealOllamaTemplates(t *testing.T) {
 			d := launchOllama(t, bin, model, 2048)
 			info := d.Info()
 			body, _ := json.Marshal(map[string]string{"model": info.Model})
-			resp0, err := supervisor.LoopbackClient("").Post(info.Address+"/api/show", "application/json", bytes.NewReader(body))
+			resp0, err := localserver.LoopbackClient("").Post(info.Address+"/api/show", "application/json", bytes.NewReader(body))
 			must(t, err)
 			var show struct {
 				Capabilities []string `json:"capabilities"`

@@ -1,4 +1,4 @@
-package supervisor
+package localserver
 
 import (
 	"crypto/rand"
