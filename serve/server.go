@@ -17,6 +17,7 @@ import (
 
 	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/engine"
+	"github.com/tetherllm/tether/engine/gguf"
 )
 
 // Server is tether's OpenAI-compatible HTTP server over one model. Create
@@ -65,9 +66,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
 	s.id = cfg.Alias
 	if s.id == "" {
-		s.id = embedded.ModelName(cfg.Model)
+		s.id = gguf.ModelName(cfg.Model)
 	}
-	s.names = map[string]bool{s.id: true, cfg.Model: true, filepath.Base(cfg.Model): true, embedded.ModelName(cfg.Model): true}
+	s.names = map[string]bool{s.id: true, cfg.Model: true, filepath.Base(cfg.Model): true, gguf.ModelName(cfg.Model): true}
 	if abs, err := filepath.Abs(cfg.Model); err == nil {
 		s.names[abs] = true
 	}

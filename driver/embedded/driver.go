@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"iter"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
 
 	"github.com/tetherllm/tether/engine"
+	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/sample"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/toolcall"
@@ -66,7 +65,7 @@ func Open(path string, opts Options) (*Driver, error) {
 func New(e *engine.Engine, opts Options) *Driver {
 	d := &Driver{eng: e, model: opts.Model, maxTok: max(opts.MaxTokens, 0), ids: opts.IDs}
 	if d.model == "" {
-		d.model = ModelName(e.Info().Path)
+		d.model = gguf.ModelName(e.Info().Path)
 	}
 	if opts.Sampling != nil {
 		d.sampling = *opts.Sampling
@@ -77,16 +76,6 @@ func New(e *engine.Engine, opts Options) *Driver {
 		d.ids = toolcall.NewIDs()
 	}
 	return d
-}
-
-// ModelName is the name a model file is served under by default: its
-// file name without the extension.
-func ModelName(path string) string {
-	base := filepath.Base(path)
-	if ext := filepath.Ext(base); ext != "" && len(ext) < len(base) {
-		base = strings.TrimSuffix(base, ext)
-	}
-	return base
 }
 
 // Engine is the engine the driver runs on.

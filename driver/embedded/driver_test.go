@@ -55,19 +55,6 @@ func TestInfo(t *testing.T) {
 	}
 }
 
-func TestModelName(t *testing.T) {
-	for path, want := range map[string]string{
-		"/m/qwen2.5-0.5b-q8_0.gguf": "qwen2.5-0.5b-q8_0",
-		"model":                     "model",
-		".gguf":                     ".gguf",
-		"dir/a.b.gguf":              "a.b",
-	} {
-		if got := ModelName(path); got != want {
-			t.Errorf("ModelName(%q) = %q, want %q", path, got, want)
-		}
-	}
-}
-
 // TestStreamMatchesComplete checks that the deltas of a stream add up to
 // its final response, that the response equals Complete's under greedy
 // decoding, and that usage counts the prompt and the answer.

@@ -76,8 +76,5 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// stem is the model's name for logs: the file name without extension.
-func (m modelFile) stem() string {
-	base := filepath.Base(m.path)
-	return strings.TrimSuffix(base, filepath.Ext(base))
-}
+// stem is the model's name for logs and servers without an alias.
+func (m modelFile) stem() string { return gguf.ModelName(m.path) }
