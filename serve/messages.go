@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/driver/embedded"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 )
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 )
 

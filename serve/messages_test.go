@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/engine/synth"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 )
 

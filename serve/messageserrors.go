@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/engine"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 )
 

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tetherllm/tether/anthropic"
 	"github.com/tetherllm/tether/driver/embedded"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 )
 

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/tetherllm/tether/anthropic"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"iter"
 
-	"github.com/tetherllm/tether/anthropic"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )

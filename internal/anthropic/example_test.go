@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/tetherllm/tether/anthropic"
+	"github.com/tetherllm/tether/internal/anthropic"
 	"github.com/tetherllm/tether/llm"
 )
 
