@@ -230,7 +230,10 @@ func (c *Client) wireRequest(req llm.Request) (*Request, error) {
 	for _, f := range []struct {
 		name string
 		set  bool
-	}{{"min_p", req.MinP != nil}, {"repeat_penalty", req.RepeatPenalty != nil}, {"repeat_last_n", req.RepeatLastN != nil}, {"seed", req.Seed != nil}} {
+	}{
+		{"min_p", req.MinP != nil}, {"repeat_penalty", req.RepeatPenalty != nil}, {"repeat_last_n", req.RepeatLastN != nil},
+		{"seed", req.Seed != nil}, {"response_format", req.ResponseFormat != nil && req.ResponseFormat.Type != llm.FormatText},
+	} {
 		if f.set {
 			return nil, &llm.RequestError{Reason: f.name + " is not part of the Messages API"}
 		}
@@ -304,6 +307,14 @@ func NewRequest(req llm.Request, reasoning bool) *Request {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
 		w.Tools = append(w.Tools, Tool{Name: t.Name, Description: t.Description, InputSchema: schema})
+	}
+	switch req.ToolChoice.Mode {
+	case llm.ToolNone:
+		w.ToolChoice = &ToolChoice{Type: "none"}
+	case llm.ToolRequired:
+		w.ToolChoice = &ToolChoice{Type: "any"}
+	case llm.ToolNamed:
+		w.ToolChoice = &ToolChoice{Type: "tool", Name: req.ToolChoice.Name}
 	}
 	return w
 }

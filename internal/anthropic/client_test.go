@@ -167,6 +167,31 @@ func TestRequest(t *testing.T) {
 	if err := json.Unmarshal(f.sent, &sent); err != nil || sent.MaxTokens != DefaultMaxTokens {
 		t.Errorf("default max_tokens: %s", f.sent)
 	}
+
+	// Tool choice travels in the API's words; a response format, which
+	// the API lacks, is refused before anything is sent.
+	for choice, want := range map[llm.ToolChoice]string{
+		{}:                          ``,
+		{Mode: llm.ToolNone}:        `{"type":"none"}`,
+		{Mode: llm.ToolRequired}:    `{"type":"any"}`,
+		llm.ToolChoiceNamed("glob"): `{"type":"tool","name":"glob"}`,
+	} {
+		r := req
+		r.ToolChoice = choice
+		if _, err := c.Complete(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ ToolChoice json.RawMessage `json:"tool_choice"` }
+		if err := json.Unmarshal(f.sent, &body); err != nil || string(body.ToolChoice) != want {
+			t.Errorf("tool choice %v sent %s, want %s", choice, body.ToolChoice, want)
+		}
+	}
+	r := req
+	r.ResponseFormat = &llm.ResponseFormat{Type: llm.FormatJSONObject}
+	var re *llm.RequestError
+	if _, err := c.Complete(context.Background(), r); !errors.As(err, &re) || !strings.Contains(err.Error(), "response_format") {
+		t.Errorf("a response format: %v, want a RequestError naming it", err)
+	}
 }
 
 // TestStream reads a stream as servers send it: CRLF line ends, comments,
