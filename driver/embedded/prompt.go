@@ -90,7 +90,7 @@ func (d *Driver) renderError(err error) error {
 	if errors.Is(err, chat.ErrTemplateLimit) {
 		return &llm.ModelFileError{Path: d.eng.Info().Path, Reason: "the chat template ran over its evaluation budget", Err: err}
 	}
-	return &llm.RequestError{Reason: strings.TrimPrefix(err.Error(), "chat: ")}
+	return &llm.RequestError{Reason: err.Error()}
 }
 
 // forceCall ends the prompt with the opening of a call, so that the model
