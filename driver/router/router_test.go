@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 )
 
 // fake is an llm.Driver whose answers the test chooses.
@@ -165,10 +166,11 @@ func TestCompleteFallsBackOnlyWhereAnotherServerMayAnswer(t *testing.T) {
 }
 
 // complete runs req with Complete, or with Stream and collects the
-// response of its final event.
+// response of its final event, checking that the stream keeps the
+// llm.Driver contract.
 func complete(r *Router, ctx context.Context, req llm.Request, streaming bool) (*llm.Response, error) {
 	if streaming {
-		return llm.CompleteFromStream(r.Stream(ctx, req))
+		return llmtest.CheckStream(r.Stream(ctx, req))
 	}
 	return r.Complete(ctx, req)
 }
