@@ -103,6 +103,8 @@ var fallbackCases = []error{
 	&llm.ContextOverflowError{Required: 5000, Available: 4096},
 	&llm.ServerExitedError{Backend: "llama-server", PID: 1, ExitCode: -1, Signal: "killed"},
 	&llm.ModelFileError{Path: "m.gguf", Reason: "missing"},
+	&llm.ModelNotFoundError{Model: "qwen3-32b", Endpoint: "http://10.0.0.5:8000", Available: []string{"llama"}},
+	&llm.PrivacyError{Tier: llm.Private, Host: "gpu.lab", Address: "203.0.113.9", Rule: "private allows …"},
 	fmt.Errorf("wrapped: %w", &llm.TransportError{Op: "read", Err: io.ErrUnexpectedEOF}),
 }
 
