@@ -97,6 +97,8 @@ func TestRunRouteUsageErrors(t *testing.T) {
 		{"route with model", []string{"--config", good, "--model", "m.gguf"}, "one or the other"},
 		{"route with endpoint", []string{"--route", "r", "--endpoint", "http://127.0.0.1:1"}, "one or the other"},
 		{"route with a server flag", []string{"--config", good, "--ctx", "4096"}, "--ctx sets up a single server"},
+		{"route with an endpoint flag", []string{"--config", good, "--api-key-env", "K"}, "--api-key-env sets up a single server"},
+		{"route with a header", []string{"--config", good, "--header", "X: y"}, "--header sets up a single server"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := tether(t, context.Background(), append(append([]string{"run"}, c.args...), "hi")...)
