@@ -410,3 +410,50 @@ func TestConcurrentRequestsOpenOnce(t *testing.T) {
 		t.Fatalf("opened %d times, metrics %+v", opens, m)
 	}
 }
+
+// richDriver streams reasoning, text and two tool calls, the second
+// starting before the first ends, as parallel calls do on OpenAI's wire.
+type richDriver struct{ fake }
+
+func (d *richDriver) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Event, error] {
+	a := llm.ToolCall{ID: "call_a", Name: "glob", Input: []byte(`{"pattern":"*.go"}`)}
+	b := llm.ToolCall{ID: "call_b", Name: "grep", Input: []byte(`{"pattern":"TODO"}`)}
+	events := []llm.Event{
+		{Kind: llm.EventReasoningDelta, Text: "Look "},
+		{Kind: llm.EventReasoningDelta, Text: "first."},
+		{Kind: llm.EventTextDelta, Text: "Checking."},
+		{Kind: llm.EventToolCallStart, ToolCall: &llm.ToolCall{ID: a.ID, Name: a.Name}},
+		{Kind: llm.EventToolCallStart, ToolCall: &llm.ToolCall{ID: b.ID, Name: b.Name}},
+		{Kind: llm.EventToolCallEnd, ToolCall: &a},
+		{Kind: llm.EventToolCallEnd, ToolCall: &b},
+		{Kind: llm.EventDone, Response: &llm.Response{Text: "Checking.", Reasoning: "Look first.", ToolCalls: []llm.ToolCall{a, b}, StopReason: llm.StopToolUse, Usage: llm.Usage{InputTokens: 7, OutputTokens: 9}}},
+	}
+	return func(yield func(llm.Event, error) bool) {
+		for _, ev := range events {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (d *richDriver) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	return llm.CompleteFromStream(d.Stream(ctx, req))
+}
+
+// TestStreamAfterFallbackKeepsTheContract checks that what a stream
+// shows after a fallback agrees with its final response: no event of
+// the failed driver, every event of the one that answered.
+func TestStreamAfterFallbackKeepsTheContract(t *testing.T) {
+	a := newFake("a", llm.Sovereign)
+	a.fail = &llm.TransportError{Op: "connect", Err: errors.New("connection refused")}
+	b := &richDriver{fake: *newFake("b", llm.Sovereign)}
+	r := newRouter(t, llm.Sovereign, Member{Name: "a", Driver: a}, Member{Name: "b", Driver: b, Price: Price{InputPerMTok: 1e6}})
+	resp, err := llmtest.CheckStream(r.Stream(context.Background(), hello))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.ToolCalls) != 2 || resp.Served == nil || resp.Served.Driver != "b" || resp.Served.Attempts != 2 || resp.Served.CostUSD != 7 {
+		t.Fatalf("response %+v, served %+v", resp, resp.Served)
+	}
+}
