@@ -625,9 +625,9 @@ func (r *doctorReport) print(w io.Writer) {
 	if len(r.Endpoints) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ENDPOINT\tURL\tPRIVACY\tSTATUS\tMODELS")
+		fmt.Fprintln(tw, "ENDPOINT\tURL\tAPI\tPRIVACY\tSTATUS\tMODELS")
 		for _, e := range r.Endpoints {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.URL, e.Privacy, status(e.OK, e.Error), strings.Join(e.Models, ", "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.URL, e.API, e.Privacy, status(e.OK, e.Error), strings.Join(e.Models, ", "))
 		}
 		tw.Flush()
 	}

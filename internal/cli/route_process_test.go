@@ -137,6 +137,11 @@ use = ["dead", "team-other-model", "claude"]
 		t.Fatalf("stream: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 
+	code, out, errs = tetherProcess(t, env, "run", "--config", cfg, "--route", "spill", "--max-tokens", "3", "hello")
+	if code != ExitOK || out == "" || !strings.Contains(errs, "via claude (tiny)") {
+		t.Fatalf("stream from the Messages API: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+
 	// Without its key the endpoint is the user's to fix: no fallback to
 	// the next, and the error names where the key should be.
 	code, _, errs = tetherProcess(t, []string{"TEAM_KEY="}, "run", "--config", cfg, "--route", "main", "--max-tokens", "3", "hello")
