@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -63,7 +64,13 @@ func openRoute(s streams, cfg *config.File, name string, f runFlags, timeout tim
 		}
 		members = append(members, m)
 	}
-	return router.New(router.Options{Name: route.Name, Privacy: route.Privacy, Logger: quietLogger()}, members...)
+	// A fallback is reported on stderr, as start-up progress is, unless
+	// -q asks for none.
+	logger := quietLogger()
+	if f.quiet {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return router.New(router.Options{Name: route.Name, Privacy: route.Privacy, Logger: logger}, members...)
 }
 
 // managedOptions maps a configured backend to the managed driver's

@@ -138,8 +138,12 @@ use = ["dead", "team-other-model", "claude"]
 	}
 
 	code, out, errs = tetherProcess(t, env, "run", "--config", cfg, "--route", "spill", "--max-tokens", "3", "hello")
-	if code != ExitOK || out == "" || !strings.Contains(errs, "via claude (tiny)") {
+	if code != ExitOK || out == "" || !strings.Contains(errs, "via claude (tiny)") || !strings.Contains(errs, "falling back") {
 		t.Fatalf("stream from the Messages API: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, errs = tetherProcess(t, env, "run", "-q", "--config", cfg, "--route", "spill", "--max-tokens", "3", "hello")
+	if code != ExitOK || out == "" || errs != "" {
+		t.Fatalf("-q: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 
 	// Without its key the endpoint is the user's to fix: no fallback to
