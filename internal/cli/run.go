@@ -56,8 +56,9 @@ func newRunCommand(s streams) *cobra.Command {
 		Use:   "run [flags] PROMPT",
 		Short: "Launch (or attach to) a local model server and stream one answer",
 		Long: `Run launches a local OpenAI-compatible server for --model (or attaches to
---endpoint, an OpenAI-compatible or Messages API server), sends one request, streams the answer to stdout, and shuts the
-server down — also on Ctrl-C and SIGTERM.
+--endpoint, a running OpenAI-compatible or Messages API server), sends one
+request, streams the answer to stdout, and shuts the server down — also on
+Ctrl-C and SIGTERM.
 
 The prompt is the arguments joined by spaces, or standard input when it is
 "-". With --messages the prompt (if any) is added after the conversation.
