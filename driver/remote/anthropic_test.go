@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 )
 
 const anthropicModels = `{"data":[{"type":"model","id":"claude-sonnet-4-5-20250929","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"},{"type":"model","id":"claude-haiku-4-5-20251001","display_name":"Claude Haiku 4.5","created_at":"2025-10-01T00:00:00Z"}],"has_more":false,"first_id":"claude-sonnet-4-5-20250929","last_id":"claude-haiku-4-5-20251001"}`
@@ -30,10 +31,12 @@ func TestAnthropicRecordedStream(t *testing.T) {
 	var starts, ends []llm.ToolCall
 	var text, reasoning string
 	var resp *llm.Response
+	var evs []llm.Event
 	for ev, err := range d.Stream(context.Background(), hi()) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		evs = append(evs, ev)
 		switch ev.Kind {
 		case llm.EventTextDelta:
 			text += ev.Text
@@ -49,6 +52,9 @@ func TestAnthropicRecordedStream(t *testing.T) {
 	}
 	if resp == nil {
 		t.Fatal("no final event")
+	}
+	if _, err := llmtest.CheckStream(llmtest.Replay(evs)); err != nil {
+		t.Fatal(err)
 	}
 	if text != "Let me check." || reasoning != "The user wants the weather." || resp.Text != text || resp.Reasoning != reasoning {
 		t.Errorf("text %q reasoning %q; response %s", text, reasoning, resp)

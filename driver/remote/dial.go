@@ -3,9 +3,9 @@ package remote
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tetherllm/tether/internal/anthropic"
@@ -36,7 +36,7 @@ func Dial(ctx context.Context, o Options) (*Driver, error) {
 		}
 		models, err := lister.Models(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("tether: %s: listing models: %w", redact(o.Endpoint), err)
+			return nil, &listError{endpoint: redact(o.Endpoint), err: err}
 		}
 		ids := make([]string, len(models))
 		for i, m := range models {
@@ -83,7 +83,7 @@ func DialAnthropic(ctx context.Context, o AnthropicOptions) (*Driver, error) {
 		}
 		models, err := lister.Models(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("tether: %s: listing models: %w", redact(o.Endpoint), err)
+			return nil, &listError{endpoint: redact(o.Endpoint), err: err}
 		}
 		ids := make([]string, len(models))
 		for i, m := range models {
@@ -192,6 +192,19 @@ func pick(endpoint, model string, ids []string) (int, error) {
 	}
 	return 0, &llm.ModelNotFoundError{Model: model, Endpoint: redact(endpoint), Available: ids}
 }
+
+// listError is a failure to list a server's models; it unwraps to the
+// client's typed error, whose own "tether: " it does not repeat.
+type listError struct {
+	endpoint string
+	err      error
+}
+
+func (e *listError) Error() string {
+	return "tether: " + e.endpoint + ": listing models: " + strings.TrimPrefix(e.err.Error(), "tether: ")
+}
+
+func (e *listError) Unwrap() error { return e.err }
 
 func endpointError(endpoint string, err error) error {
 	return &llm.ConfigError{Setting: "endpoint", Value: redact(endpoint), Reason: err.Error()}

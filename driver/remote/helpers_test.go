@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 )
 
 // fake is a recorded server: it lists models and answers every chat or
@@ -131,7 +132,8 @@ func openaiTestdata(name string) string { return filepath.Join("..", "..", "open
 func hi() llm.Request { return llm.Request{Messages: []llm.Message{llm.UserMessage("hi")}} }
 
 // collect runs a stream to its end: the events' text, reasoning, calls,
-// the final response and the error.
+// the final response and the error. A stream that ends well must keep
+// the llm.Driver contract (llmtest.CheckStream): a violation is c.err.
 type collected struct {
 	text, reasoning string
 	events          int
@@ -140,12 +142,16 @@ type collected struct {
 }
 
 func collect(d llm.Driver, ctx context.Context, req llm.Request) collected {
-	var c collected
+	var (
+		c   collected
+		evs []llm.Event
+	)
 	for ev, err := range d.Stream(ctx, req) {
 		if err != nil {
 			c.err = err
-			break
+			return c
 		}
+		evs = append(evs, ev)
 		c.events++
 		switch ev.Kind {
 		case llm.EventTextDelta:
@@ -155,6 +161,9 @@ func collect(d llm.Driver, ctx context.Context, req llm.Request) collected {
 		case llm.EventDone:
 			c.resp = ev.Response
 		}
+	}
+	if _, err := llmtest.CheckStream(llmtest.Replay(evs)); err != nil {
+		c.err = err
 	}
 	return c
 }

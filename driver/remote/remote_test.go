@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -334,5 +335,19 @@ func TestStalledStream(t *testing.T) {
 	c = collect(d, context.Background(), hi())
 	if !errors.As(c.err, &to) || to.Phase != "first byte" || errors.As(c.err, &ie) || !llm.Retryable(c.err) || len(w.got()) != 1 {
 		t.Fatalf("silent server: err %v, waits %v", c.err, w.got())
+	}
+}
+
+func TestDialDeadEndpoint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	_, err = Dial(context.Background(), Options{Endpoint: url, Retry: Retry{Attempts: -1}})
+	var te *llm.TransportError
+	if !errors.As(err, &te) || !llm.Retryable(err) || strings.Count(err.Error(), "tether: ") != 1 || !strings.Contains(err.Error(), "listing models") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -10,9 +10,10 @@ import (
 // ShouldFallback reports whether a driver's failure lets the router try
 // the next driver: the request never reached a working server
 // (connection refused or broken, a server that exited, did not start or
-// is not installed), the server is overloaded or rate limiting (429,
-// 503), it does not have the model (404, a bad or missing model file), or
-// the prompt does not fit its context window. A bad request, an
+// is not installed, an address the privacy tier refused before
+// connecting), the server is overloaded or rate limiting (429, 503), it
+// does not have the model (404, a model it does not list, a bad or
+// missing model file), or the prompt does not fit its context window. A bad request, an
 // authentication failure, any other 4xx, an answer that cannot be
 // understood and a closed driver are the caller's to see: another server
 // would refuse them too, or the router would hide a configuration error.
@@ -33,12 +34,15 @@ func ShouldFallback(err error) bool {
 		modelFile *llm.ModelFileError
 		status    *llm.HTTPError
 		request   *llm.RequestError
+		unlisted  *llm.ModelNotFoundError
+		refused   *llm.PrivacyError
 	)
 	switch {
 	case errors.As(err, &request), errors.Is(err, llm.ErrClosed):
 		return false
 	case errors.As(err, &transport), errors.As(err, &limited), errors.As(err, &overflow),
-		errors.As(err, &exited), errors.As(err, &startup), errors.As(err, &missing), errors.As(err, &modelFile):
+		errors.As(err, &exited), errors.As(err, &startup), errors.As(err, &missing), errors.As(err, &modelFile),
+		errors.As(err, &unlisted), errors.As(err, &refused):
 		return true
 	case errors.As(err, &status):
 		switch c := status.StatusCode; {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/llm/llmtest"
 )
 
 // fake is an llm.Driver whose answers the test chooses.
@@ -102,6 +103,8 @@ var fallbackCases = []error{
 	&llm.ContextOverflowError{Required: 5000, Available: 4096},
 	&llm.ServerExitedError{Backend: "llama-server", PID: 1, ExitCode: -1, Signal: "killed"},
 	&llm.ModelFileError{Path: "m.gguf", Reason: "missing"},
+	&llm.ModelNotFoundError{Model: "qwen3-32b", Endpoint: "http://10.0.0.5:8000", Available: []string{"llama"}},
+	&llm.PrivacyError{Tier: llm.Private, Host: "gpu.lab", Address: "203.0.113.9", Rule: "private allows …"},
 	fmt.Errorf("wrapped: %w", &llm.TransportError{Op: "read", Err: io.ErrUnexpectedEOF}),
 }
 
@@ -165,10 +168,11 @@ func TestCompleteFallsBackOnlyWhereAnotherServerMayAnswer(t *testing.T) {
 }
 
 // complete runs req with Complete, or with Stream and collects the
-// response of its final event.
+// response of its final event, checking that the stream keeps the
+// llm.Driver contract.
 func complete(r *Router, ctx context.Context, req llm.Request, streaming bool) (*llm.Response, error) {
 	if streaming {
-		return llm.CompleteFromStream(r.Stream(ctx, req))
+		return llmtest.CheckStream(r.Stream(ctx, req))
 	}
 	return r.Complete(ctx, req)
 }
@@ -404,5 +408,52 @@ func TestConcurrentRequestsOpenOnce(t *testing.T) {
 	wg.Wait()
 	if m := r.Metrics(); opens != 1 || m[0].Successes != 16 || m[0].Attempts != 16 {
 		t.Fatalf("opened %d times, metrics %+v", opens, m)
+	}
+}
+
+// richDriver streams reasoning, text and two tool calls, the second
+// starting before the first ends, as parallel calls do on OpenAI's wire.
+type richDriver struct{ fake }
+
+func (d *richDriver) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Event, error] {
+	a := llm.ToolCall{ID: "call_a", Name: "glob", Input: []byte(`{"pattern":"*.go"}`)}
+	b := llm.ToolCall{ID: "call_b", Name: "grep", Input: []byte(`{"pattern":"TODO"}`)}
+	events := []llm.Event{
+		{Kind: llm.EventReasoningDelta, Text: "Look "},
+		{Kind: llm.EventReasoningDelta, Text: "first."},
+		{Kind: llm.EventTextDelta, Text: "Checking."},
+		{Kind: llm.EventToolCallStart, ToolCall: &llm.ToolCall{ID: a.ID, Name: a.Name}},
+		{Kind: llm.EventToolCallStart, ToolCall: &llm.ToolCall{ID: b.ID, Name: b.Name}},
+		{Kind: llm.EventToolCallEnd, ToolCall: &a},
+		{Kind: llm.EventToolCallEnd, ToolCall: &b},
+		{Kind: llm.EventDone, Response: &llm.Response{Text: "Checking.", Reasoning: "Look first.", ToolCalls: []llm.ToolCall{a, b}, StopReason: llm.StopToolUse, Usage: llm.Usage{InputTokens: 7, OutputTokens: 9}}},
+	}
+	return func(yield func(llm.Event, error) bool) {
+		for _, ev := range events {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (d *richDriver) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
+	return llm.CompleteFromStream(d.Stream(ctx, req))
+}
+
+// TestStreamAfterFallbackKeepsTheContract checks that what a stream
+// shows after a fallback agrees with its final response: no event of
+// the failed driver, every event of the one that answered.
+func TestStreamAfterFallbackKeepsTheContract(t *testing.T) {
+	a := newFake("a", llm.Sovereign)
+	a.fail = &llm.TransportError{Op: "connect", Err: errors.New("connection refused")}
+	b := &richDriver{fake: *newFake("b", llm.Sovereign)}
+	r := newRouter(t, llm.Sovereign, Member{Name: "a", Driver: a}, Member{Name: "b", Driver: b, Price: Price{InputPerMTok: 1e6}})
+	resp, err := llmtest.CheckStream(r.Stream(context.Background(), hello))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.ToolCalls) != 2 || resp.Served == nil || resp.Served.Driver != "b" || resp.Served.Attempts != 2 || resp.Served.CostUSD != 7 {
+		t.Fatalf("response %+v, served %+v", resp, resp.Served)
 	}
 }

@@ -21,11 +21,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tetherllm/tether/backend"
+	"github.com/tetherllm/tether/driver/remote"
 	"github.com/tetherllm/tether/internal/bench"
 	"github.com/tetherllm/tether/internal/config"
 	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/llm"
-	"github.com/tetherllm/tether/openai"
 )
 
 // ExitDoctorProblems is `tether doctor`'s exit code when something
@@ -150,6 +150,7 @@ type backendReport struct {
 type endpointReport struct {
 	Name    string          `json:"name"`
 	URL     string          `json:"url"`
+	API     string          `json:"api"`
 	Privacy llm.PrivacyTier `json:"privacy,omitzero"`
 	OK      bool            `json:"ok"`
 	Models  []string        `json:"models,omitempty"`
@@ -468,49 +469,61 @@ func endpoints(ctx context.Context, cfg *config.File, timeout time.Duration) []e
 	var wg sync.WaitGroup
 	for i, name := range names {
 		e := cfg.Endpoints[name]
-		out[i] = endpointReport{Name: name, URL: e.URL, Privacy: e.Privacy}
-		wg.Go(func() { probeEndpoint(ctx, e, timeout, &out[i]) })
+		out[i] = endpointReport{Name: name, URL: e.URL, API: e.API, Privacy: e.Privacy}
+		wg.Go(func() { probeEndpoint(ctx, e, cfg.Private, timeout, &out[i]) })
 	}
 	wg.Wait()
 	return out
 }
 
-func probeEndpoint(ctx context.Context, e config.Endpoint, timeout time.Duration, r *endpointReport) {
-	o, err := remoteOptions(e, os.Getenv, os.ReadFile)
-	if err != nil {
-		r.Error = strings.TrimPrefix(err.Error(), "tether: ")
-		return
-	}
-	c, err := openai.New(openai.Options{BaseURL: o.Endpoint, APIKey: o.APIKey, Backend: "remote", Privacy: o.Privacy, Timeout: timeout})
-	if err != nil {
-		r.Error = err.Error()
-		return
-	}
-	defer c.Close()
+// probeEndpoint attaches to an endpoint the way a route would — through
+// the remote driver, so that its privacy tier, key, headers and phase
+// timeouts apply — and lists its models. It sends no prompt: nothing of
+// the user's leaves the machine. A probe is not retried: doctor reports
+// what the endpoint answers now.
+func probeEndpoint(ctx context.Context, e config.Endpoint, private config.PrivateTier, timeout time.Duration, r *endpointReport) {
+	o := remoteOptions(e, private)
+	o.Timeout = timeout
+	o.Retry = remote.Retry{Attempts: -1}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	models, err := c.Models(ctx)
-	r.LatencyMS = time.Since(start).Milliseconds()
-	if err != nil {
-		if ctx.Err() != nil {
-			r.Error = fmt.Sprintf("no answer within %s", timeout)
-		} else {
-			r.Error = strings.TrimPrefix(err.Error(), "tether: ")
-		}
+	defer func() { r.LatencyMS = time.Since(start).Milliseconds() }()
+	d, err := dialEndpoint(ctx, e, o)
+	var missing *llm.ModelNotFoundError
+	switch {
+	case errors.As(err, &missing) && len(missing.Available) > 0:
+		r.Models = missing.Available
+		r.Error = fmt.Sprintf("does not serve model %q (serves %s)", e.Model, strings.Join(r.Models, ", "))
+		return
+	case errors.As(err, &missing):
+		r.Error = "serves no models"
+		return
+	case err != nil:
+		r.Error = probeError(ctx, err, timeout)
 		return
 	}
-	for _, m := range models {
-		r.Models = append(r.Models, m.ID)
-	}
+	defer d.Close()
+	models, err := d.Models(ctx)
+	var status *llm.HTTPError
 	switch {
-	case len(r.Models) == 0:
-		r.Error = "serves no models"
-	case e.Model != "" && !slices.Contains(r.Models, e.Model):
-		r.Error = fmt.Sprintf("does not serve model %q (serves %s)", e.Model, strings.Join(r.Models, ", "))
-	default:
+	case err != nil && !e.ModelCheck && errors.As(err, &status):
+		// model_check = false: the server need not list its models.
 		r.OK = true
+	case err != nil:
+		r.Error = probeError(ctx, err, timeout)
+	case len(models) == 0 && e.ModelCheck:
+		r.Error = "serves no models"
+	default:
+		r.Models, r.OK = models, true
 	}
+}
+
+func probeError(ctx context.Context, err error, timeout time.Duration) string {
+	if ctx.Err() != nil {
+		return fmt.Sprintf("no answer within %s", timeout)
+	}
+	return strings.TrimPrefix(err.Error(), "tether: ")
 }
 
 // routes lists, for each route, the drivers whose checks passed.
@@ -612,9 +625,9 @@ func (r *doctorReport) print(w io.Writer) {
 	if len(r.Endpoints) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ENDPOINT\tURL\tPRIVACY\tSTATUS\tMODELS")
+		fmt.Fprintln(tw, "ENDPOINT\tURL\tAPI\tPRIVACY\tSTATUS\tMODELS")
 		for _, e := range r.Endpoints {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.URL, e.Privacy, status(e.OK, e.Error), strings.Join(e.Models, ", "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, e.URL, e.API, e.Privacy, status(e.OK, e.Error), strings.Join(e.Models, ", "))
 		}
 		tw.Flush()
 	}

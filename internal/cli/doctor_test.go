@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,5 +165,43 @@ func TestDoctorReadsNvidiaSmi(t *testing.T) {
 	g := gpus(context.Background(), 10*time.Second)
 	if len(g) != 2 || g[0].Name != "NVIDIA H200" || g[0].Memory != "143771 MiB" || g[0].Driver != "570.86.15" || g[0].Source != "nvidia-smi" {
 		t.Fatalf("%+v", g)
+	}
+}
+
+// TestDoctorSendsNoPromptAndUsesTheEndpointSettings checks that doctor
+// reaches an endpoint the way a request would (its key from the
+// environment, its headers) and only lists its models.
+func TestDoctorSendsNoPromptAndUsesTheEndpointSettings(t *testing.T) {
+	var lists, others atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/v1/models" {
+			others.Add(1)
+			http.Error(w, "no", http.StatusBadRequest)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer doc-key" || r.Header.Get("X-Org") != "org-7x" {
+			http.Error(w, `{"error":{"message":"who are you"}}`, http.StatusUnauthorized)
+			return
+		}
+		lists.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"object":"list","data":[{"id":"m","object":"model"}]}`)
+	}))
+	defer srv.Close()
+	t.Setenv("DOC_KEY", "doc-key")
+	cfg := writeConfig(t, "[endpoints.e]\nurl = \""+srv.URL+"\"\nmodel = \"m\"\napi_key_env = \"DOC_KEY\"\n[endpoints.e.headers]\nX-Org = \"org-7x\"\n")
+	code, out, errs := tether(t, context.Background(), "doctor", "--config", cfg, "--json")
+	var r doctorReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitOK {
+		t.Fatalf("exit %d, %v, stderr %q", code, err, errs)
+	}
+	if len(r.Endpoints) != 1 || !r.Endpoints[0].OK || !slices.Equal(r.Endpoints[0].Models, []string{"m"}) {
+		t.Fatalf("endpoints %+v", r.Endpoints)
+	}
+	if lists.Load() == 0 || others.Load() != 0 {
+		t.Fatalf("%d model lists, %d other requests", lists.Load(), others.Load())
+	}
+	if strings.Contains(out, "doc-key") || strings.Contains(out, "org-7x") {
+		t.Fatalf("the key or a header value is in the report: %s", out)
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/driver/managed"
@@ -54,19 +54,22 @@ func openRoute(s streams, cfg *config.File, name string, f runFlags, ov *managed
 			e := cfg.Endpoints[name]
 			m.Privacy = e.Privacy
 			m.Open = func(ctx context.Context) (llm.Driver, error) {
-				o, err := remoteOptions(e, os.Getenv, os.ReadFile)
-				if err != nil {
-					return nil, err
-				}
+				o := remoteOptions(e, cfg.Private)
 				if o.Timeout == 0 {
 					o.Timeout = ov.HTTPTimeout
 				}
-				return remote.Dial(ctx, o)
+				return dialEndpoint(ctx, e, o)
 			}
 		}
 		members = append(members, m)
 	}
-	return router.New(router.Options{Name: route.Name, Privacy: route.Privacy, Logger: quietLogger()}, members...)
+	// A fallback is reported on stderr, as start-up progress is, unless
+	// -q asks for none.
+	logger := quietLogger()
+	if f.quiet {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return router.New(router.Options{Name: route.Name, Privacy: route.Privacy, Logger: logger}, members...)
 }
 
 // managedOptions maps a configured backend to the managed driver's
@@ -91,34 +94,46 @@ func managedOptions(b config.Backend, self string) managed.Options {
 }
 
 // remoteOptions maps a configured endpoint to the remote driver's
-// options, reading its API key from the environment variable or file
-// the configuration names. The key is never part of an error message.
-func remoteOptions(e config.Endpoint, getenv func(string) string, readFile func(string) ([]byte, error)) (remote.Options, error) {
+// options. The driver reads the API key from the variable or file the
+// endpoint names, and a private endpoint gets the private tier's hosts
+// and networks, so that the addresses its host resolves to are checked
+// against them on every connection.
+func remoteOptions(e config.Endpoint, private config.PrivateTier) remote.Options {
 	o := remote.Options{
-		Endpoint: e.URL, Model: e.Model, ContextWindow: e.ContextWindow, Privacy: e.Privacy, Timeout: e.Timeout,
+		Endpoint: e.URL, Model: e.Model, SkipModelCheck: !e.ModelCheck, APIKeyEnv: e.APIKeyEnv, APIKeyFile: e.APIKeyFile,
+		Headers: e.Headers, ContextWindow: e.ContextWindow, Privacy: e.Privacy, Timeout: e.Timeout,
+		Timeouts: remote.Timeouts{Connect: e.ConnectTimeout, FirstByte: e.FirstByteTimeout, Idle: e.IdleTimeout},
+		Retry:    remote.Retry{Attempts: e.RetryAttempts, MaxDelay: e.RetryMaxDelay},
+		Logger:   quietLogger(),
 	}
-	setting := "endpoints." + e.Name
-	switch {
-	case e.APIKeyEnv != "":
-		o.APIKey = strings.TrimSpace(getenv(e.APIKeyEnv))
-		if o.APIKey == "" {
-			return o, &llm.ConfigError{Setting: setting + ".api_key_env", Value: e.APIKeyEnv, Reason: "the environment variable is not set"}
-		}
-	case e.APIKeyFile != "":
-		data, err := readFile(e.APIKeyFile)
-		if err != nil {
-			reason := "cannot read the key file"
-			if errors.Is(err, os.ErrNotExist) {
-				reason = "no such file"
-			}
-			return o, &llm.ConfigError{Setting: setting + ".api_key_file", Value: e.APIKeyFile, Reason: reason}
-		}
-		o.APIKey = strings.TrimSpace(string(data))
-		if o.APIKey == "" {
-			return o, &llm.ConfigError{Setting: setting + ".api_key_file", Value: e.APIKeyFile, Reason: "the key file is empty"}
-		}
+	if e.Privacy == llm.Private {
+		o.AllowedHosts, o.AllowedNetworks = private.Hosts, private.Networks
 	}
-	return o, nil
+	return o
+}
+
+// dialEndpoint attaches to a configured endpoint through the remote
+// driver of its API. A configuration error names the endpoint's key in
+// the file ("endpoints.team.api_key_env").
+func dialEndpoint(ctx context.Context, e config.Endpoint, o remote.Options) (*remote.Driver, error) {
+	var (
+		d   *remote.Driver
+		err error
+	)
+	if e.API == config.APIAnthropic {
+		d, err = remote.DialAnthropic(ctx, remote.AnthropicOptions{Options: o, Version: e.AnthropicVersion, MaxTokens: e.MaxTokens})
+	} else {
+		d, err = remote.Dial(ctx, o)
+	}
+	var ce *llm.ConfigError
+	if errors.As(err, &ce) {
+		key := ce.Setting
+		if key == "endpoint" {
+			key = "url"
+		}
+		return nil, &llm.ConfigError{Setting: "endpoints." + e.Name + "." + key, Value: ce.Value, Reason: ce.Reason}
+	}
+	return d, err
 }
 
 // describeServed is the summary of who answered, for stderr.

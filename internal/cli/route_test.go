@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tetherllm/tether/driver/remote"
 	"github.com/tetherllm/tether/internal/config"
 	"github.com/tetherllm/tether/internal/testmodel"
 	"github.com/tetherllm/tether/internal/testserve"
@@ -93,6 +97,8 @@ func TestRunRouteUsageErrors(t *testing.T) {
 		{"route with model", []string{"--config", good, "--model", "m.gguf"}, "one or the other"},
 		{"route with endpoint", []string{"--route", "r", "--endpoint", "http://127.0.0.1:1"}, "one or the other"},
 		{"route with a server flag", []string{"--config", good, "--ctx", "4096"}, "--ctx sets up a single server"},
+		{"route with an endpoint flag", []string{"--config", good, "--api-key-env", "K"}, "--api-key-env sets up a single server"},
+		{"route with a header", []string{"--config", good, "--header", "X: y"}, "--header sets up a single server"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, _, errs := tether(t, context.Background(), append(append([]string{"run"}, c.args...), "hi")...)
@@ -103,32 +109,45 @@ func TestRunRouteUsageErrors(t *testing.T) {
 	}
 }
 
-func TestRemoteOptionsReadTheKeyWithoutShowingIt(t *testing.T) {
-	env := map[string]string{"K": " s3cret\n"}
-	files := map[string]string{"/k": "filekey\n", "/empty": "\n"}
-	getenv := func(k string) string { return env[k] }
-	readFile := func(p string) ([]byte, error) {
-		if v, ok := files[p]; ok {
-			return []byte(v), nil
-		}
-		return nil, os.ErrNotExist
+func TestRemoteOptionsCarryTheEndpoint(t *testing.T) {
+	private := config.PrivateTier{Hosts: []string{"gpu.lab"}, Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	e := config.Endpoint{
+		Name: "team", URL: "http://10.0.0.1:8000", Model: "m", ModelCheck: true, Privacy: llm.Private, ContextWindow: 99,
+		APIKeyFile: "/k", Headers: map[string]string{"X-Org": "o"}, ConnectTimeout: time.Second, FirstByteTimeout: -1,
+		IdleTimeout: time.Minute, RetryAttempts: -1, RetryMaxDelay: 3 * time.Second, Timeout: time.Hour,
 	}
-	e := config.Endpoint{Name: "team", URL: "http://10.0.0.1:8000", Model: "m", Privacy: llm.Private, ContextWindow: 99}
-	e.APIKeyEnv = "K"
-	o, err := remoteOptions(e, getenv, readFile)
-	if err != nil || o.APIKey != "s3cret" || o.Privacy != llm.Private || o.Model != "m" || o.ContextWindow != 99 || o.Endpoint != e.URL {
-		t.Fatalf("%+v %v", o, err)
+	o := remoteOptions(e, private)
+	if o.Endpoint != e.URL || o.Model != "m" || o.SkipModelCheck || o.APIKeyFile != "/k" || o.APIKey != "" || o.Headers["X-Org"] != "o" ||
+		o.Privacy != llm.Private || o.ContextWindow != 99 || o.Timeout != time.Hour ||
+		o.Timeouts != (remote.Timeouts{Connect: time.Second, FirstByte: -1, Idle: time.Minute}) ||
+		o.Retry.Attempts != -1 || o.Retry.MaxDelay != 3*time.Second ||
+		!slices.Equal(o.AllowedHosts, private.Hosts) || !slices.Equal(o.AllowedNetworks, private.Networks) {
+		t.Fatalf("%+v", o)
 	}
-	e.APIKeyEnv, e.APIKeyFile = "", "/k"
-	if o, err := remoteOptions(e, getenv, readFile); err != nil || o.APIKey != "filekey" {
-		t.Fatalf("%+v %v", o, err)
+	e.Privacy, e.ModelCheck = llm.Standard, false
+	if o := remoteOptions(e, private); o.AllowedHosts != nil || o.AllowedNetworks != nil || !o.SkipModelCheck {
+		t.Fatalf("a standard endpoint got the private tier's lists: %+v", o)
 	}
-	for _, c := range []struct{ env, file string }{{"UNSET", ""}, {"", "/missing"}, {"", "/empty"}} {
-		e.APIKeyEnv, e.APIKeyFile = c.env, c.file
-		_, err := remoteOptions(e, getenv, readFile)
+}
+
+func TestDialEndpointNamesTheKeyNotItsValue(t *testing.T) {
+	t.Setenv("TEAM_KEY", "")
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.key")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	dead := testserve.DeadURL(t)
+	for _, c := range []struct {
+		e    config.Endpoint
+		want string
+	}{
+		{config.Endpoint{Name: "team", URL: dead, APIKeyEnv: "TEAM_KEY"}, "endpoints.team.api_key_env"},
+		{config.Endpoint{Name: "team", URL: dead, APIKeyFile: filepath.Join(dir, "missing.key")}, "endpoints.team.api_key_file"},
+		{config.Endpoint{Name: "claude", API: config.APIAnthropic, URL: dead, APIKeyFile: empty}, "endpoints.claude.api_key_file"},
+	} {
+		_, err := dialEndpoint(context.Background(), c.e, remoteOptions(c.e, config.PrivateTier{}))
 		var ce *llm.ConfigError
-		if !errors.As(err, &ce) || !strings.Contains(ce.Setting, "endpoints.team") {
-			t.Fatalf("%+v: %v", c, err)
+		if !errors.As(err, &ce) || ce.Setting != c.want {
+			t.Fatalf("%+v: %v", c.e, err)
 		}
 	}
 }

@@ -26,7 +26,14 @@ type runFlags struct {
 	healthPath  string
 	serverBin   string
 	endpoint    string
+	api         string
 	apiKey      string
+	apiKeyEnv   string
+	apiKeyFile  string
+	headers     []string
+	privacy     string
+	allowHosts  []string
+	allowNets   []string
 	remoteModel string
 	configFile  string
 	route       string
@@ -48,8 +55,9 @@ func newRunCommand(s streams) *cobra.Command {
 		Use:   "run [flags] PROMPT",
 		Short: "Launch (or attach to) a local model server and stream one answer",
 		Long: `Run launches a local OpenAI-compatible server for --model (or attaches to
---endpoint), sends one request, streams the answer to stdout, and shuts the
-server down — also on Ctrl-C and SIGTERM.
+--endpoint, a running OpenAI-compatible or Messages API server), sends one
+request, streams the answer to stdout, and shuts the server down — also on
+Ctrl-C and SIGTERM.
 
 The prompt is the arguments joined by spaces, or standard input when it is
 "-". With --messages the prompt (if any) is added after the conversation.
@@ -64,6 +72,13 @@ APR_AGENT_TOP_K, APR_AGENT_TOP_P, APR_AGENT_REPEAT_PENALTY,
 APR_AGENT_REPEAT_LAST_N, APR_AGENT_SEED, APR_AGENT_HTTP_TIMEOUT_S (1800;
 each request, from sending it to the end of the answer), all of them for
 --endpoint as well, TETHER_NO_CGROUP=1 (on Linux, no cgroup of its own for the server).
+
+An endpoint's API key is read from $TETHER_API_KEY, or from the variable
+named by --api-key-env or the file given with --api-key-file; --api-key
+puts it on the command line, where other users of the machine can see it.
+Every connection to the endpoint is checked against --privacy (sovereign:
+loopback and unix sockets only; private: also --allow-host and
+--allow-network) before it is opened.
 
 Routes: with --config FILE (or the user's configuration file,
 $XDG_CONFIG_HOME/tether/config.toml, when neither --model nor --endpoint is
@@ -85,8 +100,15 @@ failed, 130 interrupted (a second signal exits at once).`,
 	fl.StringVar(&f.serverCmd, "server-cmd", "", "command template for --backend custom")
 	fl.StringVar(&f.healthPath, "health-path", "", "health path of a custom server (default /health)")
 	fl.StringVar(&f.serverBin, "server-bin", "", "explicit path of the backend's server program")
-	fl.StringVar(&f.endpoint, "endpoint", "", "attach to a running OpenAI-compatible server at this URL instead of launching one")
-	fl.StringVar(&f.apiKey, "api-key", "", "API key for --endpoint (default $TETHER_API_KEY)")
+	fl.StringVar(&f.endpoint, "endpoint", "", "attach to a running server at this URL instead of launching one")
+	fl.StringVar(&f.api, "api", "openai", "--endpoint's API: openai (chat completions) or anthropic (Messages API)")
+	fl.StringVar(&f.apiKeyEnv, "api-key-env", "", "environment variable holding --endpoint's API key (default TETHER_API_KEY, when set)")
+	fl.StringVar(&f.apiKeyFile, "api-key-file", "", "file holding --endpoint's API key")
+	fl.StringVar(&f.apiKey, "api-key", "", "--endpoint's API key itself; prefer --api-key-env or --api-key-file: other users see a command line")
+	fl.StringArrayVar(&f.headers, "header", nil, "extra header for --endpoint, \"Name: value\" (repeatable; never logged)")
+	fl.StringVar(&f.privacy, "privacy", "", "privacy tier enforced on --endpoint's connections: sovereign, private or standard (default: what its address shows)")
+	fl.StringSliceVar(&f.allowHosts, "allow-host", nil, "host (name, .domain or address) the private tier allows (repeatable)")
+	fl.StringSliceVar(&f.allowNets, "allow-network", nil, "network (CIDR) the private tier allows (repeatable)")
 	fl.StringVar(&f.remoteModel, "remote-model", "", "model name to ask --endpoint for (default: its first)")
 	fl.StringVar(&f.configFile, "config", "", "configuration file (default: tether/config.toml in the user's configuration directory)")
 	fl.StringVar(&f.route, "route", "", "route of the configuration file to send the request to (default: its default_route)")
@@ -336,6 +358,9 @@ func serverFlagsUnused(f runFlags) error {
 	}{
 		{"--backend", f.backend != "auto"}, {"--server-cmd", f.serverCmd != ""}, {"--health-path", f.healthPath != ""},
 		{"--server-bin", f.serverBin != ""}, {"--api-key", f.apiKey != ""}, {"--remote-model", f.remoteModel != ""},
+		{"--api", f.api != "openai"}, {"--api-key-env", f.apiKeyEnv != ""}, {"--api-key-file", f.apiKeyFile != ""},
+		{"--header", len(f.headers) > 0}, {"--privacy", f.privacy != ""}, {"--allow-host", len(f.allowHosts) > 0},
+		{"--allow-network", len(f.allowNets) > 0},
 		{"--ctx", f.ctx != 0}, {"--no-gpu", f.noGPU},
 	} {
 		if c.set {
@@ -351,11 +376,18 @@ func openServer(ctx context.Context, s streams, f runFlags, ov *managed.Override
 		if f.model != "" {
 			return nil, usagef("--model and --endpoint exclude each other: launch a server, or attach to one")
 		}
-		key := f.apiKey
-		if key == "" {
-			key = os.Getenv("TETHER_API_KEY")
+		o, err := endpointOptions(f, os.Getenv)
+		if err != nil {
+			return nil, err
 		}
-		return remote.Dial(ctx, remote.Options{Endpoint: f.endpoint, APIKey: key, Model: f.remoteModel, ContextWindow: f.ctx, Timeout: ov.HTTPTimeout})
+		o.Timeout = ov.HTTPTimeout
+		if f.api == "anthropic" {
+			return remote.DialAnthropic(ctx, remote.AnthropicOptions{Options: o})
+		}
+		return remote.Dial(ctx, o)
+	}
+	if err := endpointFlagsUnused(f); err != nil {
+		return nil, err
 	}
 	if f.model == "" {
 		return nil, usagef("no model: give --model FILE (or --endpoint URL to attach to a running server, or --config FILE with routes)")
@@ -384,6 +416,64 @@ func openServer(ctx context.Context, s streams, f runFlags, ov *managed.Override
 	}
 	progress.ready(d.Info())
 	return d, nil
+}
+
+// endpointOptions reads --endpoint's flags into the remote driver's
+// options. Without a key flag the key is $TETHER_API_KEY, when set.
+func endpointOptions(f runFlags, getenv func(string) string) (remote.Options, error) {
+	o := remote.Options{
+		Endpoint: f.endpoint, Model: f.remoteModel, ContextWindow: f.ctx,
+		APIKey: f.apiKey, APIKeyEnv: f.apiKeyEnv, APIKeyFile: f.apiKeyFile,
+		AllowedHosts: f.allowHosts, Logger: quietLogger(),
+	}
+	if f.api != "openai" && f.api != "anthropic" {
+		return o, usagef("--api %q: want openai or anthropic", f.api)
+	}
+	if o.APIKey == "" && o.APIKeyEnv == "" && o.APIKeyFile == "" && getenv("TETHER_API_KEY") != "" {
+		o.APIKeyEnv = "TETHER_API_KEY"
+	}
+	for _, h := range f.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" {
+			return o, usagef("--header: want \"Name: value\"") // what was given may hold a secret: not shown
+		}
+		if o.Headers == nil {
+			o.Headers = map[string]string{}
+		}
+		o.Headers[name] = value
+	}
+	if f.privacy != "" {
+		tier, err := llm.ParsePrivacyTier(f.privacy)
+		if err != nil {
+			return o, usagef("--privacy %q: want sovereign, private or standard", f.privacy)
+		}
+		o.Privacy = tier
+	}
+	nets, err := remote.ParseNetworks(f.allowNets)
+	if err != nil {
+		return o, usageError{err}
+	}
+	o.AllowedNetworks = nets
+	return o, nil
+}
+
+// endpointFlagsUnused refuses --endpoint's flags without --endpoint: a
+// flag is never silently ignored.
+func endpointFlagsUnused(f runFlags) error {
+	for _, c := range []struct {
+		flag string
+		set  bool
+	}{
+		{"--api", f.api != "openai"}, {"--api-key", f.apiKey != ""}, {"--api-key-env", f.apiKeyEnv != ""},
+		{"--api-key-file", f.apiKeyFile != ""}, {"--header", len(f.headers) > 0}, {"--privacy", f.privacy != ""},
+		{"--allow-host", len(f.allowHosts) > 0}, {"--allow-network", len(f.allowNets) > 0}, {"--remote-model", f.remoteModel != ""},
+	} {
+		if c.set {
+			return usagef("%s goes with --endpoint", c.flag)
+		}
+	}
+	return nil
 }
 
 // progressPrinter shows server start-up on stderr, one line a state.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -197,5 +199,73 @@ func TestRunRefusesNaNBeforeLaunching(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", code, errs)
 			}
 		})
+	}
+}
+
+// keyedEndpoint is an OpenAI-compatible server that answers only
+// requests with the bearer key and the X-Org header it wants.
+func keyedEndpoint(t *testing.T, key string) *endpointServer {
+	t.Helper()
+	es := newEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+key || r.Header.Get("X-Org") != "lab" {
+			http.Error(w, `{"error":{"message":"who are you"}}`, http.StatusUnauthorized)
+			return
+		}
+		sseAnswer(w, `{"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}`, "[DONE]")
+	})
+	return es
+}
+
+func TestRunEndpointKeyOffTheCommandLine(t *testing.T) {
+	es := keyedEndpoint(t, "s3cret")
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte("s3cret\n"), 0o600)
+	t.Setenv("LAB_KEY", "s3cret")
+	base := []string{"run", "-q", "--endpoint", es.URL, "--header", "X-Org: lab", "--privacy", "sovereign"}
+	for _, c := range []struct {
+		name string
+		env  string // TETHER_API_KEY
+		args []string
+	}{
+		{"--api-key-env", "", []string{"--api-key-env", "LAB_KEY"}},
+		{"--api-key-file", "", []string{"--api-key-file", keyFile}},
+		{"TETHER_API_KEY", "s3cret", nil},
+		{"--api-key", "", []string{"--api-key", "s3cret"}},
+		{"a flag wins over TETHER_API_KEY", "wrong", []string{"--api-key-file", keyFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("TETHER_API_KEY", c.env)
+			code, out, errs := tether(t, context.Background(), append(append(base, c.args...), "hi")...)
+			if code != ExitOK || out != "ok\n" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+			}
+		})
+	}
+	t.Setenv("TETHER_API_KEY", "")
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unset variable", []string{"--api-key-env", "NO_SUCH_KEY"}, ExitUsage, "NO_SUCH_KEY"},
+		{"two key sources", []string{"--api-key-env", "LAB_KEY", "--api-key-file", keyFile}, ExitUsage, "one way"},
+		{"wrong key", []string{"--api-key", "wrong"}, ExitRequestFailed, "401"},
+		{"bad header", []string{"--header", "Authorization=Bearer s3cret"}, ExitUsage, `want "Name: value"`},
+		{"bad tier", []string{"--privacy", "secret"}, ExitUsage, "--privacy"},
+		{"lists without the private tier", []string{"--privacy", "standard", "--allow-host", "gpu.lab"}, ExitUsage, "private tier only"},
+		{"bad network", []string{"--allow-network", "10.0.0.0/99"}, ExitUsage, "10.0.0.0/99"},
+		{"bad api", []string{"--api", "grpc"}, ExitUsage, "--api"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errs := tether(t, context.Background(), append(append([]string{"run", "--endpoint", es.URL}, c.args...), "hi")...)
+			if code != c.code || !strings.Contains(errs, c.want) || strings.Contains(errs, "s3cret") {
+				t.Fatalf("exit %d, stderr %q", code, errs)
+			}
+		})
+	}
+	code, _, errs := tether(t, context.Background(), "run", "--model", "m.gguf", "--api-key-env", "LAB_KEY", "hi")
+	if code != ExitUsage || !strings.Contains(errs, "--api-key-env goes with --endpoint") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,8 +38,13 @@ type File struct {
 // PrivateTier is what the "private" privacy tier allows: the user's own
 // hosts and networks (a cluster, a VPC). Nothing else counts as private.
 type PrivateTier struct {
-	Hosts    []string
-	Networks []*net.IPNet
+	// Hosts are names ("gpu.lab"), domains (".corp.example" or
+	// "*.corp.example", every name under it) and addresses. A listed
+	// name is trusted whatever it resolves to.
+	Hosts []string
+	// Networks are CIDRs; a host that is not listed by name must
+	// resolve only to addresses inside them.
+	Networks []netip.Prefix
 }
 
 // Backend is a server tether launches and supervises (driver/managed).
@@ -70,13 +75,27 @@ type Backend struct {
 	Line int
 }
 
-// Endpoint is a running OpenAI-compatible server tether calls
-// (driver/remote).
+// Endpoint is a running server tether calls (driver/remote), over the
+// OpenAI-compatible API or Anthropic's Messages API.
 type Endpoint struct {
 	Name string
 	URL  string
+	// API is the wire protocol: [APIOpenAI] or [APIAnthropic].
+	API string
 	// Model is the model to ask for; "" takes the server's first.
 	Model string
+	// ModelCheck asks the server's model list for Model before the
+	// first request (the default); false trusts Model, for servers
+	// without GET /v1/models.
+	ModelCheck bool
+	// AnthropicVersion and MaxTokens are the Messages API's: its
+	// anthropic-version header and the answer bound of requests that set
+	// none; empty and 0 take the driver's defaults.
+	AnthropicVersion string
+	MaxTokens        int
+	// Headers are sent with every request (a gateway's routing or
+	// organisation headers). They are never logged or printed.
+	Headers map[string]string
 	// APIKeyEnv and APIKeyFile say where the API key is: an environment
 	// variable, or a file holding it. The key itself is never in the
 	// configuration file.
@@ -89,8 +108,26 @@ type Endpoint struct {
 	ContextWindow int
 	// Timeout bounds each request; 0 leaves it to the caller.
 	Timeout time.Duration
-	Line    int
+	// ConnectTimeout, FirstByteTimeout and IdleTimeout bound the phases
+	// of a request (driver/remote's Timeouts): 0 takes the driver's
+	// default, a negative value (written "none") means no bound.
+	ConnectTimeout   time.Duration
+	FirstByteTimeout time.Duration
+	IdleTimeout      time.Duration
+	// RetryAttempts is how many times a request whose answer never began
+	// is sent again: 0 takes the driver's default, negative never
+	// (written retries = 0).
+	RetryAttempts int
+	// RetryMaxDelay caps a wait between attempts; 0 takes the default.
+	RetryMaxDelay time.Duration
+	Line          int
 }
+
+// The wire protocols an endpoint may speak.
+const (
+	APIOpenAI    = "openai"
+	APIAnthropic = "anthropic"
+)
 
 // Route is an ordered list of backends and endpoints.
 type Route struct {
@@ -227,13 +264,23 @@ type rawBackend struct {
 }
 
 type rawEndpoint struct {
-	URL           string `toml:"url"`
-	Model         string `toml:"model"`
-	APIKeyEnv     string `toml:"api_key_env"`
-	APIKeyFile    string `toml:"api_key_file"`
-	Privacy       string `toml:"privacy"`
-	ContextWindow int    `toml:"context_window"`
-	Timeout       string `toml:"timeout"`
+	URL              string            `toml:"url"`
+	API              string            `toml:"api"`
+	Model            string            `toml:"model"`
+	ModelCheck       *bool             `toml:"model_check"`
+	AnthropicVersion string            `toml:"anthropic_version"`
+	MaxTokens        int               `toml:"max_tokens"`
+	Headers          map[string]string `toml:"headers"`
+	APIKeyEnv        string            `toml:"api_key_env"`
+	APIKeyFile       string            `toml:"api_key_file"`
+	Privacy          string            `toml:"privacy"`
+	ContextWindow    int               `toml:"context_window"`
+	Timeout          string            `toml:"timeout"`
+	ConnectTimeout   string            `toml:"connect_timeout"`
+	FirstByteTimeout string            `toml:"first_byte_timeout"`
+	IdleTimeout      string            `toml:"idle_timeout"`
+	Retries          *int              `toml:"retries"`
+	RetryMaxDelay    string            `toml:"retry_max_delay"`
 }
 
 type rawPrice struct {

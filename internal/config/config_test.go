@@ -36,8 +36,18 @@ func TestExampleFileLoads(t *testing.T) {
 	if local.GPULayers != 99 || local.Ctx != 8192 || local.ReadyTimeout != 5*time.Minute || strings.HasPrefix(local.Model, "~") {
 		t.Fatalf("local %+v", local)
 	}
-	if f.Endpoints["team"].APIKeyEnv != "TEAM_VLLM_KEY" || f.Endpoints["team"].Timeout != 10*time.Minute {
-		t.Fatalf("team %+v", f.Endpoints["team"])
+	team := f.Endpoints["team"]
+	if team.APIKeyEnv != "TEAM_VLLM_KEY" || team.Timeout != 10*time.Minute || team.API != APIOpenAI || !team.ModelCheck ||
+		team.ConnectTimeout != 5*time.Second || team.FirstByteTimeout != 2*time.Minute || team.IdleTimeout != time.Minute ||
+		team.RetryAttempts != 3 || team.RetryMaxDelay != 20*time.Second || team.Headers["X-Team"] != "inference" {
+		t.Fatalf("team %+v", team)
+	}
+	claude := f.Endpoints["claude"]
+	if claude.API != APIAnthropic || claude.MaxTokens != 8192 || claude.AnthropicVersion != "2023-06-01" || claude.Privacy != llm.Standard || claude.ContextWindow != 200000 {
+		t.Fatalf("claude %+v", claude)
+	}
+	if hosted := f.Endpoints["hosted"]; hosted.API != APIOpenAI || hosted.RetryAttempts != 0 || hosted.ConnectTimeout != 0 {
+		t.Fatalf("hosted %+v", hosted)
 	}
 	if p := f.Prices["hosted"]; p.InputPerMTok != 0.40 || p.OutputPerMTok != 1.60 {
 		t.Fatalf("price %+v", p)
@@ -84,6 +94,18 @@ func TestBadFiles(t *testing.T) {
 		{"tier violation", "[endpoints.hosted]\nurl = \"https://api.example.com/v1\"\n[routes.r]\nprivacy = \"private\"\nuse = [\"hosted\"]\n", 5, `route "r" is private, but endpoint "hosted" is standard`},
 		{"default route tier violation", "[endpoints.lan]\nurl = \"http://192.168.1.2:8080\"\n[routes.r]\nuse = [\"lan\"]\n", 4, `route "r" is sovereign, but endpoint "lan" is standard`},
 		{"undefined default route", "default_route = \"main\"\n[backends.a]\nmodel = \"m\"\n[routes.r]\nuse = [\"a\"]\n", 1, `default_route "main"`},
+		{"unknown api", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\napi = \"grpc\"\n", 3, `api "grpc"`},
+		{"max_tokens on openai", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\nmax_tokens = 10\n", 3, "max_tokens is for api = \"anthropic\""},
+		{"negative max_tokens", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\napi = \"anthropic\"\nmax_tokens = -1\n", 4, "max_tokens must not be negative"},
+		{"anthropic unchecked without model", "[endpoints.e]\napi = \"anthropic\"\nurl = \"http://127.0.0.1:1\"\nmodel_check = false\n", 4, "needs a model"},
+		{"bad phase timeout", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\n\nidle_timeout = \"-1s\"\n", 4, `or "none"`},
+		{"bad retries", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\nretries = -2\n", 3, "retries must be from 0"},
+		{"bad retry delay", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\nretry_max_delay = \"later\"\n", 3, "positive duration"},
+		{"credential header", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\n[endpoints.e.headers]\nX-Org = \"o\"\nAuthorization = \"Bearer sk-secret\"\n", 5, "carries a credential"},
+		{"inline credential header", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\nheaders = { \"x-api-key\" = \"k\" }\n", 3, "carries a credential"},
+		{"bad header name", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\n[endpoints.e.headers]\n\"X Org\" = \"o\"\n", 4, "not a valid header name"},
+		{"header value on two lines", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\n[endpoints.e.headers]\nX-Org = \"a\\nb\"\n", 4, "one line"},
+		{"header tether sets", "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\n[endpoints.e.headers]\nanthropic-version = \"1\"\n", 4, "set by tether"},
 		{"inline table unknown key", "[backends.a]\nmodel = \"m\"\n[routes]\nr = { use = [\"a\"], privacy = \"standard\", extra = 1 }\n", 4, "unknown key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,7 +133,7 @@ func TestEveryProblemIsReported(t *testing.T) {
 }
 
 func TestEndpointTiers(t *testing.T) {
-	private := PrivateTier{Hosts: []string{"gpu.lab"}}
+	private := PrivateTier{Hosts: []string{"gpu.lab", "*.corp.example"}}
 	doc := `
 [tiers.private]
 hosts = ["GPU.lab"]
@@ -139,8 +161,10 @@ privacy = "standard"
 			t.Errorf("%s: %s, want %s", name, got, want)
 		}
 	}
-	if got, _ := AddressTier("http://gpu.lab:1", private); got != llm.Private {
-		t.Errorf("AddressTier: %s", got)
+	for url, want := range map[string]llm.PrivacyTier{"http://gpu.lab:1": llm.Private, "http://a.corp.example": llm.Private, "http://corp.example.evil": llm.Standard, "http://[::1]:8": llm.Sovereign} {
+		if got, _ := AddressTier(url, private); got != want {
+			t.Errorf("AddressTier(%s): %s, want %s", url, got, want)
+		}
 	}
 }
 
@@ -201,4 +225,39 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestEndpointRemoteSettings(t *testing.T) {
+	doc := `
+[tiers.private]
+hosts = [".lab.example"]
+[endpoints.a]
+url = "http://gpu1.lab.example:8000"
+api = "anthropic"
+model = "m"
+model_check = false
+retries = 0
+connect_timeout = "none"
+[endpoints.b]
+url = "http://127.0.0.1:1"
+`
+	f, err := Parse("c.toml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.Endpoints["a"], f.Endpoints["b"]
+	if a.Privacy != llm.Private || a.ModelCheck || a.RetryAttempts != -1 || a.ConnectTimeout != -1 || a.API != APIAnthropic {
+		t.Fatalf("a %+v", a)
+	}
+	if b.API != APIOpenAI || !b.ModelCheck || b.RetryAttempts != 0 || b.ConnectTimeout != 0 {
+		t.Fatalf("b %+v", b)
+	}
+}
+
+func TestHeaderValuesAreNeverInErrors(t *testing.T) {
+	doc := "[endpoints.e]\nurl = \"http://127.0.0.1:1\"\n[endpoints.e.headers]\nX-Org = \"s3cret\\nmore\"\nAuthorization = \"Bearer s3cret\"\n"
+	_, err := Parse("c.toml", []byte(doc))
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("%v", err)
+	}
 }

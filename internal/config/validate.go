@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/driver/router"
+	"github.com/tetherllm/tether/internal/httpapi"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -109,12 +111,12 @@ func (v *validator) private(t rawTiers) PrivateTier {
 		p.Hosts = append(p.Hosts, h)
 	}
 	for _, n := range t.Private.Networks {
-		_, ipnet, err := net.ParseCIDR(strings.TrimSpace(n))
+		prefix, err := netip.ParsePrefix(strings.TrimSpace(n))
 		if err != nil {
 			v.errorf("tiers.private.networks", "network %q: want CIDR notation such as 10.0.0.0/8 or fd00::/8", n)
 			continue
 		}
-		p.Networks = append(p.Networks, ipnet)
+		p.Networks = append(p.Networks, prefix.Masked())
 	}
 	return p
 }
@@ -177,8 +179,51 @@ func (v *validator) backend(name string, r rawBackend) Backend {
 func (v *validator) endpoint(name string, r rawEndpoint, private PrivateTier) Endpoint {
 	path := "endpoints." + name
 	e := Endpoint{
-		Name: name, URL: r.URL, Model: r.Model, APIKeyEnv: r.APIKeyEnv, APIKeyFile: expandHome(r.APIKeyFile),
-		ContextWindow: r.ContextWindow, Line: v.line(path),
+		Name: name, URL: r.URL, API: r.API, Model: r.Model, ModelCheck: r.ModelCheck == nil || *r.ModelCheck,
+		AnthropicVersion: r.AnthropicVersion, MaxTokens: r.MaxTokens, Headers: r.Headers,
+		APIKeyEnv: r.APIKeyEnv, APIKeyFile: expandHome(r.APIKeyFile), ContextWindow: r.ContextWindow, Line: v.line(path),
+	}
+	switch r.API {
+	case "":
+		e.API = APIOpenAI
+	case APIOpenAI, APIAnthropic:
+	default:
+		v.errorf(path+".api", "api %q: want %q (OpenAI-compatible chat completions) or %q (Messages API)", r.API, APIOpenAI, APIAnthropic)
+	}
+	if e.API != APIAnthropic {
+		for _, key := range []string{"anthropic_version", "max_tokens"} {
+			if key == "anthropic_version" && r.AnthropicVersion != "" || key == "max_tokens" && r.MaxTokens != 0 {
+				v.errorf(path+"."+key, "%s is for api = %q endpoints", key, APIAnthropic)
+			}
+		}
+	}
+	if r.MaxTokens < 0 {
+		v.errorf(path+".max_tokens", "max_tokens must not be negative")
+	}
+	if e.API == APIAnthropic && !e.ModelCheck && r.Model == "" {
+		v.errorf(path+".model_check", "model_check = false needs a model: the Messages API takes no request without one")
+	}
+	v.headers(path+".headers", r.Headers)
+	if r.Retries != nil {
+		switch n := *r.Retries; {
+		case n < 0 || n > maxRetries:
+			v.errorf(path+".retries", "retries must be from 0 to %d, not %d", maxRetries, n)
+		case n == 0:
+			e.RetryAttempts = -1
+		default:
+			e.RetryAttempts = n
+		}
+	}
+	e.Timeout = v.duration(path+".timeout", r.Timeout)
+	e.ConnectTimeout = v.phaseTimeout(path+".connect_timeout", r.ConnectTimeout)
+	e.FirstByteTimeout = v.phaseTimeout(path+".first_byte_timeout", r.FirstByteTimeout)
+	e.IdleTimeout = v.phaseTimeout(path+".idle_timeout", r.IdleTimeout)
+	e.RetryMaxDelay = v.duration(path+".retry_max_delay", r.RetryMaxDelay)
+	if r.APIKeyEnv != "" && r.APIKeyFile != "" {
+		v.errorf(path+".api_key_file", "give api_key_env or api_key_file, not both")
+	}
+	if r.ContextWindow < 0 {
+		v.errorf(path+".context_window", "context_window must not be negative")
 	}
 	if r.URL == "" {
 		v.errorf(path, "endpoint %q has no url", name)
@@ -203,14 +248,66 @@ func (v *validator) endpoint(name string, r rawEndpoint, private PrivateTier) En
 			e.Privacy = declared
 		}
 	}
-	if r.APIKeyEnv != "" && r.APIKeyFile != "" {
-		v.errorf(path+".api_key_file", "give api_key_env or api_key_file, not both")
-	}
-	if r.ContextWindow < 0 {
-		v.errorf(path+".context_window", "context_window must not be negative")
-	}
-	e.Timeout = v.duration(path+".timeout", r.Timeout)
 	return e
+}
+
+// maxRetries bounds an endpoint's retries: more only hides a server
+// that is down from the route's next driver.
+const maxRetries = 10
+
+// headers checks an endpoint's extra headers: names an HTTP header may
+// have, values on one line, and no credentials, which belong in
+// api_key_env or api_key_file rather than in the file.
+func (v *validator) headers(path string, h map[string]string) {
+	for _, name := range sortedKeys(h) {
+		at := path + "." + name
+		switch {
+		case !headerName(name):
+			v.errorf(at, "header %q: not a valid header name", name)
+		case credentialHeaders[strings.ToLower(name)]:
+			v.errorf(at, "header %q carries a credential: name where the key is with api_key_env or api_key_file instead", name)
+		case managedHeaders[strings.ToLower(name)]:
+			v.errorf(at, "header %q is set by tether itself", name)
+		case strings.ContainsAny(h[name], "\r\n\x00"):
+			v.errorf(at, "header %q: the value must be one line", name) // the value is never shown
+		}
+	}
+}
+
+var credentialHeaders = map[string]bool{"authorization": true, "proxy-authorization": true, "x-api-key": true, "api-key": true, "cookie": true}
+
+var managedHeaders = map[string]bool{"host": true, "content-type": true, "content-length": true, "accept": true, "anthropic-version": true, "transfer-encoding": true, "connection": true}
+
+// headerName reports whether s is an RFC 9110 token.
+func headerName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// phaseTimeout reads a phase's bound: a positive duration, or "none".
+func (v *validator) phaseTimeout(path, s string) time.Duration {
+	if s == "none" {
+		return -1
+	}
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		v.errorf(path, "%q: want a positive duration such as \"30s\", or \"none\"", s)
+		return 0
+	}
+	return d
 }
 
 func (v *validator) route(name string, r rawRoute, f *File) Route {
@@ -261,8 +358,9 @@ func (v *validator) duration(path, s string) time.Duration {
 // AddressTier is the privacy tier an endpoint's URL shows: sovereign for
 // unix sockets, localhost and loopback addresses; private for the hosts
 // and networks of the private tier; standard for anything else. A host
-// name is judged by its name only here; the remote driver checks the
-// addresses it resolves to before it connects.
+// name is judged by its name only here (listed, or under a listed
+// domain); the remote driver checks the addresses it resolves to before
+// it connects.
 func AddressTier(raw string, private PrivateTier) (llm.PrivacyTier, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
@@ -285,7 +383,8 @@ func AddressTier(raw string, private PrivateTier) (llm.PrivacyTier, error) {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return llm.Sovereign, nil
 	}
-	if ip := net.ParseIP(host); ip != nil {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ip = ip.WithZone("").Unmap()
 		if ip.IsLoopback() {
 			return llm.Sovereign, nil
 		}
@@ -294,8 +393,15 @@ func AddressTier(raw string, private PrivateTier) (llm.PrivacyTier, error) {
 				return llm.Private, nil
 			}
 		}
+		for _, h := range private.Hosts {
+			if a, err := netip.ParseAddr(h); err == nil && a.Unmap() == ip {
+				return llm.Private, nil
+			}
+		}
+		return llm.Standard, nil
 	}
-	if slices.Contains(private.Hosts, host) {
+	egress := httpapi.Egress{Tier: llm.Private, AllowedHosts: private.Hosts}
+	if egress.HostListed(host) {
 		return llm.Private, nil
 	}
 	return llm.Standard, nil

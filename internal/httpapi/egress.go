@@ -78,7 +78,7 @@ func (e *Egress) Check(ctx context.Context, host string) ([]netip.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.Tier == llm.Private && e.hostListed(host) {
+	if e.Tier == llm.Private && e.HostListed(host) {
 		return addrs, nil
 	}
 	for _, a := range addrs {
@@ -129,9 +129,9 @@ func (e *Egress) addrAllowed(a netip.Addr) bool {
 	return false
 }
 
-// hostListed reports whether a name is in AllowedHosts, by itself or
+// HostListed reports whether a name is in AllowedHosts, by itself or
 // under a listed domain.
-func (e *Egress) hostListed(host string) bool {
+func (e *Egress) HostListed(host string) bool {
 	if _, err := netip.ParseAddr(host); err == nil {
 		return false // addresses are checked as addresses
 	}

@@ -204,7 +204,7 @@ func FuzzEgressCheck(f *testing.F) {
 				case e.Tier == llm.Sovereign:
 					t.Fatalf("sovereign let %q through to %s", host, a)
 				case nets[0].Contains(a):
-				case e.hostListed(strings.TrimSuffix(strings.Trim(host, "[]"), ".")):
+				case e.HostListed(strings.TrimSuffix(strings.Trim(host, "[]"), ".")):
 				default:
 					t.Fatalf("private let %q through to %s", host, a)
 				}
