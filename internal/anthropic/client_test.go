@@ -181,7 +181,9 @@ func TestRequest(t *testing.T) {
 		if _, err := c.Complete(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}
-		var body struct{ ToolChoice json.RawMessage `json:"tool_choice"` }
+		var body struct {
+			ToolChoice json.RawMessage `json:"tool_choice"`
+		}
 		if err := json.Unmarshal(f.sent, &body); err != nil || string(body.ToolChoice) != want {
 			t.Errorf("tool choice %v sent %s, want %s", choice, body.ToolChoice, want)
 		}
