@@ -2,7 +2,9 @@ package remote_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log"
 	"net/netip"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 
 // A team's vLLM cluster: the key from a file, the data allowed to the
 // cluster's network only, a stream that stalls for a minute given up.
+// Settings are checked before anything is sent: on a machine without
+// the key file, Dial returns at once with the setting at fault.
 func ExampleDial() {
 	ctx := context.Background()
 	d, err := remote.Dial(ctx, remote.Options{
@@ -23,36 +27,45 @@ func ExampleDial() {
 		Timeouts:        remote.Timeouts{Connect: 5 * time.Second, Idle: time.Minute},
 		Retry:           remote.Retry{Attempts: 3},
 	})
-	if err != nil {
-		fmt.Println(err) // an *llm.PrivacyError, *llm.ModelNotFoundError, *llm.ConfigError…
+	var bad *llm.ConfigError
+	if errors.As(err, &bad) { // also typed: *llm.PrivacyError, *llm.ModelNotFoundError…
+		fmt.Println("bad setting:", bad.Setting)
 		return
+	}
+	if err != nil {
+		log.Fatal(err)
 	}
 	defer d.Close()
 	resp, err := d.Complete(ctx, llm.Request{Messages: []llm.Message{llm.UserMessage("hello")}})
 	if err != nil {
-		fmt.Println(err)
-		return
+		log.Fatal(err)
 	}
 	fmt.Println(resp.Text)
+	// Output: bad setting: api_key_file
 }
 
 // Anthropic's API, the key from the environment; the tier must be
-// standard, since the data leaves for a public API.
+// standard, since the data leaves for a public API. Without the key in
+// the environment nothing is sent.
 func ExampleDialAnthropic() {
 	ctx := context.Background()
 	d, err := remote.DialAnthropic(ctx, remote.AnthropicOptions{
 		Options: remote.Options{
 			Endpoint:      "https://api.anthropic.com",
-			APIKeyEnv:     "ANTHROPIC_API_KEY",
+			APIKeyEnv:     "TEAM_ANTHROPIC_KEY",
 			Model:         "claude-sonnet-4-5",
 			ContextWindow: 200000,
 			Privacy:       llm.Standard,
 		},
 		MaxTokens: 8192,
 	})
-	if err != nil {
-		fmt.Println(err)
+	var bad *llm.ConfigError
+	if errors.As(err, &bad) {
+		fmt.Println("bad setting:", bad.Setting)
 		return
+	}
+	if err != nil {
+		log.Fatal(err)
 	}
 	defer d.Close()
 	for ev, err := range d.Stream(ctx, llm.Request{Messages: []llm.Message{llm.UserMessage("hello")}}) {
@@ -64,4 +77,5 @@ func ExampleDialAnthropic() {
 			fmt.Print(ev.Text)
 		}
 	}
+	// Output: bad setting: api_key_env
 }
