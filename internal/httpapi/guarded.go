@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"syscall"
 	"time"
 
@@ -221,7 +222,14 @@ func retryableTransport(err error) bool {
 		return de.IsTimeout || de.IsTemporary
 	}
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || serverClosedConn(err)
+}
+
+// serverClosedConn reports net/http's error for a connection the server
+// closed before the request went out on it, which it does not export:
+// nothing was answered, so another attempt is safe.
+func serverClosedConn(err error) bool {
+	return strings.Contains(err.Error(), "http: server closed idle connection")
 }
 
 var (

@@ -24,7 +24,7 @@ import (
 // end-of-generation sets. It is skipped where node or the npm install is
 // missing.
 
-const oracleDir = "../../tools/oracle"
+const oracleDir = "../../../tools/oracle"
 
 // ggufKV is one metadata entry for writeVocabGGUF.
 type ggufKV struct {
