@@ -34,21 +34,13 @@ func Dial(ctx context.Context, o Options) (*Driver, error) {
 		if err != nil {
 			return nil, endpointError(o.Endpoint, err)
 		}
-		models, err := lister.Models(ctx)
-		if err != nil {
-			return nil, &listError{endpoint: redact(o.Endpoint), err: err}
-		}
-		ids := make([]string, len(models))
-		for i, m := range models {
-			ids[i] = m.ID
-		}
-		i, err := pick(o.Endpoint, o.Model, ids)
+		m, err := listed(ctx, &o, lister.Models, func(m openai.Model) string { return m.ID })
 		if err != nil {
 			return nil, err
 		}
-		base.Model = models[i].ID
-		if n := models[i].ContextLength; n > 0 {
-			window, source = n, "server"
+		base.Model = m.ID
+		if m.ContextLength > 0 {
+			window, source = m.ContextLength, "server"
 		}
 	}
 	base.ContextWindow = window
@@ -81,19 +73,11 @@ func DialAnthropic(ctx context.Context, o AnthropicOptions) (*Driver, error) {
 		if err != nil {
 			return nil, endpointError(o.Endpoint, err)
 		}
-		models, err := lister.Models(ctx)
-		if err != nil {
-			return nil, &listError{endpoint: redact(o.Endpoint), err: err}
-		}
-		ids := make([]string, len(models))
-		for i, m := range models {
-			ids[i] = m.ID
-		}
-		i, err := pick(o.Endpoint, o.Model, ids)
+		m, err := listed(ctx, &o.Options, lister.Models, func(m anthropic.Model) string { return m.ID })
 		if err != nil {
 			return nil, err
 		}
-		base.Model = ids[i]
+		base.Model = m.ID
 	} else if o.Model == "" {
 		return nil, &llm.ConfigError{Setting: "model", Value: "", Reason: "the Messages API needs a model name when the model list is not asked for"}
 	}
@@ -102,6 +86,25 @@ func DialAnthropic(ctx context.Context, o AnthropicOptions) (*Driver, error) {
 		return nil, endpointError(o.Endpoint, err)
 	}
 	return &Driver{api: c, info: c.Info()}, nil
+}
+
+// listed asks the server for its models and picks o.Model among them
+// (the first when o.Model is ""); id names a model.
+func listed[M any](ctx context.Context, o *Options, list func(context.Context) ([]M, error), id func(M) string) (M, error) {
+	var none M
+	models, err := list(ctx)
+	if err != nil {
+		return none, &listError{endpoint: redact(o.Endpoint), err: err}
+	}
+	ids := make([]string, len(models))
+	for i, m := range models {
+		ids[i] = id(m)
+	}
+	i, err := pick(o.Endpoint, o.Model, ids)
+	if err != nil {
+		return none, err
+	}
+	return models[i], nil
 }
 
 // setup is what every remote driver needs before its client: the key,

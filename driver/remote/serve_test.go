@@ -9,14 +9,13 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/internal/testmodel"
+	"github.com/tetherllm/tether/internal/testserve"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -26,53 +25,7 @@ import (
 func startServe(t *testing.T, key string) string {
 	t.Helper()
 	model := testmodel.Write(t, testmodel.Spec{WordsOnly: true, Context: 16384, Name: "tiny-remote"})
-	bin := testbin.Build(t, "github.com/tetherllm/tether/cmd/tether")
-	cmd := exec.Command(bin, "serve", "run", model, "--port", "0", "--host", "127.0.0.1",
-		"--parallel", "1", "--max-queue", "-1", "--ctx", "16384", "--threads", "1")
-	cmd.Env = append(os.Environ(), "TETHER_API_KEY="+key)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	lines := make(chan string, 64)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var url string
-	var out []string
-	deadline := time.After(2 * time.Minute)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("tether serve ended:\n%s", strings.Join(out, "\n"))
-			}
-			out = append(out, l)
-			if rest, ok := strings.CutPrefix(l, "tether serve: listening on "); ok {
-				url, _, _ = strings.Cut(rest, ";")
-			}
-			if strings.HasPrefix(l, "tether serve: ready") {
-				go func() {
-					for range lines {
-					}
-				}()
-				return url
-			}
-		case <-deadline:
-			t.Fatalf("tether serve not ready in 2 minutes:\n%s", strings.Join(out, "\n"))
-		}
-	}
+	return testserve.StartWithKey(t, key, model, "--parallel", "1", "--max-queue", "-1", "--ctx", "16384", "--threads", "1").URL
 }
 
 // holdSlot starts an endless streamed generation and returns once it is

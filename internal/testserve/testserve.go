@@ -28,9 +28,16 @@ type Server struct {
 // minute (a bound for a broken build, not a measurement).
 func Start(t testing.TB, model string, args ...string) *Server {
 	t.Helper()
+	return StartWithKey(t, "", model, args...)
+}
+
+// StartWithKey is Start for a server that requires the API key key
+// (given through TETHER_API_KEY, never on its command line); "" is none.
+func StartWithKey(t testing.TB, key, model string, args ...string) *Server {
+	t.Helper()
 	bin := testbin.Build(t, "github.com/tetherllm/tether/cmd/tether")
 	cmd := exec.Command(bin, append([]string{"serve", "run", model, "--host", "127.0.0.1", "--port", "0"}, args...)...)
-	cmd.Env = append(os.Environ(), "TETHER_API_KEY=")
+	cmd.Env = append(os.Environ(), "TETHER_API_KEY="+key)
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
