@@ -8,9 +8,11 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/tetherllm/tether/internal/testserve"
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -30,35 +32,10 @@ func (m mapResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Add
 // it accepts.
 func outsideListener(t *testing.T) (netip.Addr, int, *atomic.Int32) {
 	t.Helper()
-	var ip netip.Addr
-	ifaddrs, _ := net.InterfaceAddrs()
-	for _, a := range ifaddrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if v, ok := netip.AddrFromSlice(n.IP); ok && v.Unmap().Is4() && !v.Unmap().IsLoopback() && !v.IsLinkLocalUnicast() {
-				ip = v.Unmap()
-				break
-			}
-		}
-	}
-	if !ip.IsValid() {
-		t.Skip("no non-loopback IPv4 address")
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", ip, err)
-	}
-	var conns atomic.Int32
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(vllmModels)) }),
-		ConnState: func(_ net.Conn, s http.ConnState) {
-			if s == http.StateNew {
-				conns.Add(1)
-			}
-		},
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ip, ln.Addr().(*net.TCPAddr).Port, &conns
+	url, ip, conns := testserve.Outside(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(vllmModels)) }))
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
+	n, _ := strconv.Atoi(port)
+	return ip, n, conns
 }
 
 // TestTierRefusedBeforeConnecting dials a server outside loopback under

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -183,23 +182,6 @@ use = ["dead", "team-other-model", "claude"]
 // counts the connections it accepts.
 func outsideServer(t *testing.T) (url string, ip netip.Addr, conns *atomic.Int32) {
 	t.Helper()
-	ifaddrs, _ := net.InterfaceAddrs()
-	for _, a := range ifaddrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if v, ok := netip.AddrFromSlice(n.IP); ok && v.Unmap().Is4() && !v.Unmap().IsLoopback() && !v.IsLinkLocalUnicast() {
-				ip = v.Unmap()
-				break
-			}
-		}
-	}
-	if !ip.IsValid() {
-		t.Skip("no non-loopback IPv4 address")
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", ip, err)
-	}
-	conns = &atomic.Int32{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/models", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -208,14 +190,7 @@ func outsideServer(t *testing.T) (url string, ip netip.Addr, conns *atomic.Int32
 	mux.HandleFunc("POST /v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
 		sseAnswer(w, `{"choices":[{"index":0,"delta":{"content":"from outside"},"finish_reason":"stop"}]}`, "[DONE]")
 	})
-	srv := &http.Server{Handler: mux, ConnState: func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String(), ip, conns
+	return testserve.Outside(t, mux)
 }
 
 // TestTierRefusesBeforeConnecting checks, with the tether binary, that a

@@ -6,9 +6,12 @@ package testserve
 import (
 	"bufio"
 	"net"
+	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,4 +99,37 @@ func DeadURL(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return "http://" + addr
+}
+
+// Outside serves h on this machine's first non-loopback IPv4 address —
+// for the privacy tiers, another host — and counts the connections it
+// accepts, so a test can check that a refused request opened none. It
+// skips the test on a machine with no such address.
+func Outside(t testing.TB, h http.Handler) (url string, ip netip.Addr, conns *atomic.Int32) {
+	t.Helper()
+	ifaddrs, _ := net.InterfaceAddrs()
+	for _, a := range ifaddrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if v, ok := netip.AddrFromSlice(n.IP); ok && v.Unmap().Is4() && !v.Unmap().IsLoopback() && !v.IsLinkLocalUnicast() {
+				ip = v.Unmap()
+				break
+			}
+		}
+	}
+	if !ip.IsValid() {
+		t.Skip("no non-loopback IPv4 address")
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	conns = &atomic.Int32{}
+	srv := &http.Server{Handler: h, ConnState: func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String(), ip, conns
 }
