@@ -69,7 +69,15 @@ func env(vars map[string]string) func(string) string {
 
 func launch(t *testing.T, opts Options) *Driver {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return launchWithin(t, 30*time.Second, opts)
+}
+
+// launchWithin launches, failing the test if the server is not up within
+// limit (a bound for a broken build, not a measurement), and closes the
+// driver when the test ends.
+func launchWithin(t *testing.T, limit time.Duration, opts Options) *Driver {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	d, err := Launch(ctx, opts)
 	if err != nil {

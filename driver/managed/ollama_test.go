@@ -171,14 +171,7 @@ func launchOllama(t *testing.T, bin, model string, ctxWindow int) *Driver {
 
 func launchOllamaOpts(t *testing.T, opts Options) *Driver {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	d, err := Launch(ctx, opts)
-	if err != nil {
-		t.Fatalf("Launch: %v", err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return launchWithin(t, 3*time.Minute, opts)
 }
 
 var weatherTool = llm.ToolDef{Name: "get_weather", Description: "Weather in a city",
