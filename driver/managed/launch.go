@@ -168,6 +168,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		Probe:       probe.Probe,
 		ReadyBudget: l.budget,
 		ReadyLines:  p.ReadyLines,
+		ExitCauses:  p.ExitCauses,
 		OnState: func(ev supervisor.Event) {
 			l.opts.OnProgress(Progress{Backend: p.Name, Event: ev})
 		},
