@@ -62,6 +62,12 @@ type measured struct {
 // time into it; so it is used only when it exceeds this process's own
 // peak, when it cannot have come from the parent.
 func measure(ctx context.Context, timeout time.Duration, cmd *exec.Cmd) measured {
+	return measureStarted(ctx, timeout, cmd, nil)
+}
+
+// measureStarted is measure that calls started, if set, with the
+// program's pid once it runs.
+func measureStarted(ctx context.Context, timeout time.Duration, cmd *exec.Cmd, started func(pid int)) measured {
 	var out, errs bytes.Buffer
 	if cmd.Stdout == nil {
 		cmd.Stdout = &out
@@ -74,6 +80,9 @@ func measure(ctx context.Context, timeout time.Duration, cmd *exec.Cmd) measured
 	if err := cmd.Start(); err != nil {
 		m.Stderr = err.Error()
 		return m
+	}
+	if started != nil {
+		started(cmd.Process.Pid)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
