@@ -37,8 +37,10 @@ type Server struct {
 	admit   admission
 	mem     memoryBudget
 	freeing atomic.Bool // a freeMemory call is running
-	metrics *metrics
-	routes  map[string]route
+	// freePending asks the running freeMemory call for another round.
+	freePending atomic.Bool
+	metrics     *metrics
+	routes      map[string]route
 	// modelRoute serves GET /v1/models/{id}, whose paths the routes map
 	// cannot list.
 	modelRoute route
