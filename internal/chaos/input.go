@@ -156,7 +156,7 @@ func mutatedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 	inspect := Row{Name: "mutated GGUF files through `tether model inspect`"}
 	serveRow := Row{Name: "mutated GGUF files loaded by `tether serve run`"}
 	var fi, fs figures
-	refused, loaded := 0, 0
+	refused, loaded, mismatched := 0, 0, 0
 	n := e.Trials(400, 30)
 	serveEvery := 2 // a load costs more than an inspection
 	began := time.Now()
@@ -189,9 +189,16 @@ func mutatedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 		if i%serveEvery != 0 {
 			continue
 		}
+		inspected := m
 		m = serveOnce(ctx, tether, path, loadBound+5*time.Second)
 		fs.add(m)
 		err = clearError(m, []int{exitOK, exitModel}, "")
+		if err == nil && m.Code == exitModel && inspected.Code == exitOK && !strings.Contains(inspected.Stdout, "problem") {
+			// inspect runs serve's checks: a file serve refuses is one
+			// inspect reports a problem with.
+			err = fmt.Errorf("serve refused the file (%s) but inspect reports no problem", lastLine(m.Stderr))
+			mismatched++
+		}
 		if err == nil {
 			err = within(m, loadBound, smallPeakBound)
 		}
@@ -207,8 +214,8 @@ func mutatedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 	}
 	inspect.Bound = fmt.Sprintf("exit 0 (a report, valid JSON with --json) or 3 with one line, no crash trace; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
 		quickBound, fi.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fi.Peak))
-	serveRow.Bound = fmt.Sprintf("exit 3 with a one-line error (%d files) or ready and a clean stop on SIGTERM (%d files), no crash trace; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
-		refused, loaded, loadBound, fs.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fs.Peak))
+	serveRow.Bound = fmt.Sprintf("exit 3 with a one-line error (%d files) or ready and a clean stop on SIGTERM (%d files), no crash trace; inspect reports a problem with every file serve refuses (%d not); each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
+		refused, loaded, mismatched, loadBound, fs.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fs.Peak))
 	elapsed := time.Since(began)
 	inspect.Elapsed, serveRow.Elapsed = elapsed/2, elapsed/2
 	return []Row{inspect, serveRow}, nil
