@@ -19,8 +19,9 @@ func init() {
 		Order: 60,
 		Group: "Fuzzing",
 		About: "Every fuzz target of the module — the parsers of GGUF files, SSE streams, tool-call text, reasoning blocks, chat and Messages requests, " +
-			"chat templates, grammars and JSON schemas, messages and tool definition files, error bodies and more — run by `go test -fuzz` for a fixed time each " +
-			"(found by reading the test files, so a new target joins by itself). A crasher that go test writes to testdata/fuzz is kept " +
+			"chat templates, grammars and JSON schemas, messages and tool definition files, error bodies and more — run by `go test -fuzz -parallel 2`, " +
+			"sharing a fixed budget of 7.5 minutes in a full run (each row gives the time its target got; CI fuzzes four targets for 3 s each). " +
+			"The targets are found by reading the test files, so a new one joins by itself. A crasher that go test writes to testdata/fuzz is kept " +
 			"as a regression test and fixed at its root; a row fails while one is found.",
 		Run: runFuzzing,
 	})
@@ -77,8 +78,9 @@ var ciFuzzTargets = []fuzzTarget{
 }
 
 var (
-	execsRe   = regexp.MustCompile(`execs: (\d+)`)
-	crasherRe = regexp.MustCompile(`(?:Failing input written to|failure while testing seed corpus entry:)\s*(\S+)`)
+	execsRe    = regexp.MustCompile(`execs: (\d+)`)
+	baselineRe = regexp.MustCompile(`gathering baseline coverage: (\d+)/(\d+) completed`)
+	crasherRe  = regexp.MustCompile(`(?:Failing input written to|failure while testing seed corpus entry:)\s*(\S+)`)
 )
 
 func runFuzzing(ctx context.Context, e *Env) ([]Row, error) {
@@ -89,20 +91,34 @@ func runFuzzing(ctx context.Context, e *Env) ([]Row, error) {
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("no fuzz targets found under %s", e.Root)
 	}
-	fuzzTime := e.Duration(6*time.Second, 3*time.Second)
 	if e.CI {
 		targets = slices.DeleteFunc(slices.Clone(ciFuzzTargets), func(t fuzzTarget) bool {
 			_, err := os.Stat(filepath.Join(e.Root, t.Dir))
 			return err != nil
 		})
 	}
+	// A full run shares a time budget among the targets: each fuzzes for
+	// its share less what building the instrumented test binary and
+	// replaying the corpus have cost the targets before it.
+	budget := e.Duration(7*time.Minute+30*time.Second, 0)
+	deadline := time.Now().Add(budget)
+	overhead, done := 6*time.Second, 0
 	var rows []Row
-	for _, t := range targets {
+	for i, t := range targets {
 		if ctx.Err() != nil {
 			break
 		}
-		e.Log.Info("fuzz", "target", t.Name, "package", t.Dir)
-		rows = append(rows, fuzzOnce(ctx, e, t, fuzzTime))
+		fuzzTime := 3 * time.Second
+		if !e.CI {
+			share := time.Until(deadline) / time.Duration(len(targets)-i)
+			fuzzTime = min(max(share-overhead, 2*time.Second), 15*time.Second).Round(time.Second)
+		}
+		e.Log.Info("fuzz", "target", t.Name, "package", t.Dir, "time", fuzzTime)
+		r := fuzzOnce(ctx, e, t, fuzzTime)
+		rows = append(rows, r)
+		// The running mean of what a target costs beyond its fuzzing.
+		done++
+		overhead += (max(r.Elapsed-fuzzTime, 0) - overhead) / time.Duration(done+1)
 	}
 	return rows, nil
 }
@@ -125,6 +141,15 @@ func fuzzOnce(ctx context.Context, e *Env, t fuzzTarget, fuzzTime time.Duration)
 	for _, m := range execsRe.FindAllSubmatch(out, -1) {
 		execs, _ = strconv.Atoi(string(m[1]))
 	}
+	baseline := ""
+	if execs == 0 {
+		// The whole time went to replaying the corpus (seeds, testdata
+		// and the cached corpus): each input replayed is a trial.
+		for _, m := range baselineRe.FindAllSubmatch(out, -1) {
+			execs, _ = strconv.Atoi(string(m[1]))
+			baseline = fmt.Sprintf(" (all of them replaying the corpus of %s inputs)", m[2])
+		}
+	}
 	r.Trials = max(execs, 1)
 	if err != nil {
 		msg := fmt.Sprintf("go test: %v", err)
@@ -133,7 +158,7 @@ func fuzzOnce(ctx context.Context, e *Env, t fuzzTarget, fuzzTime time.Duration)
 		}
 		r.Fail("%s: %s", msg, failureLines(out))
 	}
-	r.Bound = fmt.Sprintf("no crash, hang or failed property in %s of fuzzing (-parallel 2): %d executions", fuzzTime, execs)
+	r.Bound = fmt.Sprintf("no crash, hang or failed property in %s of fuzzing (-parallel 2): %d executions%s", fuzzTime, execs, baseline)
 	if execs == 0 {
 		r.Bound = fmt.Sprintf("no crash, hang or failed property in %s of fuzzing (-parallel 2); go test printed no execution count", fuzzTime)
 	}
