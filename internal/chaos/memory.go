@@ -60,7 +60,8 @@ type measured struct {
 // ru_maxrss is exact for the program's own memory but, as os/exec starts
 // the program with vfork, the kernel folds the parent's peak at exec
 // time into it; so it is used only when it exceeds this process's own
-// peak, when it cannot have come from the parent.
+// peak, when it cannot have come from the parent, or when no poll saw
+// the program, as an upper bound.
 func measure(ctx context.Context, timeout time.Duration, cmd *exec.Cmd) measured {
 	return measureStarted(ctx, timeout, cmd, nil)
 }
@@ -74,6 +75,11 @@ func measureStarted(ctx context.Context, timeout time.Duration, cmd *exec.Cmd, s
 	}
 	if cmd.Stderr == nil {
 		cmd.Stderr = &errs
+	}
+	if cmd.WaitDelay == 0 {
+		// A descendant that keeps the output pipes open must not hold
+		// the trial past its program's end.
+		cmd.WaitDelay = 2 * time.Second
 	}
 	m := measured{Code: -1}
 	start := time.Now()
@@ -114,7 +120,9 @@ wait:
 		m.Code = st.ExitCode()
 	}
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		if maxrss := ru.Maxrss << 10; maxrss > peakRSS(0) {
+		// A program that ended before the first poll has only
+		// ru_maxrss, an upper bound of its peak.
+		if maxrss := ru.Maxrss << 10; maxrss > peakRSS(0) || m.Peak == 0 {
 			m.Peak = max(m.Peak, maxrss)
 		}
 	}
