@@ -111,7 +111,7 @@ func load(cfg Config, id string) (*loadedModel, error) {
 		return nil, err
 	}
 	if _, terr := e.Template(); terr != nil {
-		slog.Warn("tether serve: the model's chat template cannot be used; /v1/chat/completions will fail, /v1/completions works", "err", terr)
+		cfg.Logger.Warn("tether serve: the model's chat template cannot be used; /v1/chat/completions will fail, /v1/completions works", "err", terr)
 	}
 	return &loadedModel{eng: e, drv: embedded.New(e, embedded.Options{Model: id})}, nil
 }
