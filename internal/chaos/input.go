@@ -155,7 +155,9 @@ func mutatedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 	}
 	inspect := Row{Name: "mutated GGUF files through `tether model inspect`"}
 	serveRow := Row{Name: "mutated GGUF files loaded by `tether serve run`"}
-	var fi, fs figures
+	runRow := Row{Name: "mutated GGUF files through `tether run --backend tether`"}
+	var fi, fs, fr figures
+	runExits := map[int]int{}
 	refused, loaded, mismatched := 0, 0, 0
 	n := e.Trials(400, 30)
 	serveEvery := 2 // a load costs more than an inspection
@@ -211,14 +213,31 @@ func mutatedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 			err = fmt.Errorf("%s: serve: %w", how, err)
 		}
 		serveRow.Check(err)
+
+		if i%10 != 0 {
+			continue
+		}
+		m = runOnce(ctx, tether, path, loadBound+5*time.Second, nil)
+		fr.add(m)
+		runExits[m.Code]++
+		err = clearError(m, []int{exitOK, exitModel}, "")
+		if err == nil {
+			err = within(m, loadBound, smallPeakBound)
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: run: %w", how, err)
+		}
+		runRow.Check(err)
 	}
 	inspect.Bound = fmt.Sprintf("exit 0 (a report, valid JSON with --json) or 3 with one line, no crash trace; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
 		quickBound, fi.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fi.Peak))
 	serveRow.Bound = fmt.Sprintf("exit 3 with a one-line error (%d files) or ready and a clean stop on SIGTERM (%d files), no crash trace; inspect reports a problem with every file serve refuses (%d not); each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
 		refused, loaded, mismatched, loadBound, fs.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fs.Peak))
+	runRow.Bound = fmt.Sprintf("exit 0 with an answer (%d files) or 3 with the server's refusal (%d files), never 4 or 5, no crash trace; each within %s (slowest %s), peak RSS of tether run ≤ %s (largest %s)",
+		runExits[exitOK], runExits[exitModel], loadBound, fr.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fr.Peak))
 	elapsed := time.Since(began)
-	inspect.Elapsed, serveRow.Elapsed = elapsed/2, elapsed/2
-	return []Row{inspect, serveRow}, nil
+	inspect.Elapsed, serveRow.Elapsed, runRow.Elapsed = elapsed/3, elapsed/3, elapsed/3
+	return []Row{inspect, serveRow, runRow}, nil
 }
 
 // craftedModel is a well-formed GGUF file with one hostile property.
@@ -752,10 +771,12 @@ func concurrentBodiesRow(ctx context.Context, e *Env, tether, model string) (Row
 // must refuse with a one-line message and its exit status.
 type badInvocation struct {
 	name string
-	args []string // MODEL stands for the tiny model
+	args []string // MODEL stands for the tiny model, LONGMODEL for one trained for 32768 tokens with a 16 KiB a token KV cache (512 GiB for 1024 slots)
 	env  []string
 	code int
 	want string
+	// logs says the server logs lines before the refusal, its last line.
+	logs bool
 }
 
 var badInvocations = []badInvocation{
@@ -767,6 +788,7 @@ var badInvocations = []badInvocation{
 	{name: "serve --ctx -5", args: []string{"serve", "run", "MODEL", "--ctx", "-5"}, code: exitUsage, want: "--ctx"},
 	{name: "serve --log-level loud", args: []string{"serve", "run", "MODEL", "--log-level", "loud"}, code: exitUsage, want: "--log-level"},
 	{name: "serve --max-body-mb 0", args: []string{"serve", "run", "MODEL", "--max-body-mb", "0"}, code: exitUsage, want: "--max-body-mb"},
+	{name: "serve --parallel 1024 --ctx 32768: a KV cache beyond the machine's memory", args: []string{"serve", "run", "LONGMODEL", "--port", "0", "--parallel", "1024", "--ctx", "32768"}, code: exitModel, want: "memory", logs: true},
 	{name: "serve with two models", args: []string{"serve", "run", "MODEL", "MODEL"}, code: exitUsage, want: "one model"},
 	{name: "serve a missing model file", args: []string{"serve", "run", "/nonexistent/model.gguf"}, code: exitModel, want: "no such file"},
 	{name: "run --temperature NaN", args: []string{"run", "-q", "--model", "MODEL", "--temperature", "NaN", "hi"}, code: exitUsage, want: "temperature"},
@@ -791,7 +813,7 @@ var badInvocations = []badInvocation{
 
 // badFlagRow runs each bad invocation.
 func badFlagRow(ctx context.Context, e *Env, tether, model string) Row {
-	r := Row{Name: "bad flags and environment values (unknown flag, --port -1, --parallel 1025, --temperature NaN, APR_AGENT_TEMPERATURE=NaN, APR_SERVE_READY_TIMEOUT_S=abc, --messages /dev/zero, missing model, …)"}
+	r := Row{Name: "bad flags and environment values (unknown flag, --port -1, --parallel 1025, --parallel 1024 beyond memory, --temperature NaN, APR_AGENT_TEMPERATURE=NaN, APR_SERVE_READY_TIMEOUT_S=abc, --messages /dev/zero, missing model, …)"}
 	began := time.Now()
 	var fig figures
 	for _, b := range badInvocations {
@@ -800,8 +822,16 @@ func badFlagRow(ctx context.Context, e *Env, tether, model string) Row {
 		}
 		args := slices.Clone(b.args)
 		for i, a := range args {
-			if a == "MODEL" {
+			switch a {
+			case "MODEL":
 				args[i] = model
+			case "LONGMODEL":
+				long, err := e.Model(testmodel.Spec{Name: "chaos-long-context", Seed: 8, Context: 32768, Heads: 16, KVHeads: 16, HeadDim: 128})
+				if err != nil {
+					r.Check(err)
+					continue
+				}
+				args[i] = long
 			}
 		}
 		cmd := exec.Command(tether, args...)
@@ -809,7 +839,7 @@ func badFlagRow(ctx context.Context, e *Env, tether, model string) Row {
 		m := measure(ctx, quickBound+5*time.Second, cmd)
 		fig.add(m)
 		err := clearError(m, []int{b.code}, b.want)
-		if err == nil && strings.Count(strings.TrimSpace(m.Stderr), "\n") > 0 {
+		if err == nil && !b.logs && strings.Count(strings.TrimSpace(m.Stderr), "\n") > 0 {
 			err = fmt.Errorf("%d lines on stderr: %q", strings.Count(strings.TrimSpace(m.Stderr), "\n")+1, firstLines(m.Stderr, 4))
 		}
 		if err == nil {
@@ -817,7 +847,7 @@ func badFlagRow(ctx context.Context, e *Env, tether, model string) Row {
 		}
 		r.Check(wrap(b.name, err))
 	}
-	r.Bound = fmt.Sprintf("exit 2 (bad usage) or 3 (bad model or input file) with one line naming the flag, variable or file, before any server starts; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
+	r.Bound = fmt.Sprintf("exit 2 (bad usage) or 3 (bad model or input file) with one line naming the flag, variable, file or memory need (tether run: before it launches a server); each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
 		quickBound, fig.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fig.Peak))
 	r.Elapsed = time.Since(began)
 	return r
