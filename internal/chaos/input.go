@@ -230,11 +230,11 @@ func mutatedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 		runRow.Check(err)
 	}
 	inspect.Bound = fmt.Sprintf("exit 0 (a report, valid JSON with --json) or 3 with one line, no crash trace; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
-		quickBound, fi.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fi.Peak))
+		quickBound, fi.Elapsed.Round(time.Millisecond), sizeMiB(smallPeakBound), sizeMiB(fi.Peak))
 	serveRow.Bound = fmt.Sprintf("exit 3 with a one-line error (%d files) or ready and a clean stop on SIGTERM (%d files), no crash trace; inspect reports a problem with every file serve refuses (%d not); each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
-		refused, loaded, mismatched, loadBound, fs.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fs.Peak))
+		refused, loaded, mismatched, loadBound, fs.Elapsed.Round(time.Millisecond), sizeMiB(smallPeakBound), sizeMiB(fs.Peak))
 	runRow.Bound = fmt.Sprintf("exit 0 with an answer (%d files) or 3 with the server's refusal (%d files), never 4 or 5, no crash trace; each within %s (slowest %s), peak RSS of tether run ≤ %s (largest %s)",
-		runExits[exitOK], runExits[exitModel], loadBound, fr.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fr.Peak))
+		runExits[exitOK], runExits[exitModel], loadBound, fr.Elapsed.Round(time.Millisecond), sizeMiB(smallPeakBound), sizeMiB(fr.Peak))
 	elapsed := time.Since(began)
 	inspect.Elapsed, serveRow.Elapsed, runRow.Elapsed = elapsed/3, elapsed/3, elapsed/3
 	return []Row{inspect, serveRow, runRow}, nil
@@ -359,7 +359,7 @@ func craftedModelRows(ctx context.Context, e *Env, tether, model string) ([]Row,
 		fig.add(m)
 		r.Check(clearError(m, []int{exitModel}, "rope.freq_base"))
 	}
-	r.Bound = fmt.Sprintf("valid JSON that names the problem, and serve exits 3; slowest %s, peak RSS %s", fig.Elapsed.Round(time.Millisecond), mib(fig.Peak))
+	r.Bound = fmt.Sprintf("valid JSON that names the problem, and serve exits 3; slowest %s, peak RSS %s", fig.Elapsed.Round(time.Millisecond), sizeMiB(fig.Peak))
 	r.Elapsed = time.Since(began)
 	rows = append(rows, r)
 	return rows, nil
@@ -400,7 +400,7 @@ func craftedRow(ctx context.Context, tether, name, path, want string) Row {
 	r.Check(wrap("run", err))
 
 	r.Bound = fmt.Sprintf("inspect names the problem, serve and run exit 3 with one line about %q; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
-		want, quickBound, fig.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fig.Peak))
+		want, quickBound, fig.Elapsed.Round(time.Millisecond), sizeMiB(smallPeakBound), sizeMiB(fig.Peak))
 	r.Elapsed = time.Since(began)
 	return r
 }
@@ -462,7 +462,7 @@ func hostileTemplateRow(ctx context.Context, e *Env, tether string) (Row, error)
 		r.Check(wrap(name+": run", err))
 	}
 	r.Bound = fmt.Sprintf("run: exit 3 with one line about the chat template; serve: ready with a one-line warning, chat answered 500 model_file_error (slowest %s), text completions 200; each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
-		slowestChat.Round(time.Millisecond), quickBound, fig.Elapsed.Round(time.Millisecond), mib(smallPeakBound*2), mib(fig.Peak))
+		slowestChat.Round(time.Millisecond), quickBound, fig.Elapsed.Round(time.Millisecond), sizeMiB(smallPeakBound*2), sizeMiB(fig.Peak))
 	r.Elapsed = time.Since(began)
 	return r, nil
 }
@@ -514,7 +514,7 @@ func templateServed(ctx context.Context, tether, path string, fig *figures, slow
 	peak := peakRSS(srv.Pid())
 	fig.Peak = max(fig.Peak, peak)
 	if peak > smallPeakBound*2 {
-		return fmt.Errorf("peak RSS %s, bound %s", mib(peak), mib(smallPeakBound*2))
+		return fmt.Errorf("peak RSS %s, bound %s", sizeMiB(peak), sizeMiB(smallPeakBound*2))
 	}
 	return nil
 }
@@ -569,37 +569,37 @@ type hostileRequest struct {
 	want []int
 }
 
-func text(s string) func(string) io.Reader {
+func jsonBody(s string) func(string) io.Reader {
 	return func(model string) io.Reader { return strings.NewReader(strings.ReplaceAll(s, "MODEL", model)) }
 }
 
 var hostileRequests = []hostileRequest{
 	{name: "64 MiB body (limit 32 MiB)", body: func(m string) io.Reader { return newWordBody(m, 64<<20) }, want: []int{413}},
 	{name: "16 MiB single-word prompt", body: func(m string) io.Reader { return newWordBody(m, 16<<20) }, want: []int{400}},
-	{name: "JSON nested 100000 deep", body: text(`{"model":"MODEL","messages":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`), want: []int{400}},
-	{name: "JSON object nested 100000 deep in a tool schema", body: text(`{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":` + strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000) + `}}]}`), want: []int{400}},
-	{name: "invalid UTF-8 in the content", body: text("{\"model\":\"MODEL\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\xc3\x28 \xed\xa0\x80\"}]}"), want: []int{200, 400}},
-	{name: "invalid UTF-8 outside strings", body: text("{\"model\":\"MODEL\",\xff\"messages\":[]}"), want: []int{400}},
-	{name: "truncated JSON", body: text(`{"model":"MODEL","messages":[{"role":"user","content":"hi"`), want: []int{400}},
-	{name: "empty body", body: text(``), want: []int{400}},
-	{name: "max_tokens 1e18", body: text(`{"model":"MODEL","max_tokens":1000000000000000000,"messages":[{"role":"user","content":"hi"}]}`), want: []int{200, 400}},
-	{name: "max_tokens 2^63", body: text(`{"model":"MODEL","max_tokens":9223372036854775808,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "n 1000000", body: text(`{"model":"MODEL","n":1000000,"max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "negative max_tokens", body: text(`{"model":"MODEL","max_tokens":-5,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "negative temperature", body: text(`{"model":"MODEL","temperature":-1,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "top_p 7", body: text(`{"model":"MODEL","top_p":7,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "temperature NaN (bare)", body: text(`{"model":"MODEL","temperature":NaN,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "temperature 1e999", body: text(`{"model":"MODEL","temperature":1e999,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "temperature \"NaN\" (a string)", body: text(`{"model":"MODEL","temperature":"NaN","messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "messages as a string", body: text(`{"model":"MODEL","messages":"hi"}`), want: []int{400}},
-	{name: "content as a number", body: text(`{"model":"MODEL","messages":[{"role":"user","content":5}]}`), want: []int{400}},
-	{name: "unknown role", body: text(`{"model":"MODEL","messages":[{"role":"wizard","content":"hi"}]}`), want: []int{400}},
-	{name: "no messages", body: text(`{"model":"MODEL","messages":[]}`), want: []int{400}},
-	{name: "unknown model (--strict-model)", body: text(`{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}`), want: []int{404}},
-	{name: "bad grammar", body: text(`{"model":"MODEL","grammar":"root ::= (\"a\" | ","messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "bad JSON schema", body: text(`{"model":"MODEL","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":5}}},"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "JSON schema with a cyclic $ref", body: text(`{"model":"MODEL","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}}},"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
-	{name: "tool_choice naming no tool", body: text(`{"model":"MODEL","tool_choice":{"type":"function","function":{"name":"nope"}},"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "JSON nested 100000 deep", body: jsonBody(`{"model":"MODEL","messages":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`), want: []int{400}},
+	{name: "JSON object nested 100000 deep in a tool schema", body: jsonBody(`{"model":"MODEL","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":` + strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000) + `}}]}`), want: []int{400}},
+	{name: "invalid UTF-8 in the content", body: jsonBody("{\"model\":\"MODEL\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\xc3\x28 \xed\xa0\x80\"}]}"), want: []int{200, 400}},
+	{name: "invalid UTF-8 outside strings", body: jsonBody("{\"model\":\"MODEL\",\xff\"messages\":[]}"), want: []int{400}},
+	{name: "truncated JSON", body: jsonBody(`{"model":"MODEL","messages":[{"role":"user","content":"hi"`), want: []int{400}},
+	{name: "empty body", body: jsonBody(``), want: []int{400}},
+	{name: "max_tokens 1e18", body: jsonBody(`{"model":"MODEL","max_tokens":1000000000000000000,"messages":[{"role":"user","content":"hi"}]}`), want: []int{200, 400}},
+	{name: "max_tokens 2^63", body: jsonBody(`{"model":"MODEL","max_tokens":9223372036854775808,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "n 1000000", body: jsonBody(`{"model":"MODEL","n":1000000,"max_tokens":2,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "negative max_tokens", body: jsonBody(`{"model":"MODEL","max_tokens":-5,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "negative temperature", body: jsonBody(`{"model":"MODEL","temperature":-1,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "top_p 7", body: jsonBody(`{"model":"MODEL","top_p":7,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "temperature NaN (bare)", body: jsonBody(`{"model":"MODEL","temperature":NaN,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "temperature 1e999", body: jsonBody(`{"model":"MODEL","temperature":1e999,"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "temperature \"NaN\" (a string)", body: jsonBody(`{"model":"MODEL","temperature":"NaN","messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "messages as a string", body: jsonBody(`{"model":"MODEL","messages":"hi"}`), want: []int{400}},
+	{name: "content as a number", body: jsonBody(`{"model":"MODEL","messages":[{"role":"user","content":5}]}`), want: []int{400}},
+	{name: "unknown role", body: jsonBody(`{"model":"MODEL","messages":[{"role":"wizard","content":"hi"}]}`), want: []int{400}},
+	{name: "no messages", body: jsonBody(`{"model":"MODEL","messages":[]}`), want: []int{400}},
+	{name: "unknown model (--strict-model)", body: jsonBody(`{"model":"no-such-model","messages":[{"role":"user","content":"hi"}]}`), want: []int{404}},
+	{name: "bad grammar", body: jsonBody(`{"model":"MODEL","grammar":"root ::= (\"a\" | ","messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "bad JSON schema", body: jsonBody(`{"model":"MODEL","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":5}}},"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "JSON schema with a cyclic $ref", body: jsonBody(`{"model":"MODEL","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/a","$defs":{"a":{"$ref":"#/$defs/a"}}}}},"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
+	{name: "tool_choice naming no tool", body: jsonBody(`{"model":"MODEL","tool_choice":{"type":"function","function":{"name":"nope"}},"messages":[{"role":"user","content":"hi"}]}`), want: []int{400}},
 	{name: "text completion with a 16 MiB prompt", path: "/v1/completions", body: func(m string) io.Reader {
 		return io.MultiReader(strings.NewReader(`{"model":"`+m+`","max_tokens":2,"prompt":"`), io.LimitReader(repeatReader('b'), 16<<20), strings.NewReader(`"}`))
 	}, want: []int{400}},
@@ -665,11 +665,11 @@ func hostileRequestRows(ctx context.Context, e *Env, tether, model string) ([]Ro
 	peak := peakRSS(srv.Pid())
 	const requestPeakBound = 1 << 30
 	if peak > requestPeakBound {
-		r.Fail("server peak RSS %s, bound %s", mib(peak), mib(requestPeakBound))
+		r.Fail("server peak RSS %s, bound %s", sizeMiB(peak), sizeMiB(requestPeakBound))
 	}
 	srv.Stop()
 	r.Bound = fmt.Sprintf("the right 4xx status with a JSON error (413 over the body limit, 400 for the rest, 404 for an unknown model) within %s (slowest %s: %s), then a normal request answers 200; server peak RSS ≤ %s (%s after start-up, %s after all)",
-		quickBound, slowest.Round(time.Millisecond), slowestName, mib(requestPeakBound), mib(before), mib(peak))
+		quickBound, slowest.Round(time.Millisecond), slowestName, sizeMiB(requestPeakBound), sizeMiB(before), sizeMiB(peak))
 	r.Elapsed = time.Since(began)
 
 	flood, err := concurrentBodiesRow(ctx, e, tether, model)
@@ -752,17 +752,17 @@ func concurrentBodiesRow(ctx context.Context, e *Env, tether, model string) (Row
 	// machine's by default, at 8 bytes a body byte.
 	peakBound := memTotalBytes()/4 + 512<<20
 	if peak > peakBound {
-		r.Fail("server peak RSS %s, bound %s", mib(peak), mib(peakBound))
+		r.Fail("server peak RSS %s, bound %s", sizeMiB(peak), sizeMiB(peakBound))
 	}
 	if after > before+256<<20 {
-		r.Fail("server RSS %s 10 s after the flood, %s before", mib(after), mib(before))
+		r.Fail("server RSS %s 10 s after the flood, %s before", sizeMiB(after), sizeMiB(before))
 	}
 	var statuses []string
 	for _, s := range slices.Sorted(maps.Keys(counts)) {
 		statuses = append(statuses, fmt.Sprintf("%d×%d", counts[s], s))
 	}
 	r.Bound = fmt.Sprintf("server stays up and answers normally after; statuses %s; server peak RSS %s (bound %s: the admission budget, a quarter of the machine's memory, + 512 MiB); RSS %s before, %s after (bound +256 MiB)",
-		strings.Join(statuses, ", "), mib(peak), mib(peakBound), mib(before), mib(after))
+		strings.Join(statuses, ", "), sizeMiB(peak), sizeMiB(peakBound), sizeMiB(before), sizeMiB(after))
 	r.Elapsed = time.Since(began)
 	return r, nil
 }
@@ -848,7 +848,7 @@ func badFlagRow(ctx context.Context, e *Env, tether, model string) Row {
 		r.Check(wrap(b.name, err))
 	}
 	r.Bound = fmt.Sprintf("exit 2 (bad usage) or 3 (bad model or input file) with one line naming the flag, variable, file or memory need (tether run: before it launches a server); each within %s (slowest %s), peak RSS ≤ %s (largest %s)",
-		quickBound, fig.Elapsed.Round(time.Millisecond), mib(smallPeakBound), mib(fig.Peak))
+		quickBound, fig.Elapsed.Round(time.Millisecond), sizeMiB(smallPeakBound), sizeMiB(fig.Peak))
 	r.Elapsed = time.Since(began)
 	return r
 }

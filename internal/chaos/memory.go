@@ -196,8 +196,8 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, " / ")
 }
 
-// mib formats bytes as MiB.
-func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+// sizeMiB formats bytes as MiB.
+func sizeMiB(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
 
 // figures tracks the worst time and memory over a row's trials.
 type figures struct {
@@ -216,7 +216,7 @@ func within(m measured, maxTime time.Duration, maxPeak int64) error {
 	case m.Elapsed > maxTime:
 		return fmt.Errorf("took %s, bound %s", m.Elapsed.Round(time.Millisecond), maxTime)
 	case m.Peak > maxPeak:
-		return fmt.Errorf("peak RSS %s, bound %s", mib(m.Peak), mib(maxPeak))
+		return fmt.Errorf("peak RSS %s, bound %s", sizeMiB(m.Peak), sizeMiB(maxPeak))
 	}
 	return nil
 }
