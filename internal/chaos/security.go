@@ -42,7 +42,9 @@ func runSecurity(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	model, err := e.Model(testmodel.Spec{Name: "chaos-security", Seed: 10, Context: 512})
+	// WordsOnly: answers run to max_tokens, so that a server lives long
+	// enough for its command line to be read.
+	model, err := e.Model(testmodel.Spec{Name: "chaos-security", Seed: 10, Context: 512, WordsOnly: true})
 	if err != nil {
 		return nil, err
 	}
@@ -569,7 +571,7 @@ func argvRow(ctx context.Context, e *Env, tether, fault, model string) (Row, err
 				break
 			}
 			marker := newSecret("prompt-")
-			args := append([]string{"run", "-q", "--backend", l.backend, "--model", model, "--max-tokens", "2"}, l.args...)
+			args := append([]string{"run", "-q", "--backend", l.backend, "--model", model, "--max-tokens", "200"}, l.args...)
 			cmd := exec.Command(tether, append(args, marker)...)
 			// The fault server takes a moment to load, so that its
 			// command line can be read while it runs.
