@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
 
@@ -100,6 +101,9 @@ type Profile struct {
 	ModelsPath string
 	// KeyCheckPath is a path the server protects with its API key.
 	KeyCheckPath string
+	// ExitCauses are the exit statuses whose meaning the server
+	// documents ([supervisor.Config.ExitCauses]).
+	ExitCauses map[int]llm.ExitCause
 	// ReadyLines are phrases of the server's log line that says it is
 	// ready; seeing one makes the supervisor probe at once.
 	ReadyLines []string

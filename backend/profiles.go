@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/tetherllm/tether/llm"
 	"github.com/tetherllm/tether/openai"
 )
 
@@ -37,15 +38,18 @@ func Tether(program string) Profile {
 			}
 			return withExtra(args, l), nil
 		},
-		Env:           keyEnv("TETHER_API_KEY"),
-		APIKey:        true,
-		Alias:         true,
-		UnixSocket:    true,
-		SetsContext:   true,
-		HealthPath:    "/health",
-		ModelsPath:    "/v1/models",
-		KeyCheckPath:  "/props",
-		ReadyLines:    []string{"tether serve: ready"},
+		Env:          keyEnv("TETHER_API_KEY"),
+		APIKey:       true,
+		Alias:        true,
+		UnixSocket:   true,
+		SetsContext:  true,
+		HealthPath:   "/health",
+		ModelsPath:   "/v1/models",
+		KeyCheckPath: "/props",
+		ReadyLines:   []string{"tether serve: ready"},
+		// tether serve exits 3 when it refuses the model file, whatever
+		// words the refusal has (internal/cli's exit statuses).
+		ExitCauses:    map[int]llm.ExitCause{3: llm.CauseBadModel},
 		ToolMode:      openai.ToolsNative,
 		ContextWindow: propsOrModels,
 	}

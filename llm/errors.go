@@ -148,7 +148,14 @@ type HTTPError struct {
 	// Message is the server's error message, from an OpenAI error object
 	// when there is one, else the start of the body.
 	Message string
+	// Code is the error object's code, when it has one.
+	Code string
 }
+
+// ModelFileErrorCode is the error code with which tether serve answers a
+// request its model file cannot serve (a chat template it cannot use):
+// a problem of the file, which no retry fixes.
+const ModelFileErrorCode = "model_file_error"
 
 func (e *HTTPError) Error() string {
 	if e.Message == "" {
@@ -157,8 +164,12 @@ func (e *HTTPError) Error() string {
 	return fmt.Sprintf("tether: server answered HTTP %d: %s", e.StatusCode, e.Message)
 }
 
-// Retryable is true for 408, 429 and 5xx.
+// Retryable is true for 408, 429 and 5xx, but not for a model file the
+// server cannot use.
 func (e *HTTPError) Retryable() bool {
+	if e.Code == ModelFileErrorCode {
+		return false
+	}
 	return e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500
 }
 

@@ -64,7 +64,7 @@ func statusError(status int, header http.Header, body []byte) error {
 	if err := overflowError(status, info); err != nil {
 		return err
 	}
-	return httpapi.StatusError(status, header, info.Message)
+	return withCode(httpapi.StatusError(status, header, info.Message), info.Code)
 }
 
 // streamError turns an error object sent inside a stream (or a 200 that
@@ -79,7 +79,16 @@ func streamError(info errorInfo) error {
 	if e := overflowError(status, info); e != nil {
 		return e
 	}
-	return httpapi.StatusError(status, nil, info.Message)
+	return withCode(httpapi.StatusError(status, nil, info.Message), info.Code)
+}
+
+// withCode keeps the error object's code on an *llm.HTTPError, so that
+// callers can tell a model file error from other server failures.
+func withCode(err error, code string) error {
+	if he, ok := err.(*llm.HTTPError); ok {
+		he.Code = code
+	}
+	return err
 }
 
 // statusOf is the HTTP status an error object stands for.

@@ -167,7 +167,7 @@ func errorFor(err error) *apiError {
 	case errors.Is(err, engine.ErrClosed), errors.Is(err, llm.ErrClosed):
 		return errShuttingDown
 	case errors.As(err, &mf):
-		return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Code: "model_file_error", Message: mf.Error()}
+		return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Code: llm.ModelFileErrorCode, Message: mf.Error()}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: 499, Type: "cancelled", Code: "cancelled", Message: "the request was cancelled"}
 	}

@@ -104,13 +104,21 @@ func readAll(r *http.Request) ([]byte, error) {
 
 // freeMemory hands freed heap back to the operating system, one call at
 // a time: a call is a full collection, and requests that end together
-// need only one.
+// need only one. A request that ends while a call runs asks for one more
+// after it: the running collection may have marked that request's memory
+// before it was freed, and what it held would stay mapped.
 func (s *Server) freeMemory() {
-	if s.freeing.CompareAndSwap(false, true) {
-		debug.FreeOSMemory()
+	s.freePending.Store(true)
+	for s.freePending.Load() && s.freeing.CompareAndSwap(false, true) {
+		for s.freePending.Swap(false) {
+			freeOSMemory()
+		}
 		s.freeing.Store(false)
 	}
 }
+
+// freeOSMemory is debug.FreeOSMemory; tests replace it.
+var freeOSMemory = debug.FreeOSMemory
 
 // defaultRequestMemory is a quarter of the machine's memory, or 2 GiB
 // where it cannot be read.

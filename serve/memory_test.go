@@ -219,3 +219,37 @@ func TestConcurrentLongWordRequestsMemory(t *testing.T) {
 		t.Errorf("heap peak %d bytes; want at most the four requests' charges, %d", peak, limit)
 	}
 }
+
+// A request that ends while another's memory is being handed back gets
+// a round of its own after it: the running collection began before the
+// second request let go of its memory. (Forty 30 MB prompts at once once
+// left the server 680 MiB large after they were answered.)
+func TestFreeMemoryAfterARunningFree(t *testing.T) {
+	inFirst, release := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	saved := freeOSMemory
+	freeOSMemory = func() {
+		if calls.Add(1) == 1 {
+			close(inFirst)
+			<-release
+		}
+	}
+	t.Cleanup(func() { freeOSMemory = saved })
+	s := &Server{}
+	first := make(chan struct{})
+	go func() {
+		s.freeMemory()
+		close(first)
+	}()
+	<-inFirst
+	s.freeMemory() // returns at once: the running call does the work
+	close(release)
+	<-first
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d collections; want 2: the first, and one after the request that ended during it", n)
+	}
+	s.freeMemory()
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d collections after a lone request; want 3", n)
+	}
+}

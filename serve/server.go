@@ -38,8 +38,10 @@ type Server struct {
 	admit   admission
 	mem     memoryBudget
 	freeing atomic.Bool // a freeMemory call is running
-	metrics *metrics
-	routes  map[string]route
+	// freePending asks the running freeMemory call for another round.
+	freePending atomic.Bool
+	metrics     *metrics
+	routes      map[string]route
 	// modelRoute serves GET /v1/models/{id}, whose paths the routes map
 	// cannot list.
 	modelRoute route
@@ -110,7 +112,7 @@ func load(cfg Config, id string) (*loadedModel, error) {
 		return nil, err
 	}
 	if _, terr := e.Template(); terr != nil {
-		slog.Warn("tether serve: the model's chat template cannot be used; /v1/chat/completions will fail, /v1/completions works", "err", terr)
+		cfg.Logger.Warn("tether serve: the model's chat template cannot be used; /v1/chat/completions will fail, /v1/completions works", "err", terr)
 	}
 	return &loadedModel{eng: e, drv: embedded.New(e, embedded.Options{Model: id})}, nil
 }

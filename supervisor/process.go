@@ -99,6 +99,11 @@ type Config struct {
 	// millisecond or two. Other output never triggers a probe: servers log
 	// each request, and the probes' own echoes would turn into a storm.
 	ReadyLines []string
+	// ExitCauses are the exit statuses whose meaning the server
+	// documents (tether serve: 3, a model file it refuses). A listed
+	// status decides an unexpected exit's cause; the output's words
+	// decide it otherwise.
+	ExitCauses map[int]llm.ExitCause
 	// ProbeTimeout bounds a single probe. Default: 2 s.
 	ProbeTimeout time.Duration
 	// OnState, if set, is called with every start-up state change, from
@@ -392,6 +397,9 @@ func (p *Process) exitError(ps *os.ProcessState, waitErr error, duringStartup bo
 	}
 	full := p.Tail()
 	cause, line := classify(full)
+	if c, ok := p.cfg.ExitCauses[e.ExitCode]; ok && e.Signal == "" {
+		cause = c
+	}
 	e.Cause = cause
 	e.LogTail = errorTail(full, line)
 	return e

@@ -114,6 +114,35 @@ func TestCrashAtStartIsClassifiedWithItsOutput(t *testing.T) {
 	}
 }
 
+// TestExitCausesDecideTheCause: a server that documents an exit status
+// (tether serve: 3, a model file it refuses) is classified by it even
+// when its words are unknown; other statuses and signals still go by the
+// words.
+func TestExitCausesDecideTheCause(t *testing.T) {
+	causes := map[int]llm.ExitCause{3: llm.CauseBadModel}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want llm.ExitCause
+	}{
+		{"documented status", []string{"--fault-crash=tether: model m.gguf: qwen2.block_count 100000000 needs at least 900000002 tensors", "--fault-crash-code=3"}, llm.CauseBadModel},
+		{"documented status, other words", []string{"--fault-crash=listen tcp 127.0.0.1:8080: bind: address already in use", "--fault-crash-code=3"}, llm.CauseBadModel},
+		{"another status", []string{"--fault-crash=something odd happened", "--fault-crash-code=4"}, llm.CauseUnknown},
+		{"a signal", []string{"--fault-crash=something odd happened", "--fault-crash-signal=KILL"}, llm.CauseUnknown},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := faultServer(t, tt.args...)
+			cfg := f.cfg
+			cfg.ExitCauses = causes
+			_, err := Launch(context.Background(), cfg)
+			var sx *llm.ServerExitedError
+			if !errors.As(err, &sx) || sx.Cause != tt.want {
+				t.Fatalf("Launch error %v; want a *llm.ServerExitedError with cause %v", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestExitWhileServingIsNoticedAtOnce(t *testing.T) {
 	// The median of three, so that one moment of a starved machine does
 	// not decide.

@@ -194,6 +194,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		Probe:       probeFn,
 		ReadyBudget: l.budget,
 		ReadyLines:  p.ReadyLines,
+		ExitCauses:  p.ExitCauses,
 		OnState: func(ev supervisor.Event) {
 			l.opts.OnProgress(progressOf(p.Name, ev))
 		},

@@ -26,9 +26,11 @@ import (
 // Gemma's turn markers, Mistral's [INST]-style markers, and the
 // placeholders' own characters (so that text cannot forge a placeholder).
 // None holds a character that printers escape (quotes, backslashes,
-// control characters): the placeholder would print unescaped where the
-// text it stands for would not.
-const controlTokenText = `<\|[^\s|<>"'\\\x00-\x1f\x7f]{0,64}\|>|<｜[^\s｜"'\\\x00-\x1f\x7f]{0,64}｜>|</?s>|<(?:start|end)_of_turn>|<(?:bos|eos|pad|unk|mask)>` +
+// control characters) or replace (invalid UTF-8, which Go's regexp reads
+// as U+FFFD and tojson prints as U+FFFD): the placeholder would print
+// unchanged where the text it stands for would not. No tokenizer's
+// control token holds U+FFFD.
+const controlTokenText = `<\|[^\s|<>"'\\\x00-\x1f\x7f\x{FFFD}]{0,64}\|>|<｜[^\s｜"'\\\x00-\x1f\x7f\x{FFFD}]{0,64}｜>|</?s>|<(?:start|end)_of_turn>|<(?:bos|eos|pad|unk|mask)>` +
 	`|\[/?(?:INST|SYSTEM_PROMPT|AVAILABLE_TOOLS|TOOL_RESULTS|TOOL_CALLS|TOOL_CONTENT)\]` +
 	`|` + placeholderOpen + `|` + placeholderClose
 

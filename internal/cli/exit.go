@@ -61,6 +61,7 @@ func exitCode(err error) int {
 		// foreign is another server answering on the port ours was to
 		// take (supervisor.ForeignServerError): a start-up failure.
 		foreign interface{ Cause() llm.ExitCause }
+		httpErr *llm.HTTPError
 	)
 	switch {
 	case err == nil:
@@ -74,6 +75,10 @@ func exitCode(err error) int {
 	case errors.As(err, &exhausted):
 		return ExitRequestFailed
 	case errors.As(err, &input), errors.As(err, &model):
+		return ExitModel
+	case errors.As(err, &httpErr) && httpErr.Code == llm.ModelFileErrorCode:
+		// The server loaded the model file but cannot serve from it
+		// (tether serve with a chat template it cannot use).
 		return ExitModel
 	case errors.As(err, &notFound), errors.As(err, &timeout), errors.As(err, &foreign):
 		return ExitServerStart
