@@ -326,6 +326,7 @@ func (c *child) WaitFor(w *watched, text string, d time.Duration) error {
 type watched struct {
 	mu      sync.Mutex
 	buf     bytes.Buffer
+	total   int64
 	changed chan struct{}
 }
 
@@ -337,6 +338,7 @@ const maxWatched = 1 << 20
 
 func (w *watched) Write(p []byte) (int, error) {
 	w.mu.Lock()
+	w.total += int64(len(p))
 	if w.buf.Len() < maxWatched {
 		w.buf.Write(p[:min(len(p), maxWatched-w.buf.Len())])
 	}
@@ -346,6 +348,13 @@ func (w *watched) Write(p []byte) (int, error) {
 	default:
 	}
 	return len(p), nil
+}
+
+// Len is how many bytes were written, kept or not.
+func (w *watched) Len() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.total
 }
 
 func (w *watched) String() string {
