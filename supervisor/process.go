@@ -127,6 +127,11 @@ type Config struct {
 	// NoWatchdog disables the watchdog process that kills the server's
 	// process group if this process dies without stopping it.
 	NoWatchdog bool
+	// Remove are files and directories of the launch (from [TempDir] or
+	// [SocketPath]) that the watchdog removes, after killing the server,
+	// if this process dies without stopping it. The caller removes them
+	// in every other case.
+	Remove []string
 	// Logger receives the supervisor's own messages. Default:
 	// slog.Default().
 	Logger *slog.Logger
@@ -325,7 +330,7 @@ func (p *Process) spawn() error {
 }
 
 func (p *Process) startWatchdog() {
-	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace, p.contain.watchdogArg())
+	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace, p.contain.watchdogArg(), p.cfg.Remove)
 	if err != nil {
 		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "pid", p.pid, "err", err)
 		return

@@ -67,12 +67,14 @@ signal TERM
 sleep $1
 if [ -n "$2" ]; then echo 1 > "$2/cgroup.kill"; i=0; while [ $i -lt 50 ] && ! rmdir "$2"; do sleep 0.1; i=$((i+1)); done; fi 2>/dev/null
 signal KILL
+shift 2
+if [ $# -gt 0 ]; then rm -rf -- "$@" 2>/dev/null; fi
 kill -KILL -$0 2>/dev/null`
 
 // startWatchdog starts the watchdog for the process group pgid (and the
 // cgroup directory cgroup, if not "") and returns the write end of its
 // pipe; closing it (or dying) sets the watchdog off.
-func startWatchdog(pgid int, grace time.Duration, cgroup string) (*os.File, *exec.Cmd, error) {
+func startWatchdog(pgid int, grace time.Duration, cgroup string, remove []string) (*os.File, *exec.Cmd, error) {
 	const shell = "/bin/sh"
 	if _, err := os.Stat(shell); err != nil {
 		return nil, nil, errors.New("tether: no " + shell + " for the watchdog")
@@ -82,7 +84,8 @@ func startWatchdog(pgid int, grace time.Duration, cgroup string) (*os.File, *exe
 		return nil, nil, err
 	}
 	secs := int((grace + time.Second - 1) / time.Second)
-	cmd := exec.Command(shell, "-c", watchdogScript, strconv.Itoa(pgid), strconv.Itoa(max(secs, 1)), cgroup)
+	args := append([]string{"-c", watchdogScript, strconv.Itoa(pgid), strconv.Itoa(max(secs, 1)), cgroup}, remove...)
+	cmd := exec.Command(shell, args...)
 	cmd.Stdin = r
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	// No parent-death signal: the watchdog must outlive us.
@@ -95,4 +98,18 @@ func startWatchdog(pgid int, grace time.Duration, cgroup string) (*os.File, *exe
 	}
 	markSpawned(cmd.Process.Pid)
 	return w, cmd, nil
+}
+
+// processGone reports whether no process has the id pid.
+func processGone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
+
+// ownedByUs reports whether the file at path belongs to this process's
+// user.
+func ownedByUs(path string) bool {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }
