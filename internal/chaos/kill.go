@@ -334,7 +334,7 @@ func killEmbedded(ctx context.Context, e *Env, tether string) Row {
 			if err != nil {
 				return killResult{err: err}
 			}
-			if err := c.WaitFor(c.Out, " ", 60*time.Second); err != nil {
+			if err := c.WaitOutput(c.Out, 60*time.Second); err != nil {
 				c.Stop()
 				return killResult{err: err}
 			}

@@ -292,6 +292,18 @@ func (c *child) Wait(d time.Duration) (int, error) {
 	return c.cmd.ProcessState.ExitCode(), nil
 }
 
+// MaxRSS is the program's peak resident memory, from the kernel's
+// accounting at its exit (0 before).
+func (c *child) MaxRSS() int64 {
+	if c.cmd.ProcessState == nil {
+		return 0
+	}
+	if ru, ok := c.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10 // KiB on Linux
+	}
+	return 0
+}
+
 // Stop ends the program and everything of its trial, whatever state the
 // trial is in; for the end of a trial that failed early.
 func (c *child) Stop() {
@@ -303,21 +315,30 @@ func (c *child) Stop() {
 // WaitFor waits up to d for text to appear in w, and fails early if the
 // program exits first.
 func (c *child) WaitFor(w *watched, text string, d time.Duration) error {
+	return c.waitUntil(w, func() bool { return strings.Contains(w.String(), text) }, fmt.Sprintf("%q", text), d)
+}
+
+// WaitOutput waits up to d for anything to appear in w.
+func (c *child) WaitOutput(w *watched, d time.Duration) error {
+	return c.waitUntil(w, func() bool { return w.Len() > 0 }, "anything", d)
+}
+
+func (c *child) waitUntil(w *watched, ok func() bool, text string, d time.Duration) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
-		if strings.Contains(w.String(), text) {
+		if ok() {
 			return nil
 		}
 		select {
 		case <-w.changed:
 		case <-c.Done:
-			if strings.Contains(w.String(), text) {
+			if ok() {
 				return nil
 			}
-			return fmt.Errorf("exited before printing %q; stderr: %s", text, tail(c.Err.String()))
+			return fmt.Errorf("exited before printing %s; stderr: %s", text, tail(c.Err.String()))
 		case <-timer.C:
-			return fmt.Errorf("no %q within %s; stderr: %s", text, d, tail(c.Err.String()))
+			return fmt.Errorf("no %s within %s; stderr: %s", text, d, tail(c.Err.String()))
 		}
 	}
 }

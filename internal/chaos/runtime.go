@@ -133,27 +133,42 @@ func runRuntimeSuite(ctx context.Context, e *Env) ([]Row, error) {
 	defer srv.Close()
 	endpoint := "http://" + ln.Addr().String()
 
-	var rows []Row
-	for _, rc := range runtimeCases(e) {
-		if ctx.Err() != nil {
-			return rows, nil
-		}
-		row := Row{Name: rc.name}
-		began := time.Now()
-		var worst time.Duration
-		var peak int64
+	// All trials of all cases share one pool: most wait for a timeout.
+	cases := runtimeCases(e)
+	type job struct{ c int }
+	var jobs []job
+	for c, rc := range cases {
 		for range e.Trials(rc.trials[0], rc.trials[1]) {
-			if ctx.Err() != nil {
-				break
-			}
-			took, hwm, err := runtimeTrial(ctx, e, tether, fault, model, endpoint, rc)
-			row.Check(err)
-			worst, peak = max(worst, took), max(peak, hwm)
+			jobs = append(jobs, job{c})
 		}
-		row.Bound = fmt.Sprintf("%s within %s (slowest: %s); tether run's peak RSS ≤ %s (highest: %s)",
-			rowOutcome(rc), rc.within, worst.Round(10*time.Millisecond), mib(runMemoryBound), mib(peak))
-		row.Elapsed = time.Since(began)
-		rows = append(rows, row)
+	}
+	type result struct {
+		took time.Duration
+		hwm  int64
+		err  error
+		ran  bool
+	}
+	results := make([]result, len(jobs))
+	parallel(ctx, 3, len(jobs), func(i int) {
+		took, hwm, err := runtimeTrial(ctx, e, tether, fault, model, endpoint, cases[jobs[i].c])
+		results[i] = result{took, hwm, err, true}
+	})
+	rows := make([]Row, len(cases))
+	worst := make([]time.Duration, len(cases))
+	peak := make([]int64, len(cases))
+	for i, r := range results {
+		c := jobs[i].c
+		rows[c].Name = cases[c].name
+		if !r.ran {
+			continue
+		}
+		rows[c].Check(r.err)
+		rows[c].Elapsed += r.took
+		worst[c], peak[c] = max(worst[c], r.took), max(peak[c], r.hwm)
+	}
+	for c, rc := range cases {
+		rows[c].Bound = fmt.Sprintf("%s within %s (slowest: %s); tether run's peak RSS ≤ %s (highest: %s)",
+			rowOutcome(rc), rc.within, worst[c].Round(10*time.Millisecond), mib(runMemoryBound), mib(peak[c]))
 	}
 	if ctx.Err() == nil {
 		rows = append(rows, restartRows(ctx, e, fault)...)
@@ -200,7 +215,7 @@ func runtimeTrial(ctx context.Context, e *Env, tether, fault, model, endpoint st
 		c.Stop()
 		return took, 0, fmt.Errorf("tether run %s; stderr: %s", err, tail(c.Err.String()))
 	}
-	peak, written := hwm(), wrote()
+	peak, written := max(hwm(), c.MaxRSS()), wrote()
 	if _, live := m.awaitNone(ctx, killBound); len(live) > 0 {
 		killAll(live)
 		return took, peak, fmt.Errorf("left running after tether run exited: %s", describe(live))
@@ -356,7 +371,11 @@ func restartRows(ctx context.Context, e *Env, fault string) []Row {
 			row.Check(err)
 			worst = max(worst, took)
 		}
-		row.Bound = fmt.Sprintf("the failed answer is a retryable typed error (ServerExitedError), the next request succeeds on a new server within 10 s (slowest: %s), nothing left after Close", worst.Round(10*time.Millisecond))
+		first := "the answer cut by the kill is a retryable ServerExitedError; "
+		if between {
+			first = ""
+		}
+		row.Bound = fmt.Sprintf("%sthe next request is answered, by a new server, within 10 s (slowest: %s); nothing left after Close", first, worst.Round(10*time.Millisecond))
 		row.Elapsed = time.Since(began)
 		rows = append(rows, row)
 	}
