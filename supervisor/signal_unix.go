@@ -50,7 +50,8 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 // field 22 of /proc/PID/stat, so that a reused pid is never hit). At EOF it
 // sends SIGTERM to the process group given as $0, to every process in the
 // cgroup given as $2 (if any) and to the named descendants, waits $1
-// seconds, kills the cgroup (cgroup.kill) and removes it, sends SIGKILL to
+// seconds, kills the cgroup (cgroup.kill) and removes it (unless another
+// tether's sweep of stale cgroups was first), sends SIGKILL to
 // the named descendants, and last to the group. It runs inside that group
 // and ignores SIGTERM, so that our own group-wide SIGTERM does not remove it
 // early; the final SIGKILL ends it too. It is not in the cgroup, which it
@@ -65,7 +66,7 @@ kill -TERM -$0 2>/dev/null
 if [ -n "$2" ]; then for p in $(cat "$2/cgroup.procs" 2>/dev/null); do kill -TERM $p 2>/dev/null; done; fi
 signal TERM
 sleep $1
-if [ -n "$2" ]; then echo 1 > "$2/cgroup.kill"; i=0; while [ $i -lt 50 ] && ! rmdir "$2"; do sleep 0.1; i=$((i+1)); done; fi 2>/dev/null
+if [ -n "$2" ]; then echo 1 > "$2/cgroup.kill"; i=0; while [ $i -lt 50 ] && [ -d "$2" ] && ! rmdir "$2"; do sleep 0.1; i=$((i+1)); done; fi 2>/dev/null
 signal KILL
 shift 2
 if [ $# -gt 0 ]; then rm -rf -- "$@" 2>/dev/null; fi

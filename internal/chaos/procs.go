@@ -31,7 +31,11 @@ type proc struct {
 func (p proc) dead() bool { return p.State == 'Z' || p.State == 'X' }
 
 func (p proc) String() string {
-	return fmt.Sprintf("pid %d (ppid %d, pgid %d, sid %d, state %c) %s", p.PID, p.PPID, p.PGID, p.SID, p.State, p.Cmdline)
+	cmd := p.Cmdline
+	if len(cmd) > 60 {
+		cmd = cmd[:60] + "…"
+	}
+	return fmt.Sprintf("pid %d (ppid %d, pgid %d, sid %d, state %c) %s", p.PID, p.PPID, p.PGID, p.SID, p.State, cmd)
 }
 
 // readProc reads one process, or reports that it is gone.
@@ -154,13 +158,40 @@ func killAll(ps []proc) {
 	}
 }
 
-// describe lists processes for a failure message.
+// describe lists processes for a failure message: what each waits in
+// (wchan) and, when it reads a pipe, which processes hold that pipe.
 func describe(ps []proc) string {
 	var parts []string
 	for _, p := range ps {
-		parts = append(parts, p.String())
+		text := p.String()
+		if w, err := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", p.PID)); err == nil && len(w) > 0 {
+			text += fmt.Sprintf(" [waits in %s]", w)
+		}
+		if in, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/0", p.PID)); err == nil && strings.HasPrefix(in, "pipe:") {
+			text += fmt.Sprintf(" [stdin %s held by %v]", in, pipeHolders(in))
+		}
+		parts = append(parts, text)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// pipeHolders lists the processes with pipe (as /proc shows a pipe's fd
+// link) open.
+func pipeHolders(pipe string) []int {
+	var pids []int
+	for _, pid := range allPIDs() {
+		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == pipe {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }
 
 // installServer puts the fault server into dir under each of names, as
