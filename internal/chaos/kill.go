@@ -116,27 +116,31 @@ func runKillSuite(ctx context.Context, e *Env) ([]Row, error) {
 	}
 	serverPath := func(m *marked) string { return filepath.Join(m.Dir, "llama-server") }
 	var rows []Row
-	perPhase := e.Trials(52, 3)
+	perPhase := e.Trials(52, 4)
 	for _, ph := range killPhases(serverPath) {
 		row := Row{Name: "SIGKILL of tether run " + ph.name}
 		began := time.Now()
 		// The trials' random choices are drawn here, in order, so that a
 		// seed repeats a run; the trials run four at a time (they mostly
 		// wait).
+		// Every other pair of trials keeps the server out of a cgroup,
+		// where descendants that leave the process group are found from
+		// the process tree instead.
 		type plan struct {
 			delay      time.Duration
 			grandchild string
+			noCgroup   bool
 		}
 		plans := make([]plan, perPhase)
 		for i := range plans {
-			plans[i] = plan{delay: time.Duration(e.Rand.Int64N(int64(ph.window) + 1)), grandchild: []string{"group", "escape"}[i%2]}
+			plans[i] = plan{delay: time.Duration(e.Rand.Int64N(int64(ph.window) + 1)), grandchild: []string{"group", "escape"}[i%2], noCgroup: i/2%2 == 1}
 		}
 		results := make([]killResult, perPhase)
 		parallel(ctx, 4, perPhase, func(i int) {
-			results[i] = killRunTrial(ctx, e, tether, fault, model, ph, plans[i].delay, plans[i].grandchild)
+			results[i] = killRunTrial(ctx, e, tether, fault, model, ph, plans[i].delay, plans[i].grandchild, plans[i].noCgroup)
 		})
 		var worst time.Duration
-		escaped, swept := 0, 0
+		escaped, swept, trees := 0, 0, 0
 		for i, r := range results {
 			if ctx.Err() != nil && r.err == nil && r.clean == 0 {
 				continue
@@ -146,12 +150,15 @@ func runKillSuite(ctx context.Context, e *Env) ([]Row, error) {
 			if plans[i].grandchild == "escape" {
 				escaped++
 			}
+			if plans[i].noCgroup {
+				trees++
+			}
 			if r.swept {
 				swept++
 			}
 		}
-		row.Bound = fmt.Sprintf("no process of the trial alive %s after the kill (slowest: %s; %d trials with a setsid grandchild, %d with one in the group); %s",
-			killBound, worst.Round(10*time.Millisecond), escaped, row.Trials-escaped, filesBound(swept))
+		row.Bound = fmt.Sprintf("no process of the trial alive %s after the kill (slowest: %s; %d trials with a setsid grandchild, %d with one in the group; %d with TETHER_NO_CGROUP=1); %s",
+			killBound, worst.Round(10*time.Millisecond), escaped, row.Trials-escaped, trees, filesBound(swept))
 		row.Elapsed = time.Since(began)
 		rows = append(rows, row)
 		e.Log.Info("parent killed", "phase", ph.name, "trials", row.Trials, "failures", row.Failures)
@@ -179,7 +186,7 @@ type killResult struct {
 
 // killRunTrial runs tether run with the fault server, kills it delay
 // after the phase began, and checks that nothing of the trial survives.
-func killRunTrial(ctx context.Context, e *Env, tether, fault, model string, ph killPhase, delay time.Duration, grandchild string) killResult {
+func killRunTrial(ctx context.Context, e *Env, tether, fault, model string, ph killPhase, delay time.Duration, grandchild string, noCgroup bool) killResult {
 	m, err := newTrial(e, "kill")
 	if err != nil {
 		return killResult{err: err}
@@ -195,6 +202,11 @@ func killRunTrial(ctx context.Context, e *Env, tether, fault, model string, ph k
 		"PATH=" + m.Dir, "TMPDIR=" + tmp,
 		"TETHER_FAULT_GRANDCHILD=" + grandchild, "TETHER_FAULT_MAX_LIFE=2m",
 	}, ph.faults...)
+	containment := "cgroup where available"
+	if noCgroup {
+		env = append(env, "TETHER_NO_CGROUP=1")
+		containment = "TETHER_NO_CGROUP=1"
+	}
 	c, err := startChild(m, env, tether, "run", "--model", model, "--backend", "llama-server", "hi")
 	if err != nil {
 		return killResult{err: err}
@@ -211,7 +223,7 @@ func killRunTrial(ctx context.Context, e *Env, tether, fault, model string, ph k
 	next := func() error {
 		return runToEnd(m, []string{"PATH=" + m.Dir, "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m"}, tether, "run", "--model", model, "--backend", "llama-server", "hi")
 	}
-	return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s after the phase began, grandchild %s", delay.Round(time.Millisecond), grandchild), next)
+	return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s after the phase began, grandchild %s, %s", delay.Round(time.Millisecond), grandchild, containment), next)
 }
 
 // killAndCheck kills the trial's first process with SIGKILL and checks
