@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tetherllm/tether/internal/testmodel"
@@ -215,7 +216,7 @@ func runLoadSuite(ctx context.Context, e *Env) ([]Row, error) {
 	rows = append(rows, after)
 
 	// The server still stops cleanly after all that.
-	s.Kill(15)
+	s.Kill(syscall.SIGTERM)
 	code, err := s.Wait(20 * time.Second)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("tether serve exited %d after SIGTERM; stderr: %s", code, tail(s.Err.String()))
