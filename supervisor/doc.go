@@ -39,9 +39,11 @@
 // Linux: where this process may create cgroups, each server is born into a
 // cgroup v2 of its own, which Stop, the exit and the watchdog kill as a
 // whole (cgroup.kill); elsewhere the server's process tree is listed from
-// /proc when it becomes ready, every 2 s, and when it is stopped — those
-// listed are killed with it, and given to the watchdog for the case this
-// process dies — and with [AdoptOrphans] orphaned descendants are
+// /proc from its start (every 20 ms at first, backing off to every 2 s),
+// when it becomes ready and when it is stopped — those listed are killed
+// with it, and given to the watchdog for the case this process dies; one
+// that leaves the group in the moment before this process is killed is
+// not yet known — and with [AdoptOrphans] orphaned descendants are
 // re-parented to this process and killed with their server.
 //
 // [Instance] keeps one server running across crashes: [Instance.EnsureRunning]
