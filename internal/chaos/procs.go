@@ -423,3 +423,41 @@ func tail(s string) string {
 	}
 	return s
 }
+
+// sinceBoot is the time since boot (/proc/uptime, 10 ms grain), the clock
+// of processes' start times.
+func sinceBoot() (time.Duration, bool) {
+	data, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0, false
+	}
+	secs, err := strconv.ParseFloat(f[0], 64)
+	return time.Duration(secs * float64(time.Second)), err == nil
+}
+
+// startedAt is when a process started, after boot: field 22 of
+// /proc/PID/stat, in clock ticks.
+func startedAt(pid int) (time.Duration, bool) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return 0, false
+	}
+	f := strings.Fields(string(stat[i+2:]))
+	if len(f) < 20 {
+		return 0, false
+	}
+	ticks, err := strconv.ParseInt(f[19], 10, 64) // field 22; f[0] is field 3
+	if err != nil {
+		return 0, false
+	}
+	const clockTicks = 100 // USER_HZ, 100 on every Linux architecture Go runs on
+	return time.Duration(ticks) * time.Second / clockTicks, true
+}

@@ -65,8 +65,11 @@ func startupCases() []startupCase {
 			wantCode: 4, wantErr: "did not become ready within", within: hangBound},
 		{name: "server listens, its load never progresses (budget 2 s)", env: []string{budget, "TETHER_FAULT_LOAD=1h"},
 			wantCode: 4, wantErr: "did not become ready within", within: hangBound},
-		{name: "server accepts connections and never answers (budget 2 s)", env: []string{budget, "TETHER_FAULT_HANG=all"},
-			wantCode: 4, wantErr: "did not become ready within", within: hangBound},
+		// Each probe waits up to its 2 s timeout, and the first that
+		// connects tells the server is listening (progress) only then:
+		// the bound is two budgets and two probe timeouts.
+		{name: "server accepts connections and never answers (budget 2 s, probe timeout 2 s)", env: []string{budget, "TETHER_FAULT_HANG=all"},
+			wantCode: 4, wantErr: "did not become ready within", within: 2*readyBudget*time.Second + 4*time.Second + time.Second},
 		{name: "server ready, then dies mid-answer", env: []string{"TETHER_FAULT_CRASH=boom", "TETHER_FAULT_CRASH_MID_STREAM=3", "TETHER_FAULT_ANSWER=" + answerWords},
 			wantCode: 5, wantErr: "exited while serving", within: 5 * time.Second},
 		{name: "a squatter answers on every port tried", env: []string{"TETHER_FAULT_SQUAT=1"},
