@@ -49,7 +49,7 @@ type containment struct {
 // the interval before this process dies is not known to the watchdog;
 // only a cgroup closes that window.
 const (
-	relistFirst = 20 * time.Millisecond
+	relistFirst = 5 * time.Millisecond
 	relistEvery = 2 * time.Second
 )
 

@@ -165,8 +165,8 @@ func runKillSuite(ctx context.Context, e *Env) ([]Row, error) {
 			if tree && row.Failures > 0 && inWindow == row.Failures {
 				row.Explained = fmt.Sprintf("Every survivor is the setsid grandchild, born less than %s before the kill: without a cgroup, "+
 					"descendants outside the process group are known to the watchdog only once a listing of the process tree has seen them "+
-					"(every 20 ms as the server starts, backing off to every 2 s), and nothing can find one that escaped in the moment before "+
-					"its parent's parent is killed. The cgroup rows, with the same kills, show none.", listingWindow)
+					"(every 5 ms as the server starts, backing off to every 2 s), and nothing can find one that escaped in the moment before "+
+					"its parent's parent is killed. The cgroup rows check the same kills with a cgroup.", listingWindow)
 			}
 			row.Elapsed = time.Since(began)
 			rows = append(rows, row)
@@ -288,7 +288,7 @@ func killAndCheck(ctx context.Context, c *child, tmp, what string, next func() e
 
 // listingWindow is how recent an escaped descendant's birth must be, at
 // the kill, for the process-tree fallback to be excused for missing it:
-// the first listings come every 20 ms, later ones further apart, and the
+// the first listings come every 5 ms, later ones further apart, and the
 // kernel's start times have a 10 ms grain.
 const listingWindow = 100 * time.Millisecond
 
