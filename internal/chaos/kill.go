@@ -249,7 +249,9 @@ func killAndCheck(ctx context.Context, c *child, tmp, what string, next func() e
 	killed := time.Now()
 	killedAt, clockOK := sinceBoot()
 	<-c.Done
-	took, live := c.m.awaitNone(ctx, killBound)
+	reaped := time.Since(killed)
+	_, live := c.m.awaitNone(ctx, killBound-reaped)
+	took := time.Since(killed)
 	if len(live) > 0 {
 		inWindow := true
 		var ages []string
@@ -262,9 +264,13 @@ func killAndCheck(ctx context.Context, c *child, tmp, what string, next func() e
 		}
 		desc := describe(live)
 		killAll(live)
-		return killResult{clean: took, inWindow: inWindow, err: fmt.Errorf("%s: alive %s after the kill (%s): %s", what, took.Round(time.Millisecond), strings.Join(ages, ", "), desc)}
+		return killResult{clean: took, inWindow: inWindow, err: fmt.Errorf("%s: alive %s after the kill (tether run reaped after %s; %s): %s",
+			what, took.Round(time.Millisecond), reaped.Round(time.Millisecond), strings.Join(ages, ", "), desc)}
 	}
-	took = time.Since(killed)
+	if took > killBound {
+		// The last look, which found nothing, ended after the bound.
+		return killResult{clean: took, err: fmt.Errorf("%s: gone only %s after the kill (tether run reaped after %s)", what, took.Round(time.Millisecond), reaped.Round(time.Millisecond))}
+	}
 	if tmp == "" {
 		return killResult{clean: took}
 	}
