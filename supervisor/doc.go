@@ -34,6 +34,9 @@
 // unix a small watchdog (/bin/sh, in the child's process group, reading a
 // pipe only the parent holds) sees the parent's death as end-of-file and
 // sends SIGTERM, then SIGKILL, to the whole group, grandchildren included.
+// With a cgroup (below) the watchdog starts before the child, in a group
+// of its own, and holds the cgroup from the start, so that even a parent
+// killed as the child starts leaves nothing behind.
 //
 // Descendants that leave the process group (setsid) are found too, on
 // Linux: where this process may create cgroups, each server is born into a

@@ -326,3 +326,28 @@ func listed(p *Process, pid int) bool {
 	}
 	return false
 }
+
+// TestWatchdogHoldsTheCgroupBeforeTheServerStarts checks that, with a
+// cgroup, the watchdog runs before the server is started: a parent killed
+// as the server starts leaves a watchdog that kills the cgroup, and with it
+// whatever the server started after the parent's death.
+func TestWatchdogHoldsTheCgroupBeforeTheServerStarts(t *testing.T) {
+	requireCgroups(t, "the early watchdog is for the cgroup")
+	t.Setenv(NoCgroupEnv, "")
+	f := faultServer(t)
+	p := f.launch(t)
+	if p.earlyWatchdog == nil {
+		t.Fatal("no watchdog started before the server")
+	}
+	w, ok := readProc(p.earlyWatchdog.Pid)
+	if !ok {
+		t.Fatal("the watchdog is not running")
+	}
+	s, ok := readProc(p.PID())
+	if !ok {
+		t.Fatal("the server is not running")
+	}
+	if w.start > s.start {
+		t.Fatalf("the watchdog started after the server (%d > %d ticks)", w.start, s.start)
+	}
+}

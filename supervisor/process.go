@@ -191,6 +191,10 @@ type Process struct {
 	logFile     *os.File // nil if none
 	watchdog    *os.File // write end of the watchdog's pipe, or nil
 	watchdogMu  sync.Mutex
+	// earlyWatchdog is a watchdog started before the server (with a
+	// cgroup), in a process group of its own: the server's exit does not
+	// end it, so it is killed then. Nil otherwise.
+	earlyWatchdog *os.Process
 
 	stopRequested atomic.Bool
 	stopOnce      sync.Once
@@ -287,14 +291,22 @@ func (p *Process) spawn() error {
 		// Never unlocked: the thread ends with this goroutine, after
 		// the child has been reaped.
 		runtime.LockOSThread()
+		// With a cgroup, the watchdog starts first: if this process dies
+		// as the server starts, the watchdog already holds the cgroup,
+		// which holds everything the server starts, even after our death.
+		if !p.cfg.NoWatchdog && p.contain.watchdogArg() != "" {
+			p.startEarlyWatchdog()
+		}
 		cmd := command()
 		err := cmd.Start()
 		if err != nil && p.contain.startFailed() {
 			p.cfg.Logger.Debug("tether: cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
+			p.endEarlyWatchdog()
 			cmd = command()
 			err = cmd.Start()
 		}
 		if err != nil {
+			p.endEarlyWatchdog()
 			started <- err
 			return
 		}
@@ -302,7 +314,13 @@ func (p *Process) spawn() error {
 		p.proc = cmd.Process
 		p.pid = cmd.Process.Pid
 		p.contain.started(p.pid)
-		if !p.cfg.NoWatchdog {
+		switch {
+		case p.earlyWatchdog != nil:
+			// The group to stop is the server's, known now.
+			p.watchdogMu.Lock()
+			fmt.Fprintf(p.watchdog, "%d\n", p.pid)
+			p.watchdogMu.Unlock()
+		case !p.cfg.NoWatchdog:
 			p.startWatchdog()
 		}
 		p.contain.watch()
@@ -349,6 +367,38 @@ func (p *Process) startWatchdog() {
 	}()
 }
 
+// startEarlyWatchdog starts the watchdog before the server, in a process
+// group of its own; the server's group comes as the first line it reads.
+func (p *Process) startEarlyWatchdog() {
+	w, cmd, err := startWatchdog(0, p.cfg.StopGrace, p.contain.watchdogArg(), p.cfg.Remove)
+	if err != nil {
+		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "err", err)
+		return
+	}
+	p.watchdog, p.earlyWatchdog = w, cmd.Process
+	go func() {
+		cmd.Wait()
+		unmarkSpawned(cmd.Process.Pid)
+	}()
+}
+
+// endEarlyWatchdog kills a watchdog started before the server, which is
+// not in the server's group and so does not end with it, and closes its
+// pipe. Killed first, it does nothing on the pipe's end.
+func (p *Process) endEarlyWatchdog() {
+	p.watchdogMu.Lock()
+	defer p.watchdogMu.Unlock()
+	if p.earlyWatchdog == nil {
+		return
+	}
+	// SIGKILL is final once sent: the watchdog cannot act on the end of
+	// its pipe, closed below. Its goroutine reaps it.
+	p.earlyWatchdog.Kill()
+	p.earlyWatchdog = nil
+	p.watchdog.Close()
+	p.watchdog = nil
+}
+
 // exited runs once, on the spawning goroutine, when the child has been
 // reaped. It kills anything left in the process group, collects the last
 // output (without waiting long for pipes someone else may hold), and
@@ -362,6 +412,7 @@ func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	}
 	p.closeOutput()
 	<-p.drained
+	p.endEarlyWatchdog()
 	p.watchdogMu.Lock()
 	if p.watchdog != nil {
 		p.watchdog.Close()

@@ -45,3 +45,35 @@ func TestWatchdogDoesNotWaitForACgroupAlreadyRemoved(t *testing.T) {
 		t.Fatal("the group's process was not killed")
 	}
 }
+
+// TestEarlyWatchdogWithoutAGroupSignalsNoGroup runs the script as a
+// watchdog started before its server whose parent died before telling it
+// the server's group: it has no group to signal, and must not take any
+// number for one.
+func TestEarlyWatchdogWithoutAGroupSignalsNoGroup(t *testing.T) {
+	bystander := exec.Command("/bin/sh", "-c", "exec sleep 60")
+	bystander.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := bystander.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bystander.Process.Kill(); bystander.Wait() })
+	w := exec.Command("/bin/sh", "-c", watchdogScript, "-", "1", "")
+	w.Env = []string{"PATH=/usr/bin:/bin"}
+	w.Stdin = strings.NewReader("") // the parent died at once
+	if out, err := w.CombinedOutput(); err != nil {
+		t.Fatalf("watchdog: %v\n%s", err, out)
+	}
+	if err := syscall.Kill(bystander.Process.Pid, 0); err != nil {
+		t.Fatalf("a process of another group was signalled: %v", err)
+	}
+	// Told the group, it stops it.
+	w = exec.Command("/bin/sh", "-c", watchdogScript, "-", "1", "")
+	w.Env = []string{"PATH=/usr/bin:/bin"}
+	w.Stdin = strings.NewReader(strconv.Itoa(bystander.Process.Pid) + "\n")
+	if out, err := w.CombinedOutput(); err != nil {
+		t.Fatalf("watchdog: %v\n%s", err, out)
+	}
+	if err := bystander.Wait(); err == nil {
+		t.Fatal("the group the watchdog was told of was not stopped")
+	}
+}
