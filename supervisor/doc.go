@@ -31,12 +31,12 @@
 //
 // Nothing is left behind if the parent dies without cleaning up: on Linux
 // the child gets SIGTERM from the kernel (PR_SET_PDEATHSIG), and on every
-// unix a small watchdog (/bin/sh, in the child's process group, reading a
-// pipe only the parent holds) sees the parent's death as end-of-file and
-// sends SIGTERM, then SIGKILL, to the whole group, grandchildren included.
-// With a cgroup (below) the watchdog starts before the child, in a group
-// of its own, and holds the cgroup from the start, so that even a parent
-// killed as the child starts leaves nothing behind.
+// unix a small watchdog (/bin/sh, started before the child in a process
+// group of its own, reading a pipe only the parent holds, told the child's
+// group as soon as it exists) sees the parent's death as end-of-file and
+// sends SIGTERM, then SIGKILL, to the whole group, grandchildren included;
+// with a cgroup (below) it holds the cgroup from the start, so that even a
+// parent killed as the child starts leaves nothing behind.
 //
 // Descendants that leave the process group (setsid) are found too, on
 // Linux: where this process may create cgroups, each server is born into a

@@ -191,9 +191,9 @@ type Process struct {
 	logFile     *os.File // nil if none
 	watchdog    *os.File // write end of the watchdog's pipe, or nil
 	watchdogMu  sync.Mutex
-	// earlyWatchdog is a watchdog started before the server (with a
-	// cgroup), in a process group of its own: the server's exit does not
-	// end it, so it is killed then. Nil otherwise.
+	// earlyWatchdog is the watchdog, started before the server in a
+	// process group of its own: the server's exit does not end it, so it
+	// is killed then. Nil without a watchdog.
 	earlyWatchdog *os.Process
 
 	stopRequested atomic.Bool
@@ -291,17 +291,18 @@ func (p *Process) spawn() error {
 		// Never unlocked: the thread ends with this goroutine, after
 		// the child has been reaped.
 		runtime.LockOSThread()
-		// With a cgroup, the watchdog starts first: if this process dies
-		// as the server starts, the watchdog already holds the cgroup,
-		// which holds everything the server starts, even after our death.
-		if !p.cfg.NoWatchdog && p.contain.watchdogArg() != "" {
+		// The watchdog starts first: if this process dies as the server
+		// starts, the watchdog already holds the cgroup, which holds
+		// everything the server starts even after our death, and learns
+		// the server's group as soon as there is one.
+		if !p.cfg.NoWatchdog {
 			p.startEarlyWatchdog()
 		}
 		cmd := command()
 		err := cmd.Start()
 		if err != nil && p.contain.startFailed() {
+			// The watchdog's cgroup is gone; it stops the group alone.
 			p.cfg.Logger.Debug("tether: cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
-			p.endEarlyWatchdog()
 			cmd = command()
 			err = cmd.Start()
 		}
@@ -314,15 +315,12 @@ func (p *Process) spawn() error {
 		p.proc = cmd.Process
 		p.pid = cmd.Process.Pid
 		p.contain.started(p.pid)
-		switch {
-		case p.earlyWatchdog != nil:
+		p.watchdogMu.Lock()
+		if p.watchdog != nil {
 			// The group to stop is the server's, known now.
-			p.watchdogMu.Lock()
 			fmt.Fprintf(p.watchdog, "%d\n", p.pid)
-			p.watchdogMu.Unlock()
-		case !p.cfg.NoWatchdog:
-			p.startWatchdog()
 		}
+		p.watchdogMu.Unlock()
 		p.contain.watch()
 		started <- nil
 		waitErr := cmd.Wait()
@@ -347,28 +345,9 @@ func (p *Process) spawn() error {
 	return nil
 }
 
-func (p *Process) startWatchdog() {
-	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace, p.contain.watchdogArg(), p.cfg.Remove)
-	if err != nil {
-		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "pid", p.pid, "err", err)
-		return
-	}
-	p.watchdog = w
-	p.contain.setTell(func(text string) {
-		p.watchdogMu.Lock()
-		defer p.watchdogMu.Unlock()
-		if p.watchdog != nil {
-			p.watchdog.Write([]byte(text))
-		}
-	})
-	go func() { // reap it; it ends with the process group
-		cmd.Wait()
-		unmarkSpawned(cmd.Process.Pid)
-	}()
-}
-
 // startEarlyWatchdog starts the watchdog before the server, in a process
-// group of its own; the server's group comes as the first line it reads.
+// group of its own; the server's group comes as the first line it reads,
+// then the descendants the process tree shows (without a cgroup).
 func (p *Process) startEarlyWatchdog() {
 	w, cmd, err := startWatchdog(0, p.cfg.StopGrace, p.contain.watchdogArg(), p.cfg.Remove)
 	if err != nil {
@@ -376,15 +355,22 @@ func (p *Process) startEarlyWatchdog() {
 		return
 	}
 	p.watchdog, p.earlyWatchdog = w, cmd.Process
+	p.contain.setTell(func(text string) {
+		p.watchdogMu.Lock()
+		defer p.watchdogMu.Unlock()
+		if p.watchdog != nil {
+			p.watchdog.Write([]byte(text))
+		}
+	})
 	go func() {
 		cmd.Wait()
 		unmarkSpawned(cmd.Process.Pid)
 	}()
 }
 
-// endEarlyWatchdog kills a watchdog started before the server, which is
-// not in the server's group and so does not end with it, and closes its
-// pipe. Killed first, it does nothing on the pipe's end.
+// endEarlyWatchdog kills the watchdog, which is not in the server's group
+// and so does not end with it, and closes its pipe. Killed first, it does
+// nothing on the pipe's end.
 func (p *Process) endEarlyWatchdog() {
 	p.watchdogMu.Lock()
 	defer p.watchdogMu.Unlock()

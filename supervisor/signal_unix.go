@@ -55,10 +55,11 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 // cgroup given as $2 (if any) and to the named descendants, waits $1
 // seconds, kills the cgroup (cgroup.kill) and removes it (unless another
 // tether's sweep of stale cgroups was first), sends SIGKILL to
-// the named descendants, and last to the group. It runs inside that group
-// and ignores SIGTERM, so that our own group-wide SIGTERM does not remove it
-// early; the final SIGKILL ends it too. It is not in the cgroup, which it
-// must outlive. Only what every POSIX shell has is used (dash's kill has no
+// the named descendants, and last to the group. It ignores SIGTERM, so
+// that a group-wide SIGTERM does not end it early when it runs inside the
+// group (given as $0), where the final SIGKILL ends it too; started before
+// its server it has a group of its own and ends with the script. It is not
+// in the cgroup, which it must outlive. Only what every POSIX shell has is used (dash's kill has no
 // "--").
 const watchdogScript = `trap '' TERM INT HUP
 g=$0
