@@ -22,8 +22,9 @@ import (
 // own, which every descendant inherits and none can leave: cgroup.kill ends
 // them all, and the watchdog uses it too, so even a SIGKILL of this process
 // leaves nothing behind. Elsewhere it falls back to the process tree: the
-// server's descendants are listed (from /proc) when it becomes ready, every
-// relistEvery while it runs and when it is stopped; those still alive when
+// server's descendants are listed (from /proc) from its start, often at
+// first and every relistEvery later, when it becomes ready and when it is
+// stopped; those still alive when
 // it exits are killed, and the watchdog is told of each, to kill them if
 // this process dies. With [AdoptOrphans], descendants orphaned by a dying
 // parent are re-parented to this process and killed as well.
@@ -40,10 +41,17 @@ type containment struct {
 	done chan struct{} // closed when the server has exited
 }
 
-// relistEvery is how often the fallback lists a running server's
-// descendants, so that the watchdog knows those started since it became
-// ready.
-const relistEvery = 2 * time.Second
+// The fallback lists a running server's descendants from its start, so
+// that the watchdog knows them should this process die: every relistFirst
+// at first — servers start their helpers as they start, and a SIGKILL of
+// this process during the load must find them too — then less and less
+// often, up to every relistEvery. A descendant that leaves the group in
+// the interval before this process dies is not known to the watchdog;
+// only a cgroup closes that window.
+const (
+	relistFirst = 5 * time.Millisecond
+	relistEvery = 2 * time.Second
+)
 
 func newContainment(backend string) *containment {
 	c := &containment{seen: map[procEntry]bool{}, done: make(chan struct{})}
@@ -136,7 +144,8 @@ func (c *containment) watch() {
 		return
 	}
 	go func() {
-		t := time.NewTicker(relistEvery)
+		interval := relistFirst
+		t := time.NewTimer(interval)
 		defer t.Stop()
 		for {
 			select {
@@ -144,6 +153,8 @@ func (c *containment) watch() {
 				return
 			case <-t.C:
 				c.note()
+				interval = min(interval*3/2, relistEvery)
+				t.Reset(interval)
 			}
 		}
 	}()

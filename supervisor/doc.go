@@ -31,17 +31,22 @@
 //
 // Nothing is left behind if the parent dies without cleaning up: on Linux
 // the child gets SIGTERM from the kernel (PR_SET_PDEATHSIG), and on every
-// unix a small watchdog (/bin/sh, in the child's process group, reading a
-// pipe only the parent holds) sees the parent's death as end-of-file and
-// sends SIGTERM, then SIGKILL, to the whole group, grandchildren included.
+// unix a small watchdog (/bin/sh, started before the child in a process
+// group of its own, reading a pipe only the parent holds, told the child's
+// group as soon as it exists) sees the parent's death as end-of-file and
+// sends SIGTERM, then SIGKILL, to the whole group, grandchildren included;
+// with a cgroup (below) it holds the cgroup from the start, so that even a
+// parent killed as the child starts leaves nothing behind.
 //
 // Descendants that leave the process group (setsid) are found too, on
 // Linux: where this process may create cgroups, each server is born into a
 // cgroup v2 of its own, which Stop, the exit and the watchdog kill as a
 // whole (cgroup.kill); elsewhere the server's process tree is listed from
-// /proc when it becomes ready, every 2 s, and when it is stopped — those
-// listed are killed with it, and given to the watchdog for the case this
-// process dies — and with [AdoptOrphans] orphaned descendants are
+// /proc from its start (every 5 ms at first, backing off to every 2 s),
+// when it becomes ready and when it is stopped — those listed are killed
+// with it, and given to the watchdog for the case this process dies; one
+// that leaves the group in the moment before this process is killed is
+// not yet known — and with [AdoptOrphans] orphaned descendants are
 // re-parented to this process and killed with their server.
 //
 // A Process is one run: restarting belongs to whoever decides launches

@@ -205,6 +205,9 @@ func runParent(mode string) int {
 	f := faultServer(&parentTB{}, args...)
 	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
 	f.cfg.NoWatchdog = mode == "no-watchdog"
+	if mode == "remove" {
+		f.cfg.Remove = strings.Split(os.Getenv(removeEnv), string(os.PathListSeparator))
+	}
 	p, err := Launch(context.Background(), f.cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "parent:", err)
@@ -231,6 +234,9 @@ func runParent(mode string) int {
 	time.Sleep(time.Minute)
 	return 0
 }
+
+// removeEnv gives a "remove" parent the paths its watchdog is to remove.
+const removeEnv = "TETHER_SUPERVISOR_TEST_REMOVE"
 
 // parentTB lets test helpers run in the parent process.
 type parentTB struct{ testing.TB }

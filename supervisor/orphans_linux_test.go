@@ -5,6 +5,7 @@ package supervisor
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -270,5 +271,83 @@ func TestParentKilledWithoutCgroupLeavesNoListedGrandchild(t *testing.T) {
 				t.Fatalf("escaped grandchild %d outlived the parent", grandchild)
 			}
 		})
+	}
+}
+
+// TestEscapedGrandchildIsListedWhileTheServerLoads checks, without a
+// cgroup, that a descendant that leaves the group as the server starts is
+// known (and so told to the watchdog) while the server still loads, not
+// only once it is ready: a parent killed during the load must find it.
+func TestEscapedGrandchildIsListedWhileTheServerLoads(t *testing.T) {
+	t.Setenv(NoCgroupEnv, "1")
+	f := faultServer(t, "--fault-grandchild=escape", "--fault-load=1500ms")
+	p, err := Start(f.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(context.Background()) })
+	ready := make(chan error, 1)
+	go func() { ready <- p.WaitReady(context.Background()) }()
+	gc := 0
+	for gc == 0 {
+		select {
+		case err := <-ready:
+			t.Fatalf("ready (%v) before the grandchild was seen", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if code, body, err := f.get(context.Background(), "/fault/info"); err == nil && code == 200 {
+			var fi faultInfo
+			if json.Unmarshal(body, &fi) == nil {
+				gc = fi.GrandchildPID
+			}
+		}
+	}
+	killOnCleanup(t, gc)
+	for !listed(p, gc) {
+		select {
+		case err := <-ready:
+			if listed(p, gc) {
+				t.Fatalf("escaped grandchild %d listed only once the server was ready (%v)", gc, err)
+			}
+			t.Fatalf("escaped grandchild %d not listed when the server became ready (%v)", gc, err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// listed reports whether the containment has listed pid.
+func listed(p *Process, pid int) bool {
+	p.contain.mu.Lock()
+	defer p.contain.mu.Unlock()
+	for e := range p.contain.seen {
+		if e.pid == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWatchdogHoldsTheCgroupBeforeTheServerStarts checks that, with a
+// cgroup, the watchdog runs before the server is started: a parent killed
+// as the server starts leaves a watchdog that kills the cgroup, and with it
+// whatever the server started after the parent's death.
+func TestWatchdogHoldsTheCgroupBeforeTheServerStarts(t *testing.T) {
+	requireCgroups(t, "the early watchdog is for the cgroup")
+	t.Setenv(NoCgroupEnv, "")
+	f := faultServer(t)
+	p := f.launch(t)
+	if p.earlyWatchdog == nil {
+		t.Fatal("no watchdog started before the server")
+	}
+	w, ok := readProc(p.earlyWatchdog.Pid)
+	if !ok {
+		t.Fatal("the watchdog is not running")
+	}
+	s, ok := readProc(p.PID())
+	if !ok {
+		t.Fatal("the server is not running")
+	}
+	if w.start > s.start {
+		t.Fatalf("the watchdog started after the server (%d > %d ticks)", w.start, s.start)
 	}
 }

@@ -132,6 +132,11 @@ type Config struct {
 	// NoWatchdog disables the watchdog process that kills the server's
 	// process group if this process dies without stopping it.
 	NoWatchdog bool
+	// Remove are files and directories of the launch (from [TempDir] or
+	// [SocketPath]) that the watchdog removes, after killing the server,
+	// if this process dies without stopping it. The caller removes them
+	// in every other case.
+	Remove []string
 	// Logger receives the supervisor's own messages. Default:
 	// slog.Default().
 	Logger *slog.Logger
@@ -191,6 +196,10 @@ type Process struct {
 	logFile     *os.File // nil if none
 	watchdog    *os.File // write end of the watchdog's pipe, or nil
 	watchdogMu  sync.Mutex
+	// earlyWatchdog is the watchdog, started before the server in a
+	// process group of its own: the server's exit does not end it, so it
+	// is killed then. Nil without a watchdog.
+	earlyWatchdog *os.Process
 
 	stopRequested atomic.Bool
 	stopOnce      sync.Once
@@ -287,14 +296,23 @@ func (p *Process) spawn() error {
 		// Never unlocked: the thread ends with this goroutine, after
 		// the child has been reaped.
 		runtime.LockOSThread()
+		// The watchdog starts first: if this process dies as the server
+		// starts, the watchdog already holds the cgroup, which holds
+		// everything the server starts even after our death, and learns
+		// the server's group as soon as there is one.
+		if !p.cfg.NoWatchdog {
+			p.startEarlyWatchdog()
+		}
 		cmd := command()
 		err := cmd.Start()
 		if err != nil && p.contain.startFailed() {
+			// The watchdog's cgroup is gone; it stops the group alone.
 			p.cfg.Logger.Debug("tether: cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
 			cmd = command()
 			err = cmd.Start()
 		}
 		if err != nil {
+			p.endEarlyWatchdog()
 			started <- err
 			return
 		}
@@ -302,9 +320,12 @@ func (p *Process) spawn() error {
 		p.proc = cmd.Process
 		p.pid = cmd.Process.Pid
 		p.contain.started(p.pid)
-		if !p.cfg.NoWatchdog {
-			p.startWatchdog()
+		p.watchdogMu.Lock()
+		if p.watchdog != nil {
+			// The group to stop is the server's, known now.
+			fmt.Fprintf(p.watchdog, "%d\n", p.pid)
 		}
+		p.watchdogMu.Unlock()
 		p.contain.watch()
 		started <- nil
 		waitErr := cmd.Wait()
@@ -329,13 +350,16 @@ func (p *Process) spawn() error {
 	return nil
 }
 
-func (p *Process) startWatchdog() {
-	w, cmd, err := startWatchdog(p.pid, p.cfg.StopGrace, p.contain.watchdogArg())
+// startEarlyWatchdog starts the watchdog before the server, in a process
+// group of its own; the server's group comes as the first line it reads,
+// then the descendants the process tree shows (without a cgroup).
+func (p *Process) startEarlyWatchdog() {
+	w, cmd, err := startWatchdog(0, p.cfg.StopGrace, p.contain.watchdogArg(), p.cfg.Remove)
 	if err != nil {
-		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "pid", p.pid, "err", err)
+		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "err", err)
 		return
 	}
-	p.watchdog = w
+	p.watchdog, p.earlyWatchdog = w, cmd.Process
 	p.contain.setTell(func(text string) {
 		p.watchdogMu.Lock()
 		defer p.watchdogMu.Unlock()
@@ -343,10 +367,27 @@ func (p *Process) startWatchdog() {
 			p.watchdog.Write([]byte(text))
 		}
 	})
-	go func() { // reap it; it ends with the process group
+	go func() {
 		cmd.Wait()
 		unmarkSpawned(cmd.Process.Pid)
 	}()
+}
+
+// endEarlyWatchdog kills the watchdog, which is not in the server's group
+// and so does not end with it, and closes its pipe. Killed first, it does
+// nothing on the pipe's end.
+func (p *Process) endEarlyWatchdog() {
+	p.watchdogMu.Lock()
+	defer p.watchdogMu.Unlock()
+	if p.earlyWatchdog == nil {
+		return
+	}
+	// SIGKILL is final once sent: the watchdog cannot act on the end of
+	// its pipe, closed below. Its goroutine reaps it.
+	p.earlyWatchdog.Kill()
+	p.earlyWatchdog = nil
+	p.watchdog.Close()
+	p.watchdog = nil
 }
 
 // exited runs once, on the spawning goroutine, when the child has been
@@ -362,6 +403,7 @@ func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 	}
 	p.closeOutput()
 	<-p.drained
+	p.endEarlyWatchdog()
 	p.watchdogMu.Lock()
 	if p.watchdog != nil {
 		p.watchdog.Close()

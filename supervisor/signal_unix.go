@@ -47,32 +47,44 @@ func exitStatus(ps *os.ProcessState) (code int, signal string) {
 // only the parent holds — until end-of-file, which means the parent closed it
 // or died. Each line it reads names a descendant of the server that may have
 // left the process group, as "PID STARTTIME" (the start time in clock ticks,
-// field 22 of /proc/PID/stat, so that a reused pid is never hit). At EOF it
+// field 22 of /proc/PID/stat, so that a reused pid is never hit). A
+// watchdog started before its server (with a cgroup) is given "-" as $0
+// and reads the server's process group as its first line; one that reaches
+// the end first has no group to stop, only the cgroup. At EOF it
 // sends SIGTERM to the process group given as $0, to every process in the
 // cgroup given as $2 (if any) and to the named descendants, waits $1
-// seconds, kills the cgroup (cgroup.kill) and removes it, sends SIGKILL to
-// the named descendants, and last to the group. It runs inside that group
-// and ignores SIGTERM, so that our own group-wide SIGTERM does not remove it
-// early; the final SIGKILL ends it too. It is not in the cgroup, which it
-// must outlive. Only what every POSIX shell has is used (dash's kill has no
+// seconds, kills the cgroup (cgroup.kill) and removes it (unless another
+// tether's sweep of stale cgroups was first), sends SIGKILL to
+// the named descendants, and last to the group. It ignores SIGTERM, so
+// that a group-wide SIGTERM does not end it early when it runs inside the
+// group (given as $0), where the final SIGKILL ends it too; started before
+// its server it has a group of its own and ends with the script. It is not
+// in the cgroup, which it must outlive. Only what every POSIX shell has is used (dash's kill has no
 // "--").
 const watchdogScript = `trap '' TERM INT HUP
+g=$0
+if [ "$g" = - ]; then read g || g=; fi
 named=
 while read pid start; do named="$named $pid:$start"; done
 same() { l=$(cat /proc/$1/stat 2>/dev/null) || return 1; l=${l##*) }; set -- $2 $l; [ "$1" = "${21}" ]; }
 signal() { for e in $named; do same ${e%%:*} ${e#*:} && kill -$1 ${e%%:*} 2>/dev/null; done; }
-kill -TERM -$0 2>/dev/null
+[ -z "$g" ] || kill -TERM -$g 2>/dev/null
 if [ -n "$2" ]; then for p in $(cat "$2/cgroup.procs" 2>/dev/null); do kill -TERM $p 2>/dev/null; done; fi
 signal TERM
 sleep $1
-if [ -n "$2" ]; then echo 1 > "$2/cgroup.kill"; i=0; while [ $i -lt 50 ] && ! rmdir "$2"; do sleep 0.1; i=$((i+1)); done; fi 2>/dev/null
+if [ -n "$2" ]; then echo 1 > "$2/cgroup.kill"; i=0; while [ $i -lt 50 ] && [ -d "$2" ] && ! rmdir "$2"; do sleep 0.1; i=$((i+1)); done; fi 2>/dev/null
 signal KILL
-kill -KILL -$0 2>/dev/null`
+shift 2
+if [ $# -gt 0 ]; then rm -rf -- "$@" 2>/dev/null; fi
+[ -z "$g" ] || kill -KILL -$g 2>/dev/null`
 
 // startWatchdog starts the watchdog for the process group pgid (and the
 // cgroup directory cgroup, if not "") and returns the write end of its
 // pipe; closing it (or dying) sets the watchdog off.
-func startWatchdog(pgid int, grace time.Duration, cgroup string) (*os.File, *exec.Cmd, error) {
+//
+// A pgid of 0 starts it before the server, in a group of its own, the
+// group to stop to be written to the pipe as its first line.
+func startWatchdog(pgid int, grace time.Duration, cgroup string, remove []string) (*os.File, *exec.Cmd, error) {
 	const shell = "/bin/sh"
 	if _, err := os.Stat(shell); err != nil {
 		return nil, nil, errors.New("tether: no " + shell + " for the watchdog")
@@ -82,7 +94,12 @@ func startWatchdog(pgid int, grace time.Duration, cgroup string) (*os.File, *exe
 		return nil, nil, err
 	}
 	secs := int((grace + time.Second - 1) / time.Second)
-	cmd := exec.Command(shell, "-c", watchdogScript, strconv.Itoa(pgid), strconv.Itoa(max(secs, 1)), cgroup)
+	group := strconv.Itoa(pgid)
+	if pgid == 0 {
+		group = "-"
+	}
+	args := append([]string{"-c", watchdogScript, group, strconv.Itoa(max(secs, 1)), cgroup}, remove...)
+	cmd := exec.Command(shell, args...)
 	cmd.Stdin = r
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	// No parent-death signal: the watchdog must outlive us.

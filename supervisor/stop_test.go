@@ -4,6 +4,10 @@ package supervisor
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -103,4 +107,41 @@ func TestParentKilledLeavesNothingBehind(t *testing.T) {
 		parent.Wait()
 		t.Logf("server gone %v after the parent", waitGone(t, child, goneDeadline))
 	})
+}
+
+// TestParentKilledLeavesNoLaunchFiles kills a parent whose launch made
+// files (a socket's directory, a key file): its watchdog removes them
+// once the server is dead.
+func TestParentKilledLeavesNoLaunchFiles(t *testing.T) {
+	base := t.TempDir()
+	state, sock := filepath.Join(base, "state"), filepath.Join(base, "sock")
+	for _, d := range []string{state, sock} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(state, "api-key"), []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(removeEnv, state+string(os.PathListSeparator)+sock)
+	parent, child, grandchild, _ := startParent(t, "remove")
+	parent.Process.Signal(syscall.SIGKILL)
+	parent.Wait()
+	waitGone(t, child, goneDeadline)
+	waitGone(t, grandchild, goneDeadline)
+	// The watchdog removes them after its SIGKILL to the descendants it
+	// knows and before the one to the whole group, which ends it.
+	deadline := time.Now().Add(goneDeadline)
+	for _, d := range []string{state, sock} {
+		for {
+			_, err := os.Stat(d)
+			if errors.Is(err, fs.ErrNotExist) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s outlived the killed parent's watchdog (%v)", d, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }

@@ -139,35 +139,70 @@ func (d *Driver) shape(req llm.Request) llm.Request {
 
 // Complete sends one request to the server.
 func (d *Driver) Complete(ctx context.Context, req llm.Request) (*llm.Response, error) {
-	s, err := d.server(ctx)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		s, err := d.server(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.api.Complete(ctx, d.shape(req))
+		if err != nil {
+			explained := d.explain(s, err)
+			if attempt == 0 && d.resend(ctx, s, err) {
+				continue
+			}
+			return nil, explained
+		}
+		return resp, nil
 	}
-	resp, err := s.api.Complete(ctx, d.shape(req))
-	if err != nil {
-		return nil, d.explain(s, err)
-	}
-	return resp, nil
 }
 
 // Stream sends one request to the server and yields its events.
 func (d *Driver) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Event, error] {
 	return func(yield func(llm.Event, error) bool) {
-		s, err := d.server(ctx)
-		if err != nil {
-			yield(llm.Event{}, err)
-			return
-		}
-		for ev, err := range s.api.Stream(ctx, d.shape(req)) {
+		for attempt := 0; ; attempt++ {
+			s, err := d.server(ctx)
 			if err != nil {
-				yield(llm.Event{}, d.explain(s, err))
+				yield(llm.Event{}, err)
 				return
 			}
-			if !yield(ev, nil) {
+			events := 0
+			retry := false
+			for ev, err := range s.api.Stream(ctx, d.shape(req)) {
+				if err != nil {
+					explained := d.explain(s, err)
+					if attempt == 0 && events == 0 && d.resend(ctx, s, err) {
+						retry = true
+						break
+					}
+					yield(llm.Event{}, explained)
+					return
+				}
+				events++
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			if !retry {
 				return
 			}
 		}
 	}
+}
+
+// resend reports whether a request that failed with err before the
+// caller saw anything of its answer goes once more, to a restarted
+// server: with Restart on, when the connection failed (a transport error,
+// not the server's answer) and the server has died. The death may have
+// come before the request: it is noticed a moment after it happens (the
+// exit is reaped and the leftovers killed first), and a pooled connection
+// to a dead server fails only once it is used, so a request sent in that
+// moment would otherwise fail although a moment later it would have gone
+// to the new server. A request that was what killed the server is tried
+// once more, no more; generating an answer has no effect to repeat.
+// [Driver.explain] has already waited for the death to be noticed.
+func (d *Driver) resend(ctx context.Context, s *server, err error) bool {
+	var te *llm.TransportError
+	return d.opts.Restart && ctx.Err() == nil && errors.As(err, &te) && ended(s) && s.proc.ExitErr() != nil
 }
 
 // server returns a live server: the current one, or (with Restart) a new
@@ -186,6 +221,16 @@ func (d *Driver) server(ctx context.Context) (*server, error) {
 
 func (d *Driver) closedError() error {
 	return fmt.Errorf("tether: managed %s: %w", d.launcher.profile.Name, llm.ErrClosed)
+}
+
+// ended reports whether s has ended.
+func ended(s *server) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // The server methods a restarter needs.

@@ -126,11 +126,17 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		baseURL = "http://" + net.JoinHostPort(launch.Host, strconv.Itoa(port))
 		apiURL = baseURL
 	}
-	stateDir, err := os.MkdirTemp("", "tether-"+p.Name+"-")
+	stateDir, removeState, err := localserver.TempDir(p.Name)
 	if err != nil {
-		return nil, fmt.Errorf("tether: state directory: %w", err)
+		return nil, err
 	}
-	cleanups = append(cleanups, func() { os.RemoveAll(stateDir) })
+	cleanups = append(cleanups, removeState)
+	// If this process is killed, the watchdog removes what the launch
+	// made: the socket's directory and the state directory, key included.
+	remove := []string{stateDir}
+	if launch.Socket != "" {
+		remove = append(remove, filepath.Dir(launch.Socket))
+	}
 	launch.StateDir = stateDir
 	if launch.APIKey != "" {
 		// The state directory is private (0700), the file 0600.
@@ -201,6 +207,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		StopGrace: l.opts.StopGrace,
 		LogFile:   l.opts.LogFile,
 		Secrets:   secrets,
+		Remove:    remove,
 		Logger:    l.opts.Logger,
 	})
 	if err != nil {

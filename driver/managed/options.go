@@ -57,7 +57,9 @@ type Options struct {
 	// LogFile, if set, receives all of the server's output.
 	LogFile string
 	// Restart starts a new server when the old one died between
-	// requests (with backoff), instead of failing every later request.
+	// requests (with backoff), instead of failing every later request. A
+	// request that got nothing back because the server had died is sent
+	// once more, to the new server.
 	Restart bool
 	// PortAttempts is how many fresh ports a launch tries when the port
 	// was taken under it. Default: 3.

@@ -79,13 +79,14 @@ const maxSocketPath = 103
 // so no other user can connect to the server or squat the path. remove
 // deletes the directory and whatever is in it. The directory is made under
 // os.TempDir, or under /tmp when that would make the path too long for a
-// socket.
+// socket, and named as [TempDir]'s are.
 func SocketPath(name string) (path string, remove func(), err error) {
 	if name == "" || filepath.Base(name) != name {
 		return "", nil, fmt.Errorf("tether: socket name %q must be a plain file name", name)
 	}
+	sweepTempDirsOnce()
 	for _, base := range []string{os.TempDir(), "/tmp"} {
-		dir, err := os.MkdirTemp(base, "tether-")
+		dir, err := os.MkdirTemp(base, tempDirPrefix())
 		if err != nil {
 			continue
 		}

@@ -1,0 +1,74 @@
+package localserver
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// A launch's files — a unix socket, a file holding its API key — live in
+// directories of their own under the temporary directory, named
+// "tether-PID-…" after the process that made them. The process removes
+// them when it stops its server; if it is killed, its watchdog removes
+// them (supervisor.Config.Remove); and a kill in the moment between making them and
+// starting the watchdog is made good by the next launch on the machine,
+// which removes the directories of processes that are gone.
+
+// TempDir makes a fresh directory for one launch's files, named after
+// this process and name, that only the current user can enter (mode
+// 0700), and returns it with a function that removes it.
+func TempDir(name string) (dir string, remove func(), err error) {
+	sweepTempDirsOnce()
+	dir, err = os.MkdirTemp("", tempDirPrefix()+name+"-")
+	if err != nil {
+		return "", nil, fmt.Errorf("tether: temporary directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("tether: temporary directory: %w", err)
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// tempDirPrefix starts the name of every directory this process makes for
+// its launches.
+func tempDirPrefix() string { return fmt.Sprintf("tether-%d-", os.Getpid()) }
+
+var sweepTemp sync.Once
+
+// sweepTempDirsOnce removes, once per process, the launch directories of
+// tether processes that are gone.
+func sweepTempDirsOnce() {
+	sweepTemp.Do(func() {
+		for _, base := range []string{os.TempDir(), "/tmp"} {
+			sweepTempDirs(base)
+		}
+	})
+}
+
+// sweepTempDirs removes the directories under base named "tether-PID-…"
+// whose process PID no longer exists. A process that is alive, or that
+// another user runs, keeps its directories.
+func sweepTempDirs(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "tether-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if processGone(pid) && ownedByUs(filepath.Join(base, e.Name())) {
+			os.RemoveAll(filepath.Join(base, e.Name()))
+		}
+	}
+}
