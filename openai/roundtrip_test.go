@@ -114,8 +114,14 @@ func fuzzResponse(text, reasoning, name, args string, calls int, cut bool, in, o
 		b.Reset()
 		json.Compact(&b, input)
 	}
+	// The arguments travel as a JSON string, which carries no invalid
+	// UTF-8: the encoder replaces each bad byte with U+FFFD, and the
+	// client sees what the wire carried.
+	var wire string
+	quoted, _ := json.Marshal(b.String())
+	json.Unmarshal(quoted, &wire)
 	for i := range calls {
-		r.ToolCalls = append(r.ToolCalls, llm.ToolCall{ID: fmt.Sprintf("call_%d", i), Name: name, Input: json.RawMessage(b.String())})
+		r.ToolCalls = append(r.ToolCalls, llm.ToolCall{ID: fmt.Sprintf("call_%d", i), Name: name, Input: json.RawMessage(wire)})
 	}
 	if calls > 0 {
 		r.StopReason = llm.StopToolUse
