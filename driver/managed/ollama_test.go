@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/backend"
+	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/internal/engine/quant"
 	"github.com/tetherllm/tether/internal/localserver"
@@ -439,7 +440,11 @@ func stderrOf(err error) []byte {
 // no server knows.
 func writeUnknownArchGGUF(t *testing.T, path string) {
 	t.Helper()
-	must(t, testmodel.WriteFile(path, testmodel.Spec{Arch: "tetherunknown"}))
+	w := gguf.NewWriter()
+	must(t, w.Set("general.architecture", "tetherunknown"))
+	must(t, w.Set("tetherunknown.context_length", uint32(2048)))
+	must(t, w.AddTensor("token_embd.weight", quant.F32, []uint64{4, 2}, make([]byte, 4*2*4)))
+	must(t, w.WriteFile(path))
 }
 
 // TestRealOllamaToolsAsText runs a model whose template ollama matches to

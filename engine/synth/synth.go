@@ -28,6 +28,23 @@ type Options struct {
 	ToolCall bool
 	// Name is general.name; "" names the shape, type and seed.
 	Name string
+
+	// The fields below let a caller write a model of its own making with
+	// this writer — a test's hand-made vocabulary, template or weights —
+	// rather than a second GGUF writer.
+
+	// Vocab, if set, is written instead of the vocabulary generated for
+	// the shape; Shape.Template then only names the default template.
+	// Tool-call mode, which plants rows of its own vocabulary, cannot be
+	// used with it, nor with Weights.
+	Vocab *Vocab
+	// Template, if set, is tokenizer.chat_template instead of the
+	// official template of Shape.Template.
+	Template string
+	// Weights, if set, gives the values of every tensor instead of the
+	// random generator: row r of the tensor named name, len(dst) values,
+	// before quantisation.
+	Weights func(name string, row int, dst []float32)
 }
 
 // Model is a planned synthetic model: its vocabulary, template and tensor
@@ -54,13 +71,22 @@ func New(o Options) (*Model, error) {
 	if o.ToolCall && s.Tie {
 		return nil, fmt.Errorf("synth: tool-call mode needs an untied output (output.weight), but the shape ties it to token_embd")
 	}
-	v, err := NewVocab(s)
-	if err != nil {
-		return nil, err
+	if o.ToolCall && (o.Vocab != nil || o.Weights != nil) {
+		return nil, fmt.Errorf("synth: tool-call mode plants its own vocabulary and weights")
 	}
-	tmpl, err := ChatTemplate(s.Template)
-	if err != nil {
-		return nil, err
+	v := o.Vocab
+	if v == nil {
+		var err error
+		if v, err = NewVocab(s); err != nil {
+			return nil, err
+		}
+	}
+	tmpl := o.Template
+	if tmpl == "" {
+		var err error
+		if tmpl, err = ChatTemplate(s.Template); err != nil {
+			return nil, err
+		}
 	}
 	m := &Model{opts: o, vocab: v, template: tmpl}
 	if m.opts.Name == "" {

@@ -167,6 +167,10 @@ func (m *Model) rng(t *tensorSpec, row int) *rand.Rand {
 // drawRow fills dst (len t.ne0) with row r of t's values, before
 // quantisation.
 func (m *Model) drawRow(t *tensorSpec, r int, dst []float32) {
+	if m.opts.Weights != nil {
+		m.opts.Weights(t.name, r, dst)
+		return
+	}
 	switch t.kind {
 	case kindRopeFactor:
 		copy(dst, llama3RopeFactors(m.opts.Shape.HeadDim, m.opts.Shape.RopeBase))

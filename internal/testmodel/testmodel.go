@@ -7,6 +7,7 @@
 package testmodel
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -15,7 +16,7 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/tetherllm/tether/engine/gguf"
+	"github.com/tetherllm/tether/engine/synth"
 	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
@@ -176,47 +177,44 @@ func (s Spec) FileName() string {
 }
 
 // WriteFile writes the model to path, for programs that are not tests.
+// The file is written by engine/synth, tether's one GGUF model writer,
+// with this package's vocabulary, template and weights.
 func WriteFile(path string, s Spec) error {
 	s = s.withDefaults()
 	if s.WordsOnly && s.Tied {
 		return fmt.Errorf("testmodel: WordsOnly needs an untied output")
 	}
 	tokens, types, merges := Vocabulary()
-	vocab := len(tokens)
-	w := gguf.NewWriter()
-	a := s.Arch
-	var err error
-	set := func(k string, v any) {
-		if err == nil {
-			if e := w.Set(k, v); e != nil {
-				err = fmt.Errorf("testmodel: Set(%s): %w", k, e)
-			}
-		}
+	weights := s.weights(tokens)
+	endOfText, imEnd := int32(TokenID("<|endoftext|>")), int32(TokenID("<|im_end|>"))
+	m, err := synth.New(synth.Options{
+		Shape: synth.Shape{
+			Name: "test", Arch: s.Arch, Embd: s.Embd, Layers: s.Layers, Heads: s.Heads, KVHeads: s.KVHeads,
+			HeadDim: s.HeadDim, FF: s.FF, Context: s.Context, RopeBase: 1e6, RMSEps: 1e-6, Tie: s.Tied,
+			Template: synth.TemplateQwen25,
+		},
+		Type: s.Type,
+		Seed: s.Seed,
+		Name: "tether test " + s.Arch,
+		Vocab: &synth.Vocab{
+			Model: "gpt2", Pre: "qwen2", Tokens: tokens, Types: types, Merges: merges,
+			BOS: endOfText, EOS: imEnd, PAD: endOfText, EndOfTurn: imEnd, Call: -1,
+		},
+		Template: s.Template,
+		Weights: func(name string, row int, dst []float32) {
+			copy(dst, weights[name][row*len(dst):])
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("testmodel: %w", err)
 	}
-	set("general.architecture", a)
-	set("general.name", "tether test "+a)
-	set(a+".context_length", uint32(s.Context))
-	set(a+".embedding_length", uint32(s.Embd))
-	set(a+".block_count", uint32(s.Layers))
-	set(a+".feed_forward_length", uint32(s.FF))
-	set(a+".attention.head_count", uint32(s.Heads))
-	set(a+".attention.head_count_kv", uint32(s.KVHeads))
-	set(a+".attention.layer_norm_rms_epsilon", float32(1e-6))
-	set(a+".attention.key_length", uint32(s.HeadDim))
-	set(a+".attention.value_length", uint32(s.HeadDim))
-	set(a+".rope.dimension_count", uint32(s.HeadDim))
-	set(a+".rope.freq_base", float32(1e6))
-	set("tokenizer.ggml.model", "gpt2")
-	set("tokenizer.ggml.pre", "qwen2")
-	set("tokenizer.ggml.tokens", tokens)
-	set("tokenizer.ggml.token_type", types)
-	set("tokenizer.ggml.merges", merges)
-	set("tokenizer.ggml.bos_token_id", TokenID("<|endoftext|>"))
-	set("tokenizer.ggml.eos_token_id", TokenID("<|im_end|>"))
-	set("tokenizer.ggml.padding_token_id", TokenID("<|endoftext|>"))
-	set("tokenizer.ggml.add_bos_token", false)
-	set("tokenizer.chat_template", s.Template)
+	return m.WriteFile(context.Background(), path)
+}
 
+// weights draws every tensor's values from one random stream, in a fixed
+// order, so a spec always gives the same model.
+func (s Spec) weights(tokens []string) map[string][]float32 {
+	vocab := len(tokens)
 	r := rand.New(rand.NewPCG(s.Seed, 5))
 	gauss := func(n int, mean, std float64) []float32 {
 		v := make([]float32, n)
@@ -225,73 +223,44 @@ func WriteFile(path string, s Spec) error {
 		}
 		return v
 	}
-	add := func(name string, typ quant.Type, shape []uint64, vals []float32) {
-		if err != nil {
-			return
-		}
-		n, e := typ.RowBytes(len(vals))
-		if e != nil {
-			err = fmt.Errorf("testmodel: %s: %w", name, e)
-			return
-		}
-		data := make([]byte, n)
-		if e := quant.Quantize(typ, data, vals); e != nil {
-			err = fmt.Errorf("testmodel: %s: %w", name, e)
-			return
-		}
-		if e := w.AddTensor(name, typ, shape, data); e != nil {
-			err = fmt.Errorf("testmodel: AddTensor(%s): %w", name, e)
-		}
-	}
-	mat := func(name string, in, out int, std float64) {
-		add(name, s.Type, []uint64{uint64(in), uint64(out)}, gauss(in*out, 0, std))
-	}
-	vec := func(name string, n int, mean, std float64) {
-		add(name, quant.F32, []uint64{uint64(n)}, gauss(n, mean, std))
-	}
+	out := map[string][]float32{}
 	inv := func(n int) float64 { return 1 / math.Sqrt(float64(n)) }
 	qd, kd := s.Heads*s.HeadDim, s.KVHeads*s.HeadDim
-	mat("token_embd.weight", s.Embd, vocab, 1)
-	vec("output_norm.weight", s.Embd, 1, 0.1)
+	out["token_embd.weight"] = gauss(s.Embd*vocab, 0, 1)
+	out["output_norm.weight"] = gauss(s.Embd, 1, 0.1)
 	if !s.Tied {
-		out := gauss(s.Embd*vocab, 0, 4*inv(s.Embd))
+		o := gauss(s.Embd*vocab, 0, 4*inv(s.Embd))
 		if s.WordsOnly {
 			for id, tok := range tokens {
 				if !lettersOrSpace(tok) {
-					clear(out[id*s.Embd : (id+1)*s.Embd])
+					clear(o[id*s.Embd : (id+1)*s.Embd])
 				}
 			}
 		}
-		add("output.weight", s.Type, []uint64{uint64(s.Embd), uint64(vocab)}, out)
+		out["output.weight"] = o
 	}
 	for i := range s.Layers {
 		p := fmt.Sprintf("blk.%d.", i)
-		vec(p+"attn_norm.weight", s.Embd, 1, 0.1)
-		mat(p+"attn_q.weight", s.Embd, qd, inv(s.Embd))
-		mat(p+"attn_k.weight", s.Embd, kd, inv(s.Embd))
-		mat(p+"attn_v.weight", s.Embd, kd, inv(s.Embd))
-		if a == "qwen2" {
-			vec(p+"attn_q.bias", qd, 0, 0.5)
-			vec(p+"attn_k.bias", kd, 0, 0.5)
-			vec(p+"attn_v.bias", kd, 0, 0.5)
+		out[p+"attn_norm.weight"] = gauss(s.Embd, 1, 0.1)
+		out[p+"attn_q.weight"] = gauss(s.Embd*qd, 0, inv(s.Embd))
+		out[p+"attn_k.weight"] = gauss(s.Embd*kd, 0, inv(s.Embd))
+		out[p+"attn_v.weight"] = gauss(s.Embd*kd, 0, inv(s.Embd))
+		if s.Arch == "qwen2" {
+			out[p+"attn_q.bias"] = gauss(qd, 0, 0.5)
+			out[p+"attn_k.bias"] = gauss(kd, 0, 0.5)
+			out[p+"attn_v.bias"] = gauss(kd, 0, 0.5)
 		}
-		if a == "qwen3" {
-			vec(p+"attn_q_norm.weight", s.HeadDim, 1, 0.1)
-			vec(p+"attn_k_norm.weight", s.HeadDim, 1, 0.1)
+		if s.Arch == "qwen3" {
+			out[p+"attn_q_norm.weight"] = gauss(s.HeadDim, 1, 0.1)
+			out[p+"attn_k_norm.weight"] = gauss(s.HeadDim, 1, 0.1)
 		}
-		mat(p+"attn_output.weight", qd, s.Embd, inv(qd))
-		vec(p+"ffn_norm.weight", s.Embd, 1, 0.1)
-		mat(p+"ffn_gate.weight", s.Embd, s.FF, inv(s.Embd))
-		mat(p+"ffn_up.weight", s.Embd, s.FF, inv(s.Embd))
-		mat(p+"ffn_down.weight", s.FF, s.Embd, inv(s.FF))
+		out[p+"attn_output.weight"] = gauss(qd*s.Embd, 0, inv(qd))
+		out[p+"ffn_norm.weight"] = gauss(s.Embd, 1, 0.1)
+		out[p+"ffn_gate.weight"] = gauss(s.Embd*s.FF, 0, inv(s.Embd))
+		out[p+"ffn_up.weight"] = gauss(s.Embd*s.FF, 0, inv(s.Embd))
+		out[p+"ffn_down.weight"] = gauss(s.FF*s.Embd, 0, inv(s.FF))
 	}
-	if err != nil {
-		return err
-	}
-	if err := w.WriteFile(path); err != nil {
-		return fmt.Errorf("testmodel: WriteFile: %w", err)
-	}
-	return nil
+	return out
 }
 
 // lettersOrSpace reports whether a vocabulary entry is made of lower-case
