@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -132,10 +133,17 @@ func fuzzOnce(ctx context.Context, e *Env, t fuzzTarget, fuzzTime time.Duration)
 	// time; the bound leaves room for a cold build cache.
 	tctx, cancel := context.WithTimeout(ctx, fuzzTime+5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(tctx, "go", "test", "-run", "^$", "-fuzz", "^"+t.Name+"$",
-		"-fuzztime", fuzzTime.String(), "-parallel", "2", t.Dir)
-	cmd.Dir = e.Root
-	out, err := cmd.CombinedOutput()
+	var out []byte
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		cmd := exec.CommandContext(tctx, "go", "test", "-run", "^$", "-fuzz", "^"+t.Name+"$",
+			"-fuzztime", fuzzTime.String(), "-parallel", "2", t.Dir)
+		cmd.Dir = e.Root
+		out, err = cmd.CombinedOutput()
+		if !coordinatorTimeout(out, err) {
+			break
+		}
+	}
 	r.Elapsed = time.Since(began)
 	execs := 0
 	for _, m := range execsRe.FindAllSubmatch(out, -1) {
@@ -163,6 +171,14 @@ func fuzzOnce(ctx context.Context, e *Env, t fuzzTarget, fuzzTime time.Duration)
 		r.Bound = fmt.Sprintf("no crash, hang or failed property in %s of fuzzing (-parallel 2); go test printed no execution count", fuzzTime)
 	}
 	return r
+}
+
+// coordinatorTimeout reports the go command's fuzzing coordinator ending
+// with "context deadline exceeded" and no failing input: it does so now
+// and then when -fuzztime runs out while a worker is starting on a loaded
+// machine, with nothing wrong in the target. Such a run is repeated once.
+func coordinatorTimeout(out []byte, err error) bool {
+	return err != nil && bytes.Contains(out, []byte("context deadline exceeded")) && crasherRe.Find(out) == nil
 }
 
 // failureLines picks the lines of go test's output that say what failed.

@@ -46,3 +46,18 @@ func TestReportListsRowsAndFailures(t *testing.T) {
 		t.Error("an explained row must not fail the run")
 	}
 }
+
+func TestCoordinatorTimeoutIsNotACrasher(t *testing.T) {
+	failed := errors.New("exit status 1")
+	timeout := []byte("--- FAIL: FuzzSSEReader (3.12s)\n    context deadline exceeded\nFAIL\n")
+	if !coordinatorTimeout(timeout, failed) {
+		t.Error("the coordinator's timeout without a failing input is not recognised")
+	}
+	crash := []byte("--- FAIL: FuzzX (0.5s)\n    context deadline exceeded\n    Failing input written to testdata/fuzz/FuzzX/abc\n")
+	if coordinatorTimeout(crash, failed) {
+		t.Error("a run that wrote a failing input is taken for the coordinator's timeout")
+	}
+	if coordinatorTimeout(timeout, nil) {
+		t.Error("a passing run is taken for a timeout")
+	}
+}
