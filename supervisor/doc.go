@@ -20,9 +20,9 @@
 // A child that dies is noticed at once (a goroutine sits in wait(2)) and
 // reported as an [llm.ServerExitedError] carrying the exit status or signal,
 // the end of its output and a cause classified from that output
-// ([Classify]). A server that answers on our address but cannot prove it is
-// ours (per-launch API key and alias nonce, see [NewSecret]) is reported as a
-// [ForeignServerError].
+// ([Classify]). A server whose probe says it is not ours ([ErrNotOurs]:
+// the launcher's proof, such as a per-launch API key and alias nonce,
+// failed) is reported as a [ForeignServerError].
 //
 // [Process.Stop] is a bounded ladder: SIGTERM to the process group, a grace
 // period, SIGKILL to the group, and a bounded wait that does not depend on

@@ -53,7 +53,9 @@ type fault struct {
 
 // faultServer prepares a Config that launches the fault server as
 // llama-server would be launched: loopback, a fresh port, a per-launch API
-// key and alias, and the llama.cpp probe with both ownership checks.
+// key and alias, and the llama.cpp health probe with a check that the
+// server lists our alias (the launcher's ownership proof, reduced to what
+// these tests need).
 func faultServer(t testing.TB, args ...string) *fault {
 	t.Helper()
 	port, err := localserver.FreePort()
@@ -67,7 +69,7 @@ func faultServer(t testing.TB, args ...string) *fault {
 		Program: testbin.Build(t, testbin.FaultServer),
 		Args: append([]string{"-m", "/models/Tiny-Q4_K_M.gguf", "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 			"--api-key", f.key, "--alias", f.alias, "-c", "4096", "-ngl", "99", "--jinja", testMaxLife}, args...),
-		Probe:       (&HTTPHealth{BaseURL: f.base, ModelID: f.alias, APIKey: f.key, KeyCheckPath: "/props"}).Probe,
+		Probe:       listsAlias((&HTTPHealth{BaseURL: f.base, APIKey: f.key}).Probe, f.base, f.key, f.alias),
 		ReadyLines:  []string{"server is listening on"},
 		ReadyBudget: 10 * time.Second,
 		StopGrace:   testGrace,
@@ -295,4 +297,39 @@ func launchWithGrandchild(t *testing.T, args ...string) (*Process, int) {
 		t.Fatalf("no grandchild (pid %d)", gc)
 	}
 	return p, gc
+}
+
+// listsAlias wraps a health probe: once the server says it is ready, its
+// model list must name alias, or it is not ours (a squatter).
+func listsAlias(health Probe, base, key, alias string) Probe {
+	return func(ctx context.Context) (Status, error) {
+		st, err := health(ctx)
+		if err != nil || st.State != StateReady {
+			return st, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/models", nil)
+		if err != nil {
+			return Status{}, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := testClient.Do(req)
+		if err != nil {
+			return Status{State: StateListening, Detail: "no answer"}, nil
+		}
+		defer resp.Body.Close()
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		json.NewDecoder(resp.Body).Decode(&list)
+		var ids []string
+		for _, m := range list.Data {
+			if m.ID == alias {
+				return st, nil
+			}
+			ids = append(ids, m.ID)
+		}
+		return Status{}, fmt.Errorf("%w: it serves %q, not our model", ErrNotOurs, ids)
+	}
 }

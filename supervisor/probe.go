@@ -8,9 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/tetherllm/tether/internal/localserver"
 )
@@ -23,12 +21,10 @@ import (
 // progress taken from a "progress" number in the body if there is one
 // (ollama's runners send one; a fraction, or a percentage above 1).
 //
-// Before it says ready, HTTPHealth proves the server is the one we
-// launched, once: if ModelID is set, ModelsPath must list it; if APIKey and
-// KeyCheckPath are set, KeyCheckPath must refuse a request without the key
-// (401 or 403) and accept one with it. A server that fails either test is
-// reported with an error wrapping [ErrNotOurs]. The key is sent with every
-// request.
+// The key is sent with every request, and a health check it is refused
+// on is a server that is not ours ([ErrNotOurs]). Proving that the server
+// is the one launched (its alias listed, its key required) is the
+// launcher's business: wrap the probe (driver/managed does).
 type HTTPHealth struct {
 	// BaseURL is the server's root, "http://127.0.0.1:8080"; for a unix
 	// socket, "http://localhost" with a Client from LoopbackClient.
@@ -37,17 +33,8 @@ type HTTPHealth struct {
 	Client *http.Client
 	// HealthPath default: "/health".
 	HealthPath string
-	// ModelsPath default: "/v1/models".
-	ModelsPath string
-	// ModelID is the model id the server must list (the --alias nonce).
-	ModelID string
 	// APIKey is sent as "Authorization: Bearer …".
 	APIKey string
-	// KeyCheckPath is a path the server protects with its API key
-	// ("/props" for llama-server; "/v1/models" for vLLM).
-	KeyCheckPath string
-
-	verified atomic.Bool
 }
 
 // maxProbeBody bounds what a probe reads of any answer.
@@ -67,54 +54,6 @@ func (h *HTTPHealth) Probe(ctx context.Context) (Status, error) {
 		return Status{}, fmt.Errorf("%w: %s answered HTTP %d with our API key", ErrNotOurs, or(h.HealthPath, "/health"), code)
 	default:
 		return Status{State: StateListening, Detail: fmt.Sprintf("HTTP %d from %s", code, or(h.HealthPath, "/health"))}, nil
-	}
-	if !h.verified.Load() {
-		if st, err := h.verify(ctx); err != nil || st.State != StateReady {
-			return st, err
-		}
-		h.verified.Store(true)
-	}
-	return Status{State: StateReady}, nil
-}
-
-// verify proves ownership; it answers StateReady when proved.
-func (h *HTTPHealth) verify(ctx context.Context) (Status, error) {
-	if h.ModelID != "" {
-		path := or(h.ModelsPath, "/v1/models")
-		code, body, err := h.get(ctx, path, true)
-		switch {
-		case err != nil:
-			return transportStatus(err), nil
-		case code == http.StatusServiceUnavailable:
-			return Status{State: StateLoading, Progress: healthProgress(body)}, nil
-		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			return Status{}, fmt.Errorf("%w: %s answered HTTP %d with our API key", ErrNotOurs, path, code)
-		case code != http.StatusOK:
-			return Status{State: StateListening, Detail: fmt.Sprintf("HTTP %d from %s", code, path)}, nil
-		}
-		ids, err := modelIDs(body)
-		if err != nil {
-			return Status{}, fmt.Errorf("%w: %s: %v", ErrNotOurs, path, err)
-		}
-		if !slices.Contains(ids, h.ModelID) {
-			return Status{}, fmt.Errorf("%w: it serves %s, not our model", ErrNotOurs, quoteList(ids))
-		}
-	}
-	if h.APIKey != "" && h.KeyCheckPath != "" {
-		code, _, err := h.get(ctx, h.KeyCheckPath, false)
-		if err != nil {
-			return transportStatus(err), nil
-		}
-		if code != http.StatusUnauthorized && code != http.StatusForbidden {
-			return Status{}, fmt.Errorf("%w: %s answered HTTP %d without an API key", ErrNotOurs, h.KeyCheckPath, code)
-		}
-		code, _, err = h.get(ctx, h.KeyCheckPath, true)
-		if err != nil {
-			return transportStatus(err), nil
-		}
-		if code == http.StatusUnauthorized || code == http.StatusForbidden {
-			return Status{}, fmt.Errorf("%w: %s answered HTTP %d with our API key", ErrNotOurs, h.KeyCheckPath, code)
-		}
 	}
 	return Status{State: StateReady}, nil
 }
@@ -173,41 +112,6 @@ func healthProgress(body []byte) float64 {
 		return 0
 	}
 	return p
-}
-
-// modelIDs reads an OpenAI model list.
-func modelIDs(body []byte) ([]string, error) {
-	var list struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, fmt.Errorf("not a model list: %w", err)
-	}
-	ids := make([]string, 0, len(list.Data))
-	for _, m := range list.Data {
-		ids = append(ids, m.ID)
-	}
-	return ids, nil
-}
-
-func quoteList(ids []string) string {
-	if len(ids) == 0 {
-		return "no models"
-	}
-	shown := make([]string, 0, 4)
-	for i, id := range ids {
-		if i == 3 {
-			shown = append(shown, "…")
-			break
-		}
-		if len(id) > 64 {
-			id = id[:64] + "…"
-		}
-		shown = append(shown, id)
-	}
-	return fmt.Sprintf("%q", shown)
 }
 
 func or(s, def string) string {

@@ -12,21 +12,13 @@ import (
 	"time"
 )
 
-// fakeServer answers like llama-server with an alias and an API key.
-func fakeServer(t *testing.T, health func(w http.ResponseWriter), id, key string, protect bool) *httptest.Server {
+// fakeServer answers /health with health.
+func fakeServer(t *testing.T, health func(w http.ResponseWriter)) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/health":
 			health(w)
-		case "/v1/models":
-			fmt.Fprintf(w, `{"object":"list","data":[{"id":%q}]}`, id)
-		case "/props":
-			if protect && r.Header.Get("Authorization") != "Bearer "+key {
-				w.WriteHeader(401)
-				return
-			}
-			fmt.Fprint(w, `{"n_ctx":4096}`)
 		default:
 			w.WriteHeader(404)
 		}
@@ -37,9 +29,6 @@ func fakeServer(t *testing.T, health func(w http.ResponseWriter), id, key string
 
 func ok(w http.ResponseWriter) { fmt.Fprint(w, `{"status":"ok"}`) }
 
-// proof is what an HTTPHealth asks of a server to prove it is ours.
-type proof struct{ ModelID, APIKey, KeyCheckPath string }
-
 func TestHTTPHealthStates(t *testing.T) {
 	loading := func(w http.ResponseWriter) {
 		w.WriteHeader(503)
@@ -48,30 +37,19 @@ func TestHTTPHealthStates(t *testing.T) {
 	tests := []struct {
 		name    string
 		health  func(w http.ResponseWriter)
-		id      string
-		protect bool
-		probe   proof
 		want    Status
 		notOurs bool
 	}{
 		{name: "loading with progress", health: loading, want: Status{State: StateLoading, Progress: 0.25}},
 		{name: "ready, no proof asked", health: ok, want: Status{State: StateReady}},
-		{name: "ready and ours", health: ok, id: "nonce", protect: true,
-			probe: proof{ModelID: "nonce", APIKey: "key", KeyCheckPath: "/props"}, want: Status{State: StateReady}},
-		{name: "serves another model", health: ok, id: "squatter",
-			probe: proof{ModelID: "nonce"}, notOurs: true},
-		{name: "accepts requests without a key", health: ok, id: "nonce", protect: false,
-			probe: proof{ModelID: "nonce", APIKey: "key", KeyCheckPath: "/props"}, notOurs: true},
-		{name: "rejects our key", health: ok, id: "nonce", protect: true,
-			probe: proof{APIKey: "other", KeyCheckPath: "/props"}, notOurs: true},
 		{name: "health refuses our key", health: func(w http.ResponseWriter) { w.WriteHeader(401) }, notOurs: true},
 		{name: "no health endpoint", health: func(w http.ResponseWriter) { w.WriteHeader(404) },
 			want: Status{State: StateListening, Detail: "HTTP 404 from /health"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := fakeServer(t, tt.health, tt.id, "key", tt.protect)
-			h := &HTTPHealth{BaseURL: srv.URL, ModelID: tt.probe.ModelID, APIKey: tt.probe.APIKey, KeyCheckPath: tt.probe.KeyCheckPath}
+			srv := fakeServer(t, tt.health)
+			h := &HTTPHealth{BaseURL: srv.URL, APIKey: "key"}
 			st, err := h.Probe(context.Background())
 			if tt.notOurs {
 				if !errors.Is(err, ErrNotOurs) {
@@ -156,14 +134,5 @@ func FuzzHealthProgress(f *testing.F) {
 		if p := healthProgress(body); !(p >= 0 && p <= 1) {
 			t.Fatalf("healthProgress(%q) = %v, outside [0, 1]", body, p)
 		}
-		_, _ = modelIDs(body)
 	})
-}
-
-func TestQuoteListBoundsForeignIDs(t *testing.T) {
-	long := string(make([]byte, 1000))
-	got := quoteList([]string{long, "a", "b", "c", "d"})
-	if len(got) > 400 {
-		t.Fatalf("quoteList is %d bytes long", len(got))
-	}
 }

@@ -400,7 +400,7 @@ func TestUnixSocket(t *testing.T) {
 	p, err := Launch(context.Background(), Config{
 		Program: testbin.Build(t, testbin.FaultServer),
 		Args:    []string{"-m", "m.gguf", "--host", sock, "--alias", alias, "--fault-load=100ms", testMaxLife},
-		Probe:   (&HTTPHealth{BaseURL: "http://localhost", Client: client, ModelID: alias}).Probe,
+		Probe:   (&HTTPHealth{BaseURL: "http://localhost", Client: client}).Probe,
 	})
 	if err != nil {
 		t.Fatal(err)

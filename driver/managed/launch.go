@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/tetherllm/tether/backend"
@@ -160,19 +159,15 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		env = p.Env(launch)
 	}
 	httpClient := localserver.LoopbackClient(launch.Socket)
-	probe := &supervisor.HTTPHealth{
-		BaseURL:    baseURL,
-		Client:     httpClient,
-		HealthPath: p.HealthPath,
-		ModelsPath: p.ModelsPath,
-		APIKey:     launch.APIKey,
-	}
+	probe := &supervisor.HTTPHealth{BaseURL: baseURL, Client: httpClient, HealthPath: p.HealthPath, APIKey: launch.APIKey}
+	proof := &ownership{baseURL: baseURL, client: httpClient, modelsPath: p.ModelsPath, apiKey: launch.APIKey}
 	if p.Alias && !p.Registers {
-		probe.ModelID = launch.Alias
+		proof.modelID = launch.Alias
 	}
 	if p.APIKey {
-		probe.KeyCheckPath = p.KeyCheckPath
+		proof.keyCheckPath = p.KeyCheckPath
 	}
+	proofs := []func(context.Context) (supervisor.Status, error){proof.prove}
 	model := launch.Alias
 	if model == "" {
 		model = l.model.stem()
@@ -182,11 +177,11 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		return nil, err
 	}
 	hooks := backend.Server{Launch: launch, BaseURL: baseURL, HTTP: httpClient, API: api, Logger: l.opts.Logger}
-	probeFn := probe.Probe
 	if p.Owns != nil {
 		owner := hooks // a copy: the probe may run on while hooks changes
-		probeFn = ownedProbe(probe.Probe, func(ctx context.Context) (bool, error) { return p.Owns(ctx, owner) })
+		proofs = append(proofs, profileProof(func(ctx context.Context) (bool, error) { return p.Owns(ctx, owner) }))
 	}
+	probeFn := provedProbe(probe.Probe, proofs...)
 	var secrets []string
 	if launch.APIKey != "" {
 		secrets = append(secrets, launch.APIKey)
@@ -304,16 +299,10 @@ func (l *launcher) client(apiURL string, launch backend.Launch, model string, mo
 	})
 }
 
-// ownedProbe adds a profile's ownership proof to a health probe: the
-// first time the server says it is ready, owns must confirm it is ours,
-// or the launch fails with an error wrapping [supervisor.ErrNotOurs].
-func ownedProbe(health supervisor.Probe, owns func(context.Context) (bool, error)) supervisor.Probe {
-	var proved atomic.Bool
+// profileProof is a profile's own proof of ownership (ollama's token in
+// its private state directory) as a proof for [provedProbe].
+func profileProof(owns func(context.Context) (bool, error)) func(context.Context) (supervisor.Status, error) {
 	return func(ctx context.Context) (supervisor.Status, error) {
-		st, err := health(ctx)
-		if err != nil || st.State != supervisor.StateReady || proved.Load() {
-			return st, err
-		}
 		ok, err := owns(ctx)
 		switch {
 		case err != nil:
@@ -321,7 +310,6 @@ func ownedProbe(health supervisor.Probe, owns func(context.Context) (bool, error
 		case !ok:
 			return supervisor.Status{}, fmt.Errorf("%w: it does not serve from our private state directory", supervisor.ErrNotOurs)
 		}
-		proved.Store(true)
-		return st, nil
+		return supervisor.Status{State: supervisor.StateReady}, nil
 	}
 }
