@@ -42,9 +42,9 @@ const maxProbeBody = 1 << 20
 
 // Probe is a [Probe].
 func (h *HTTPHealth) Probe(ctx context.Context) (Status, error) {
-	code, body, err := h.get(ctx, or(h.HealthPath, "/health"), true)
+	code, body, err := h.Get(ctx, or(h.HealthPath, "/health"), true)
 	if err != nil {
-		return transportStatus(err), nil
+		return NotAnswering(err), nil
 	}
 	switch {
 	case code == http.StatusOK:
@@ -58,7 +58,11 @@ func (h *HTTPHealth) Probe(ctx context.Context) (Status, error) {
 	return Status{State: StateReady}, nil
 }
 
-func (h *HTTPHealth) get(ctx context.Context, path string, withKey bool) (int, []byte, error) {
+// Get asks the server for path with the probe's client (the API key sent
+// when withKey is set), reading at most 1 MiB of the answer: what a
+// launcher's own checks of the same server, such as proofs that it is
+// ours, ask with.
+func (h *HTTPHealth) Get(ctx context.Context, path string, withKey bool) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(h.BaseURL, "/")+path, nil)
 	if err != nil {
 		return 0, nil, err
@@ -84,10 +88,10 @@ func (h *HTTPHealth) get(ctx context.Context, path string, withKey bool) (int, [
 
 var defaultProbeClient = localserver.LoopbackClient("")
 
-// transportStatus reads a failed request: refused (or no socket yet) means
+// NotAnswering reads a failed request: refused (or no socket yet) means
 // nothing listens; anything after the connection was made means something
 // does but did not answer.
-func transportStatus(err error) Status {
+func NotAnswering(err error) Status {
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return Status{State: StateSpawned}

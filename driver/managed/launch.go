@@ -160,7 +160,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	}
 	httpClient := localserver.LoopbackClient(launch.Socket)
 	probe := &supervisor.HTTPHealth{BaseURL: baseURL, Client: httpClient, HealthPath: p.HealthPath, APIKey: launch.APIKey}
-	proof := &ownership{baseURL: baseURL, client: httpClient, modelsPath: p.ModelsPath, apiKey: launch.APIKey}
+	proof := &ownership{server: probe, modelsPath: p.ModelsPath}
 	if p.Alias && !p.Registers {
 		proof.modelID = launch.Alias
 	}

@@ -3,13 +3,9 @@ package managed
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync/atomic"
 
 	"github.com/tetherllm/tether/supervisor"
@@ -18,21 +14,17 @@ import (
 // ownership proves that the server answering on a launch's address is
 // the one launched, once it says it is healthy: if modelID is set, the
 // model list at modelsPath must name it (the launch's alias nonce); if
-// apiKey and keyCheckPath are set, keyCheckPath must refuse a request
+// the server's API key and keyCheckPath are set, keyCheckPath must refuse a request
 // without the key (401 or 403) and accept one with it. A server that
 // fails either test is not ours: a squatter on the port, or a stale
 // server from another launch.
 type ownership struct {
-	baseURL      string
-	client       *http.Client
+	// server asks the server, as the health probe does.
+	server       *supervisor.HTTPHealth
 	modelsPath   string
 	modelID      string
-	apiKey       string
 	keyCheckPath string
 }
-
-// maxProofBody bounds what a proof reads of any answer.
-const maxProofBody = 1 << 20
 
 // prove answers StateReady once ownership is proved, another state while
 // the server cannot tell yet, and an error wrapping
@@ -43,10 +35,10 @@ func (o *ownership) prove(ctx context.Context) (supervisor.Status, error) {
 		if path == "" {
 			path = "/v1/models"
 		}
-		code, body, err := o.get(ctx, path, true)
+		code, body, err := o.server.Get(ctx, path, true)
 		switch {
 		case err != nil:
-			return notAnswering(err), nil
+			return supervisor.NotAnswering(err), nil
 		case code == http.StatusServiceUnavailable:
 			return supervisor.Status{State: supervisor.StateLoading}, nil
 		case code == http.StatusUnauthorized || code == http.StatusForbidden:
@@ -62,54 +54,23 @@ func (o *ownership) prove(ctx context.Context) (supervisor.Status, error) {
 			return supervisor.Status{}, fmt.Errorf("%w: it serves %s, not our model", supervisor.ErrNotOurs, quoteList(ids))
 		}
 	}
-	if o.apiKey != "" && o.keyCheckPath != "" {
-		code, _, err := o.get(ctx, o.keyCheckPath, false)
+	if o.server.APIKey != "" && o.keyCheckPath != "" {
+		code, _, err := o.server.Get(ctx, o.keyCheckPath, false)
 		if err != nil {
-			return notAnswering(err), nil
+			return supervisor.NotAnswering(err), nil
 		}
 		if code != http.StatusUnauthorized && code != http.StatusForbidden {
 			return supervisor.Status{}, fmt.Errorf("%w: %s answered HTTP %d without an API key", supervisor.ErrNotOurs, o.keyCheckPath, code)
 		}
-		code, _, err = o.get(ctx, o.keyCheckPath, true)
+		code, _, err = o.server.Get(ctx, o.keyCheckPath, true)
 		if err != nil {
-			return notAnswering(err), nil
+			return supervisor.NotAnswering(err), nil
 		}
 		if code == http.StatusUnauthorized || code == http.StatusForbidden {
 			return supervisor.Status{}, fmt.Errorf("%w: %s answered HTTP %d with our API key", supervisor.ErrNotOurs, o.keyCheckPath, code)
 		}
 	}
 	return supervisor.Status{State: supervisor.StateReady}, nil
-}
-
-func (o *ownership) get(ctx context.Context, path string, withKey bool) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(o.baseURL, "/")+path, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	if withKey && o.apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+o.apiKey)
-	}
-	resp, err := o.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProofBody))
-	if err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode, body, nil
-}
-
-// notAnswering reads a failed request: refused means nothing listens any
-// more; anything after the connection was made means something does but
-// did not answer.
-func notAnswering(err error) supervisor.Status {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return supervisor.Status{State: supervisor.StateSpawned}
-	}
-	return supervisor.Status{State: supervisor.StateListening, Detail: "no answer"}
 }
 
 // modelIDs reads an OpenAI model list.

@@ -85,7 +85,8 @@ func TestOwnershipProof(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := proofServer(t, tt.id, "key", tt.protect)
-			o := &ownership{baseURL: srv.URL, client: srv.Client(), modelID: tt.modelID, apiKey: tt.key, keyCheckPath: tt.keyCheckPath}
+			o := &ownership{server: &supervisor.HTTPHealth{BaseURL: srv.URL, Client: srv.Client(), APIKey: tt.key},
+				modelID: tt.modelID, keyCheckPath: tt.keyCheckPath}
 			st, err := o.prove(context.Background())
 			switch {
 			case tt.notOurs && !errors.Is(err, supervisor.ErrNotOurs):
