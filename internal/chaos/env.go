@@ -89,6 +89,19 @@ func (e *Env) Program(ctx context.Context, pkg, tags string) (string, error) {
 	return out, nil
 }
 
+// processTrials builds what the process suites run: tether, the fault
+// server, and the default tiny model.
+func (e *Env) processTrials(ctx context.Context) (tether, fault, model string, err error) {
+	if tether, err = e.Tether(ctx); err != nil {
+		return
+	}
+	if fault, err = e.FaultServer(ctx); err != nil {
+		return
+	}
+	model, err = e.Model(testmodel.Spec{})
+	return
+}
+
 // Model writes the tiny test model spec describes into the scratch
 // directory, once per run, and returns its path.
 func (e *Env) Model(spec testmodel.Spec) (string, error) {

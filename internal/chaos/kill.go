@@ -105,15 +105,7 @@ func killPhases(serverPath func(*marked) string) []killPhase {
 }
 
 func runKillSuite(ctx context.Context, e *Env) ([]Row, error) {
-	tether, err := e.Tether(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fault, err := e.FaultServer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	model, err := e.Model(testmodel.Spec{})
+	tether, fault, model, err := e.processTrials(ctx)
 	if err != nil {
 		return nil, err
 	}

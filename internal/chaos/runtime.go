@@ -112,15 +112,7 @@ func runtimeCases(e *Env) []runtimeCase {
 }
 
 func runRuntimeSuite(ctx context.Context, e *Env) ([]Row, error) {
-	tether, err := e.Tether(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fault, err := e.FaultServer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	model, err := e.Model(testmodel.Spec{})
+	tether, fault, model, err := e.processTrials(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/tetherllm/tether/internal/testmodel"
 )
 
 func init() {
@@ -81,15 +79,7 @@ func startupCases() []startupCase {
 }
 
 func runStartupSuite(ctx context.Context, e *Env) ([]Row, error) {
-	tether, err := e.Tether(ctx)
-	if err != nil {
-		return nil, err
-	}
-	fault, err := e.FaultServer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	model, err := e.Model(testmodel.Spec{})
+	tether, fault, model, err := e.processTrials(ctx)
 	if err != nil {
 		return nil, err
 	}
