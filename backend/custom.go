@@ -33,10 +33,10 @@ var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 func Custom(template, healthPath string) (Profile, error) {
 	words, err := splitWords(template)
 	if err != nil {
-		return Profile{}, fmt.Errorf("tether: server command: %w", err)
+		return Profile{}, fmt.Errorf("server command: %w", err)
 	}
 	if len(words) == 0 {
-		return Profile{}, fmt.Errorf("tether: server command is empty (want e.g. \"my-server --model {model} --port {port}\")")
+		return Profile{}, fmt.Errorf("server command is empty (want e.g. \"my-server --model {model} --port {port}\")")
 	}
 	used := map[string]bool{}
 	for _, w := range words {
@@ -45,15 +45,15 @@ func Custom(template, healthPath string) (Profile, error) {
 			case "model", "host", "port", "api_key", "api_key_file", "alias", "ctx":
 				used[m[1]] = true
 			default:
-				return Profile{}, fmt.Errorf("tether: server command: unknown placeholder {%s} (known: {model} {host} {port} {api_key} {api_key_file} {alias} {ctx})", m[1])
+				return Profile{}, fmt.Errorf("server command: unknown placeholder {%s} (known: {model} {host} {port} {api_key} {api_key_file} {alias} {ctx})", m[1])
 			}
 		}
 	}
 	if !used["port"] {
-		return Profile{}, fmt.Errorf("tether: server command must pass {port}, so the server listens where tether looks")
+		return Profile{}, fmt.Errorf("server command must pass {port}, so the server listens where tether looks")
 	}
 	if placeholder.MatchString(words[0]) {
-		return Profile{}, fmt.Errorf("tether: server command: the program name cannot be a placeholder")
+		return Profile{}, fmt.Errorf("server command: the program name cannot be a placeholder")
 	}
 	if healthPath == "" {
 		healthPath = "/health"

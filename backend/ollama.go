@@ -88,16 +88,16 @@ func ollamaToken(l Launch) (text []byte, digest string) {
 // (blobs/sha256-HEX in its model folder).
 func ollamaPrepare(l Launch) error {
 	if l.StateDir == "" || l.Alias == "" {
-		return fmt.Errorf("tether: ollama: a launch needs a state directory and an alias")
+		return fmt.Errorf("ollama: a launch needs a state directory and an alias")
 	}
 	text, digest := ollamaToken(l)
 	blobs := filepath.Join(ollamaModels(l), "blobs")
 	if err := os.MkdirAll(blobs, 0o700); err != nil {
-		return fmt.Errorf("tether: ollama: model folder: %w", err)
+		return fmt.Errorf("ollama: model folder: %w", err)
 	}
 	name := strings.Replace(digest, ":", "-", 1)
 	if err := os.WriteFile(filepath.Join(blobs, name), text, 0o600); err != nil {
-		return fmt.Errorf("tether: ollama: ownership token: %w", err)
+		return fmt.Errorf("ollama: ownership token: %w", err)
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func ollamaOwns(ctx context.Context, s Server) (bool, error) {
 func ollamaRegister(ctx context.Context, s Server) error {
 	c, base, l := s.HTTP, s.BaseURL, s.Launch
 	if l.Alias == "" {
-		return fmt.Errorf("tether: ollama: registering a model needs a name")
+		return fmt.Errorf("ollama: registering a model needs a name")
 	}
 	digest, err := fileDigest(l.Model)
 	if err != nil {
@@ -145,7 +145,7 @@ func ollamaRegister(ctx context.Context, s Server) error {
 		}
 		defer f.Close()
 		if err := ollamaCall(ctx, c, http.MethodPost, base+"/api/blobs/"+digest, f, nil); err != nil {
-			return fmt.Errorf("tether: ollama: uploading %s: %w", filepath.Base(l.Model), err)
+			return fmt.Errorf("ollama: uploading %s: %w", filepath.Base(l.Model), err)
 		}
 	}
 	create := map[string]any{
@@ -165,7 +165,7 @@ func ollamaRegister(ctx context.Context, s Server) error {
 	// that template in ollama's language (see ollamaTemplates).
 	show, err := ollamaShowModel(ctx, s)
 	if err != nil {
-		return fmt.Errorf("tether: ollama: reading the registered model: %w", err)
+		return fmt.Errorf("ollama: reading the registered model: %w", err)
 	}
 	if _, tmpl, ok := ollamaTemplateFor(l.Model); ok && !slices.Contains(show.Capabilities, "tools") {
 		create["template"] = tmpl
@@ -238,7 +238,7 @@ func ollamaParameters(l Launch) map[string]any {
 func ollamaFileError(ctx context.Context, l Launch, digest, reason string, err error) error {
 	var status *ollamaStatusError
 	if ctx.Err() != nil || !errors.As(err, &status) {
-		return fmt.Errorf("tether: ollama: %s: %w", reason, err)
+		return fmt.Errorf("ollama: %s: %w", reason, err)
 	}
 	msg := status.Message
 	if l.StateDir != "" {
@@ -319,10 +319,10 @@ func ollamaNumCtx(parameters string) (int, bool) {
 func ollamaTools(ctx context.Context, s Server) (openai.ToolMode, error) {
 	show, err := ollamaShowModel(ctx, s)
 	if err != nil {
-		return 0, fmt.Errorf("tether: ollama: reading the model's capabilities: %w", err)
+		return 0, fmt.Errorf("ollama: reading the model's capabilities: %w", err)
 	}
 	if strings.TrimSpace(show.Template) == ollamaBareTemplate {
-		s.logger().Warn("tether: ollama has no chat template for this model and sends it only the text of the last user turns, "+
+		s.logger().Warn("ollama has no chat template for this model and sends it only the text of the last user turns, "+
 			"without roles or system prompt; tether's own server (--backend tether) or llama-server render the model's template",
 			"model", filepath.Base(s.Launch.Model))
 	}

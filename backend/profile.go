@@ -193,7 +193,7 @@ func Lookup(name string, o Options) (Profile, error) {
 			return Profile{}, err
 		}
 	default:
-		return Profile{}, fmt.Errorf("tether: unknown backend %q (want one of %s)", name, strings.Join(Names, ", "))
+		return Profile{}, fmt.Errorf("unknown backend %q (want one of %s)", name, strings.Join(Names, ", "))
 	}
 	if o.Program != "" && name != "custom" {
 		p.Program = o.Program

@@ -23,5 +23,8 @@
 // Errors that callers branch on are typed: see [BinaryNotFoundError],
 // [StartupTimeoutError], [ServerExitedError], [HTTPError],
 // [RateLimitedError], [ContextOverflowError] and [ModelFileError], and use
-// [Retryable] to decide whether to try a request again.
+// [Retryable] to decide whether to try a request again. Their messages say
+// what failed ("llama-server (pid 42) exited during startup …"), without
+// a program name; each layer that wraps one adds what it was doing, and a
+// program adds its own name once, where it prints the error.
 package llm

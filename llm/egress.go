@@ -26,7 +26,7 @@ func (e *PrivacyError) Error() string {
 	if e.Address != "" && e.Address != e.Host {
 		where += " (" + e.Address + ")"
 	}
-	return fmt.Sprintf("tether: privacy tier %s refuses %s: %s", e.Tier, where, e.Rule)
+	return fmt.Sprintf("privacy tier %s refuses %s: %s", e.Tier, where, e.Rule)
 }
 
 // Retryable is false: the same address breaks the same rule again.
@@ -65,7 +65,7 @@ type InterruptedError struct {
 }
 
 func (e *InterruptedError) Error() string {
-	return fmt.Sprintf("tether: the answer broke off after %d events: %v", e.Events, e.Err)
+	return fmt.Sprintf("the answer broke off after %d events: %v", e.Events, e.Err)
 }
 
 func (e *InterruptedError) Unwrap() error   { return e.Err }
@@ -82,9 +82,9 @@ type ModelNotFoundError struct {
 
 func (e *ModelNotFoundError) Error() string {
 	if len(e.Available) == 0 {
-		return fmt.Sprintf("tether: %s does not serve model %q (it lists no models)", e.Endpoint, e.Model)
+		return fmt.Sprintf("%s does not serve model %q (it lists no models)", e.Endpoint, e.Model)
 	}
-	return fmt.Sprintf("tether: %s does not serve model %q; it serves: %s", e.Endpoint, e.Model, strings.Join(e.Available, ", "))
+	return fmt.Sprintf("%s does not serve model %q; it serves: %s", e.Endpoint, e.Model, strings.Join(e.Available, ", "))
 }
 
 func (e *ModelNotFoundError) Retryable() bool { return false }

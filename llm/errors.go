@@ -9,7 +9,7 @@ import (
 )
 
 // ErrClosed is wrapped by every call on a closed driver.
-var ErrClosed = errors.New("tether: driver is closed")
+var ErrClosed = errors.New("driver is closed")
 
 // retryer is implemented by the error types of this package.
 type retryer interface{ Retryable() bool }
@@ -51,7 +51,7 @@ type BinaryNotFoundError struct {
 }
 
 func (e *BinaryNotFoundError) Error() string {
-	msg := fmt.Sprintf("tether: %s not found on %s", e.Name, e.Where)
+	msg := fmt.Sprintf("%s not found on %s", e.Name, e.Where)
 	if e.Hint != "" {
 		msg += "; install: " + e.Hint
 	}
@@ -73,7 +73,7 @@ type StartupTimeoutError struct {
 }
 
 func (e *StartupTimeoutError) Error() string {
-	msg := fmt.Sprintf("tether: %s did not become ready within %s (last state: %s)",
+	msg := fmt.Sprintf("%s did not become ready within %s (last state: %s)",
 		e.Backend, e.Budget.Round(time.Millisecond), e.LastState)
 	return msg + formatTail(e.LogTail)
 }
@@ -130,7 +130,7 @@ func (e *ServerExitedError) Error() string {
 	if e.DuringStartup {
 		when = "during startup"
 	}
-	msg := fmt.Sprintf("tether: %s (pid %d) exited %s with %s", e.Backend, e.PID, when, how)
+	msg := fmt.Sprintf("%s (pid %d) exited %s with %s", e.Backend, e.PID, when, how)
 	if e.Cause != CauseUnknown {
 		msg += "; cause: " + e.Cause.String()
 	}
@@ -159,9 +159,9 @@ const ModelFileErrorCode = "model_file_error"
 
 func (e *HTTPError) Error() string {
 	if e.Message == "" {
-		return fmt.Sprintf("tether: server answered HTTP %d", e.StatusCode)
+		return fmt.Sprintf("server answered HTTP %d", e.StatusCode)
 	}
-	return fmt.Sprintf("tether: server answered HTTP %d: %s", e.StatusCode, e.Message)
+	return fmt.Sprintf("server answered HTTP %d: %s", e.StatusCode, e.Message)
 }
 
 // Retryable is true for 408, 429 and 5xx, but not for a model file the
@@ -188,7 +188,7 @@ func (e *RateLimitedError) Error() string {
 	if e.Overloaded {
 		what = "overloaded"
 	}
-	msg := fmt.Sprintf("tether: server %s (HTTP %d)", what, e.StatusCode)
+	msg := fmt.Sprintf("server %s (HTTP %d)", what, e.StatusCode)
 	if e.RetryAfter > 0 {
 		msg += fmt.Sprintf(", retry after %s", e.RetryAfter)
 	}
@@ -212,12 +212,12 @@ type ContextOverflowError struct {
 
 func (e *ContextOverflowError) Error() string {
 	if e.Required > 0 && e.Available > 0 {
-		return fmt.Sprintf("tether: context overflow: %d tokens needed, %d available", e.Required, e.Available)
+		return fmt.Sprintf("context overflow: %d tokens needed, %d available", e.Required, e.Available)
 	}
 	if e.Message != "" {
-		return "tether: context overflow: " + e.Message
+		return "context overflow: " + e.Message
 	}
-	return "tether: context overflow"
+	return "context overflow"
 }
 
 func (e *ContextOverflowError) Retryable() bool { return false }
@@ -230,7 +230,7 @@ type ModelFileError struct {
 }
 
 func (e *ModelFileError) Error() string {
-	msg := fmt.Sprintf("tether: model %s: %s", e.Path, e.Reason)
+	msg := fmt.Sprintf("model %s: %s", e.Path, e.Reason)
 	if e.Err != nil {
 		msg += ": " + e.Err.Error()
 	}
@@ -244,7 +244,7 @@ func (e *ModelFileError) Retryable() bool { return false }
 // cannot help.
 type RequestError struct{ Reason string }
 
-func (e *RequestError) Error() string   { return "tether: invalid request: " + e.Reason }
+func (e *RequestError) Error() string   { return "invalid request: " + e.Reason }
 func (e *RequestError) Retryable() bool { return false }
 
 // ProtocolError means a server's answer could not be understood.
@@ -255,9 +255,9 @@ type ProtocolError struct {
 
 func (e *ProtocolError) Error() string {
 	if e.Err != nil {
-		return "tether: bad server answer: " + e.Reason + ": " + e.Err.Error()
+		return "bad server answer: " + e.Reason + ": " + e.Err.Error()
 	}
-	return "tether: bad server answer: " + e.Reason
+	return "bad server answer: " + e.Reason
 }
 
 func (e *ProtocolError) Unwrap() error   { return e.Err }
@@ -270,7 +270,7 @@ type TransportError struct {
 	Err error
 }
 
-func (e *TransportError) Error() string   { return "tether: " + e.Op + ": " + e.Err.Error() }
+func (e *TransportError) Error() string   { return e.Op + ": " + e.Err.Error() }
 func (e *TransportError) Unwrap() error   { return e.Err }
 func (e *TransportError) Retryable() bool { return true }
 
@@ -294,7 +294,7 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("tether: %s=%q: %s", e.Setting, e.Value, e.Reason)
+	return fmt.Sprintf("%s=%q: %s", e.Setting, e.Value, e.Reason)
 }
 
 func (e *ConfigError) Retryable() bool { return false }

@@ -57,13 +57,13 @@ func TestRetryAfter(t *testing.T) {
 func TestErrorMessagesNameTheCause(t *testing.T) {
 	err := &ServerExitedError{Backend: "llama-server", PID: 42, ExitCode: 1, Cause: CauseOutOfMemory,
 		LogTail: "cudaMalloc failed: out of memory\n", DuringStartup: true}
-	want := "tether: llama-server (pid 42) exited during startup with exit status 1; cause: out of memory\n" +
+	want := "llama-server (pid 42) exited during startup with exit status 1; cause: out of memory\n" +
 		"server output (last lines):\ncudaMalloc failed: out of memory"
 	if err.Error() != want {
 		t.Fatalf("got %q\nwant %q", err.Error(), want)
 	}
 	nf := &BinaryNotFoundError{Name: "apr", Where: "PATH", Hint: "cargo install apr-cli"}
-	if nf.Error() != "tether: apr not found on PATH; install: cargo install apr-cli" {
+	if nf.Error() != "apr not found on PATH; install: cargo install apr-cli" {
 		t.Fatalf("got %q", nf.Error())
 	}
 }

@@ -26,7 +26,7 @@ func FuzzErrorBody(f *testing.F) {
 		{503, `{"error":{"message":"Loading model","type":"unavailable_error","code":503}}`},
 		{502, "<html>bad gateway</html>"},
 		{500, `{"error":{"code":1e999}}`},
-		{500, `{"error":{"code":"model_file_error","message":"tether: model m.gguf: bad"}}`},
+		{500, `{"error":{"code":"model_file_error","message":"model m.gguf: bad"}}`},
 		{500, ""},
 		{200, `{"error":{"message":"in a stream","code":"rate_limit_exceeded"}}`},
 	} {

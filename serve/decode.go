@@ -66,7 +66,7 @@ func decodeJSON(data []byte, v any) *apiError {
 		case errors.As(err, &syntaxErr):
 			return badJSON("the request body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
 		}
-		return badJSON("the request body is not valid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
+		return badJSON("the request body is not valid JSON: %v", err)
 	}
 	return nil
 }

@@ -455,12 +455,14 @@ func TestMessagesErrors(t *testing.T) {
 		{"redacted thinking", messagesBody(map[string]any{"messages": []any{map[string]any{"role": "user", "content": "x"},
 			map[string]any{"role": "assistant", "content": []any{map[string]any{"type": "redacted_thinking", "data": "x"}}}, map[string]any{"role": "user", "content": "y"}}}), "messages[1].content[0].type"},
 		{"not json", []byte(`{"model":`), "JSON"},
+		{"temperature type", messagesBody(map[string]any{"temperature": "hot"}), "temperature"},
+		{"tool name type", messagesBody(map[string]any{"tools": []any{map[string]any{"name": 5, "input_schema": map[string]any{}}}}), "tools"},
 		{"not an object", []byte(`[1]`), "object"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			msg := ts.post(t, "/v1/messages", c.body, key).msgError(t, 400, "invalid_request_error")
-			if !strings.Contains(msg, c.field) {
-				t.Errorf("message %q does not name %s", msg, c.field)
+			if !strings.Contains(msg, c.field) || strings.Contains(msg, "json: ") {
+				t.Errorf("message %q does not name %s, or shows the decoder's name", msg, c.field)
 			}
 		})
 	}

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/tetherllm/tether/driver/embedded"
 	"github.com/tetherllm/tether/internal/anthropic"
@@ -60,7 +59,7 @@ func decodeMessagesRequest(data []byte) (*anthropic.Request, *msgError) {
 			}
 			return nil, msgInvalid("%s", fe.Error())
 		}
-		return nil, msgInvalid("the request body cannot be read: %v", strings.TrimPrefix(err.Error(), "json: "))
+		return nil, msgInvalid("the request body cannot be read: %v", err)
 	}
 	if err := req.CheckExtra(); err != nil {
 		var fe *anthropic.FieldError

@@ -15,7 +15,7 @@ var ErrNotOurs = errors.New("the server that answered is not ours")
 
 // ErrStopped is returned by a wait that ended because the process was
 // stopped on purpose.
-var ErrStopped = errors.New("tether: server was stopped")
+var ErrStopped = errors.New("server was stopped")
 
 // ForeignServerError means another program answers on the address our
 // server was given, so the port (or socket) is in use. Our own server is
@@ -29,7 +29,7 @@ type ForeignServerError struct {
 }
 
 func (e *ForeignServerError) Error() string {
-	msg := fmt.Sprintf("tether: %s: port in use: another server answers in its place (%s)", e.Backend, e.Reason)
+	msg := fmt.Sprintf("%s: port in use: another server answers in its place (%s)", e.Backend, e.Reason)
 	if tail := strings.TrimRight(e.LogTail, "\n"); tail != "" {
 		msg += "\nserver output (last lines):\n" + tail
 	}

@@ -237,7 +237,7 @@ func Start(cfg Config) (*Process, error) {
 	if cfg.LogFile != "" {
 		f, err := os.OpenFile(cfg.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("tether: %s log file: %w", cfg.Backend, err)
+			return nil, fmt.Errorf("%s log file: %w", cfg.Backend, err)
 		}
 		p.logFile = f
 		sinks = append(sinks, f)
@@ -265,13 +265,13 @@ func Start(cfg Config) (*Process, error) {
 func (p *Process) spawn() error {
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		return fmt.Errorf("tether: %s: %w", p.cfg.Backend, err)
+		return fmt.Errorf("%s: %w", p.cfg.Backend, err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		return fmt.Errorf("tether: %s: %w", p.cfg.Backend, err)
+		return fmt.Errorf("%s: %w", p.cfg.Backend, err)
 	}
 	growPipe(outR)
 	growPipe(errR)
@@ -307,7 +307,7 @@ func (p *Process) spawn() error {
 		err := cmd.Start()
 		if err != nil && p.contain.startFailed() {
 			// The watchdog's cgroup is gone; it stops the group alone.
-			p.cfg.Logger.Debug("tether: cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
+			p.cfg.Logger.Debug("cannot start the server in a cgroup; starting it without", "backend", p.cfg.Backend, "err", err)
 			cmd = command()
 			err = cmd.Start()
 		}
@@ -337,7 +337,7 @@ func (p *Process) spawn() error {
 	errW.Close()
 	if err != nil {
 		p.closeOutput()
-		return fmt.Errorf("tether: start %s: %w", p.cfg.Backend, err)
+		return fmt.Errorf("start %s: %w", p.cfg.Backend, err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { p.out.drain(0, outR) })
@@ -346,7 +346,7 @@ func (p *Process) spawn() error {
 		wg.Wait()
 		close(p.drained)
 	}()
-	p.cfg.Logger.Debug("tether: server started", "backend", p.cfg.Backend, "pid", p.pid, "program", p.path, "contained by", p.contain.kind())
+	p.cfg.Logger.Debug("server started", "backend", p.cfg.Backend, "pid", p.pid, "program", p.path, "contained by", p.contain.kind())
 	return nil
 }
 
@@ -356,7 +356,7 @@ func (p *Process) spawn() error {
 func (p *Process) startEarlyWatchdog() {
 	w, cmd, err := startWatchdog(0, p.cfg.StopGrace, p.contain.watchdogArg(), p.cfg.Remove)
 	if err != nil {
-		p.cfg.Logger.Debug("tether: no watchdog for server", "backend", p.cfg.Backend, "err", err)
+		p.cfg.Logger.Debug("no watchdog for server", "backend", p.cfg.Backend, "err", err)
 		return
 	}
 	p.watchdog, p.earlyWatchdog = w, cmd.Process
@@ -424,7 +424,7 @@ func (p *Process) exited(ps *os.ProcessState, waitErr error) {
 		p.exitErr = p.exitError(ps, waitErr, !wasReady)
 		// Debug, not Warn: the error reaches the caller through ExitErr
 		// and WaitReady, and the caller decides how loud to be.
-		p.cfg.Logger.Debug("tether: server exited", "backend", p.cfg.Backend, "pid", p.pid, "err", p.exitErr)
+		p.cfg.Logger.Debug("server exited", "backend", p.cfg.Backend, "pid", p.pid, "err", p.exitErr)
 	}
 	close(p.done)
 }
@@ -559,7 +559,7 @@ func (p *Process) stop() {
 	select {
 	case <-p.done:
 	case <-time.After(killWait):
-		p.stopErr = fmt.Errorf("tether: %s (pid %d) did not exit within %s of SIGKILL", p.cfg.Backend, p.pid, killWait)
+		p.stopErr = fmt.Errorf("%s (pid %d) did not exit within %s of SIGKILL", p.cfg.Backend, p.pid, killWait)
 	}
 }
 

@@ -29,7 +29,7 @@ func (p *Process) WaitReady(ctx context.Context) error {
 		return nil
 	}
 	if p.cfg.Probe == nil {
-		return fmt.Errorf("tether: %s: no readiness probe configured", p.cfg.Backend)
+		return fmt.Errorf("%s: no readiness probe configured", p.cfg.Backend)
 	}
 	w := &readiness{p: p, cfg: &p.cfg}
 	err := w.run(ctx)
@@ -46,7 +46,7 @@ func (p *Process) startupExitErr() error {
 	if p.exitErr != nil {
 		return p.exitErr
 	}
-	return fmt.Errorf("tether: %s (pid %d): %w", p.cfg.Backend, p.pid, ErrStopped)
+	return fmt.Errorf("%s (pid %d): %w", p.cfg.Backend, p.pid, ErrStopped)
 }
 
 // readiness is one run of the start-up state machine.
@@ -144,7 +144,7 @@ func (w *readiness) run(ctx context.Context) error {
 		case <-p.done:
 			return p.startupExitErr()
 		case <-ctx.Done():
-			return fmt.Errorf("tether: waiting for %s to start: %w", cfg.Backend, ctx.Err())
+			return fmt.Errorf("waiting for %s to start: %w", cfg.Backend, ctx.Err())
 		case <-wake:
 			now := clk.Now()
 			if !capAt.IsZero() && !now.Before(capAt) {
@@ -188,7 +188,7 @@ func (w *readiness) run(ctx context.Context) error {
 					return p.startupExitErr()
 				default:
 				}
-				p.cfg.Logger.Debug("tether: server ready", "backend", cfg.Backend, "pid", p.pid, "after", time.Since(p.started))
+				p.cfg.Logger.Debug("server ready", "backend", cfg.Backend, "pid", p.pid, "after", time.Since(p.started))
 				p.contain.note() // the processes it started are known now
 				return nil
 			}
@@ -208,7 +208,7 @@ func (w *readiness) run(ctx context.Context) error {
 func (w *readiness) probeFailed(ctx context.Context, err error) error {
 	p := w.p
 	if !errors.Is(err, ErrNotOurs) {
-		return fmt.Errorf("tether: %s readiness probe: %w", w.cfg.Backend, err)
+		return fmt.Errorf("%s readiness probe: %w", w.cfg.Backend, err)
 	}
 	select {
 	case <-p.done:

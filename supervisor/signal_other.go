@@ -21,5 +21,5 @@ func killLeftovers(int) {}
 func exitStatus(ps *os.ProcessState) (int, string) { return ps.ExitCode(), "" }
 
 func startWatchdog(int, time.Duration, string, []string) (*os.File, *exec.Cmd, error) {
-	return nil, nil, errors.New("tether: no watchdog on this system")
+	return nil, nil, errors.New("no watchdog on this system")
 }

@@ -87,7 +87,7 @@ if [ $# -gt 0 ]; then rm -rf -- "$@" 2>/dev/null; fi
 func startWatchdog(pgid int, grace time.Duration, cgroup string, remove []string) (*os.File, *exec.Cmd, error) {
 	const shell = "/bin/sh"
 	if _, err := os.Stat(shell); err != nil {
-		return nil, nil, errors.New("tether: no " + shell + " for the watchdog")
+		return nil, nil, errors.New("no " + shell + " for the watchdog")
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

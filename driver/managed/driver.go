@@ -76,7 +76,7 @@ func Launch(ctx context.Context, opts Options) (*Driver, error) {
 		s, err := l.launch(ctx)
 		if err == nil {
 			relaunch := func(ctx context.Context) (*server, error) {
-				opts.Logger.Info("tether: restarting the server", "backend", l.profile.Name)
+				opts.Logger.Info("restarting the server", "backend", l.profile.Name)
 				return l.launch(ctx)
 			}
 			d := &Driver{opts: opts, launcher: l,
@@ -87,7 +87,7 @@ func Launch(ctx context.Context, opts Options) (*Driver, error) {
 		if ctx.Err() != nil || modelAtFault(err) || i == len(profiles)-1 {
 			break
 		}
-		opts.Logger.Info("tether: backend unavailable, trying the next", "backend", p.Name, "err", err)
+		opts.Logger.Info("backend unavailable, trying the next", "backend", p.Name, "err", err)
 		opts.OnProgress(Progress{Backend: p.Name, Err: err})
 	}
 	if ctx.Err() != nil {
@@ -132,7 +132,7 @@ func (d *Driver) shape(req llm.Request) llm.Request {
 	}
 	shaped := d.opts.Overrides.Apply(req)
 	if req.MaxTokens > 0 && shaped.MaxTokens < req.MaxTokens {
-		d.opts.Logger.Info("tether: the operator's cap lowered max_tokens", "asked", req.MaxTokens, "sent", shaped.MaxTokens, "cap", EnvMaxTokensCap)
+		d.opts.Logger.Info("the operator's cap lowered max_tokens", "asked", req.MaxTokens, "sent", shaped.MaxTokens, "cap", EnvMaxTokensCap)
 	}
 	return shaped
 }
@@ -220,7 +220,7 @@ func (d *Driver) server(ctx context.Context) (*server, error) {
 }
 
 func (d *Driver) closedError() error {
-	return fmt.Errorf("tether: managed %s: %w", d.launcher.profile.Name, llm.ErrClosed)
+	return fmt.Errorf("managed %s: %w", d.launcher.profile.Name, llm.ErrClosed)
 }
 
 // ended reports whether s has ended.

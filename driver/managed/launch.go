@@ -59,7 +59,7 @@ func (l *launcher) launch(ctx context.Context) (*server, error) {
 		if !portTaken(err) || l.profile.UnixSocket || ctx.Err() != nil {
 			break
 		}
-		l.opts.Logger.Warn("tether: port taken under the server; trying a fresh one",
+		l.opts.Logger.Warn("port taken under the server; trying a fresh one",
 			"backend", l.profile.Name, "attempt", attempt+1, "err", err)
 	}
 	return nil, lastErr
@@ -119,7 +119,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 	} else {
 		port, err := localserver.FreePort()
 		if err != nil {
-			return nil, fmt.Errorf("tether: no free port: %w", err)
+			return nil, fmt.Errorf("no free port: %w", err)
 		}
 		launch.Port = port
 		baseURL = "http://" + net.JoinHostPort(launch.Host, strconv.Itoa(port))
@@ -141,7 +141,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		// The state directory is private (0700), the file 0600.
 		launch.APIKeyFile = filepath.Join(stateDir, "api-key")
 		if err := os.WriteFile(launch.APIKeyFile, []byte(launch.APIKey+"\n"), 0o600); err != nil {
-			return nil, fmt.Errorf("tether: API key file: %w", err)
+			return nil, fmt.Errorf("API key file: %w", err)
 		}
 	}
 
@@ -228,7 +228,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 			return nil, err
 		}
 		if mode != p.ToolMode {
-			l.opts.Logger.Info("tether: the server does not take this model's tools natively; tools travel as text",
+			l.opts.Logger.Info("the server does not take this model's tools natively; tools travel as text",
 				"backend", p.Name, "tools", mode)
 			api, err := l.client(apiURL, launch, model, mode)
 			if err != nil {

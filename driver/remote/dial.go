@@ -3,9 +3,9 @@ package remote
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/tetherllm/tether/internal/anthropic"
@@ -94,7 +94,7 @@ func listed[M any](ctx context.Context, o *Options, list func(context.Context) (
 	var none M
 	models, err := list(ctx)
 	if err != nil {
-		return none, &listError{endpoint: redact(o.Endpoint), err: err}
+		return none, fmt.Errorf("%s: listing models: %w", redact(o.Endpoint), err)
 	}
 	ids := make([]string, len(models))
 	for i, m := range models {
@@ -195,19 +195,6 @@ func pick(endpoint, model string, ids []string) (int, error) {
 	}
 	return 0, &llm.ModelNotFoundError{Model: model, Endpoint: redact(endpoint), Available: ids}
 }
-
-// listError is a failure to list a server's models; it unwraps to the
-// client's typed error, whose own "tether: " it does not repeat.
-type listError struct {
-	endpoint string
-	err      error
-}
-
-func (e *listError) Error() string {
-	return "tether: " + e.endpoint + ": listing models: " + strings.TrimPrefix(e.err.Error(), "tether: ")
-}
-
-func (e *listError) Unwrap() error { return e.err }
 
 func endpointError(endpoint string, err error) error {
 	return &llm.ConfigError{Setting: "endpoint", Value: redact(endpoint), Reason: err.Error()}

@@ -347,7 +347,7 @@ func TestDialDeadEndpoint(t *testing.T) {
 	ln.Close()
 	_, err = Dial(context.Background(), Options{Endpoint: url, Retry: Retry{Attempts: -1}})
 	var te *llm.TransportError
-	if !errors.As(err, &te) || !llm.Retryable(err) || strings.Count(err.Error(), "tether: ") != 1 || !strings.Contains(err.Error(), "listing models") {
+	if !errors.As(err, &te) || !llm.Retryable(err) || strings.Contains(err.Error(), "tether: ") || !strings.Contains(err.Error(), "listing models") {
 		t.Fatalf("%v", err)
 	}
 }

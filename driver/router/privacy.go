@@ -30,7 +30,7 @@ type PrivacyError struct {
 }
 
 func (e *PrivacyError) Error() string {
-	return fmt.Sprintf("tether: route %q (privacy %s) may send data only to %s drivers; it refused %s and has no other",
+	return fmt.Sprintf("route %q (privacy %s) may send data only to %s drivers; it refused %s and has no other",
 		e.Route, e.Tier, allowedBy(e.Tier), strings.Join(e.Refused, ", "))
 }
 

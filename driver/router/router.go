@@ -76,26 +76,26 @@ func New(o Options, members ...Member) (*Router, error) {
 		o.Privacy = llm.Sovereign
 	}
 	if o.Privacy < llm.Sovereign || o.Privacy > llm.Standard {
-		return nil, fmt.Errorf("tether: route %q: invalid privacy tier %d", o.Name, int(o.Privacy))
+		return nil, fmt.Errorf("route %q: invalid privacy tier %d", o.Name, int(o.Privacy))
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if len(members) == 0 {
-		return nil, fmt.Errorf("tether: route %q has no drivers", o.Name)
+		return nil, fmt.Errorf("route %q has no drivers", o.Name)
 	}
 	r := &Router{name: o.Name, tier: o.Privacy, log: o.Logger}
 	seen := map[string]bool{}
 	for i, m := range members {
 		switch {
 		case m.Name == "":
-			return nil, fmt.Errorf("tether: route %q: driver %d has no name", o.Name, i+1)
+			return nil, fmt.Errorf("route %q: driver %d has no name", o.Name, i+1)
 		case seen[m.Name]:
-			return nil, fmt.Errorf("tether: route %q names the driver %q twice", o.Name, m.Name)
+			return nil, fmt.Errorf("route %q names the driver %q twice", o.Name, m.Name)
 		case m.Driver == nil && m.Open == nil:
-			return nil, fmt.Errorf("tether: route %q: driver %q has neither a driver nor a way to open one", o.Name, m.Name)
+			return nil, fmt.Errorf("route %q: driver %q has neither a driver nor a way to open one", o.Name, m.Name)
 		case m.Driver == nil && m.Privacy == 0:
-			return nil, fmt.Errorf("tether: route %q: driver %q: the privacy tier of a driver opened on use must be given", o.Name, m.Name)
+			return nil, fmt.Errorf("route %q: driver %q: the privacy tier of a driver opened on use must be given", o.Name, m.Name)
 		}
 		seen[m.Name] = true
 		if m.Privacy == 0 {
@@ -116,7 +116,7 @@ type AttemptError struct {
 }
 
 func (e *AttemptError) Error() string {
-	return "tether: " + e.Driver + ": " + strings.TrimPrefix(e.Err.Error(), "tether: ")
+	return e.Driver + ": " + e.Err.Error()
 }
 
 func (e *AttemptError) Unwrap() error { return e.Err }
@@ -131,9 +131,9 @@ type ExhaustedError struct {
 func (e *ExhaustedError) Error() string {
 	parts := make([]string, len(e.Attempts))
 	for i, a := range e.Attempts {
-		parts[i] = strings.TrimPrefix(a.Error(), "tether: ")
+		parts[i] = a.Error()
 	}
-	return fmt.Sprintf("tether: route %q: every driver failed: %s", e.Route, strings.Join(parts, "; "))
+	return fmt.Sprintf("route %q: every driver failed: %s", e.Route, strings.Join(parts, "; "))
 }
 
 func (e *ExhaustedError) Unwrap() []error {
@@ -169,7 +169,7 @@ func (r *Router) begin(ctx context.Context) (*attempt, error) {
 	closed := r.closed
 	r.mu.Unlock()
 	if closed {
-		return nil, fmt.Errorf("tether: route %q: %w", r.name, llm.ErrClosed)
+		return nil, fmt.Errorf("route %q: %w", r.name, llm.ErrClosed)
 	}
 	tier := r.tier
 	if t, ok := ctx.Value(tierKey{}).(llm.PrivacyTier); ok && t < tier {

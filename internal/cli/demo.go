@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, s streams, dir, arch string) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return inputFileError{fmt.Errorf("tether: --dir: %w", err)}
+		return inputFileError{fmt.Errorf("--dir: %w", err)}
 	}
 
 	// 1. A synthetic model.
@@ -130,7 +130,7 @@ func runDemo(ctx context.Context, s streams, dir, arch string) error {
 		return err
 	}
 	if len(resp.ToolCalls) == 0 {
-		return fmt.Errorf("tether: demo: the model did not call the tool (stop reason %s, text %q)", resp.StopReason, resp.Text)
+		return fmt.Errorf("demo: the model did not call the tool (stop reason %s, text %q)", resp.StopReason, resp.Text)
 	}
 	step.done("%s; %d prompt + %d generated tokens, %.0f tokens/s", resp.StopReason, resp.Usage.InputTokens,
 		resp.Usage.OutputTokens, resp.Timings.GenerationTokensPerSecond())
@@ -160,7 +160,7 @@ func runDemo(ctx context.Context, s streams, dir, arch string) error {
 		return err
 	}
 	if p, err := os.FindProcess(pid); err == nil && p.Signal(syscall.Signal(0)) == nil {
-		return fmt.Errorf("tether: demo: server pid %d still running after Close", pid)
+		return fmt.Errorf("demo: server pid %d still running after Close", pid)
 	}
 	step.done("pid %d has exited; nothing left running", pid)
 	fmt.Fprintf(out, "done in %.2fs\n", step.total().Seconds())

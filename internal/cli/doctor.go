@@ -523,7 +523,7 @@ func probeError(ctx context.Context, err error, timeout time.Duration) string {
 	if ctx.Err() != nil {
 		return fmt.Sprintf("no answer within %s", timeout)
 	}
-	return strings.TrimPrefix(err.Error(), "tether: ")
+	return err.Error()
 }
 
 // routes lists, for each route, the drivers whose checks passed.
@@ -555,7 +555,7 @@ func modelFit(path string, ctx int, mem memoryReport) *modelFitReport {
 	r := &modelFitReport{File: path, AvailableBytes: mem.AvailableBytes}
 	m, err := inspectModel(path, ctx)
 	if err != nil {
-		r.Problems = append(r.Problems, strings.TrimPrefix(err.Error(), "tether: "))
+		r.Problems = append(r.Problems, err.Error())
 		return r
 	}
 	r.Problems = append(r.Problems, m.Problems...)

@@ -101,13 +101,10 @@ func exitCode(err error) int {
 }
 
 // printError writes err for a person: the first line as the message, the
-// rest (a server's log tail) indented below it.
+// rest (a server's log tail) indented below it. The library's errors carry
+// no program name; this is the one place that adds it.
 func printError(w io.Writer, err error) {
-	msg := err.Error()
-	if !strings.HasPrefix(msg, "tether") {
-		msg = "tether: " + msg
-	}
-	first, rest, _ := strings.Cut(msg, "\n")
+	first, rest, _ := strings.Cut("tether: "+err.Error(), "\n")
 	var timeout *llm.StartupTimeoutError
 	if errors.As(err, &timeout) {
 		// The budget is the CLI's setting; the library's error does not

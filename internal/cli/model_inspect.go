@@ -354,12 +354,18 @@ func (r *modelReport) readTokenizer(f *gguf.File) {
 	r.Tokenizer = info
 }
 
-// problem is err's first line without the file name, which the report
-// already shows.
+// problem records err's first line; a file error about the report's own
+// file is given by its reason, as the report already names the file.
 func (r *modelReport) problem(err error) {
-	msg, _, _ := strings.Cut(err.Error(), "\n")
-	msg = strings.TrimPrefix(msg, "tether: model "+r.File+": ")
-	msg = strings.ReplaceAll(msg, "gguf: "+r.File+": ", "")
+	msg := err.Error()
+	var fe *llm.ModelFileError
+	if errors.As(err, &fe) && fe.Path == r.File {
+		msg = fe.Reason
+		if fe.Err != nil {
+			msg += ": " + fe.Err.Error()
+		}
+	}
+	msg, _, _ = strings.Cut(msg, "\n")
 	r.Problems = append(r.Problems, msg)
 }
 

@@ -135,7 +135,7 @@ func TestModelInspectSaysWhatServeSays(t *testing.T) {
 			if !errors.As(err, &fe) || exitCode(err) != ExitModel || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("engine.Load: %v (exit %d); want a one-line *llm.ModelFileError mentioning %q, exit %d", err, exitCode(err), tc.want, ExitModel)
 			}
-			served := strings.TrimPrefix(err.Error(), "tether: model "+path+": ")
+			served := strings.TrimPrefix(err.Error(), "model "+path+": ")
 
 			before = heapAllocated()
 			r, err := inspectModel(path, 0)
@@ -248,7 +248,7 @@ func TestModelInspectCacheBeyondMemory(t *testing.T) {
 	if exitCode(err) != ExitModel || !strings.Contains(err.Error(), "more than this machine's") {
 		t.Fatalf("engine.Load: %v (exit %d), want a refusal for memory, exit %d", err, exitCode(err), ExitModel)
 	}
-	served := strings.TrimPrefix(err.Error(), "tether: model "+path+": ")
+	served := strings.TrimPrefix(err.Error(), "model "+path+": ")
 	r, err := inspectModel(path, model.MaxCacheTokens)
 	if err != nil || len(r.Problems) != 1 || r.Problems[0] != served {
 		t.Errorf("inspect --ctx %d: %v, problems %q; want serve's %q", model.MaxCacheTokens, err, r.Problems, served)

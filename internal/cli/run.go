@@ -254,26 +254,26 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 	if f.toolsFile != "" {
 		data, err := readInputFile(f.toolsFile)
 		if err != nil {
-			return req, inputFileError{fmt.Errorf("tether: --tools: %w", err)}
+			return req, inputFileError{fmt.Errorf("--tools: %w", err)}
 		}
 		if req.Tools, err = llm.ParseToolDefs(data); err != nil {
-			return req, inputFileError{fmt.Errorf("tether: --tools %s: %w", f.toolsFile, err)}
+			return req, inputFileError{fmt.Errorf("--tools %s: %w", f.toolsFile, err)}
 		}
 	}
 	if f.messages != "" {
 		data, err := readInputFile(f.messages)
 		if err != nil {
-			return req, inputFileError{fmt.Errorf("tether: --messages: %w", err)}
+			return req, inputFileError{fmt.Errorf("--messages: %w", err)}
 		}
 		if err := json.Unmarshal(data, &req.Messages); err != nil {
-			return req, inputFileError{fmt.Errorf("tether: --messages %s: want a JSON array of messages: %w", f.messages, err)}
+			return req, inputFileError{fmt.Errorf("--messages %s: want a JSON array of messages: %w", f.messages, err)}
 		}
 	}
 	prompt := strings.Join(args, " ")
 	if prompt == "-" {
 		data, err := readLimited(s.in, maxInputFile)
 		if err != nil {
-			return req, inputFileError{fmt.Errorf("tether: reading the prompt from stdin: %w", err)}
+			return req, inputFileError{fmt.Errorf("reading the prompt from stdin: %w", err)}
 		}
 		prompt = string(data)
 	}

@@ -28,9 +28,9 @@ type errInterrupted struct{ sig os.Signal }
 
 func (e errInterrupted) Error() string {
 	if e.sig == nil {
-		return "tether: interrupted"
+		return "interrupted"
 	}
-	return fmt.Sprintf("tether: interrupted (%s)", signalName(e.sig))
+	return fmt.Sprintf("interrupted (%s)", signalName(e.sig))
 }
 
 // signalName is a signal as operators write it.

@@ -147,7 +147,7 @@ const MaxFileSize = 1 << 20
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("tether: no configuration directory: %w", err)
+		return "", fmt.Errorf("no configuration directory: %w", err)
 	}
 	return filepath.Join(dir, "tether", "config.toml"), nil
 }
@@ -220,13 +220,13 @@ func decodeErrors(name string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, _ := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		msg := de.Error()
 		if k := de.Key(); len(k) > 0 {
 			msg = strings.Join(k, ".") + ": " + msg
 		}
 		return Errors{{File: name, Line: line, Message: msg}}
 	}
-	return Errors{{File: name, Message: strings.TrimPrefix(err.Error(), "toml: ")}}
+	return Errors{{File: name, Message: err.Error()}}
 }
 
 // The file as written.
@@ -305,11 +305,11 @@ func (f *File) Route(name string) (Route, error) {
 				return r, nil
 			}
 		}
-		return Route{}, fmt.Errorf("tether: %s: no route named and no default_route (routes: %s)", f.Path, strings.Join(f.RouteNames(), ", "))
+		return Route{}, fmt.Errorf("%s: no route named and no default_route (routes: %s)", f.Path, strings.Join(f.RouteNames(), ", "))
 	}
 	r, ok := f.Routes[name]
 	if !ok {
-		return Route{}, fmt.Errorf("tether: %s: no route %q (routes: %s)", f.Path, name, strings.Join(f.RouteNames(), ", "))
+		return Route{}, fmt.Errorf("%s: no route %q (routes: %s)", f.Path, name, strings.Join(f.RouteNames(), ", "))
 	}
 	return r, nil
 }

@@ -49,7 +49,7 @@ func FreePort() (int, error) {
 	for range 64 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return 0, fmt.Errorf("tether: find a free port: %w", err)
+			return 0, fmt.Errorf("find a free port: %w", err)
 		}
 		held = append(held, l)
 		port := l.Addr().(*net.TCPAddr).Port
@@ -58,7 +58,7 @@ func FreePort() (int, error) {
 			return port, nil
 		}
 	}
-	return 0, fmt.Errorf("tether: find a free port: no unused port after 64 tries")
+	return 0, fmt.Errorf("find a free port: no unused port after 64 tries")
 }
 
 // ReleasePort lets FreePort hand out port again, once the server that used
@@ -82,7 +82,7 @@ const maxSocketPath = 103
 // socket, and named as [TempDir]'s are.
 func SocketPath(name string) (path string, remove func(), err error) {
 	if name == "" || filepath.Base(name) != name {
-		return "", nil, fmt.Errorf("tether: socket name %q must be a plain file name", name)
+		return "", nil, fmt.Errorf("socket name %q must be a plain file name", name)
 	}
 	sweepTempDirsOnce()
 	for _, base := range []string{os.TempDir(), "/tmp"} {
@@ -98,11 +98,11 @@ func SocketPath(name string) (path string, remove func(), err error) {
 		// MkdirTemp already uses 0700; make it explicit against odd umasks.
 		if err := os.Chmod(dir, 0o700); err != nil {
 			os.RemoveAll(dir)
-			return "", nil, fmt.Errorf("tether: socket directory: %w", err)
+			return "", nil, fmt.Errorf("socket directory: %w", err)
 		}
 		return path, func() { os.RemoveAll(dir) }, nil
 	}
-	return "", nil, fmt.Errorf("tether: no temporary directory gives a socket path short enough for %q", name)
+	return "", nil, fmt.Errorf("no temporary directory gives a socket path short enough for %q", name)
 }
 
 // LoopbackClient returns an HTTP client for talking to a local server: it

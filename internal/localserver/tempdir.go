@@ -24,11 +24,11 @@ func TempDir(name string) (dir string, remove func(), err error) {
 	sweepTempDirsOnce()
 	dir, err = os.MkdirTemp("", tempDirPrefix()+name+"-")
 	if err != nil {
-		return "", nil, fmt.Errorf("tether: temporary directory: %w", err)
+		return "", nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("tether: temporary directory: %w", err)
+		return "", nil, fmt.Errorf("temporary directory: %w", err)
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
