@@ -104,9 +104,6 @@ func unescapeMount(s string) string {
 // cgroup v2, no write access to our own cgroup (an unprivileged user in a
 // session scope), or a kernel without cgroup.kill (before 5.14).
 func newCgroup(name string) (*cgroup, error) {
-	if os.Getenv(NoCgroupEnv) == "1" {
-		return nil, errors.New(NoCgroupEnv + "=1")
-	}
 	base, err := cgroupBase()
 	if err != nil {
 		return nil, err

@@ -53,8 +53,14 @@ const (
 	relistEvery = 2 * time.Second
 )
 
-func newContainment(backend string) *containment {
+// newContainment holds one server's descendants: in a cgroup of its own
+// when cgroup is true and this process can create one, else by its
+// process group and listings of its process tree.
+func newContainment(backend string, cgroup bool) *containment {
 	c := &containment{seen: map[procEntry]bool{}, done: make(chan struct{})}
+	if !cgroup {
+		return c
+	}
 	if cg, err := newCgroup(backend); err == nil {
 		c.cg = cg
 	}

@@ -12,7 +12,7 @@ import (
 // cgroup, no subreaper and no /proc to find descendants that left it.
 type containment struct{}
 
-func newContainment(string) *containment        { return &containment{} }
+func newContainment(string, bool) *containment  { return &containment{} }
 func (*containment) apply(*syscall.SysProcAttr) {}
 func (*containment) startFailed() bool          { return false }
 func (*containment) started(int)                {}

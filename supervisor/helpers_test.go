@@ -194,17 +194,19 @@ func runParent(mode string) int {
 		return runAdoptingParent()
 	}
 	args := []string{"--fault-grandchild=group"}
+	noCgroup := false
 	switch mode {
 	case "escape":
 		args = []string{"--fault-grandchild=escape"}
 	case "escape-tree":
 		args = []string{"--fault-grandchild=escape"}
-		os.Setenv(NoCgroupEnv, "1")
+		noCgroup = true
 	case "late-escape-tree": // a grandchild born after the server is ready
 		args = []string{"--fault-grandchild=escape", "--fault-grandchild-after=300ms"}
-		os.Setenv(NoCgroupEnv, "1")
+		noCgroup = true
 	}
 	f := faultServer(&parentTB{}, args...)
+	f.cfg.NoCgroup = noCgroup
 	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
 	f.cfg.NoWatchdog = mode == "no-watchdog"
 	if mode == "remove" {
@@ -287,9 +289,8 @@ func startParent(t *testing.T, mode string) (cmd *exec.Cmd, child, grandchild in
 // launchWithGrandchild launches a fault server whose args make it start
 // a grandchild, and returns the process and the grandchild's pid, which
 // is alive and killed at the end of the test whatever happens.
-func launchWithGrandchild(t *testing.T, args ...string) (*Process, int) {
+func launchWithGrandchild(t *testing.T, f *fault) (*Process, int) {
 	t.Helper()
-	f := faultServer(t, args...)
 	p := f.launch(t)
 	gc := f.info(t).GrandchildPID
 	killOnCleanup(t, gc)

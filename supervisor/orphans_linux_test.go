@@ -33,18 +33,19 @@ func gone(pid int, d time.Duration) bool {
 // otherwise.
 var containments = []struct {
 	name     string
-	noCgroup string
+	noCgroup bool
 }{
-	{"cgroup", ""},
-	{"process tree", "1"},
+	{"cgroup", false},
+	{"process tree", true},
 }
 
 func TestEscapedGrandchildIsStopped(t *testing.T) {
 	for _, c := range containments {
 		t.Run(c.name, func(t *testing.T) {
-			t.Setenv(NoCgroupEnv, c.noCgroup)
 			t.Run("by Stop, which does not wait on the pipes it holds", func(t *testing.T) {
-				p, gc := launchWithGrandchild(t, "--fault-grandchild=escape")
+				f := faultServer(t, "--fault-grandchild=escape")
+				f.cfg.NoCgroup = c.noCgroup
+				p, gc := launchWithGrandchild(t, f)
 				t.Logf("contained by %s", p.contain.kind())
 				start := time.Now()
 				if err := p.Stop(context.Background()); err != nil {
@@ -60,6 +61,7 @@ func TestEscapedGrandchildIsStopped(t *testing.T) {
 			})
 			t.Run("when the server crashes", func(t *testing.T) {
 				f := faultServer(t, "--fault-grandchild=escape", "--fault-crash-after=500ms", "--fault-crash=boom")
+				f.cfg.NoCgroup = c.noCgroup
 				p := f.launch(t)
 				gc := f.info(t).GrandchildPID
 				killOnCleanup(t, gc)
@@ -116,12 +118,12 @@ func TestParentKilledLeavesNoEscapedGrandchild(t *testing.T) {
 // crashes, orphaning the grandchild to us. It prints the grandchild's pid,
 // then "ended" once the server has ended.
 func runAdoptingParent() int {
-	os.Setenv(NoCgroupEnv, "1")
 	if err := AdoptOrphans(); err != nil {
 		fmt.Fprintln(os.Stderr, "parent:", err)
 		return 1
 	}
 	f := faultServer(&parentTB{}, "--fault-grandchild=escape", "--fault-grandchild-after=200ms", "--fault-crash-after=1s", "--fault-crash=boom")
+	f.cfg.NoCgroup = true
 	f.cfg.Program = os.Getenv("TETHER_SUPERVISOR_TEST_BIN")
 	p, err := Launch(context.Background(), f.cfg)
 	if err != nil {
@@ -279,8 +281,8 @@ func TestParentKilledWithoutCgroupLeavesNoListedGrandchild(t *testing.T) {
 // known (and so told to the watchdog) while the server still loads, not
 // only once it is ready: a parent killed during the load must find it.
 func TestEscapedGrandchildIsListedWhileTheServerLoads(t *testing.T) {
-	t.Setenv(NoCgroupEnv, "1")
 	f := faultServer(t, "--fault-grandchild=escape", "--fault-load=1500ms")
+	f.cfg.NoCgroup = true
 	p, err := Start(f.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +335,6 @@ func listed(p *Process, pid int) bool {
 // whatever the server started after the parent's death.
 func TestWatchdogHoldsTheCgroupBeforeTheServerStarts(t *testing.T) {
 	requireCgroups(t, "the early watchdog is for the cgroup")
-	t.Setenv(NoCgroupEnv, "")
 	f := faultServer(t)
 	p := f.launch(t)
 	if p.earlyWatchdog == nil {

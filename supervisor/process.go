@@ -45,11 +45,6 @@ const (
 	errorTailBytes = 4 << 10
 )
 
-// NoCgroupEnv, set to 1, keeps servers out of cgroups of their own even
-// where this process could create them (for systems that manage cgroups
-// otherwise, and to test the fallback). Cgroups are Linux only.
-const NoCgroupEnv = "TETHER_NO_CGROUP"
-
 // Config describes one server process. Program and Probe are required;
 // every other zero value means the default given with the field.
 type Config struct {
@@ -132,8 +127,12 @@ type Config struct {
 	// NoWatchdog disables the watchdog process that kills the server's
 	// process group if this process dies without stopping it.
 	NoWatchdog bool
-	// Remove are files and directories of the launch (from [TempDir] or
-	// [SocketPath]) that the watchdog removes, after killing the server,
+	// NoCgroup keeps the server out of a cgroup of its own even where
+	// this process could create one, for systems that manage cgroups
+	// otherwise: its process group and listings of its process tree then
+	// hold its descendants. Cgroups are Linux only.
+	NoCgroup bool
+	// Remove are files and directories of the launch that the watchdog removes, after killing the server,
 	// if this process dies without stopping it. The caller removes them
 	// in every other case.
 	Remove []string
@@ -280,7 +279,7 @@ func (p *Process) spawn() error {
 		errR.Close()
 	})
 
-	p.contain = newContainment(p.cfg.Backend)
+	p.contain = newContainment(p.cfg.Backend, !p.cfg.NoCgroup)
 	command := func() *exec.Cmd {
 		cmd := exec.Command(p.path, p.cfg.Args...)
 		cmd.Env = append(os.Environ(), p.cfg.Env...)

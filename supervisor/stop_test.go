@@ -29,7 +29,7 @@ func TestStopNeverHangs(t *testing.T) {
 		waitGone(t, p.PID(), goneDeadline)
 	})
 	t.Run("a grandchild in the group holding the pipes", func(t *testing.T) {
-		p, gc := launchWithGrandchild(t, "--fault-grandchild=group")
+		p, gc := launchWithGrandchild(t, faultServer(t, "--fault-grandchild=group"))
 		start := time.Now()
 		if err := p.Stop(context.Background()); err != nil {
 			t.Fatal(err)

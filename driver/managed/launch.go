@@ -203,6 +203,7 @@ func (l *launcher) launchOnce(ctx context.Context) (_ *server, err error) {
 		LogFile:   l.opts.LogFile,
 		Secrets:   secrets,
 		Remove:    remove,
+		NoCgroup:  l.opts.Overrides != nil && l.opts.Overrides.NoCgroup,
 		Logger:    l.opts.Logger,
 	})
 	if err != nil {

@@ -19,6 +19,8 @@ const (
 	EnvSeed          = "APR_AGENT_SEED"
 	EnvHTTPTimeout   = "APR_AGENT_HTTP_TIMEOUT_S"
 	EnvReadyTimeout  = "APR_SERVE_READY_TIMEOUT_S"
+	// EnvNoCgroup is tether's own: 1 keeps servers out of cgroups.
+	EnvNoCgroup = "TETHER_NO_CGROUP"
 )
 
 // Defaults of the seed's request shaping.
@@ -27,10 +29,11 @@ const (
 	DefaultHTTPTimeout  = 1800 * time.Second
 )
 
-// Overrides are an operator's request shaping, given to the driver as
-// [Options.Overrides] (usually from [OverridesFromEnv]). Set fields
-// replace the request's values; a positive MaxTokensCap caps max_tokens
-// (and is the value when the request sets none).
+// Overrides are an operator's settings for every launch and request,
+// given to the driver as [Options.Overrides] (usually from
+// [OverridesFromEnv]). Set fields replace the request's values; a positive
+// MaxTokensCap caps max_tokens (and is the value when the request sets
+// none).
 type Overrides struct {
 	MaxTokensCap  int
 	Temperature   *float64
@@ -43,6 +46,9 @@ type Overrides struct {
 	HTTPTimeout time.Duration
 	// ReadyTimeout, if positive, replaces the size-aware start-up budget.
 	ReadyTimeout time.Duration
+	// NoCgroup keeps servers out of cgroups of their own, for systems
+	// that manage cgroups otherwise (see supervisor.Config.NoCgroup).
+	NoCgroup bool
 }
 
 // OverridesFromEnv reads the overrides through getenv (os.Getenv in
@@ -97,6 +103,14 @@ func OverridesFromEnv(getenv func(string) string) (Overrides, error) {
 			return "want a whole number of seconds"
 		}
 		o.ReadyTimeout = time.Duration(min(max(n, 1), math.MaxInt64/uint64(time.Second))) * time.Second
+		return ""
+	})
+	parse(EnvNoCgroup, func(v string) string {
+		b, e := strconv.ParseBool(v)
+		if e != nil {
+			return "want 1 (no cgroups) or 0"
+		}
+		o.NoCgroup = b
 		return ""
 	})
 	return o, err

@@ -7,7 +7,11 @@ import (
 	"github.com/tetherllm/tether/llm"
 )
 
-func TestOverridesRefuseNonFiniteNumbers(t *testing.T) {
+func TestOverridesFromEnv(t *testing.T) {
+	env := map[string]string{EnvNoCgroup: "yes"}
+	if _, err := OverridesFromEnv(func(k string) string { return env[k] }); err == nil {
+		t.Errorf("%s=yes accepted", EnvNoCgroup)
+	}
 	for _, name := range []string{EnvTemperature, EnvTopP, EnvRepeatPenalty} {
 		for _, v := range []string{"NaN", "nan", "Inf", "-Inf", "+Inf", "abc"} {
 			env := map[string]string{name: v}
@@ -18,9 +22,9 @@ func TestOverridesRefuseNonFiniteNumbers(t *testing.T) {
 			}
 		}
 	}
-	env := map[string]string{EnvTemperature: "0.7", EnvTopP: "1", EnvHTTPTimeout: "5"}
+	env = map[string]string{EnvTemperature: "0.7", EnvTopP: "1", EnvHTTPTimeout: "5", EnvNoCgroup: "1"}
 	o, err := OverridesFromEnv(func(k string) string { return env[k] })
-	if err != nil || *o.Temperature != 0.7 || *o.TopP != 1 || o.HTTPTimeout.Seconds() != 5 {
+	if err != nil || *o.Temperature != 0.7 || *o.TopP != 1 || o.HTTPTimeout.Seconds() != 5 || !o.NoCgroup {
 		t.Fatalf("overrides %+v, err %v", o, err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tetherllm/tether/driver/managed"
 	"github.com/tetherllm/tether/internal/testbin"
 	"github.com/tetherllm/tether/supervisor"
 )
@@ -103,7 +104,7 @@ func TestRunLeavesNoEscapedGrandchild(t *testing.T) {
 			}
 			logFile := filepath.Join(dir, "server.log")
 			cmd := exec.Command(bin, "run", "--model", model, "--backend", "llama-server", "--log-file", logFile, "hi")
-			cmd.Env = append(os.Environ(), "PATH="+dir, supervisor.NoCgroupEnv+"="+c.noCgroup)
+			cmd.Env = append(os.Environ(), "PATH="+dir, managed.EnvNoCgroup+"="+c.noCgroup)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -118,6 +119,15 @@ func TestRunLeavesNoEscapedGrandchild(t *testing.T) {
 			}
 			gc := grandchildPID(t, logFile)
 			t.Cleanup(func() { syscall.Kill(gc, syscall.SIGKILL) })
+			// The operator's variable decides whether the server gets a
+			// cgroup of its own.
+			own := cgroupOf(t, gc) != cgroupOf(t, cmd.Process.Pid)
+			if c.noCgroup == "1" && own {
+				t.Fatalf("the server has a cgroup of its own with %s=1", managed.EnvNoCgroup)
+			}
+			if c.noCgroup == "" && !own && supervisor.CgroupsAvailable() == nil {
+				t.Fatal("the server shares tether's cgroup although it could have one of its own")
+			}
 			if strings.HasPrefix(end, "SIGKILL") {
 				cmd.Process.Signal(syscall.SIGKILL)
 			}
@@ -130,6 +140,16 @@ func TestRunLeavesNoEscapedGrandchild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cgroupOf is the cgroup v2 path of a process.
+func cgroupOf(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
 }
 
 // grandchildPID reads the fault server's grandchild from the server log.
