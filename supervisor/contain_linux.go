@@ -278,7 +278,7 @@ func markSpawned(pid int) { spawned.Store(pid, true) }
 func unmarkSpawned(pid int) { spawned.Delete(pid) }
 
 // CgroupsAvailable reports whether servers started from this process get a
-// cgroup v2 of their own, and so whether their descendants that leave the
+// cgroup v2 of their own (unless [Config].NoCgroup), and so whether their descendants that leave the
 // process group are stopped even when this process is killed with SIGKILL;
 // the error says why not.
 func CgroupsAvailable() error {
