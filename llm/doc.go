@@ -8,17 +8,23 @@
 // [Driver.Complete] or token by token with [Driver.Stream].
 //
 // Conversations are slices of [Message]. A message has one stable JSON form,
-// used by the CLI's --messages files and by session files:
+// used by the CLI's --messages files and by session files. An assistant
+// message is one whole turn of the model: its text, its reasoning and all
+// the tool calls it made; each call's result is a tool message.
 //
 //	{"role":"system","content":"You are terse."}
-//	{"role":"user","content":"list the Go files"}
-//	{"role":"assistant","content":"Here they are."}
-//	{"role":"assistant","tool_call":{"id":"call-1","name":"glob","input":{"pattern":"*.go"}}}
-//	{"role":"tool","tool_result":{"tool_use_id":"call-1","name":"glob","content":"main.go","is_error":false}}
+//	{"role":"user","content":"weather in Paris and Lima?"}
+//	{"role":"assistant","content":"Checking both.","reasoning":"Two cities, two calls.","tool_calls":[
+//	  {"id":"call-1","name":"get_weather","input":{"city":"Paris"}},
+//	  {"id":"call-2","name":"get_weather","input":{"city":"Lima"}}]}
+//	{"role":"tool","tool_result":{"tool_use_id":"call-1","name":"get_weather","content":"12","is_error":false}}
+//	{"role":"tool","tool_result":{"tool_use_id":"call-2","name":"get_weather","content":"18","is_error":false}}
+//	{"role":"assistant","content":"Paris 12, Lima 18."}
 //
-// The seed system's externally tagged form ({"User":"hello"},
-// {"AssistantToolUse":{…}}, {"ToolResult":{…}}) is accepted on input so that
-// existing session files can be read; tether always writes the form above.
+// Two older forms are read so that existing session files load: one
+// "tool_call" object per assistant message, and the seed system's
+// externally tagged form ({"User":"hello"}, {"AssistantToolUse":{…}},
+// {"ToolResult":{…}}). tether always writes the form above.
 //
 // Errors that callers branch on are typed: see [BinaryNotFoundError],
 // [StartupTimeoutError], [ServerExitedError], [HTTPError],
