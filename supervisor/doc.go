@@ -39,9 +39,10 @@
 // parent killed as the child starts leaves nothing behind.
 //
 // Descendants that leave the process group (setsid) are found too, on
-// Linux: where this process may create cgroups, each server is born into a
-// cgroup v2 of its own, which Stop, the exit and the watchdog kill as a
-// whole (cgroup.kill); elsewhere the server's process tree is listed from
+// Linux: where this process may create cgroups (and [Config].NoCgroup is
+// not set), each server is born into a cgroup v2 of its own, which Stop,
+// the exit and the watchdog kill as a whole (cgroup.kill); elsewhere the
+// server's process tree is listed from
 // /proc from its start (every 5 ms at first, backing off to every 2 s),
 // when it becomes ready and when it is stopped — those listed are killed
 // with it, and given to the watchdog for the case this process dies; one

@@ -14,7 +14,9 @@
 // at fault. Every launch gets a fresh loopback port (or a unix socket),
 // and, where the server supports them, a fresh API key and model alias.
 //
-// Requests are shaped by operator overrides in the environment, read with
-// the seed system's variable names (see [Overrides]); a value that does
-// not parse is an error at launch, never silently ignored.
+// A caller's requests are sent as built. An operator's settings (a
+// max_tokens cap, sampling values, timeouts, no cgroups) are an explicit
+// [Overrides] in [Options]; [OverridesFromEnv] reads them from the seed
+// system's environment variables, as the tether CLI does, and refuses a
+// value that does not parse rather than ignore it.
 package managed
