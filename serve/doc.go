@@ -174,7 +174,7 @@
 // answer together. A model whose template ignores enable_thinking thinks
 // as it always does. Reasoning comes back as thinking blocks, first;
 // their signature is "sha256:" and the hex SHA-256 digest of the
-// thinking text (anthropic.Signature) — a plain digest, not Anthropic's
+// thinking text — a plain digest, not Anthropic's
 // encrypted proof — and is not checked when the block is sent back,
 // where the thinking becomes the assistant message's reasoning.
 //

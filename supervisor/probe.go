@@ -27,9 +27,11 @@ import (
 // launcher's business: wrap the probe (driver/managed does).
 type HTTPHealth struct {
 	// BaseURL is the server's root, "http://127.0.0.1:8080"; for a unix
-	// socket, "http://localhost" with a Client from LoopbackClient.
+	// socket, "http://localhost" with a Client whose transport dials the
+	// socket.
 	BaseURL string
-	// Client makes the requests. Default: localserver.LoopbackClient("").
+	// Client makes the requests. Default: a client that never uses a
+	// proxy and connects within 2 s or not at all.
 	Client *http.Client
 	// HealthPath default: "/health".
 	HealthPath string

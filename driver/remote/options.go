@@ -140,9 +140,9 @@ const DefaultRetryAttempts = 2
 type AnthropicOptions struct {
 	Options
 	// Version is the anthropic-version header; empty means
-	// anthropic.DefaultVersion.
+	// "2023-06-01".
 	Version string
 	// MaxTokens bounds answers of requests that set none (the API
-	// requires a bound); 0 means anthropic.DefaultMaxTokens.
+	// requires a bound); 0 means 4096.
 	MaxTokens int
 }

@@ -33,7 +33,7 @@ type TensorInfo struct {
 	// Shape holds the sizes, ne0 (the contiguous dimension) first. A
 	// weight matrix of Out rows of In elements has Shape [In, Out].
 	Shape []uint64
-	Type  quant.Type
+	Type  TensorType
 	// Offset is where the data starts, from the start of the data
 	// section.
 	Offset uint64
@@ -57,28 +57,6 @@ type Tensor struct {
 	Data []byte
 }
 
-// Matrix returns the tensor as a weight matrix of quant kernels: Shape[0]
-// columns by the product of the other dimensions rows, run on pool (nil
-// for quant's shared pool).
-func (t Tensor) Matrix(pool *quant.Pool) (*quant.Matrix, error) {
-	if len(t.Shape) == 0 {
-		return nil, fmt.Errorf("gguf: tensor %q has no dimensions", t.Name)
-	}
-	rows := uint64(1)
-	for _, d := range t.Shape[1:] {
-		rows *= d
-	}
-	maxInt := uint64(^uint(0) >> 1)
-	if t.Shape[0] > maxInt || rows > maxInt {
-		return nil, fmt.Errorf("gguf: tensor %q of shape %v is too large", t.Name, t.Shape)
-	}
-	m, err := quant.NewMatrix(t.Type, int(rows), int(t.Shape[0]), t.Data, pool)
-	if err != nil {
-		return nil, fmt.Errorf("gguf: tensor %q: %w", t.Name, err)
-	}
-	return m, nil
-}
-
 // Floats dequantises the whole tensor into a new slice (for norms and
 // biases, which models keep in f32).
 func (t Tensor) Floats() ([]float32, error) {
@@ -91,15 +69,6 @@ func (t Tensor) Floats() ([]float32, error) {
 		return nil, fmt.Errorf("gguf: tensor %q: %w", t.Name, err)
 	}
 	return f, nil
-}
-
-// Matrix returns the named tensor as a weight matrix (see Tensor.Matrix).
-func (f *File) Matrix(name string, pool *quant.Pool) (*quant.Matrix, error) {
-	t, err := f.Tensor(name)
-	if err != nil {
-		return nil, err
-	}
-	return t.Matrix(pool)
 }
 
 // Floats returns the named tensor dequantised (see Tensor.Floats).

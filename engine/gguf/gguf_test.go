@@ -350,44 +350,28 @@ func TestGetters(t *testing.T) {
 	}
 }
 
-func TestTensorMatrix(t *testing.T) {
+func TestTensorFloats(t *testing.T) {
 	w := NewWriter()
 	x := []float32{1, 2, 3, 4}
 	data := make([]byte, 16)
 	for i, v := range x {
 		binary.LittleEndian.PutUint32(data[4*i:], math.Float32bits(v))
 	}
-	w.AddTensor("m", quant.F32, []uint64{2, 2}, data)
+	w.AddTensor("m", F32, []uint64{2, 2}, data)
 	var buf bytes.Buffer
 	w.WriteTo(&buf)
 	f, err := Parse(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn, _ := f.Tensor("m")
-	m, err := tn.Matrix(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dst := make([]float32, 2)
-	m.MatVec(dst, []float32{1, 1})
-	if dst[0] != 3 || dst[1] != 7 || m.Rows() != 2 || m.Cols() != 2 {
-		t.Errorf("MatVec = %v", dst)
-	}
 	if fl, err := f.Floats("m"); err != nil || !reflect.DeepEqual(fl, x) {
 		t.Errorf("Floats = %v, %v", fl, err)
 	}
-	if m2, err := f.Matrix("m", nil); err != nil || m2.Rows() != 2 {
-		t.Errorf("File.Matrix = %v, %v", m2, err)
-	}
-	if _, err := f.Matrix("nope", nil); !errors.Is(err, ErrTensorNotFound) {
-		t.Errorf("File.Matrix of a missing tensor: %v", err)
+	if _, err := f.Floats("nope"); !errors.Is(err, ErrTensorNotFound) {
+		t.Errorf("Floats of a missing tensor: %v", err)
 	}
 	b, _ := buildFile(t, 0)
 	g, _ := Parse(b)
-	if _, err := g.Matrix("iq", nil); !errors.Is(err, quant.ErrUnsupported) || !strings.Contains(err.Error(), `"iq"`) {
-		t.Errorf("Matrix of an unsupported type: %v", err)
-	}
 	if _, err := g.Floats("iq"); !errors.Is(err, quant.ErrUnsupported) {
 		t.Errorf("Floats of an unsupported type: %v", err)
 	}

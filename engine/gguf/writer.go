@@ -9,8 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-
-	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
 // MaxNameLen is the longest tensor name llama.cpp accepts (GGML_MAX_NAME
@@ -77,7 +75,7 @@ func (w *Writer) Set(key string, x any) error {
 
 // AddTensor adds a tensor of type t and shape (ne0 first) holding data,
 // which must be exactly its size. The writer keeps data until WriteTo.
-func (w *Writer) AddTensor(name string, t quant.Type, shape []uint64, data []byte) error {
+func (w *Writer) AddTensor(name string, t TensorType, shape []uint64, data []byte) error {
 	info, err := w.tensorInfo(name, t, shape)
 	if err != nil {
 		return err
@@ -92,7 +90,7 @@ func (w *Writer) AddTensor(name string, t quant.Type, shape []uint64, data []byt
 // AddTensorFunc adds a tensor whose data write produces during WriteTo,
 // so that large files need not be held in memory. write must write
 // exactly the tensor's size.
-func (w *Writer) AddTensorFunc(name string, t quant.Type, shape []uint64, write func(io.Writer) error) error {
+func (w *Writer) AddTensorFunc(name string, t TensorType, shape []uint64, write func(io.Writer) error) error {
 	info, err := w.tensorInfo(name, t, shape)
 	if err != nil {
 		return err
@@ -101,7 +99,7 @@ func (w *Writer) AddTensorFunc(name string, t quant.Type, shape []uint64, write 
 	return nil
 }
 
-func (w *Writer) tensorInfo(name string, t quant.Type, shape []uint64) (TensorInfo, error) {
+func (w *Writer) tensorInfo(name string, t TensorType, shape []uint64) (TensorInfo, error) {
 	switch {
 	case name == "":
 		return TensorInfo{}, errors.New("gguf: empty tensor name")

@@ -6,7 +6,7 @@
 // exactly as fast as the real one.
 //
 //	shape, _ := synth.NamedShape("tiny", synth.ArchQwen3)
-//	m, err := synth.Write(ctx, "tiny.gguf", synth.Options{Shape: shape, Type: quant.Q4_K, Seed: 1})
+//	m, err := synth.Write(ctx, "tiny.gguf", synth.Options{Shape: shape, Type: gguf.Q4_K, Seed: 1})
 //
 // Everything is deterministic: the same options give the same bytes.
 //

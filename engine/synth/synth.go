@@ -18,7 +18,7 @@ type Options struct {
 	Shape Shape
 	// Type is the type of the 2-D weight matrices; norms, biases and
 	// rope factors stay F32, as llama.cpp's converters keep them.
-	Type quant.Type
+	Type gguf.TensorType
 	// Seed picks the random weights; the vocabulary does not depend on it.
 	Seed uint64
 	// ToolCall plants a tool call: greedy decoding after any prompt that
@@ -103,8 +103,8 @@ func New(o Options) (*Model, error) {
 }
 
 // Types lists the weight types the generator writes.
-func Types() []quant.Type {
-	return []quant.Type{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
+func Types() []gguf.TensorType {
+	return []gguf.TensorType{quant.F32, quant.F16, quant.BF16, quant.Q8_0, quant.Q4_0, quant.Q4_1, quant.Q5_0, quant.Q5_1,
 		quant.Q4_K, quant.Q5_K, quant.Q6_K}
 }
 
@@ -149,7 +149,7 @@ func (m *Model) ToolCallText() string {
 // Tensor describes one tensor of the file.
 type Tensor struct {
 	Name  string
-	Type  quant.Type
+	Type  gguf.TensorType
 	Shape []uint64 // ne0 first
 	Bytes uint64
 }
@@ -170,7 +170,7 @@ func (m *Model) Tensors() []Tensor {
 // (Q6_K), and to F16 if that does not fit either. llama.cpp refuses the
 // 32-element types on rows they do not divide; here they fall back to
 // F16 too.
-func WeightType(t quant.Type, ne0 int) quant.Type {
+func WeightType(t gguf.TensorType, ne0 int) gguf.TensorType {
 	if ne0%t.BlockSize() == 0 {
 		return t
 	}
@@ -192,7 +192,7 @@ func WeightType(t quant.Type, ne0 int) quant.Type {
 
 // fileType is general.file_type (llama_ftype) for a file whose matrices
 // are mostly t.
-func fileType(t quant.Type) uint32 {
+func fileType(t gguf.TensorType) uint32 {
 	switch t {
 	case quant.F32:
 		return 0

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/tetherllm/tether/engine/gguf"
 	"github.com/tetherllm/tether/internal/engine/quant"
 )
 
@@ -26,7 +27,7 @@ const (
 
 type tensorSpec struct {
 	name  string
-	typ   quant.Type
+	typ   gguf.TensorType
 	ne0   int // elements per row
 	rows  int // 1 for vectors
 	kind  tensorKind

@@ -299,7 +299,7 @@ func (b *binder) matrix(name string, in, out int) (*quant.Matrix, error) {
 	if !t.Type.Supported() {
 		return nil, fileError(b.f, fmt.Sprintf("tensor %s has type %s, which is not supported", name, t.Type), nil)
 	}
-	m, err := t.Matrix(b.pool)
+	m, err := quant.NewMatrix(t.Type, out, in, t.Data, b.pool)
 	if err != nil {
 		return nil, fileError(b.f, "tensor "+name, err)
 	}
