@@ -207,7 +207,10 @@ type TurnResult struct {
 // they arrive. When the response calls tools, they run one after the
 // other in the model's order, and the assistant turn and then one tool
 // message per call are added to the conversation; the model is called
-// again, until it answers without calling a tool. A call of a tool that
+// again, until it answers without calling a tool. The calls of a
+// response are run whatever its stop reason says (some servers end a
+// tool-calling turn with "stop"), and a response without calls ends the
+// turn (asking again would get the same answer). A call of a tool that
 // does not exist, with input that is not JSON, or repeated a third time
 // with the same input is not run: its result is an error that tells the
 // model why. A response cut off by the token limit keeps its text (its
