@@ -303,3 +303,31 @@ func TestNewChecksConfig(t *testing.T) {
 		t.Error("an empty query was accepted")
 	}
 }
+
+// TestStopReasonDoesNotDecide: calls are run even when the response says
+// it ended its turn, and a response that claims tool use but has no
+// calls is the answer.
+func TestStopReasonDoesNotDecide(t *testing.T) {
+	withCalls := callStep(llm.Usage{}, "", call("c1", "get_weather", `{"city":"Lima"}`))
+	withCalls.resp.StopReason = llm.StopEndTurn
+	noCalls := answerStep(llm.Usage{}, "18 in Lima")
+	noCalls.resp.StopReason = llm.StopToolUse
+	d := newFakeDriver(withCalls, noCalls, answerStep(llm.Usage{}, "never"))
+	weather := weatherTool()
+	a, _ := newAgent(t, Config{Driver: d, Tools: []Tool{weather}})
+	res, err := a.Turn(context.Background(), nil, "q")
+	if err != nil || res.Text != "18 in Lima" || len(weather.calls()) != 1 || len(d.requests()) != 2 {
+		t.Errorf("text %q, error %v, %d tool runs, %d requests", res.Text, err, len(weather.calls()), len(d.requests()))
+	}
+}
+
+func TestEventKindNames(t *testing.T) {
+	for k := EventModelCall; k <= EventDone; k++ {
+		if s := k.String(); s == "" || strings.HasPrefix(s, "EventKind(") {
+			t.Errorf("kind %d has no name", int(k))
+		}
+	}
+	if s := EventKind(99).String(); s != "EventKind(99)" {
+		t.Errorf("unknown kind: %q", s)
+	}
+}
