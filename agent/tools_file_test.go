@@ -244,5 +244,3 @@ func TestEditFileCRLF(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
-
-
