@@ -219,3 +219,8 @@ func TestClosedWorkspace(t *testing.T) {
 		t.Error("read_file worked on a closed workspace")
 	}
 }
+
+// symlink makes a symbolic link named name in dir, pointing at target.
+func symlink(target, dir, name string) error {
+	return os.Symlink(target, filepath.Join(dir, name))
+}
