@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/tetherllm/tether/llm"
 )
 
@@ -106,8 +104,8 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 	// command wrote it, and lets Wait return when the shell exits instead
 	// of when the last holder of a copying pipe lets go.
 	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) }
+	inNewGroup(cmd)
+	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = shellDrainWait
 	if err := cmd.Start(); err != nil {
 		r.Close()
@@ -123,18 +121,7 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 		_, _ = io.Copy(out, r)
 	}()
 
-	// Wait for the shell to exit without reaping it: while its zombie
-	// remains, its pid, which is the group's id, cannot be reused, so the
-	// kill below reaches the command's own leftovers and nothing else.
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	_ = killGroup(cmd.Process.Pid)
-	waitErr := cmd.Wait()
+	waitErr := waitThenKillGroup(cmd)
 
 	select {
 	case <-drained:
@@ -165,16 +152,6 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 	default:
 		return "", fmt.Errorf("shell: %w", waitErr)
 	}
-}
-
-// killGroup kills the process group pgid. A group that is already gone is
-// not an error.
-func killGroup(pgid int) error {
-	err := syscall.Kill(-pgid, syscall.SIGKILL)
-	if errors.Is(err, syscall.ESRCH) {
-		return os.ErrProcessDone
-	}
-	return err
 }
 
 // headTail is an io.Writer that keeps the first head bytes and the last
