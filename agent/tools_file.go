@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/tetherllm/tether/llm"
@@ -64,16 +63,11 @@ func (t readFileTool) Run(ctx context.Context, input json.RawMessage) (string, e
 	if err != nil {
 		return "", err
 	}
-	f, err := t.ws.root.Open(filepath.FromSlash(name))
+	f, err := t.ws.openRegular(name)
 	if err != nil {
 		return "", fileError(in.Path, err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return "", fileError(in.Path, err)
-	} else if fi.IsDir() {
-		return "", fmt.Errorf("%s is a directory; list_files lists its files", in.Path)
-	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	if head, err := br.Peek(sniffLen); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return "", fileError(in.Path, err)
@@ -212,11 +206,13 @@ func (t editFileTool) Run(ctx context.Context, input json.RawMessage) (string, e
 	if err != nil {
 		return "", err
 	}
-	data, err := t.ws.root.ReadFile(filepath.FromSlash(name))
+	f, err := t.ws.openRegular(name)
 	if err != nil {
-		if strings.Contains(err.Error(), "is a directory") {
-			return "", fmt.Errorf("%s is a directory, not a file", in.Path)
-		}
+		return "", fileError(in.Path, err)
+	}
+	data, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
 		return "", fileError(in.Path, err)
 	}
 	if isBinary(data) {

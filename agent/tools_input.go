@@ -92,6 +92,9 @@ func jsonKind(t reflect.Type) string {
 // the model can act on. The Root's own messages name system calls
 // ("openat x: path escapes from parent") and are unhelpful to a model.
 func fileError(name string, err error) error {
+	if _, ok := errors.AsType[*notRegularError](err); ok {
+		return err
+	}
 	switch {
 	case errors.Is(err, errOutside):
 		return err

@@ -298,17 +298,15 @@ func (t grepTool) Run(ctx context.Context, input json.RawMessage) (string, error
 
 // grepFile feeds the lines of name matching re to emit, in order, until
 // emit returns false, when it returns stop. A file that cannot be opened
-// or read (a link leading out of the workspace, a permission problem) is
-// skipped, like a binary file: grep reports what it can search.
+// or read (a link leading out of the workspace, a permission problem) and
+// anything but a regular file (a named pipe would block) are skipped, like
+// binary files: grep reports what it can search.
 func (t grepTool) grepFile(ctx context.Context, re *regexp.Regexp, name string, emit func(int, []byte) bool, stop error) error {
-	f, err := t.ws.root.FS().Open(name)
+	f, err := t.ws.openRegular(name)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil
-	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	if head, err := br.Peek(sniffLen); (err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull)) || isBinary(head) {
 		return nil

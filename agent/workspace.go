@@ -114,6 +114,41 @@ func under(p, dir string) (string, bool) {
 	return "", false
 }
 
+// openRegular opens the slash-separated workspace path name for reading,
+// refusing anything but a regular file (after symbolic links inside the
+// workspace). The check comes before the open because opening a named pipe
+// blocks until something writes to it, which would hang the tool.
+func (w *Workspace) openRegular(name string) (*os.File, error) {
+	fi, err := w.root.Stat(filepath.FromSlash(name))
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(name, fi); err != nil {
+		return nil, err
+	}
+	return w.root.Open(filepath.FromSlash(name))
+}
+
+// notRegularError says what a path is that should have been a regular
+// file; its message is complete as it stands, so it reaches the model
+// unchanged.
+type notRegularError struct{ msg string }
+
+func (e *notRegularError) Error() string { return e.msg }
+
+// regular returns an error naming what name is unless fi describes a
+// regular file.
+func regular(name string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode().IsRegular():
+		return nil
+	case fi.IsDir():
+		return &notRegularError{name + " is a directory, not a file (list_files lists what it holds)"}
+	default:
+		return &notRegularError{fmt.Sprintf("%s is a special file (%s), not a regular file", name, fi.Mode().Type())}
+	}
+}
+
 // maxLinkHops bounds how many symbolic links writeTarget follows, as the
 // kernel's own limit does, so that a link cycle ends in an error.
 const maxLinkHops = 40
@@ -165,8 +200,8 @@ func (w *Workspace) writeAtomic(name string, data []byte) error {
 	}
 	perm, existed := fs.FileMode(0o644), false
 	switch fi, err := w.root.Stat(filepath.FromSlash(target)); {
-	case err == nil && fi.IsDir():
-		return fmt.Errorf("%s is a directory", name)
+	case err == nil && !fi.Mode().IsRegular():
+		return regular(name, fi)
 	case err == nil:
 		perm, existed = fi.Mode().Perm(), true
 	case !errors.Is(err, fs.ErrNotExist):
