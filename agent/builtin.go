@@ -1,0 +1,44 @@
+package agent
+
+import "time"
+
+// ToolOptions chooses and tunes the tools [Builtin] returns.
+type ToolOptions struct {
+	// Shell includes the shell tool. It is off unless asked for because a
+	// command, unlike the file tools, can read and change anything the
+	// user can, outside the workspace too.
+	Shell bool
+	// ShellTimeout is how long a command runs before it is killed when
+	// the model names no timeout. Zero means 120 seconds.
+	ShellTimeout time.Duration
+	// ShellMaxTimeout is the longest timeout the model may ask for. Zero
+	// means 10 minutes, or ShellTimeout where that is longer.
+	ShellMaxTimeout time.Duration
+}
+
+// Builtin returns the agent's built-in tools over ws, in a stable order
+// (read_file, write_file, edit_file, list_files, grep, then shell when
+// o.Shell is set), so that the tool list a model sees, and a prompt cache
+// built on it, is the same from one run to the next.
+func Builtin(ws *Workspace, o ToolOptions) []Tool {
+	tools := []Tool{
+		readFileTool{ws},
+		writeFileTool{ws},
+		editFileTool{ws},
+		listFilesTool{ws},
+		grepTool{ws},
+	}
+	if o.Shell {
+		timeout := o.ShellTimeout
+		if timeout <= 0 {
+			timeout = 120 * time.Second
+		}
+		maxTimeout := o.ShellMaxTimeout
+		if maxTimeout <= 0 {
+			maxTimeout = 10 * time.Minute
+		}
+		maxTimeout = max(maxTimeout, timeout)
+		tools = append(tools, shellTool{ws: ws, timeout: timeout, maxTimeout: maxTimeout})
+	}
+	return tools
+}
