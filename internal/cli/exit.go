@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/tetherllm/tether/agent"
 	"github.com/tetherllm/tether/driver/managed"
 	"github.com/tetherllm/tether/driver/router"
 	"github.com/tetherllm/tether/internal/config"
@@ -23,6 +24,7 @@ const (
 	ExitRequestFailed = 5 // the server started but the request failed
 	// ExitDoctorProblems (6, doctor.go): tether doctor found something
 	// configured or asked about broken.
+	ExitAgentLimit  = 7 // tether code: a limit stopped the agent before it answered
 	ExitInterrupted = 130
 )
 
@@ -62,6 +64,7 @@ func exitCode(err error) int {
 		// take (supervisor.ForeignServerError): a start-up failure.
 		foreign interface{ Cause() llm.ExitCause }
 		httpErr *llm.HTTPError
+		limit   *agent.LimitError
 	)
 	switch {
 	case err == nil:
@@ -74,6 +77,8 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.As(err, &exhausted):
 		return ExitRequestFailed
+	case errors.As(err, &limit):
+		return ExitAgentLimit
 	case errors.As(err, &input), errors.As(err, &model):
 		return ExitModel
 	case errors.As(err, &httpErr) && httpErr.Code == llm.ModelFileErrorCode:

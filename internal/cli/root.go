@@ -89,6 +89,7 @@ talks to it, and shuts it down so that nothing is ever orphaned.`,
 	root.AddCommand(newVersionCommand(s))
 	root.AddCommand(newServeCommand(s))
 	root.AddCommand(newRunCommand(s))
+	root.AddCommand(newCodeCommand(s))
 	root.AddCommand(newDemoCommand(s))
 	root.AddCommand(newModelCommand(s))
 	root.AddCommand(newBenchCommand(s))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tetherllm/tether/backend"
 	"github.com/tetherllm/tether/driver/managed"
@@ -95,6 +96,19 @@ failed, 130 interrupted (a second signal exits at once).`,
 		},
 	}
 	fl := cmd.Flags()
+	addDriverFlags(fl, &f)
+	fl.StringVar(&f.system, "system", "", "system prompt")
+	fl.StringVar(&f.toolsFile, "tools", "", "JSON file with an array of tool definitions")
+	fl.StringVar(&f.messages, "messages", "", "JSON file with an array of conversation messages")
+	fl.IntVar(&f.maxTokens, "max-tokens", 0, "most tokens to generate (capped by APR_AGENT_MAX_TOKENS_CAP)")
+	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the server's)")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object with the whole result instead of streaming text")
+	return cmd
+}
+
+// addDriverFlags registers the flags that choose and reach the model:
+// a server to launch, an endpoint, or a configured route.
+func addDriverFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringVarP(&f.model, "model", "m", "", "model file to serve (GGUF)")
 	fl.StringVar(&f.backend, "backend", "auto", "server to launch: "+strings.Join(backend.Names, "|"))
 	fl.StringVar(&f.serverCmd, "server-cmd", "", "command template for --backend custom")
@@ -112,17 +126,10 @@ failed, 130 interrupted (a second signal exits at once).`,
 	fl.StringVar(&f.remoteModel, "remote-model", "", "model name to ask --endpoint for (default: its first)")
 	fl.StringVar(&f.configFile, "config", "", "configuration file (default: tether/config.toml in the user's configuration directory)")
 	fl.StringVar(&f.route, "route", "", "route of the configuration file to send the request to (default: its default_route)")
-	fl.StringVar(&f.system, "system", "", "system prompt")
-	fl.StringVar(&f.toolsFile, "tools", "", "JSON file with an array of tool definitions")
-	fl.StringVar(&f.messages, "messages", "", "JSON file with an array of conversation messages")
-	fl.IntVar(&f.maxTokens, "max-tokens", 0, "most tokens to generate (capped by APR_AGENT_MAX_TOKENS_CAP)")
-	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the server's)")
 	fl.IntVar(&f.ctx, "ctx", 0, "context window to ask the server for")
 	fl.BoolVar(&f.noGPU, "no-gpu", false, "do not ask the server to offload to a GPU")
 	fl.StringVar(&f.logFile, "log-file", "", "append the server's output to this file")
-	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON object with the whole result instead of streaming text")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no start-up progress on stderr")
-	return cmd
 }
 
 // runResult is `tether run --json`'s output.
@@ -261,12 +268,9 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 		}
 	}
 	if f.messages != "" {
-		data, err := readInputFile(f.messages)
-		if err != nil {
-			return req, inputFileError{fmt.Errorf("--messages: %w", err)}
-		}
-		if err := json.Unmarshal(data, &req.Messages); err != nil {
-			return req, inputFileError{fmt.Errorf("--messages %s: want a JSON array of messages: %w", f.messages, err)}
+		var err error
+		if req.Messages, err = readMessages("--messages", f.messages); err != nil {
+			return req, err
 		}
 	}
 	prompt := strings.Join(args, " ")
@@ -287,6 +291,19 @@ func buildRequest(s streams, f runFlags, args []string, temperatureSet bool) (ll
 		return req, usageError{err}
 	}
 	return req, nil
+}
+
+// readMessages reads a conversation file given with flag.
+func readMessages(flag, path string) ([]llm.Message, error) {
+	data, err := readInputFile(path)
+	if err != nil {
+		return nil, inputFileError{fmt.Errorf("%s: %w", flag, err)}
+	}
+	var msgs []llm.Message
+	if err := json.Unmarshal(data, &msgs); err != nil {
+		return nil, inputFileError{fmt.Errorf("%s %s: want a JSON array of messages: %w", flag, path, err)}
+	}
+	return msgs, nil
 }
 
 // maxInputFile bounds a prompt, messages or tools file: as large as
