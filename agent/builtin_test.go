@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -164,4 +166,34 @@ func FuzzToolInput(f *testing.F) {
 			t.Fatalf("input %q changed the secret to %q", input, got)
 		}
 	})
+}
+
+func ExampleBuiltin() {
+	dir, err := os.MkdirTemp("", "workspace")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	ws, err := OpenWorkspace(dir)
+	if err != nil {
+		panic(err)
+	}
+	defer ws.Close()
+
+	tools := map[string]Tool{}
+	for _, t := range Builtin(ws, ToolOptions{}) {
+		tools[t.Def().Name] = t
+	}
+	ctx := context.Background()
+	out, _ := tools["write_file"].Run(ctx, json.RawMessage(`{"path":"hello/main.go","content":"package main\nfunc main() {}\n"}`))
+	fmt.Println(out)
+	out, _ = tools["read_file"].Run(ctx, json.RawMessage(`{"path":"hello/main.go"}`))
+	fmt.Print(out)
+	_, err = tools["read_file"].Run(ctx, json.RawMessage(`{"path":"../etc/passwd"}`))
+	fmt.Println(strings.ReplaceAll(err.Error(), ws.Dir(), "$WORKSPACE"))
+	// Output:
+	// wrote 28 bytes to hello/main.go
+	//      1	package main
+	//      2	func main() {}
+	// path ../etc/passwd: outside the workspace $WORKSPACE
 }

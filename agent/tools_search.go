@@ -63,36 +63,33 @@ func compileGlob(pattern string) (globPattern, error) {
 }
 
 // match reports whether the slash-separated relative path name matches.
+// It fills a table of which pattern suffixes match which name suffixes,
+// so a pattern with many "**" costs time proportional to pattern length
+// times name depth, where trying every split point for every "**" would
+// grow exponentially.
 func (g globPattern) match(name string) bool {
-	return matchSegs(g, strings.Split(name, "/"))
-}
-
-func matchSegs(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			// Collapse runs of "**"; then try every split point.
-			for len(pat) > 0 && pat[0] == "**" {
-				pat = pat[1:]
+	segs := strings.Split(name, "/")
+	// next[j] is whether g[i+1:] matches segs[j:], cur[j] whether g[i:]
+	// does; the empty pattern matches only the empty rest of a name.
+	next := make([]bool, len(segs)+1)
+	cur := make([]bool, len(segs)+1)
+	next[len(segs)] = true
+	for i := len(g) - 1; i >= 0; i-- {
+		for j := len(segs); j >= 0; j-- {
+			switch {
+			case g[i] == "**":
+				// Match no segment, or one and stay on "**".
+				cur[j] = next[j] || (j < len(segs) && cur[j+1])
+			case j < len(segs):
+				ok, _ := path.Match(g[i], segs[j])
+				cur[j] = ok && next[j+1]
+			default:
+				cur[j] = false
 			}
-			if len(pat) == 0 {
-				return true
-			}
-			for i := range len(name) + 1 {
-				if matchSegs(pat, name[i:]) {
-					return true
-				}
-			}
-			return false
 		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
+		next, cur = cur, next
 	}
-	return len(name) == 0
+	return next[0]
 }
 
 // walkFiles calls fn for every file (anything but a directory) beneath the

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,4 +168,59 @@ func TestGrepSkipsUnreadable(t *testing.T) {
 	if err != nil || out != "ok.txt:1: findme\n" {
 		t.Fatalf("%q, %v", out, err)
 	}
+}
+
+// TestGlobManyStars is a pattern that makes naive "**" backtracking try
+// every way of splitting a deep path; it must finish at once.
+func TestGlobManyStars(t *testing.T) {
+	g, err := compileGlob(strings.Repeat("**/x/", 20) + "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.Repeat("x/", 40) + "z"
+	if g.match(name) {
+		t.Fatal("matched a name that does not end in y")
+	}
+	if !g.match(strings.Repeat("x/", 40) + "y") {
+		t.Fatal("did not match")
+	}
+}
+
+// naiveMatch is the plain recursive reading of the glob rules, the
+// reference the table-driven match is checked against.
+func naiveMatch(pat, name []string) bool {
+	if len(pat) == 0 {
+		return len(name) == 0
+	}
+	if pat[0] == "**" {
+		for i := range len(name) + 1 {
+			if naiveMatch(pat[1:], name[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(name) == 0 {
+		return false
+	}
+	ok, _ := path.Match(pat[0], name[0])
+	return ok && naiveMatch(pat[1:], name[1:])
+}
+
+func FuzzGlob(f *testing.F) {
+	for _, s := range [][2]string{
+		{"**/*.go", "a/b.go"}, {"src/**/a.go", "src/a.go"}, {"**", "x"}, {"[a-", "a"},
+		{"*/**/?", "a/b/c"}, {"./x/../y", "y"}, {"**/**", "a/b"}, {"a\\*", "a*"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		g, err := compileGlob(pattern)
+		if err != nil || strings.Count(pattern, "/") > 8 || strings.Count(name, "/") > 8 {
+			return
+		}
+		if got, want := g.match(name), naiveMatch(g, strings.Split(name, "/")); got != want {
+			t.Fatalf("%q matches %q = %v, the reference says %v", pattern, name, got, want)
+		}
+	})
 }

@@ -22,6 +22,10 @@ var errOutside = errors.New("outside the workspace")
 // "..", an absolute path or a symbolic link that leads out is refused at
 // the moment of access, not by a lexical check that a symlink could defeat.
 //
+// Paths given to the tools are relative to the workspace ("./" prefixes
+// are fine). An absolute path is read as a path on this machine: it is
+// accepted when it lies beneath [Workspace.Dir] and refused otherwise.
+//
 // The shell tool is the exception: a command can reach anything the user
 // can, so [Builtin] only includes it when asked.
 type Workspace struct {
