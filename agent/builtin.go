@@ -1,6 +1,10 @@
 package agent
 
-import "time"
+import (
+	"os"
+	"strings"
+	"time"
+)
 
 // ToolOptions chooses and tunes the tools [Builtin] returns.
 type ToolOptions struct {
@@ -14,6 +18,33 @@ type ToolOptions struct {
 	// ShellMaxTimeout is the longest timeout the model may ask for. Zero
 	// means 10 minutes, or ShellTimeout where that is longer.
 	ShellMaxTimeout time.Duration
+	// ShellEnv is the commands' environment. Nil means this process's,
+	// less every variable whose name says it holds a secret (see
+	// [WithoutSecrets]): a command's output goes into the conversation,
+	// which may travel to a remote endpoint.
+	ShellEnv []string
+}
+
+// WithoutSecrets returns env less the variables whose names contain KEY,
+// TOKEN, SECRET, PASSWORD, PASSWD, CREDENTIAL or AUTH, in any case
+// (TETHER_API_KEY, GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY …).
+func WithoutSecrets(env []string) []string {
+	var kept []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		secret := false
+		for _, word := range []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"} {
+			if strings.Contains(upper, word) {
+				secret = true
+				break
+			}
+		}
+		if !secret {
+			kept = append(kept, kv)
+		}
+	}
+	return kept
 }
 
 // Builtin returns the agent's built-in tools over ws, in a stable order
@@ -38,7 +69,11 @@ func Builtin(ws *Workspace, o ToolOptions) []Tool {
 			maxTimeout = 10 * time.Minute
 		}
 		maxTimeout = max(maxTimeout, timeout)
-		tools = append(tools, shellTool{ws: ws, timeout: timeout, maxTimeout: maxTimeout})
+		env := o.ShellEnv
+		if env == nil {
+			env = WithoutSecrets(os.Environ())
+		}
+		tools = append(tools, shellTool{ws: ws, timeout: timeout, maxTimeout: maxTimeout, env: env})
 	}
 	return tools
 }

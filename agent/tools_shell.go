@@ -32,6 +32,7 @@ const (
 type shellTool struct {
 	ws                  *Workspace
 	timeout, maxTimeout time.Duration
+	env                 []string
 }
 
 type shellInput struct {
@@ -84,13 +85,13 @@ func (t shellTool) Run(ctx context.Context, input json.RawMessage) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return runShell(ctx, t.ws.Dir(), in.Command, timeout)
+	return runShell(ctx, t.ws.Dir(), in.Command, t.env, timeout)
 }
 
 // runShell runs command in dir in a process group of its own, so that
 // everything it starts can be killed together: on timeout, on ctx's end,
 // and when the shell itself exits.
-func runShell(ctx context.Context, dir, command string, timeout time.Duration) (string, error) {
+func runShell(ctx context.Context, dir, command string, env []string, timeout time.Duration) (string, error) {
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -100,6 +101,7 @@ func runShell(ctx context.Context, dir, command string, timeout time.Duration) (
 	}
 	cmd := exec.CommandContext(runCtx, "/bin/sh", "-c", command)
 	cmd.Dir = dir
+	cmd.Env = env
 	// One *os.File for both streams keeps their interleaving as the
 	// command wrote it, and lets Wait return when the shell exits instead
 	// of when the last holder of a copying pipe lets go.

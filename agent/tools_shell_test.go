@@ -51,6 +51,34 @@ func TestShellExitStatus(t *testing.T) {
 	}
 }
 
+// TestShellEnvironmentHasNoSecrets: commands see the agent's environment
+// less the variables that hold secrets, whose values would otherwise go
+// into the conversation.
+func TestShellEnvironmentHasNoSecrets(t *testing.T) {
+	t.Setenv("TETHER_API_KEY", "sk-tether")
+	t.Setenv("GITHUB_TOKEN", "ghp-token")
+	t.Setenv("db_password", "hunter2")
+	t.Setenv("AGENT_PLAIN", "visible")
+	s := newSandbox(t, ToolOptions{Shell: true})
+	out, err := s.run(t, "shell", map[string]any{"command": "env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"sk-tether", "ghp-token", "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the command saw %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "AGENT_PLAIN=visible") || !strings.Contains(out, "PATH=") {
+		t.Errorf("the command lost the plain environment:\n%s", out)
+	}
+	// A caller's environment is taken as given.
+	s = newSandbox(t, ToolOptions{Shell: true, ShellEnv: []string{"ONLY=this"}})
+	if out, err := s.run(t, "shell", map[string]any{"command": "echo $ONLY $AGENT_PLAIN"}); err != nil || !strings.HasPrefix(out, "this\n") {
+		t.Errorf("ShellEnv: %q, %v", out, err)
+	}
+}
+
 // gone reports whether process pid has ended: it no longer exists, or it
 // is a zombie waiting for its new parent to reap it.
 func gone(pid int) bool {
