@@ -13,6 +13,9 @@ import (
 	"github.com/tetherllm/tether/llm"
 )
 
+// filePathProperty is the JSON Schema of the file tools' path.
+const filePathProperty = `"path":{"type":"string","description":"File path, relative to the workspace root (an absolute path must lie inside the workspace)."}`
+
 // The bounds of one read_file result. A model's context is small and
 // expensive: a file larger than this is read in pages (offset, limit), and
 // the result says where the next page starts.
@@ -40,7 +43,7 @@ func (t readFileTool) Def() llm.ToolDef {
 			"the result ends with the offset to read the next part from. Binary files are refused.",
 			readMaxLines, readMaxBytes>>10, readMaxLineSize),
 		InputSchema: json.RawMessage(`{"type":"object","properties":{` +
-			`"path":{"type":"string","description":"File path, relative to the workspace root (an absolute path must lie inside the workspace)."},` +
+			filePathProperty + `,` +
 			`"offset":{"type":"integer","minimum":1,"description":"Line number to start at (1-based). Default 1."},` +
 			`"limit":{"type":"integer","minimum":1,"description":"Most lines to return. Default and maximum ` + fmt.Sprint(readMaxLines) + `."}` +
 			`},"required":["path"],"additionalProperties":false}`),
@@ -133,7 +136,7 @@ func (t writeFileTool) Def() llm.ToolDef {
 			"The file is replaced atomically: readers see the old or the new content, never a mix. " +
 			"To change part of an existing file, edit_file is shorter and safer.",
 		InputSchema: json.RawMessage(`{"type":"object","properties":{` +
-			`"path":{"type":"string","description":"File path, relative to the workspace root (an absolute path must lie inside the workspace)."},` +
+			filePathProperty + `,` +
 			`"content":{"type":"string","description":"The file's complete new content."}` +
 			`},"required":["path","content"],"additionalProperties":false}`),
 	}
@@ -180,7 +183,7 @@ func (t editFileTool) Def() llm.ToolDef {
 			"and occur exactly once, unless replace_all is true; include enough surrounding lines to make it unique. " +
 			"Do not include read_file's line numbers. An empty new_text deletes old_text.",
 		InputSchema: json.RawMessage(`{"type":"object","properties":{` +
-			`"path":{"type":"string","description":"File path, relative to the workspace root (an absolute path must lie inside the workspace)."},` +
+			filePathProperty + `,` +
 			`"old_text":{"type":"string","description":"The exact text to replace; must not be empty."},` +
 			`"new_text":{"type":"string","description":"The text to put in its place."},` +
 			`"replace_all":{"type":"boolean","description":"Replace every occurrence instead of requiring exactly one. Default false."}` +
