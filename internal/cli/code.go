@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,9 @@ directory). The model gets tools to read, write and edit files, list them and
 search them (and, with --allow-shell, to run commands there); tether runs the
 calls it makes, one at a time, and sends the results back until it answers.
 The file tools cannot reach outside the workspace: not by "..", an absolute
-path or a symbolic link.
+path or a symbolic link. The workspace's AGENTS.md, when there is one, goes
+into the system prompt as the project's instructions (--system replaces the
+whole prompt).
 
 With a PROMPT, code answers it and exits. Without one, it reads one request
 per line from standard input (/reset forgets the conversation, /exit or the
@@ -109,7 +112,7 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 	tools := agent.Builtin(ws, agent.ToolOptions{Shell: f.allowShell})
 	system := f.system
 	if system == "" {
-		system = defaultCodeSystem(tools)
+		system = defaultCodeSystem(tools) + projectInstructions(ws.Dir())
 	}
 	out := &codePrinter{out: s.out, err: s.err, quiet: f.quiet}
 	cfg := agent.Config{
@@ -190,6 +193,37 @@ func defaultCodeSystem(tools []agent.Tool) string {
 	return "You are a coding agent working in a project's directory. Use the tools (" +
 		strings.Join(names, ", ") + ") to look at the files before you answer, and to make the changes you are asked for. " +
 		"Paths are relative to the project's root. Keep answers short."
+}
+
+// projectInstructionsFile is where a project keeps its instructions for
+// coding agents, by the convention most of them read.
+const projectInstructionsFile = "AGENTS.md"
+
+// maxProjectInstructions bounds what of AGENTS.md goes into every request:
+// a small local model's context is precious.
+const maxProjectInstructions = 16 << 10
+
+// projectInstructions returns the workspace's AGENTS.md, set apart for
+// the system prompt, or "" when there is none. A longer file is cut, and
+// the model is told where to read the rest.
+func projectInstructions(dir string) string {
+	f, err := os.Open(filepath.Join(dir, projectInstructionsFile))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxProjectInstructions+1))
+	if err != nil || len(bytes.TrimSpace(data)) == 0 {
+		return ""
+	}
+	text := strings.ToValidUTF8(string(data[:min(len(data), maxProjectInstructions)]), "")
+	if len(data) > maxProjectInstructions {
+		text += "\n[… cut here; read_file " + projectInstructionsFile + " for the rest]"
+	}
+	return "\n\nThe project's instructions (" + projectInstructionsFile + "):\n\n" + strings.TrimSpace(text)
 }
 
 // codePrinter shows a turn as it happens: the answer on stdout, the tool

@@ -113,6 +113,33 @@ func TestCodeEditsTheWorkspace(t *testing.T) {
 	}
 }
 
+// TestCodeReadsProjectInstructions: a workspace's AGENTS.md goes into the
+// system prompt; --system replaces the whole prompt.
+func TestCodeReadsProjectInstructions(t *testing.T) {
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "AGENTS.md"), []byte("Run the tests with make check.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	es := newEndpoint(t, func(w http.ResponseWriter, r *http.Request) { textAnswer(w, "ok") })
+	system := func(i int) string {
+		msgs, _ := es.requests()[i]["messages"].([]any)
+		first, _ := msgs[0].(map[string]any)
+		return fmt.Sprint(first["role"], ": ", first["content"])
+	}
+	if code, _, errs := tether(t, context.Background(), "code", "--endpoint", es.URL, "--dir", ws, "hi"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if s := system(0); !strings.HasPrefix(s, "system: ") || !strings.Contains(s, "read_file") || !strings.Contains(s, "Run the tests with make check.") {
+		t.Errorf("system prompt %q lacks the tools or AGENTS.md", s)
+	}
+	if code, _, errs := tether(t, context.Background(), "code", "--endpoint", es.URL, "--dir", ws, "--system", "Be brief.", "hi"); code != ExitOK {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if s := system(1); s != "system: Be brief." {
+		t.Errorf("with --system, the system prompt is %q", s)
+	}
+}
+
 // TestCodeREPL: one request per line; /reset forgets the conversation,
 // /exit ends.
 func TestCodeREPL(t *testing.T) {
