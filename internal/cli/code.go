@@ -47,7 +47,8 @@ whole prompt).
 
 With a PROMPT, code answers it and exits. Without one, it reads one request
 per line from standard input (/reset forgets the conversation, /exit or the
-end of input ends). --session FILE keeps the conversation in FILE, read at
+end of input ends); Ctrl-C abandons the request being answered, and at the
+prompt ends the session. --session FILE keeps the conversation in FILE, read at
 start and written after each answered request, in the message form of
 --messages.
 
@@ -133,7 +134,7 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 		return err
 	}
 
-	turn := func(query string) error {
+	turn := func(ctx context.Context, query string) error {
 		res, err := a.Turn(ctx, history, query)
 		out.endLine()
 		if err != nil {
@@ -147,14 +148,15 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 		return writeSession(f.session, history)
 	}
 	if len(args) > 0 {
-		return turn(strings.Join(args, " "))
+		return turn(ctx, strings.Join(args, " "))
 	}
 	return codeREPL(ctx, s, f.quiet, turn, func() { history = nil })
 }
 
 // codeREPL answers one request per line of standard input. A request that
-// fails is reported and the session goes on, unless ctx is done.
-func codeREPL(ctx context.Context, s streams, quiet bool, turn func(string) error, reset func()) error {
+// fails, or that SIGINT abandons, is reported and the session goes on,
+// unless ctx is done.
+func codeREPL(ctx context.Context, s streams, quiet bool, turn func(context.Context, string) error, reset func()) error {
 	lines := bufio.NewScanner(s.in)
 	lines.Buffer(make([]byte, 64<<10), maxInputFile)
 	for {
@@ -174,10 +176,16 @@ func codeREPL(ctx context.Context, s streams, quiet bool, turn func(string) erro
 		case "/reset":
 			reset()
 		default:
-			if err := turn(line); err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
+			requestCtx, end := s.requests.begin(ctx)
+			err := turn(requestCtx, line)
+			end()
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return err
+			case errors.Is(context.Cause(requestCtx), errRequestInterrupted):
+				fmt.Fprintln(s.err, "tether: request interrupted")
+			default:
 				printError(s.err, err)
 			}
 		}

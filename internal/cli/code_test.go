@@ -161,6 +161,38 @@ func TestCodeREPL(t *testing.T) {
 	}
 }
 
+// TestCodeREPLInterrupt: SIGINT while a request runs abandons it, keeps
+// nothing of it in the conversation, and the session goes on.
+func TestCodeREPLInterrupt(t *testing.T) {
+	arrived := make(chan struct{}, 1)
+	var es *endpointServer
+	es = newEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+		if len(es.requests()) == 1 {
+			arrived <- struct{}{}
+			<-r.Context().Done() // a model that takes its time
+			return
+		}
+		textAnswer(w, "ok")
+	})
+	requests := &requestInterrupter{}
+	go func() {
+		<-arrived // the REPL began the request before sending it
+		if !requests.interrupt() {
+			t.Error("no request to interrupt while one was being answered")
+		}
+	}()
+	var stdout, stderr strings.Builder
+	in := strings.NewReader("slow\nquick\n")
+	code := Run(context.Background(), []string{"code", "--endpoint", es.URL, "--dir", t.TempDir()},
+		streams{in: in, out: &stdout, err: &stderr, requests: requests})
+	if code != ExitOK || stdout.String() != "ok\n" || !strings.Contains(stderr.String(), "tether: request interrupted") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	if msgs, _ := es.requests()[1]["messages"].([]any); len(msgs) != 2 {
+		t.Errorf("the request after the interrupted one sent %d messages, want the system prompt and its query", len(msgs))
+	}
+}
+
 // TestCodeLimitExitCode: a model that repeats one call forever is
 // stopped by a limit, which has its own exit code.
 func TestCodeLimitExitCode(t *testing.T) {

@@ -21,6 +21,9 @@ type streams struct {
 	in       io.Reader
 	out, err io.Writer
 	shutdown *shutdownDeadline
+	// requests lets an interactive command take SIGINT for the request
+	// it is running; nil (commands run in process by tests) takes none.
+	requests *requestInterrupter
 }
 
 // Main runs the tether command line with args and returns the exit code.
@@ -44,8 +47,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// process group is what there is.
 	_ = supervisor.AdoptOrphans()
 	deadline := newShutdownDeadline()
-	go watchSignals(sigs, cancel, stderr, deadline, time.After, os.Exit)
-	return Run(ctx, args, streams{in: stdin, out: stdout, err: stderr, shutdown: deadline})
+	requests := &requestInterrupter{}
+	go watchSignals(sigs, cancel, stderr, deadline, requests, time.After, os.Exit)
+	return Run(ctx, args, streams{in: stdin, out: stdout, err: stderr, shutdown: deadline, requests: requests})
 }
 
 // Run runs the command line under ctx.

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -75,18 +77,74 @@ func (s *shutdownDeadline) set(d time.Duration) {
 
 func (s *shutdownDeadline) get() time.Duration { return time.Duration(s.d.Load()) }
 
+// errRequestInterrupted is the cause of a request that SIGINT abandoned
+// while the command goes on.
+var errRequestInterrupted = errors.New("request interrupted")
+
+// requestInterrupter lets an interactive command (tether code's prompt)
+// take SIGINT for itself: while one of its requests runs, SIGINT abandons
+// that request and the command goes back to its prompt; at the prompt,
+// SIGINT ends the command as usual. SIGTERM always ends it. A nil
+// *requestInterrupter takes no signal.
+type requestInterrupter struct {
+	mu     sync.Mutex
+	cancel context.CancelCauseFunc
+}
+
+// begin returns the context of one request, which interrupt cancels with
+// errRequestInterrupted, and the func that ends the request.
+func (r *requestInterrupter) begin(ctx context.Context) (context.Context, func()) {
+	if r == nil {
+		return ctx, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	r.mu.Lock()
+	r.cancel = cancel
+	r.mu.Unlock()
+	return ctx, func() {
+		r.mu.Lock()
+		r.cancel = nil
+		r.mu.Unlock()
+		cancel(nil)
+	}
+}
+
+// interrupt abandons the running request and reports whether there was
+// one.
+func (r *requestInterrupter) interrupt() bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel == nil {
+		return false
+	}
+	r.cancel(errRequestInterrupted)
+	r.cancel = nil
+	return true
+}
+
 // watchSignals turns signals into the command's end. The first cancels the
 // command's context (with the signal as the cause) so that it stops
 // cleanly: servers it started are stopped, requests in flight may finish.
 // A second signal, or the deadline passing after the first, ends the
 // process at once through exit: whatever the command is blocked on (a model
 // file that never finishes reading, a server that ignores SIGTERM), the
-// operator's signal is obeyed. after is time.After outside tests.
+// operator's signal is obeyed. A SIGINT that requests takes for a running
+// request is not the first: it ends that request only. after is
+// time.After outside tests.
 func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, w io.Writer,
-	deadline *shutdownDeadline, after func(time.Duration) <-chan time.Time, exit func(int)) {
-	sig, ok := <-sigs
-	if !ok {
-		return
+	deadline *shutdownDeadline, requests *requestInterrupter, after func(time.Duration) <-chan time.Time, exit func(int)) {
+	var sig os.Signal
+	for sig == nil {
+		s, ok := <-sigs
+		if !ok {
+			return
+		}
+		if s != os.Interrupt || !requests.interrupt() {
+			sig = s
+		}
 	}
 	cancel(errInterrupted{sig})
 	grace := deadline.get()

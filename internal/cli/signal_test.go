@@ -22,6 +22,7 @@ type signalHarness struct {
 	fire     chan time.Time
 	exits    chan int
 	done     chan struct{}
+	requests *requestInterrupter
 }
 
 func startWatch(t *testing.T, deadline time.Duration) *signalHarness {
@@ -33,6 +34,7 @@ func startWatch(t *testing.T, deadline time.Duration) *signalHarness {
 		fire:     make(chan time.Time),
 		exits:    make(chan int, 1),
 		done:     make(chan struct{}),
+		requests: &requestInterrupter{},
 	}
 	h.deadline.set(deadline)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -40,7 +42,7 @@ func startWatch(t *testing.T, deadline time.Duration) *signalHarness {
 	after := func(d time.Duration) <-chan time.Time { h.asked <- d; return h.fire }
 	go func() {
 		defer close(h.done)
-		watchSignals(h.sigs, cancel, &h.out, h.deadline, after, func(code int) { h.exits <- code })
+		watchSignals(h.sigs, cancel, &h.out, h.deadline, h.requests, after, func(code int) { h.exits <- code })
 	}()
 	return h
 }
@@ -92,6 +94,36 @@ func TestStopDeadlineForcesExit(t *testing.T) {
 	if !strings.Contains(h.out.String(), "still stopping") {
 		t.Fatalf("said %q", h.out.String())
 	}
+}
+
+// SIGINT during an interactive command's request ends that request only;
+// at its prompt, SIGINT ends the command. SIGTERM always does.
+func TestSIGINTAbandonsTheRunningRequest(t *testing.T) {
+	h := startWatch(t, time.Minute)
+	req, end := h.requests.begin(h.ctx)
+	h.sigs <- syscall.SIGINT
+	<-req.Done()
+	if !errors.Is(context.Cause(req), errRequestInterrupted) || h.ctx.Err() != nil {
+		t.Fatalf("request: %v; command: %v", context.Cause(req), h.ctx.Err())
+	}
+	end()
+	h.sigs <- syscall.SIGINT // at the prompt
+	<-h.ctx.Done()
+	<-h.asked
+	close(h.sigs)
+	<-h.done
+
+	h = startWatch(t, time.Minute)
+	req, end = h.requests.begin(h.ctx)
+	defer end()
+	h.sigs <- syscall.SIGTERM
+	<-h.ctx.Done()
+	if !errors.Is(context.Cause(req), errInterrupted{syscall.SIGTERM}) {
+		t.Fatalf("SIGTERM: request ended by %v, want the command's end", context.Cause(req))
+	}
+	<-h.asked
+	close(h.sigs)
+	<-h.done
 }
 
 // A command run in process whose context ends says it was interrupted,
