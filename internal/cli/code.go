@@ -157,19 +157,33 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 // fails, or that SIGINT abandons, is reported and the session goes on,
 // unless ctx is done.
 func codeREPL(ctx context.Context, s streams, quiet bool, turn func(context.Context, string) error, reset func()) error {
-	lines := bufio.NewScanner(s.in)
-	lines.Buffer(make([]byte, 64<<10), maxInputFile)
+	stop := make(chan struct{})
+	defer close(stop)
+	lines := readLines(s.in, stop)
 	for {
 		if !quiet {
 			fmt.Fprint(s.err, "> ")
 		}
-		if !lines.Scan() {
-			if !quiet {
-				fmt.Fprintln(s.err)
+		var line string
+		select {
+		case <-ctx.Done():
+			// A signal at the prompt: reading standard input would wait
+			// for a line that is not coming.
+			fmt.Fprintln(s.err)
+			return ctx.Err()
+		case l, ok := <-lines:
+			if !ok {
+				if !quiet {
+					fmt.Fprintln(s.err)
+				}
+				return l.err
 			}
-			return lines.Err()
+			if l.err != nil {
+				return l.err
+			}
+			line = strings.TrimSpace(l.text)
 		}
-		switch line := strings.TrimSpace(lines.Text()); line {
+		switch line {
 		case "":
 		case "/exit", "/quit":
 			return nil
@@ -190,6 +204,42 @@ func codeREPL(ctx context.Context, s streams, quiet bool, turn func(context.Cont
 			}
 		}
 	}
+}
+
+// inputLine is one line of standard input, or the error that ended it.
+type inputLine struct {
+	text string
+	err  error
+}
+
+// readLines reads r's lines on a goroutine of its own, so that the prompt
+// can wait for a line and for a signal at once. The channel closes at the
+// end of input; a read error is its last value. Closing stop ends the
+// goroutine once its read returns.
+func readLines(r io.Reader, stop <-chan struct{}) <-chan inputLine {
+	out := make(chan inputLine)
+	send := func(l inputLine) bool {
+		select {
+		case out <- l:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	go func() {
+		defer close(out)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), maxInputFile)
+		for sc.Scan() {
+			if !send(inputLine{text: sc.Text()}) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			send(inputLine{err: err})
+		}
+	}()
+	return out
 }
 
 // defaultCodeSystem tells the model where it is and what it can do.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -190,6 +191,36 @@ func TestCodeREPLInterrupt(t *testing.T) {
 	}
 	if msgs, _ := es.requests()[1]["messages"].([]any); len(msgs) != 2 {
 		t.Errorf("the request after the interrupted one sent %d messages, want the system prompt and its query", len(msgs))
+	}
+}
+
+// cancelOnPrompt is a stderr that ends the command's context when the
+// prompt appears: a signal while the session waits for a line.
+type cancelOnPrompt struct {
+	strings.Builder
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnPrompt) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "> ") {
+		w.cancel()
+	}
+	return w.Builder.Write(p)
+}
+
+// TestCodeSignalAtThePrompt: a signal while the session waits for input
+// ends it at once, although no line ever comes.
+func TestCodeSignalAtThePrompt(t *testing.T) {
+	es := newEndpoint(t, func(w http.ResponseWriter, r *http.Request) { textAnswer(w, "ok") })
+	in, writer := io.Pipe() // standard input that never ends a line
+	defer writer.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &cancelOnPrompt{cancel: cancel}
+	var stdout strings.Builder
+	code := Run(ctx, []string{"code", "--endpoint", es.URL, "--dir", t.TempDir()}, streams{in: in, out: &stdout, err: stderr})
+	if code != ExitInterrupted || len(es.requests()) != 0 {
+		t.Fatalf("exit %d, %d requests, stderr %q", code, len(es.requests()), stderr.String())
 	}
 }
 
