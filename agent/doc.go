@@ -15,8 +15,9 @@
 // model gives — "..", an absolute path, a symbolic link — reaches outside
 // the workspace. The shell tool is included only when asked for, since a
 // command can reach anything the user can; it runs in the workspace, in a
-// process group of its own that is killed whole when the command ends or
-// times out, with an environment that leaves out secrets.
+// process group of its own that is killed whole when the command ends,
+// times out or outlives the agent (a watchdog process sees the agent die,
+// even by SIGKILL), with an environment that leaves out secrets.
 //
 // [Agent.Turn] streams each model call (so a front end shows the answer as
 // it is written), runs the calls of a response one at a time, and stops a

@@ -115,6 +115,13 @@ func runShell(ctx context.Context, dir, command string, env []string, timeout ti
 		return "", fmt.Errorf("shell: %w", err)
 	}
 	w.Close()
+	stopWatchdog, err := startShellWatchdog(cmd.Process.Pid)
+	if err != nil {
+		_ = killGroup(cmd)
+		_ = cmd.Wait()
+		r.Close()
+		return "", fmt.Errorf("shell: no watchdog for the command: %w", err)
+	}
 
 	out := newHeadTail(shellHeadBytes, shellTailBytes)
 	drained := make(chan struct{})
@@ -123,7 +130,7 @@ func runShell(ctx context.Context, dir, command string, env []string, timeout ti
 		_, _ = io.Copy(out, r)
 	}()
 
-	waitErr := waitThenKillGroup(cmd)
+	waitErr := waitThenKillGroup(cmd, stopWatchdog)
 
 	select {
 	case <-drained:

@@ -8,11 +8,13 @@ import (
 )
 
 // waitThenKillGroup waits for cmd's shell to exit, kills what it left
-// running in its group, and reaps it. The shell is waited for without
-// being reaped first (WNOWAIT): while its zombie remains, its pid, which
-// is the group's id, cannot be reused by another process, so the kill
-// reaches the command's own leftovers and nothing else.
-func waitThenKillGroup(cmd *exec.Cmd) error {
+// running in its group, stops the group's watchdog, and reaps the shell.
+// The shell is waited for without being reaped first (WNOWAIT): while its
+// zombie remains, its pid, which is the group's id, cannot be reused by
+// another process, so the kill reaches the command's own leftovers and
+// nothing else, and the watchdog is stopped before it could hit another
+// group.
+func waitThenKillGroup(cmd *exec.Cmd, stopWatchdog func()) error {
 	for {
 		var info unix.Siginfo
 		err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
@@ -21,5 +23,6 @@ func waitThenKillGroup(cmd *exec.Cmd) error {
 		}
 	}
 	_ = killGroup(cmd)
+	stopWatchdog()
 	return cmd.Wait()
 }

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -156,6 +158,24 @@ func TestShellKillsLeftovers(t *testing.T) {
 		t.Fatalf("got %q, %v", out, err)
 	}
 	waitGone(t, readPID(t, filepath.Join(s.dir, "pid")))
+}
+
+// TestShellDiesWithTheAgent: a command still running when its agent is
+// killed with SIGKILL, which leaves the agent no chance to clean up, is
+// killed with everything it started, by the command's watchdog.
+func TestShellDiesWithTheAgent(t *testing.T) {
+	dir := t.TempDir()
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), shellParentEnv+"="+dir)
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { parent.Process.Kill(); parent.Wait() })
+	child := readPID(t, filepath.Join(dir, "pid"))
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+	parent.Process.Kill()
+	parent.Wait()
+	waitGone(t, child)
 }
 
 func TestShellCancel(t *testing.T) {

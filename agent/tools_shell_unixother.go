@@ -9,8 +9,9 @@ import "os/exec"
 // reaped first, so in the moment between, its pid could in principle be
 // reused as another group's id; a leftover holding the output pipe is
 // what this kill is for, and losing that race only leaves it running.
-func waitThenKillGroup(cmd *exec.Cmd) error {
+func waitThenKillGroup(cmd *exec.Cmd, stopWatchdog func()) error {
 	err := cmd.Wait()
 	_ = killGroup(cmd)
+	stopWatchdog()
 	return err
 }
