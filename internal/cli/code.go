@@ -150,13 +150,17 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 	if len(args) > 0 {
 		return turn(ctx, strings.Join(args, " "))
 	}
-	return codeREPL(ctx, s, f.quiet, turn, func() { history = nil })
+	reset := func() error {
+		history = nil
+		return writeSession(f.session, history)
+	}
+	return codeREPL(ctx, s, f.quiet, turn, reset)
 }
 
 // codeREPL answers one request per line of standard input. A request that
 // fails, or that SIGINT abandons, is reported and the session goes on,
 // unless ctx is done.
-func codeREPL(ctx context.Context, s streams, quiet bool, turn func(context.Context, string) error, reset func()) error {
+func codeREPL(ctx context.Context, s streams, quiet bool, turn func(context.Context, string) error, reset func() error) error {
 	stop := make(chan struct{})
 	defer close(stop)
 	lines := readLines(s.in, stop)
@@ -188,7 +192,9 @@ func codeREPL(ctx context.Context, s streams, quiet bool, turn func(context.Cont
 		case "/exit", "/quit":
 			return nil
 		case "/reset":
-			reset()
+			if err := reset(); err != nil {
+				printError(s.err, err)
+			}
 		default:
 			requestCtx, end := s.requests.begin(ctx)
 			err := turn(requestCtx, line)

@@ -147,7 +147,8 @@ func TestCodeREPL(t *testing.T) {
 	es := newEndpoint(t, func(w http.ResponseWriter, r *http.Request) { textAnswer(w, "ok") })
 	var stdout, stderr strings.Builder
 	in := strings.NewReader("first\nsecond\n/reset\nthird\n/exit\nnever\n")
-	code := Run(context.Background(), []string{"code", "--endpoint", es.URL, "--dir", t.TempDir()}, streams{in: in, out: &stdout, err: &stderr})
+	session := filepath.Join(t.TempDir(), "session.json")
+	code := Run(context.Background(), []string{"code", "--endpoint", es.URL, "--dir", t.TempDir(), "--session", session}, streams{in: in, out: &stdout, err: &stderr})
 	if code != ExitOK || stdout.String() != "ok\nok\nok\n" {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
@@ -159,6 +160,10 @@ func TestCodeREPL(t *testing.T) {
 	// system + query; then the first exchange too; after /reset, none.
 	if fmt.Sprint(counts) != "[2 4 2]" {
 		t.Fatalf("messages per request %v, want [2 4 2]", counts)
+	}
+	// The session holds what came after /reset.
+	if history, err := readSession(session); err != nil || len(history) != 2 || history[0].Content != "third" {
+		t.Errorf("session %+v, %v; want the third request and its answer", history, err)
 	}
 }
 
