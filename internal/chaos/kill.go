@@ -24,7 +24,8 @@ func init() {
 			"child that ignores SIGTERM and holds the server's output, in the server's process group or out of it " +
 			"(setsid). Every process of a trial carries a marker (an environment variable, its program's path, or " +
 			"its session), and /proc is scanned for it after the kill. The same for `tether run` on tether's own " +
-			"engine killed mid-answer, and `tether serve` killed under a streaming client.",
+			"engine killed mid-answer, `tether code` killed while a shell command the model asked for runs, and " +
+			"`tether serve` killed under a streaming client.",
 		Run: runKillSuite,
 	})
 }
@@ -175,6 +176,10 @@ func runKillSuite(ctx context.Context, e *Env) ([]Row, error) {
 	if ctx.Err() != nil {
 		return rows, nil
 	}
+	rows = append(rows, killCode(ctx, e, tether, fault, model))
+	if ctx.Err() != nil {
+		return rows, nil
+	}
 	rows = append(rows, killServe(ctx, e, tether))
 	return rows, nil
 }
@@ -261,12 +266,12 @@ func killAndCheck(ctx context.Context, c *child, tmp, what string, next func() e
 		}
 		desc := describe(live)
 		killAll(live)
-		return killResult{clean: took, inWindow: inWindow, err: fmt.Errorf("%s: alive %s after the kill (tether run reaped after %s; %s): %s",
-			what, took.Round(time.Millisecond), reaped.Round(time.Millisecond), strings.Join(ages, ", "), desc)}
+		return killResult{clean: took, inWindow: inWindow, err: fmt.Errorf("%s: alive %s after the kill (%s reaped after %s; %s): %s",
+			what, took.Round(time.Millisecond), c.name(), reaped.Round(time.Millisecond), strings.Join(ages, ", "), desc)}
 	}
 	if took > killBound {
 		// The last look, which found nothing, ended after the bound.
-		return killResult{clean: took, err: fmt.Errorf("%s: gone only %s after the kill (tether run reaped after %s)", what, took.Round(time.Millisecond), reaped.Round(time.Millisecond))}
+		return killResult{clean: took, err: fmt.Errorf("%s: gone only %s after the kill (%s reaped after %s)", what, took.Round(time.Millisecond), c.name(), reaped.Round(time.Millisecond))}
 	}
 	if tmp == "" {
 		return killResult{clean: took}
@@ -403,6 +408,90 @@ func killEmbedded(ctx context.Context, e *Env, tether string) Row {
 	row.Bound = fmt.Sprintf("no process of the trial alive %s after the kill (slowest: %s); %s", killBound, worst.Round(10*time.Millisecond), filesBound(swept))
 	row.Elapsed = time.Since(began)
 	return row
+}
+
+// codeShellCommand is the command the scripted model has tether code run:
+// a background child that outlives the shell's own work, its pid written
+// once it runs.
+const codeShellCommand = "sleep 600 & echo $! > pid.tmp; mv pid.tmp pid; wait"
+
+// killCode kills tether code while a shell command the model asked for
+// runs: the command, what it started in the background and the model's
+// server must all go.
+func killCode(ctx context.Context, e *Env, tether, fault, model string) Row {
+	row := Row{Name: "SIGKILL of tether code while the model's shell command runs"}
+	began := time.Now()
+	calls := fmt.Sprintf(`[{"name":"shell","arguments":{"command":%q}}]`, codeShellCommand)
+	var worst time.Duration
+	swept := 0
+	for range e.Trials(10, 2) {
+		if ctx.Err() != nil {
+			break
+		}
+		delay := time.Duration(e.Rand.Int64N(int64(200 * time.Millisecond)))
+		r := func() killResult {
+			m, err := newTrial(e, "code")
+			if err != nil {
+				return killResult{err: err}
+			}
+			if err := installServer(fault, m.Dir, "llama-server"); err != nil {
+				return killResult{err: err}
+			}
+			tmp, ws := filepath.Join(m.Dir, "tmp"), filepath.Join(m.Dir, "ws")
+			for _, dir := range []string{tmp, ws} {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					return killResult{err: err}
+				}
+			}
+			env := []string{"PATH=" + m.Dir + ":/usr/bin:/bin", "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m", "TETHER_FAULT_TOOL_CALLS=" + calls}
+			c, err := startChild(m, env, tether, "code", "--model", model, "--backend", "llama-server", "--dir", ws, "--allow-shell", "go")
+			if err != nil {
+				return killResult{err: err}
+			}
+			if err := c.WaitFor(c.Err, "tether: shell ", 60*time.Second); err != nil {
+				c.Stop()
+				return killResult{err: err}
+			}
+			if err := awaitFile(c, filepath.Join(ws, "pid"), 10*time.Second); err != nil {
+				c.Stop()
+				return killResult{err: err}
+			}
+			time.Sleep(delay)
+			if c.exited() {
+				c.Stop()
+				return killResult{err: fmt.Errorf("tether code ended before the kill; stderr: %s", tail(c.Err.String()))}
+			}
+			next := func() error {
+				return runToEnd(m, []string{"PATH=" + m.Dir, "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m"}, tether, "run", "--model", model, "--backend", "llama-server", "hi")
+			}
+			return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s after the command's child started", delay.Round(time.Millisecond)), next)
+		}()
+		row.Check(r.err)
+		worst = max(worst, r.clean)
+		if r.swept {
+			swept++
+		}
+	}
+	row.Bound = fmt.Sprintf("no process of the trial (the command, its background child, the server) alive %s after the kill (slowest: %s); %s",
+		killBound, worst.Round(10*time.Millisecond), filesBound(swept))
+	row.Elapsed = time.Since(began)
+	return row
+}
+
+// awaitFile waits up to d for path to exist, failing early if the
+// trial's program ends first.
+func awaitFile(c *child, path string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if c.exited() {
+			return fmt.Errorf("exited before %s appeared; stderr: %s", filepath.Base(path), tail(c.Err.String()))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return fmt.Errorf("no %s within %s; stderr: %s", filepath.Base(path), d, tail(c.Err.String()))
 }
 
 // serveErrorBound is how soon a streaming client must learn that the

@@ -293,6 +293,15 @@ func startChild(m *marked, env []string, program string, args ...string) (*child
 	return c, nil
 }
 
+// name is the program as a person names it: "tether run", "tether code".
+func (c *child) name() string {
+	name := filepath.Base(c.cmd.Path)
+	if len(c.cmd.Args) > 1 {
+		name += " " + c.cmd.Args[1]
+	}
+	return name
+}
+
 // PID is the program's process id.
 func (c *child) PID() int { return c.cmd.Process.Pid }
 
