@@ -62,13 +62,9 @@ func (t readFileTool) Run(ctx context.Context, input json.RawMessage) (string, e
 	if limit == 0 || limit > readMaxLines {
 		limit = readMaxLines
 	}
-	name, err := t.ws.rel(in.Path)
+	_, f, err := t.ws.openPath(in.Path)
 	if err != nil {
 		return "", err
-	}
-	f, err := t.ws.openRegular(name)
-	if err != nil {
-		return "", fileError(in.Path, err)
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
@@ -205,13 +201,9 @@ func (t editFileTool) Run(ctx context.Context, input json.RawMessage) (string, e
 	if *in.NewText == in.OldText {
 		return "", errors.New("edit_file: old_text and new_text are the same; nothing would change")
 	}
-	name, err := t.ws.rel(in.Path)
+	name, f, err := t.ws.openPath(in.Path)
 	if err != nil {
 		return "", err
-	}
-	f, err := t.ws.openRegular(name)
-	if err != nil {
-		return "", fileError(in.Path, err)
 	}
 	data, err := io.ReadAll(f)
 	f.Close()

@@ -133,6 +133,21 @@ func (w *Workspace) openRegular(name string) (*os.File, error) {
 	return w.root.Open(filepath.FromSlash(name))
 }
 
+// openPath opens the regular file at the path the model gave, for
+// reading, and returns its workspace-relative name. Its errors are the
+// model's to read.
+func (w *Workspace) openPath(p string) (string, *os.File, error) {
+	name, err := w.rel(p)
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := w.openRegular(name)
+	if err != nil {
+		return "", nil, fileError(p, err)
+	}
+	return name, f, nil
+}
+
 // notRegularError says what a path is that should have been a regular
 // file; its message is complete as it stands, so it reaches the model
 // unchanged.
