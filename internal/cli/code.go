@@ -73,7 +73,21 @@ it answered.`,
 	fl.Float64Var(&f.temperature, "temperature", 0, "sampling temperature (default: the server's)")
 	fl.IntVar(&f.maxIterations, "max-iterations", agent.DefaultMaxIterations, "most model calls for one request")
 	fl.IntVar(&f.maxToolCalls, "max-tool-calls", agent.DefaultMaxToolCalls, "most tool calls for one request")
+	fl.BoolVar(&f.jsonOut, "json", false, "with a PROMPT, print one JSON object with the answer, the request's messages and its usage instead of streaming text")
 	return cmd
+}
+
+// codeResult is `tether code --json`'s output.
+type codeResult struct {
+	Text string `json:"text"`
+	// Messages are the request's conversation: the query, each assistant
+	// turn with its tool results, and the answer.
+	Messages   []llm.Message `json:"messages"`
+	Iterations int           `json:"iterations"`
+	ToolCalls  int           `json:"tool_calls"`
+	Usage      llm.Usage     `json:"usage"`
+	Backend    string        `json:"backend"`
+	Model      string        `json:"model"`
 }
 
 func runCode(ctx context.Context, s streams, f codeFlags, args []string, temperatureSet bool) error {
@@ -83,6 +97,9 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 	}
 	if f.maxIterations < 1 || f.maxToolCalls < 1 {
 		return usagef("--max-iterations and --max-tool-calls must be at least 1")
+	}
+	if f.jsonOut && len(args) == 0 {
+		return usagef("--json needs a PROMPT: the interactive session prints text")
 	}
 	dir := f.dir
 	if dir == "" {
@@ -116,6 +133,9 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 		system = defaultCodeSystem(tools) + projectInstructions(ws.Dir())
 	}
 	out := &codePrinter{out: s.out, err: s.err, quiet: f.quiet}
+	if f.jsonOut {
+		out.out = io.Discard // stdout is the JSON object's alone
+	}
 	cfg := agent.Config{
 		Driver:        d,
 		Tools:         tools,
@@ -141,7 +161,15 @@ func runCode(ctx context.Context, s streams, f codeFlags, args []string, tempera
 			return err
 		}
 		history = append(history, res.Messages...)
-		if !f.quiet {
+		if f.jsonOut {
+			info := d.Info()
+			enc := json.NewEncoder(s.out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(codeResult{Text: res.Text, Messages: res.Messages, Iterations: res.Iterations,
+				ToolCalls: res.ToolCalls, Usage: res.Usage, Backend: info.Backend, Model: info.Model}); err != nil {
+				return err
+			}
+		} else if !f.quiet {
 			fmt.Fprintf(s.err, "tether: %d model calls, %d tool calls; %d prompt + %d generated tokens\n",
 				res.Iterations, res.ToolCalls, res.Usage.InputTokens, res.Usage.OutputTokens)
 		}

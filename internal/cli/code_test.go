@@ -141,6 +141,31 @@ func TestCodeReadsProjectInstructions(t *testing.T) {
 	}
 }
 
+// TestCodeJSON: --json prints one JSON object on stdout, nothing else.
+func TestCodeJSON(t *testing.T) {
+	ws := t.TempDir()
+	var es *endpointServer
+	es = newEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+		if len(es.requests()) == 1 {
+			toolCallAnswer(w, "call-1", "write_file", map[string]any{"path": "a.txt", "content": "A"})
+			return
+		}
+		textAnswer(w, "Wrote it.")
+	})
+	code, out, errs := tether(t, context.Background(), "code", "--endpoint", es.URL, "--dir", ws, "--json", "write a")
+	var res codeResult
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	if res.Text != "Wrote it." || res.Iterations != 2 || res.ToolCalls != 1 || len(res.Messages) != 4 || res.Model != "m" ||
+		res.Messages[2].ToolResult == nil || res.Messages[2].ToolResult.IsError {
+		t.Fatalf("result %+v", res)
+	}
+	if code, _, errs := tether(t, context.Background(), "code", "--endpoint", es.URL, "--dir", ws, "--json"); code != ExitUsage {
+		t.Fatalf("--json without a prompt: exit %d, stderr %q", code, errs)
+	}
+}
+
 // TestCodeREPL: one request per line; /reset forgets the conversation,
 // /exit ends.
 func TestCodeREPL(t *testing.T) {
