@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tetherllm/tether/internal/localserver"
 	"golang.org/x/sys/unix"
 )
 
@@ -115,7 +116,7 @@ func newCgroup(name string) (*cgroup, error) {
 		}
 		return '_'
 	}, name)
-	dir := filepath.Join(base, fmt.Sprintf("tether-%d-%d-%.40s", os.Getpid(), cgroupSeq.Add(1), clean))
+	dir := filepath.Join(base, fmt.Sprintf("%s%d-%.40s", localserver.OwnedPrefix(), cgroupSeq.Add(1), clean))
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -138,23 +139,8 @@ var sweepOnce sync.Once
 // started) leaves its servers' cgroups behind once they have exited. A
 // cgroup that still holds processes is left alone.
 func sweepStaleCgroups(base string) {
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), "tether-")
-		if !ok || !e.IsDir() {
-			continue
-		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
-			os.Remove(filepath.Join(base, e.Name())) // fails if populated
-		}
+	for _, name := range localserver.OrphanedEntries(base) {
+		os.Remove(filepath.Join(base, name)) // fails if populated
 	}
 }
 

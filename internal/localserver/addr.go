@@ -86,7 +86,7 @@ func SocketPath(name string) (path string, remove func(), err error) {
 	}
 	sweepTempDirsOnce()
 	for _, base := range []string{os.TempDir(), "/tmp"} {
-		dir, err := os.MkdirTemp(base, tempDirPrefix())
+		dir, err := os.MkdirTemp(base, OwnedPrefix())
 		if err != nil {
 			continue
 		}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -22,7 +20,7 @@ import (
 // 0700), and returns it with a function that removes it.
 func TempDir(name string) (dir string, remove func(), err error) {
 	sweepTempDirsOnce()
-	dir, err = os.MkdirTemp("", tempDirPrefix()+name+"-")
+	dir, err = os.MkdirTemp("", OwnedPrefix()+name+"-")
 	if err != nil {
 		return "", nil, fmt.Errorf("temporary directory: %w", err)
 	}
@@ -32,10 +30,6 @@ func TempDir(name string) (dir string, remove func(), err error) {
 	}
 	return dir, func() { os.RemoveAll(dir) }, nil
 }
-
-// tempDirPrefix starts the name of every directory this process makes for
-// its launches.
-func tempDirPrefix() string { return fmt.Sprintf("tether-%d-", os.Getpid()) }
 
 var sweepTemp sync.Once
 
@@ -49,26 +43,12 @@ func sweepTempDirsOnce() {
 	})
 }
 
-// sweepTempDirs removes the directories under base named "tether-PID-…"
-// whose process PID no longer exists. A process that is alive, or that
-// another user runs, keeps its directories.
+// sweepTempDirs removes the launch directories under base of tether
+// processes that are gone. Another user's directories are left alone.
 func sweepTempDirs(base string) {
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), "tether-")
-		if !ok || !e.IsDir() {
-			continue
-		}
-		pidText, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
-		if processGone(pid) && ownedByUs(filepath.Join(base, e.Name())) {
-			os.RemoveAll(filepath.Join(base, e.Name()))
+	for _, name := range OrphanedEntries(base) {
+		if dir := filepath.Join(base, name); ownedByUs(dir) {
+			os.RemoveAll(dir)
 		}
 	}
 }
