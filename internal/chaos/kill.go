@@ -50,6 +50,25 @@ func newTrial(e *Env, kind string) (*marked, error) {
 	return newMarked(fmt.Sprintf("%d-%s-%d", os.Getpid(), kind, trialSeq.Add(1)), dir), nil
 }
 
+// newKillTrial makes a trial with a TMPDIR of its own (tmp) for the
+// launches' files, and the fault server installed as llama-server when
+// fault is not "".
+func newKillTrial(e *Env, kind, fault string) (m *marked, tmp string, err error) {
+	if m, err = newTrial(e, kind); err != nil {
+		return nil, "", err
+	}
+	if fault != "" {
+		if err := installServer(fault, m.Dir, "llama-server"); err != nil {
+			return nil, "", err
+		}
+	}
+	tmp = filepath.Join(m.Dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, "", err
+	}
+	return m, tmp, nil
+}
+
 // killPhase is a moment of tether run's life to kill it in.
 type killPhase struct {
 	name string
@@ -201,15 +220,8 @@ type killResult struct {
 // killRunTrial runs tether run with the fault server, kills it delay
 // after the phase began, and checks that nothing of the trial survives.
 func killRunTrial(ctx context.Context, e *Env, tether, fault, model string, ph killPhase, delay time.Duration, grandchild string, noCgroup bool) killResult {
-	m, err := newTrial(e, "kill")
+	m, tmp, err := newKillTrial(e, "kill", fault)
 	if err != nil {
-		return killResult{err: err}
-	}
-	if err := installServer(fault, m.Dir, "llama-server"); err != nil {
-		return killResult{err: err}
-	}
-	tmp := filepath.Join(m.Dir, "tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return killResult{err: err}
 	}
 	env := append([]string{
@@ -372,12 +384,8 @@ func killEmbedded(ctx context.Context, e *Env, tether string) Row {
 		}
 		delay := time.Duration(e.Rand.Int64N(int64(300 * time.Millisecond)))
 		r := func() killResult {
-			m, err := newTrial(e, "embedded")
+			m, tmp, err := newKillTrial(e, "embedded", "")
 			if err != nil {
-				return killResult{err: err}
-			}
-			tmp := filepath.Join(m.Dir, "tmp")
-			if err := os.Mkdir(tmp, 0o700); err != nil {
 				return killResult{err: err}
 			}
 			c, err := startChild(m, []string{"TMPDIR=" + tmp, "APR_AGENT_MAX_TOKENS_CAP=100000"},
@@ -430,18 +438,13 @@ func killCode(ctx context.Context, e *Env, tether, fault, model string) Row {
 		}
 		delay := time.Duration(e.Rand.Int64N(int64(200 * time.Millisecond)))
 		r := func() killResult {
-			m, err := newTrial(e, "code")
+			m, tmp, err := newKillTrial(e, "code", fault)
 			if err != nil {
 				return killResult{err: err}
 			}
-			if err := installServer(fault, m.Dir, "llama-server"); err != nil {
+			ws := filepath.Join(m.Dir, "ws")
+			if err := os.Mkdir(ws, 0o700); err != nil {
 				return killResult{err: err}
-			}
-			tmp, ws := filepath.Join(m.Dir, "tmp"), filepath.Join(m.Dir, "ws")
-			for _, dir := range []string{tmp, ws} {
-				if err := os.Mkdir(dir, 0o700); err != nil {
-					return killResult{err: err}
-				}
 			}
 			env := []string{"PATH=" + m.Dir + ":/usr/bin:/bin", "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m", "TETHER_FAULT_TOOL_CALLS=" + calls}
 			c, err := startChild(m, env, tether, "code", "--model", model, "--backend", "llama-server", "--dir", ws, "--allow-shell", "go")

@@ -23,30 +23,27 @@ type ggufField struct {
 func ggufFields(b []byte) (fields []ggufField, end int) {
 	pos := 0
 	ok := true
-	u32 := func(what string) uint32 {
-		if !ok || pos+4 > len(b) {
+	// num reads a little-endian number of size bytes (4 or 8), noting
+	// its place as a field when what names it.
+	num := func(what string, size int) uint64 {
+		if !ok || pos+size > len(b) {
 			ok = false
 			return 0
 		}
 		if what != "" {
-			fields = append(fields, ggufField{pos, 4, what})
+			fields = append(fields, ggufField{pos, size, what})
 		}
-		v := binary.LittleEndian.Uint32(b[pos:])
-		pos += 4
+		var v uint64
+		if size == 4 {
+			v = uint64(binary.LittleEndian.Uint32(b[pos:]))
+		} else {
+			v = binary.LittleEndian.Uint64(b[pos:])
+		}
+		pos += size
 		return v
 	}
-	u64 := func(what string) uint64 {
-		if !ok || pos+8 > len(b) {
-			ok = false
-			return 0
-		}
-		if what != "" {
-			fields = append(fields, ggufField{pos, 8, what})
-		}
-		v := binary.LittleEndian.Uint64(b[pos:])
-		pos += 8
-		return v
-	}
+	u32 := func(what string) uint32 { return uint32(num(what, 4)) }
+	u64 := func(what string) uint64 { return num(what, 8) }
 	skip := func(n uint64) {
 		if !ok || n > uint64(len(b)-pos) {
 			ok = false
