@@ -366,6 +366,25 @@ func parallel(ctx context.Context, width, n int, f func(i int)) {
 	wg.Wait()
 }
 
+// repeatKills runs n kill trials one after the other, each with a random
+// delay below window, until ctx ends; it records their failures in row
+// and returns the slowest clean-up and how many trials left files that
+// the next launch swept.
+func repeatKills(ctx context.Context, e *Env, row *Row, n int, window time.Duration, trial func(delay time.Duration) killResult) (worst time.Duration, swept int) {
+	for range n {
+		if ctx.Err() != nil {
+			break
+		}
+		r := trial(time.Duration(e.Rand.Int64N(int64(window))))
+		row.Check(r.err)
+		worst = max(worst, r.clean)
+		if r.swept {
+			swept++
+		}
+	}
+	return worst, swept
+}
+
 // killEmbedded kills tether run on tether's own engine (it launches
 // tether serve) in the middle of a long answer.
 func killEmbedded(ctx context.Context, e *Env, tether string) Row {
@@ -376,43 +395,30 @@ func killEmbedded(ctx context.Context, e *Env, tether string) Row {
 		row.Check(err)
 		return row
 	}
-	var worst time.Duration
-	swept := 0
-	for range e.Trials(10, 1) {
-		if ctx.Err() != nil {
-			break
+	worst, swept := repeatKills(ctx, e, &row, e.Trials(10, 1), 300*time.Millisecond, func(delay time.Duration) killResult {
+		m, tmp, err := newKillTrial(e, "embedded", "")
+		if err != nil {
+			return killResult{err: err}
 		}
-		delay := time.Duration(e.Rand.Int64N(int64(300 * time.Millisecond)))
-		r := func() killResult {
-			m, tmp, err := newKillTrial(e, "embedded", "")
-			if err != nil {
-				return killResult{err: err}
-			}
-			c, err := startChild(m, []string{"TMPDIR=" + tmp, "APR_AGENT_MAX_TOKENS_CAP=100000"},
-				tether, "run", "--model", model, "--backend", "tether", "--max-tokens", "3500", "--ctx", "4096", "tell me a story")
-			if err != nil {
-				return killResult{err: err}
-			}
-			if err := c.WaitOutput(c.Out, 60*time.Second); err != nil {
-				c.Stop()
-				return killResult{err: err}
-			}
-			time.Sleep(delay)
-			if c.exited() {
-				c.Stop()
-				return killResult{err: fmt.Errorf("the answer ended before the kill (%s after it began)", delay.Round(time.Millisecond))}
-			}
-			next := func() error {
-				return runToEnd(m, []string{"TMPDIR=" + tmp}, tether, "run", "--model", model, "--backend", "tether", "--max-tokens", "4", "hi")
-			}
-			return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s into the answer", delay.Round(time.Millisecond)), next)
-		}()
-		row.Check(r.err)
-		worst = max(worst, r.clean)
-		if r.swept {
-			swept++
+		c, err := startChild(m, []string{"TMPDIR=" + tmp, "APR_AGENT_MAX_TOKENS_CAP=100000"},
+			tether, "run", "--model", model, "--backend", "tether", "--max-tokens", "3500", "--ctx", "4096", "tell me a story")
+		if err != nil {
+			return killResult{err: err}
 		}
-	}
+		if err := c.WaitOutput(c.Out, 60*time.Second); err != nil {
+			c.Stop()
+			return killResult{err: err}
+		}
+		time.Sleep(delay)
+		if c.exited() {
+			c.Stop()
+			return killResult{err: fmt.Errorf("the answer ended before the kill (%s after it began)", delay.Round(time.Millisecond))}
+		}
+		next := func() error {
+			return runToEnd(m, []string{"TMPDIR=" + tmp}, tether, "run", "--model", model, "--backend", "tether", "--max-tokens", "4", "hi")
+		}
+		return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s into the answer", delay.Round(time.Millisecond)), next)
+	})
 	row.Bound = fmt.Sprintf("no process of the trial alive %s after the kill (slowest: %s); %s", killBound, worst.Round(10*time.Millisecond), filesBound(swept))
 	row.Elapsed = time.Since(began)
 	return row
@@ -430,51 +436,38 @@ func killCode(ctx context.Context, e *Env, tether, fault, model string) Row {
 	row := Row{Name: "SIGKILL of tether code while the model's shell command runs"}
 	began := time.Now()
 	calls := fmt.Sprintf(`[{"name":"shell","arguments":{"command":%q}}]`, codeShellCommand)
-	var worst time.Duration
-	swept := 0
-	for range e.Trials(10, 2) {
-		if ctx.Err() != nil {
-			break
+	worst, swept := repeatKills(ctx, e, &row, e.Trials(10, 2), 200*time.Millisecond, func(delay time.Duration) killResult {
+		m, tmp, err := newKillTrial(e, "code", fault)
+		if err != nil {
+			return killResult{err: err}
 		}
-		delay := time.Duration(e.Rand.Int64N(int64(200 * time.Millisecond)))
-		r := func() killResult {
-			m, tmp, err := newKillTrial(e, "code", fault)
-			if err != nil {
-				return killResult{err: err}
-			}
-			ws := filepath.Join(m.Dir, "ws")
-			if err := os.Mkdir(ws, 0o700); err != nil {
-				return killResult{err: err}
-			}
-			env := []string{"PATH=" + m.Dir + ":/usr/bin:/bin", "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m", "TETHER_FAULT_TOOL_CALLS=" + calls}
-			c, err := startChild(m, env, tether, "code", "--model", model, "--backend", "llama-server", "--dir", ws, "--allow-shell", "go")
-			if err != nil {
-				return killResult{err: err}
-			}
-			if err := c.WaitFor(c.Err, "tether: shell ", 60*time.Second); err != nil {
-				c.Stop()
-				return killResult{err: err}
-			}
-			if err := awaitFile(c, filepath.Join(ws, "pid"), 10*time.Second); err != nil {
-				c.Stop()
-				return killResult{err: err}
-			}
-			time.Sleep(delay)
-			if c.exited() {
-				c.Stop()
-				return killResult{err: fmt.Errorf("tether code ended before the kill; stderr: %s", tail(c.Err.String()))}
-			}
-			next := func() error {
-				return runToEnd(m, []string{"PATH=" + m.Dir, "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m"}, tether, "run", "--model", model, "--backend", "llama-server", "hi")
-			}
-			return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s after the command's child started", delay.Round(time.Millisecond)), next)
-		}()
-		row.Check(r.err)
-		worst = max(worst, r.clean)
-		if r.swept {
-			swept++
+		ws := filepath.Join(m.Dir, "ws")
+		if err := os.Mkdir(ws, 0o700); err != nil {
+			return killResult{err: err}
 		}
-	}
+		env := []string{"PATH=" + m.Dir + ":/usr/bin:/bin", "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m", "TETHER_FAULT_TOOL_CALLS=" + calls}
+		c, err := startChild(m, env, tether, "code", "--model", model, "--backend", "llama-server", "--dir", ws, "--allow-shell", "go")
+		if err != nil {
+			return killResult{err: err}
+		}
+		if err := c.WaitFor(c.Err, "tether: shell ", 60*time.Second); err != nil {
+			c.Stop()
+			return killResult{err: err}
+		}
+		if err := awaitFile(c, filepath.Join(ws, "pid"), 10*time.Second); err != nil {
+			c.Stop()
+			return killResult{err: err}
+		}
+		time.Sleep(delay)
+		if c.exited() {
+			c.Stop()
+			return killResult{err: fmt.Errorf("tether code ended before the kill; stderr: %s", tail(c.Err.String()))}
+		}
+		next := func() error {
+			return runToEnd(m, []string{"PATH=" + m.Dir, "TMPDIR=" + tmp, "TETHER_FAULT_MAX_LIFE=2m"}, tether, "run", "--model", model, "--backend", "llama-server", "hi")
+		}
+		return killAndCheck(ctx, c, tmp, fmt.Sprintf("killed %s after the command's child started", delay.Round(time.Millisecond)), next)
+	})
 	row.Bound = fmt.Sprintf("no process of the trial (the command, its background child, the server) alive %s after the kill (slowest: %s); %s",
 		killBound, worst.Round(10*time.Millisecond), filesBound(swept))
 	row.Elapsed = time.Since(began)
