@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tetherllm/tether/llm"
+	"github.com/tetherllm/tether/supervisor"
 )
 
 // The bounds of one shell result. The start of a command's output usually
@@ -115,6 +116,9 @@ func runShell(ctx context.Context, dir, command string, env []string, timeout ti
 		return "", fmt.Errorf("shell: %w", err)
 	}
 	w.Close()
+	// tether adopts orphans and kills those a server leaves; this child
+	// is no orphan.
+	defer supervisor.OwnChild(cmd.Process.Pid)()
 	stopWatchdog, err := startShellWatchdog(cmd.Process.Pid)
 	if err != nil {
 		_ = killGroup(cmd)

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+
+	"github.com/tetherllm/tether/supervisor"
 )
 
 // inNewGroup makes cmd the leader of a process group of its own, whose id
@@ -58,9 +60,11 @@ func startShellWatchdog(pgid int) (stop func(), err error) {
 		w.Close()
 		return nil, err
 	}
+	release := supervisor.OwnChild(cmd.Process.Pid)
 	return func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		release()
 		w.Close()
 	}, nil
 }

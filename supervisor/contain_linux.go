@@ -275,6 +275,17 @@ func killAdopted(since uint64) {
 // markSpawned records a child this package started that is not a server.
 func markSpawned(pid int) { spawned.Store(pid, true) }
 
+// OwnChild tells the orphan sweep of a process that adopts orphans (see
+// [AdoptOrphans]) that pid is a child this process started itself, not an
+// adopted orphan, until release is called once the child is reaped. A
+// program that adopts orphans and starts children of its own besides
+// servers (tether code's shell commands) says so for each, or a server's
+// end would kill them.
+func OwnChild(pid int) (release func()) {
+	markSpawned(pid)
+	return func() { unmarkSpawned(pid) }
+}
+
 func unmarkSpawned(pid int) { spawned.Delete(pid) }
 
 // CgroupsAvailable reports whether servers started from this process get a

@@ -30,6 +30,9 @@ func AdoptOrphans() error { return errors.ErrUnsupported }
 
 func markSpawned(int) {}
 
+// OwnChild has no orphan sweep to tell here.
+func OwnChild(int) func() { return func() {} }
+
 func unmarkSpawned(int) {}
 
 // CgroupsAvailable is Linux only.

@@ -352,3 +352,37 @@ func TestWatchdogHoldsTheCgroupBeforeTheServerStarts(t *testing.T) {
 		t.Fatalf("the watchdog started after the server (%d > %d ticks)", w.start, s.start)
 	}
 }
+
+// TestOwnChildIsNotSweptAsAnOrphan: the sweep that kills the orphans a
+// server leaves to an adopting process spares the children the program
+// said it started itself, and kills the others.
+func TestOwnChildIsNotSweptAsAnOrphan(t *testing.T) {
+	start := func() *exec.Cmd {
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	ours := start()
+	release := OwnChild(ours.Process.Pid)
+	defer release()
+	other := start()
+	var since uint64
+	for _, e := range allProcs() {
+		if e.pid == ours.Process.Pid {
+			since = e.start
+		}
+	}
+	if since == 0 {
+		t.Fatal("the child is not listed")
+	}
+	killAdopted(since)
+	if err := syscall.Kill(ours.Process.Pid, 0); err != nil {
+		t.Errorf("the program's own child was killed: %v", err)
+	}
+	if !gone(other.Process.Pid, goneDeadline) {
+		t.Errorf("the other child %d survived the sweep", other.Process.Pid)
+	}
+}
