@@ -41,9 +41,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 	// Descendants of the servers tether starts that leave their process
 	// group are re-parented to tether when orphaned, so that they are
-	// stopped with their server where no cgroup holds them. tether's only
-	// children are those servers (and their watchdogs), which is what
-	// this process-wide setting asks for. Linux only; elsewhere the
+	// stopped with their server where no cgroup holds them. tether's
+	// other children (tether code's shell commands) are registered with
+	// supervisor.OwnChild, as this process-wide setting asks. Linux only; elsewhere the
 	// process group is what there is.
 	_ = supervisor.AdoptOrphans()
 	deadline := newShutdownDeadline()
